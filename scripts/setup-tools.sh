@@ -20,12 +20,18 @@ if [ "$what" = "bench" ]; then
   have wrk || missing+=(wrk)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup-tools: installing ${missing[*]} (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Wait for another apt run (up to 5 minutes) instead of failing on the dpkg lock.
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
   fi
-  FORTIO_VERSION="v1.69.5"
+  # Pinned; `go list -m -versions fortio.org/fortio` lists what exists. v1.69.0 and later import
+  # grol.io/grol, whose module zips proxy.golang.org answered with 403 when this pin was chosen;
+  # v1.68.2 is the newest release without it.
+  FORTIO_VERSION="v1.68.2"
+  # go install puts fortio in $(go env GOPATH)/bin; the harness looks there as well as on PATH.
   GOBIN_DIR="$(go env GOPATH)/bin"
-  if [ ! -x "$GOBIN_DIR/fortio" ]; then
+  if [ ! -x "$GOBIN_DIR/fortio" ] || [ "v$("$GOBIN_DIR/fortio" version 2>/dev/null | head -n1)" != "$FORTIO_VERSION" ]; then
     echo "setup-tools: installing fortio ${FORTIO_VERSION} (go install)"
-    go install "fortio.org/fortio@${FORTIO_VERSION}"
+    GOBIN="$GOBIN_DIR" go install "fortio.org/fortio@${FORTIO_VERSION}"
   fi
 fi
