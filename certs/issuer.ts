@@ -1,0 +1,162 @@
+// The workload certificate issuer: turns a validated CSR into a short-lived SPIFFE certificate signed by the issuing CA.
+
+import { FerryError } from '../src/errors';
+import { CSR_REJECT_REASONS, CsrRejectReason, CsrRejectedError, validateCsr } from './csr';
+import { subjectKeyId } from './intermediate-ca';
+import { TrustBundle } from './trust-bundle';
+import { EC_SIGN_ALG, randomHex, toCertTime, x509, type CryptoKey } from './x509';
+
+export interface WorkloadIssuerOptions {
+  /** Lifetime when the caller asks for none; default 24 h. */
+  readonly ttlMs?: number;
+  /** Longest lifetime a caller may ask for (longer requests are shortened); default 7 days. */
+  readonly maxTtlMs?: number;
+  /** How far notBefore is set back for peers with slow clocks; default 1 min. */
+  readonly backdateMs?: number;
+  /** The time in ms; default Date.now. */
+  readonly clock?: () => number;
+}
+
+/** The issuing CA this issuer signs with: certificate and key (the key never leaves this process). */
+export interface IssuerSigningCa {
+  readonly certPem: string;
+  readonly privateKey: CryptoKey;
+}
+
+/** A signed workload certificate and what the workload needs to verify its peers. */
+export interface IssuedCertificate {
+  /** Leaf first, then the issuing CA. */
+  readonly certChainPem: readonly string[];
+  readonly trustBundlePem: string;
+  readonly spiffeId: string;
+  readonly serialNumber: string;
+  /** Validity in ms since the epoch, whole seconds as encoded in the certificate. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/** The issuer cannot sign at all right now (its own certificate expired or is not yet valid). */
+export class IssuerUnavailableError extends FerryError {
+  constructor(message: string) {
+    super('FERRY_ERR_ISSUER_UNAVAILABLE', message);
+  }
+}
+
+/** Plain counters; the controller exports them as ferry_ca_* metrics. */
+export interface IssuerCounters {
+  issued: number;
+  rejected: Record<CsrRejectReason, number>;
+  /** Signing attempts that failed for the issuer's own reasons (expired issuer, crypto error). */
+  failed: number;
+}
+
+export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3600 * 1000;
+export const DEFAULT_MAX_WORKLOAD_TTL_MS = 7 * 24 * 3600 * 1000;
+export const DEFAULT_BACKDATE_MS = 60 * 1000;
+
+/**
+ * Signs workload CSRs: URI SAN only (critical, empty subject), serverAuth + clientAuth, digitalSignature,
+ * not a CA, random 128-bit serial, notBefore back-dated for clock skew, notAfter clamped to the issuer's.
+ * The trust bundle is live: adding or removing a root changes what the next response carries.
+ */
+export class WorkloadIssuer {
+  readonly counters: IssuerCounters;
+  readonly #ca: IssuerSigningCa;
+  readonly #caCert: x509.X509Certificate;
+  readonly #caNotBefore: number;
+  readonly #caNotAfter: number;
+  readonly #bundle: TrustBundle;
+  readonly #ttlMs: number;
+  readonly #maxTtlMs: number;
+  readonly #backdateMs: number;
+  readonly #clock: () => number;
+  readonly #fixedExtensions: x509.Extension[];
+
+  constructor(ca: IssuerSigningCa, bundle: TrustBundle, options: WorkloadIssuerOptions = {}) {
+    this.#ca = ca;
+    this.#caCert = new x509.X509Certificate(ca.certPem);
+    this.#caNotBefore = this.#caCert.notBefore.getTime();
+    this.#caNotAfter = this.#caCert.notAfter.getTime();
+    this.#bundle = bundle;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_WORKLOAD_TTL_MS;
+    this.#maxTtlMs = options.maxTtlMs ?? Math.max(DEFAULT_MAX_WORKLOAD_TTL_MS, this.#ttlMs);
+    this.#backdateMs = options.backdateMs ?? DEFAULT_BACKDATE_MS;
+    this.#clock = options.clock ?? Date.now;
+    if (!(this.#ttlMs >= 1000) || !(this.#maxTtlMs >= this.#ttlMs) || !(this.#backdateMs >= 0)) {
+      throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: need ttlMs >= 1000, maxTtlMs >= ttlMs, backdateMs >= 0');
+    }
+    const bc = this.#caCert.getExtension(x509.BasicConstraintsExtension);
+    if (!bc?.ca) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', `issuer: ${this.#caCert.subject} is not a CA certificate`);
+    // Refuse to start with an issuer the bundle would not verify: every certificate would be useless.
+    bundle.verifyChain([ca.certPem], this.#clock());
+    this.#fixedExtensions = [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.AuthorityKeyIdentifierExtension(subjectKeyId(this.#caCert)),
+    ];
+    const rejected = Object.fromEntries(CSR_REJECT_REASONS.map((r) => [r, 0])) as Record<CsrRejectReason, number>;
+    this.counters = { issued: 0, rejected, failed: 0 };
+  }
+
+  /** The issuing CA's expiry in ms, for the issuer-expiry metric and for planning its renewal. */
+  get issuerNotAfter(): number {
+    return this.#caNotAfter;
+  }
+
+  get trustBundle(): TrustBundle {
+    return this.#bundle;
+  }
+
+  /**
+   * Validates `csrPem` against `expectedSpiffeId` (taken by the caller from the authenticated token)
+   * and signs it. `requestedTtlMs` defaults to the configured TTL and is capped at maxTtlMs and at the
+   * issuer's expiry. Throws CsrRejectedError (counted by reason) or IssuerUnavailableError.
+   */
+  async sign(csrPem: string, expectedSpiffeId: string, requestedTtlMs?: number): Promise<IssuedCertificate> {
+    try {
+      if (requestedTtlMs !== undefined && !(Number.isFinite(requestedTtlMs) && requestedTtlMs >= 1000)) {
+        throw new CsrRejectedError('bad_ttl', `requested lifetime ${requestedTtlMs} ms is not at least one second`);
+      }
+      const now = this.#clock();
+      if (now >= this.#caNotAfter) {
+        throw new IssuerUnavailableError(`issuing CA expired at ${new Date(this.#caNotAfter).toISOString()}`);
+      }
+      if (now < this.#caNotBefore) {
+        throw new IssuerUnavailableError(`issuing CA is valid only from ${new Date(this.#caNotBefore).toISOString()}`);
+      }
+      const { publicKey, spiffeId } = await validateCsr(csrPem, expectedSpiffeId);
+      const ttl = Math.min(requestedTtlMs ?? this.#ttlMs, this.#maxTtlMs);
+      const notBefore = toCertTime(Math.max(now - this.#backdateMs, this.#caNotBefore));
+      const notAfter = toCertTime(Math.min(now + ttl, this.#caNotAfter));
+      const serialNumber = randomHex(16);
+      const leaf = await x509.X509CertificateGenerator.create({
+        issuer: this.#caCert.subjectName,
+        publicKey,
+        signingKey: this.#ca.privateKey,
+        signingAlgorithm: EC_SIGN_ALG,
+        serialNumber,
+        notBefore,
+        notAfter,
+        extensions: [
+          ...this.#fixedExtensions,
+          // Critical because the subject is empty (RFC 5280 §4.2.1.6).
+          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], true),
+        ],
+      });
+      this.counters.issued++;
+      return {
+        certChainPem: [`${leaf.toString('pem')}\n`, this.#ca.certPem],
+        trustBundlePem: this.#bundle.toPem(),
+        spiffeId,
+        serialNumber: leaf.serialNumber,
+        notBefore: notBefore.getTime(),
+        notAfter: notAfter.getTime(),
+      };
+    } catch (err) {
+      if (err instanceof CsrRejectedError) this.counters.rejected[err.reason]++;
+      else this.counters.failed++;
+      throw err;
+    }
+  }
+}
