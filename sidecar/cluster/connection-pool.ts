@@ -1,0 +1,148 @@
+// Upstream connection pools for one endpoint: HTTP/1.1 keep-alive sockets or one multiplexed HTTP/2 session.
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ClusterConfig, UpstreamTlsConfig } from '../../src/config/types';
+import { verifyPeerSubjectAltNames } from '../tls/san-verify';
+
+export interface PoolEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Connection accounting the cluster's circuit breaker reads (max_connections). */
+export interface ConnectionCounter {
+  connections: number;
+}
+
+export function tlsConnectOptions(t: UpstreamTlsConfig, ep: PoolEndpoint): tls.ConnectionOptions {
+  const servername = t.sni ?? (net.isIP(ep.host) ? undefined : ep.host);
+  const opts: tls.ConnectionOptions = {
+    host: ep.host,
+    port: ep.port,
+    servername,
+    ALPNProtocols: t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : undefined,
+    ca: t.ca ?? undefined,
+    cert: t.certChain ?? undefined,
+    key: t.privateKey ?? undefined,
+    minVersion: t.minVersion ?? undefined,
+    maxVersion: t.maxVersion ?? undefined,
+    // Envoy verifies only when a validation context is configured.
+    rejectUnauthorized: t.ca !== null,
+    checkServerIdentity:
+      t.matchSubjectAltNames.length > 0
+        ? (_host, cert) => verifyPeerSubjectAltNames(cert, t.matchSubjectAltNames)
+        : t.ca !== null && servername
+          ? (host, cert) => tls.checkServerIdentity(host, cert)
+          : () => undefined,
+  };
+  return opts;
+}
+
+/** HTTP/1.1 pool: a keep-alive agent whose sockets are counted and time out when idle. */
+export class Http1Pool {
+  readonly agent: http.Agent;
+  constructor(
+    private readonly cluster: ClusterConfig,
+    private readonly endpoint: PoolEndpoint,
+    private readonly counter: ConnectionCounter,
+  ) {
+    const tlsConfig = cluster.tls;
+    const agent = new http.Agent({
+      keepAlive: true,
+      keepAliveMsecs: 1000,
+      maxSockets: Infinity,
+      maxFreeSockets: 1024,
+      timeout: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : undefined,
+      scheduling: 'lifo',
+    });
+    const counterRef = this.counter;
+    const ep = this.endpoint;
+    // Count every connection the agent opens, so max_connections sees them.
+    (agent as unknown as { createConnection: typeof net.createConnection }).createConnection = ((
+      _opts: unknown,
+      cb?: () => void,
+    ) => {
+      const sock = tlsConfig ? tls.connect(tlsConnectOptions(tlsConfig, ep)) : net.connect({ host: ep.host, port: ep.port });
+      sock.setNoDelay(true);
+      counterRef.connections++;
+      sock.once('close', () => {
+        counterRef.connections--;
+      });
+      void cb;
+      return sock;
+    }) as unknown as typeof net.createConnection;
+    this.agent = agent;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** HTTP/2 pool: one session per endpoint, re-created when it goes away. */
+export class Http2Pool {
+  private session: http2.ClientHttp2Session | null = null;
+  constructor(
+    private readonly cluster: ClusterConfig,
+    private readonly endpoint: PoolEndpoint,
+    private readonly counter: ConnectionCounter,
+  ) {}
+
+  /** The live session, connecting if needed. */
+  get(): http2.ClientHttp2Session {
+    const s = this.session;
+    if (s && !s.closed && !s.destroyed) return s;
+    const ep = this.endpoint;
+    const t = this.cluster.tls;
+    const h2opts = this.cluster.http2;
+    const settings: http2.Settings = {
+      enablePush: false,
+      maxConcurrentStreams: h2opts?.maxConcurrentStreams,
+      initialWindowSize: Math.min(h2opts?.initialStreamWindowSize ?? 268435456, 2147483647),
+    };
+    const authority = `${t ? 'https' : 'http'}://${net.isIPv6(ep.host) ? `[${ep.host}]` : ep.host}:${ep.port}`;
+    const session = http2.connect(authority, {
+      settings,
+      createConnection: () => {
+        const sock = t
+          ? tls.connect({ ...tlsConnectOptions(t, ep), ALPNProtocols: ['h2'] })
+          : net.connect({ host: ep.host, port: ep.port });
+        sock.setNoDelay(true);
+        return sock;
+      },
+    });
+    this.counter.connections++;
+    const connWindow = h2opts?.initialConnectionWindowSize;
+    session.once('connect', () => {
+      if (connWindow && connWindow > 65535) {
+        try {
+          session.setLocalWindowSize(Math.min(connWindow, 2147483647));
+        } catch {
+          /* window size is an optimisation only */
+        }
+      }
+    });
+    session.on('error', () => {
+      /* surfaced on each stream */
+    });
+    session.once('close', () => {
+      this.counter.connections--;
+      if (this.session === session) this.session = null;
+    });
+    if (this.cluster.idleTimeoutMs > 0) {
+      session.setTimeout(this.cluster.idleTimeoutMs, () => session.close());
+    }
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  close(): void {
+    const s = this.session;
+    this.session = null;
+    if (s) s.destroy();
+  }
+}

@@ -1,0 +1,301 @@
+// One upstream cluster at run time: its endpoints, their health, the balancer, breaker and pools.
+//
+// The cluster owns the I/O around the pure parts: DNS refresh, the active health checker, the
+// outlier detector's evaluation timer. Whenever an endpoint's usability changes it rebuilds the
+// balancer's host set, and the data path picks from the published picker.
+
+import { promises as dns } from 'node:dns';
+import * as net from 'node:net';
+import type { ClusterConfig, EndpointConfig, HealthStatus, LoadAssignmentConfig } from '../../src/config/types';
+import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { Logger } from '../../src/observability/logger';
+import type { LbHost, LoadBalancer, PickContext } from '../lb/types';
+import { createLoadBalancer } from '../lb/create-load-balancer';
+import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
+import { ResourceManager } from './circuit-breaker';
+import { HealthChecker } from './health-checker';
+import { Http1Pool, Http2Pool, type ConnectionCounter } from './connection-pool';
+
+export class UpstreamHost implements LbHost {
+  readonly key: string;
+  readonly stats = { activeRequests: 0, totalRequests: 0, failures: 0 };
+  weight: number;
+  priority: number;
+  /** From EDS/load_assignment health_status. */
+  edsStatus: HealthStatus;
+  /** Active health checking says unhealthy (or has not passed its first check yet). */
+  failedActiveHc: boolean;
+  ejected = false;
+  private h1: Http1Pool | null = null;
+  private h2: Http2Pool | null = null;
+
+  constructor(
+    readonly address: { readonly host: string; readonly port: number },
+    readonly config: EndpointConfig,
+    private readonly cluster: UpstreamCluster,
+    priority: number,
+    hasActiveHc: boolean,
+  ) {
+    this.key = net.isIPv6(address.host) ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+    this.weight = Math.max(1, config.weight);
+    this.priority = priority;
+    this.edsStatus = config.healthStatus;
+    // Envoy: hosts of a cluster with active health checking start unhealthy until the first pass.
+    this.failedActiveHc = hasActiveHc;
+  }
+
+  get usable(): boolean {
+    const s = this.edsStatus;
+    return !this.failedActiveHc && !this.ejected && s !== 'UNHEALTHY' && s !== 'DRAINING' && s !== 'TIMEOUT';
+  }
+
+  http1(): Http1Pool {
+    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.connectionCounter));
+  }
+
+  http2(): Http2Pool {
+    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter));
+  }
+
+  close(): void {
+    this.h1?.close();
+    this.h2?.close();
+  }
+}
+
+export interface ClusterDeps {
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+export class UpstreamCluster {
+  readonly name: string;
+  readonly resources: ResourceManager;
+  readonly connectionCounter: ConnectionCounter = { connections: 0 };
+  readonly outlier: OutlierDetector | null;
+  private readonly lb: LoadBalancer;
+  private readonly healthCheckers: HealthChecker[] = [];
+  private hosts = new Map<string, UpstreamHost>();
+  private hostList: UpstreamHost[] = [];
+  private outlierTimer: NodeJS.Timeout | null = null;
+  private dnsTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private lastTrafficAt = 0;
+  private readonly endpointGauges: { healthy: { set(v: number): void }; unhealthy: { set(v: number): void }; ejected: { set(v: number): void }; degraded: { set(v: number): void } };
+
+  constructor(
+    readonly config: ClusterConfig,
+    private readonly deps: ClusterDeps,
+  ) {
+    this.name = config.name;
+    this.resources = new ResourceManager(config.circuitBreakers);
+    this.lb = createLoadBalancer(config, deps.random);
+    this.outlier = config.outlierDetection ? new OutlierDetector(config.outlierDetection, deps.random) : null;
+    const g = deps.metrics.endpoints;
+    this.endpointGauges = {
+      healthy: g.labels(this.name, 'healthy'),
+      unhealthy: g.labels(this.name, 'unhealthy'),
+      ejected: g.labels(this.name, 'ejected'),
+      degraded: g.labels(this.name, 'degraded'),
+    };
+    for (const hc of config.healthChecks) {
+      this.healthCheckers.push(
+        new HealthChecker(hc, {
+          clusterName: this.name,
+          tls: config.tls,
+          random: deps.random,
+          hasTraffic: () => this.deps.now() - this.lastTrafficAt < 60_000,
+          onTransition: (key: string, healthy: boolean) => this.onHealthTransition(key, healthy),
+        }),
+      );
+    }
+  }
+
+  /** Starts DNS resolution, health checking and outlier evaluation. */
+  async start(): Promise<void> {
+    const la = this.config.loadAssignment;
+    if (this.config.type === 'STRICT_DNS' || this.config.type === 'LOGICAL_DNS') {
+      await this.resolveDns();
+      this.scheduleDns();
+    } else if (la) {
+      this.setLoadAssignment(la);
+    }
+    for (const hc of this.healthCheckers) hc.start();
+    if (this.outlier) this.scheduleOutlier();
+  }
+
+  /** Replaces the endpoints (static config, DNS answer, or EDS). Keeps state of hosts that stay. */
+  setLoadAssignment(la: LoadAssignmentConfig, resolved?: Map<EndpointConfig, string[]>): void {
+    const hasHc = this.healthCheckers.length > 0;
+    const next = new Map<string, UpstreamHost>();
+    for (const loc of la.localities) {
+      for (const ep of loc.endpoints) {
+        const addrs = resolved?.get(ep) ?? [ep.address.host];
+        for (const ip of addrs) {
+          const probe = new UpstreamHost({ host: ip, port: ep.address.port }, ep, this, loc.priority, hasHc);
+          const existing = this.hosts.get(probe.key) ?? next.get(probe.key);
+          if (existing) {
+            existing.weight = Math.max(1, ep.weight);
+            existing.priority = loc.priority;
+            existing.edsStatus = ep.healthStatus;
+            next.set(existing.key, existing);
+          } else {
+            next.set(probe.key, probe);
+            this.outlier?.addHost(probe.key);
+          }
+        }
+      }
+    }
+    for (const [key, host] of this.hosts) {
+      if (!next.has(key)) {
+        this.outlier?.removeHost(key);
+        host.close();
+      }
+    }
+    this.hosts = next;
+    this.hostList = [...next.values()];
+    const hcHosts = this.hostList.map((h) => ({
+      key: h.key,
+      address: h.address,
+      healthCheckPort: h.config.healthCheckPort,
+    }));
+    for (const hc of this.healthCheckers) hc.setHosts(hcHosts);
+    this.rebuild();
+  }
+
+  /** Picks an endpoint for a request; null when none is available. */
+  pick(ctx: PickContext): UpstreamHost | null {
+    this.lastTrafficAt = this.deps.now();
+    return this.lb.picker.pick(ctx) as UpstreamHost | null;
+  }
+
+  get allHosts(): readonly UpstreamHost[] {
+    return this.hostList;
+  }
+
+  /** Feeds an upstream outcome to the outlier detector (passive health). */
+  recordOutcome(host: UpstreamHost, outcome: UpstreamOutcome): void {
+    const od = this.outlier;
+    if (!od) return;
+    const events = od.record(host.key, outcome, this.deps.now());
+    if (events.length > 0) this.applyOutlierEvents(events);
+  }
+
+  private applyOutlierEvents(events: readonly { key: string; type: string; reason?: string }[]): void {
+    let changed = false;
+    for (const e of events) {
+      const h = this.hosts.get(e.key);
+      if (!h) continue;
+      const ejected = e.type === 'eject';
+      if (h.ejected !== ejected) {
+        h.ejected = ejected;
+        changed = true;
+        if (ejected) {
+          this.deps.metrics.ejections.labels(this.name, e.reason ?? 'unknown').inc();
+          this.deps.logger.info('endpoint ejected', { cluster: this.name, endpoint: h.key, reason: e.reason });
+        } else {
+          this.deps.logger.info('endpoint returned', { cluster: this.name, endpoint: h.key });
+        }
+      }
+    }
+    if (changed) this.rebuild();
+  }
+
+  private onHealthTransition(key: string, healthy: boolean): void {
+    const h = this.hosts.get(key);
+    if (!h) return;
+    this.deps.metrics.healthChecks.labels(this.name, healthy ? 'healthy' : 'unhealthy').inc();
+    if (h.failedActiveHc === !healthy) return;
+    h.failedActiveHc = !healthy;
+    if (healthy && this.outlier && h.ejected) {
+      const events = this.outlier.onActiveHealthCheckPass(key, this.deps.now());
+      if (events.length > 0) this.applyOutlierEvents(events);
+    }
+    this.deps.logger.info(healthy ? 'endpoint healthy' : 'endpoint unhealthy', { cluster: this.name, endpoint: key });
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    const healthy = new Set<string>();
+    let unhealthy = 0;
+    let ejected = 0;
+    let degraded = 0;
+    for (const h of this.hostList) {
+      if (h.usable) healthy.add(h.key);
+      else if (h.ejected) ejected++;
+      else unhealthy++;
+      if (h.edsStatus === 'DEGRADED') degraded++;
+    }
+    this.lb.update({ hosts: this.hostList, healthy });
+    this.endpointGauges.healthy.set(healthy.size);
+    this.endpointGauges.unhealthy.set(unhealthy);
+    this.endpointGauges.ejected.set(ejected);
+    this.endpointGauges.degraded.set(degraded);
+  }
+
+  private scheduleOutlier(): void {
+    const od = this.outlier;
+    if (!od || this.closed) return;
+    const delay = Math.max(1, od.nextEvaluationAt() - this.deps.now());
+    this.outlierTimer = setTimeout(() => {
+      const events = od.evaluate(this.deps.now());
+      if (events.length > 0) this.applyOutlierEvents(events);
+      this.scheduleOutlier();
+    }, delay);
+    this.outlierTimer.unref();
+  }
+
+  private async resolveDns(): Promise<void> {
+    const la = this.config.loadAssignment;
+    if (!la) return;
+    const resolved = new Map<EndpointConfig, string[]>();
+    const family = this.config.dnsLookupFamily;
+    for (const loc of la.localities) {
+      for (const ep of loc.endpoints) {
+        if (net.isIP(ep.address.host)) {
+          resolved.set(ep, [ep.address.host]);
+          continue;
+        }
+        try {
+          const answers = await dns.lookup(ep.address.host, {
+            all: true,
+            family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
+          });
+          let addrs = answers.map((a) => a.address);
+          if (family === 'V4_PREFERRED' || family === 'AUTO') {
+            const preferred = answers.filter((a) => a.family === (family === 'AUTO' ? 6 : 4));
+            if (preferred.length > 0 && family === 'V4_PREFERRED') addrs = preferred.map((a) => a.address);
+          }
+          // LOGICAL_DNS uses only the first address; connections go to whatever DNS says now.
+          if (this.config.type === 'LOGICAL_DNS') addrs = addrs.slice(0, 1);
+          resolved.set(ep, addrs);
+        } catch (err) {
+          this.deps.logger.warn('dns resolution failed', { cluster: this.name, host: ep.address.host, error: String(err) });
+          // Keep the previous answer for this endpoint (Envoy keeps hosts on resolution failure).
+          const prev = this.hostList.filter((h) => h.config === ep).map((h) => h.address.host);
+          resolved.set(ep, prev);
+        }
+      }
+    }
+    if (!this.closed) this.setLoadAssignment(la, resolved);
+  }
+
+  private scheduleDns(): void {
+    if (this.closed) return;
+    this.dnsTimer = setTimeout(() => {
+      void this.resolveDns().finally(() => this.scheduleDns());
+    }, this.config.dnsRefreshRateMs);
+    this.dnsTimer.unref();
+  }
+
+  /** Stops timers and health checks and closes pooled connections. */
+  close(): void {
+    this.closed = true;
+    if (this.outlierTimer) clearTimeout(this.outlierTimer);
+    if (this.dnsTimer) clearTimeout(this.dnsTimer);
+    for (const hc of this.healthCheckers) hc.stop();
+    for (const h of this.hostList) h.close();
+  }
+}

@@ -1,0 +1,485 @@
+// The HTTP connection manager: decodes HTTP/1.1 and HTTP/2 from a downstream connection, routes
+// each request, runs the HTTP filters, and hands the request to the router.
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type * as net from 'node:net';
+import type { HttpConnectionManagerConfig, RouteActionConfig, RouteConfig, VirtualHostConfig } from '../../src/config/types';
+import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { Logger } from '../../src/observability/logger';
+import type { ClusterManager } from '../cluster/cluster-manager';
+import type { HttpFilter, HttpFilterContext, FilterDownstream, FilterRequest } from '../filters/types';
+import { createHttpFilters } from '../filters/registry';
+import { RouteTable } from './route-table';
+import { RouterStream, type RouterResponder } from './router';
+import { RequestBody } from './request-body';
+import { RequestStatsTable } from './request-stats';
+import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from './local-reply';
+import { headerValue, newRequestId, upstreamRequestHeaders } from './headers';
+import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocation, pickWeightedCluster, requestHash } from './route-actions';
+import { proxyUpgrade } from './upgrade';
+
+type DownReq = http.IncomingMessage | http2.Http2ServerRequest;
+type DownRes = http.ServerResponse | http2.Http2ServerResponse;
+
+/** What the listener knows about a connection when it hands it over. */
+export interface ConnectionInfo {
+  readonly downstream: FilterDownstream;
+  readonly secure: boolean;
+  /** 'h2' when TLS negotiated it, or when the listener saw the HTTP/2 preface. */
+  readonly protocolHint: 'h2' | 'http/1.1' | null;
+}
+
+export interface ConnectionManagerDeps {
+  readonly clusters: ClusterManager;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** 'source' for outbound listeners, 'destination' for inbound (Istio's reporter label). */
+  readonly reporter: string;
+  readonly listenerName: string;
+  /** Resolves an RDS route configuration by name (dynamic config); null when unknown. */
+  readonly routeConfigByName?: (name: string) => RouteTable | null;
+}
+
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const CONNECTION_INFO = Symbol('ferry.connectionInfo');
+
+export class HttpConnectionManager {
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly filters: readonly HttpFilter[];
+  private readonly staticRoutes: RouteTable | null;
+  private readonly stats: RequestStatsTable;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.Http2Session>();
+  private draining = false;
+
+  constructor(
+    readonly config: HttpConnectionManagerConfig,
+    private readonly deps: ConnectionManagerDeps,
+  ) {
+    this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
+    this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
+    this.stats = new RequestStatsTable(deps.metrics, deps.reporter, 'unknown');
+    const headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
+    this.h1 = http.createServer({
+      maxHeaderSize: config.maxRequestHeadersKb * 1024,
+      headersTimeout,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.idleTimeoutMs > 0 ? config.idleTimeoutMs : 3_600_000,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+      noDelay: true,
+      requireHostHeader: false,
+    });
+    this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, 'HTTP/1.1'));
+    this.h1.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // Envoy's default: the proxy answers 100-continue itself and does not forward Expect.
+      res.writeContinue();
+      delete req.headers.expect;
+      this.onRequest(req, res, 'HTTP/1.1');
+    });
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
+    this.h1.on('timeout', (s: net.Socket) => s.destroy());
+    this.h2 = http2.createServer({
+      maxSessionMemory: 64,
+      settings: { enablePush: false, maxHeaderListSize: config.maxRequestHeadersKb * 1024 },
+    });
+    this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.onRequest(req, res, 'HTTP/2'));
+    this.h2.on('session', (s: http2.Http2Session) => {
+      this.sessions.add(s);
+      s.once('close', () => this.sessions.delete(s));
+      s.on('error', () => s.destroy());
+      if (this.draining) s.close();
+    });
+    this.h2.on('sessionError', () => undefined);
+  }
+
+  /** Takes a connection from the listener (plain or TLS socket, bytes not yet consumed). */
+  handle(socket: net.Socket, info: ConnectionInfo): void {
+    (socket as unknown as Record<symbol, ConnectionInfo>)[CONNECTION_INFO] = info;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const codec = this.config.codecType;
+    const h2 = codec === 'HTTP2' || (codec === 'AUTO' && info.protocolHint === 'h2');
+    if (h2) this.h2.emit('connection', socket);
+    else this.h1.emit('connection', socket);
+  }
+
+  private info(req: DownReq): ConnectionInfo {
+    const sock = (req.socket ?? (req as http2.Http2ServerRequest).stream?.session?.socket) as unknown as Record<symbol, ConnectionInfo>;
+    return sock[CONNECTION_INFO] ?? { downstream: emptyDownstream, secure: false, protocolHint: null };
+  }
+
+  private routesFor(): RouteTable | null {
+    if (this.staticRoutes) return this.staticRoutes;
+    const name = this.config.rdsRouteConfigName;
+    return name && this.deps.routeConfigByName ? this.deps.routeConfigByName(name) : null;
+  }
+
+  private onRequest(req: DownReq, res: DownRes, protocol: string): void {
+    const started = performance.now();
+    const info = this.info(req);
+    const headers = req.headers as Record<string, string | string[] | undefined>;
+    const isH2 = protocol === 'HTTP/2';
+    const authority = (isH2 ? (headers[':authority'] as string | undefined) : undefined) ?? (headers.host as string | undefined) ?? '';
+    const path = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const ct = headers['content-type'];
+    const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
+    const scheme = info.secure ? 'https' : 'http';
+    const state = new StreamState(this, req, res, protocol, isGrpc, started, info);
+    res.on('close', () => state.onDownstreamClose());
+
+    if (this.draining && !isH2) res.setHeader('connection', 'close');
+
+    const table = this.routesFor();
+    const vh = table?.selectVirtualHost(authority) ?? null;
+    const filterReq: FilterRequest = { method, scheme, authority, path, headers };
+    const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method, headers, isGrpc }, this.deps.random) : null;
+    state.route = route;
+    state.vhost = vh;
+
+    if (vh !== null && vh.requireTls === 'all' && !info.secure) {
+      return state.localReply(301, '', Flags.directResponse, { location: `https://${authority}${path}` });
+    }
+
+    const ctx: HttpFilterContext = { request: filterReq, downstream: info.downstream, route, now: this.deps.now, random: this.deps.random };
+    state.filterCtx = ctx;
+    this.runFilters(state, ctx, 0);
+  }
+
+  /** Runs filters from index i; a delay pauses the chain with a timer. */
+  private runFilters(state: StreamState, ctx: HttpFilterContext, i: number): void {
+    const filters = this.filters;
+    for (; i < filters.length; i++) {
+      const d = filters[i].decodeHeaders(ctx);
+      if (d.action === 'reply') {
+        const r = d.reply;
+        if (r.flag === Flags.rateLimited) this.deps.metrics.localRateLimited.labels(this.config.statPrefix).inc();
+        if (r.flag === Flags.faultInjected) this.deps.metrics.faultsInjected.labels('abort').inc();
+        return state.localReply(r.status, r.body, r.flag, r.headers, r.grpcStatus);
+      }
+      if (d.delayMs !== undefined && d.delayMs > 0) {
+        this.deps.metrics.faultsInjected.labels('delay').inc();
+        state.delayed = true;
+        const next = i + 1;
+        const t = setTimeout(() => {
+          if (!state.done) this.runFilters(state, ctx, next);
+        }, d.delayMs);
+        state.delayTimer = t;
+        return;
+      }
+    }
+    this.route(state);
+  }
+
+  private route(state: StreamState): void {
+    const route = state.route;
+    if (route === null) return state.localReply(404, '', Flags.noRoute);
+    const action = route.action;
+    if (action.kind === 'direct_response') {
+      return state.localReply(action.status, action.body ?? '', state.delayed ? Flags.delayInjected : '', undefined, undefined, true);
+    }
+    if (action.kind === 'redirect') {
+      const req = state.req;
+      const location = redirectLocation(action, {
+        scheme: state.info.secure ? 'https' : 'http',
+        authority: (req.headers.host as string | undefined) ?? ((req.headers as Record<string, string>)[':authority'] ?? ''),
+        path: req.url ?? '/',
+      });
+      return state.localReply(action.responseCode, '', '', { location }, undefined, true);
+    }
+    this.forward(state, route, action);
+  }
+
+  private forward(state: StreamState, route: RouteConfig, action: RouteActionConfig): void {
+    const req = state.req;
+    const headers = req.headers as Record<string, string | string[] | undefined>;
+    const clusterName =
+      action.cluster ??
+      (action.clusterHeader !== null ? headerValue(headers, action.clusterHeader) ?? null : null) ??
+      (action.weightedClusters !== null ? pickWeightedCluster(action, this.deps.random) : null);
+    state.clusterName = clusterName ?? '';
+    const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
+    if (!cluster) return state.localReply(503, 'cluster not found', Flags.noClusterFound);
+
+    const info = state.info;
+    const out = upstreamRequestHeaders(headers, false);
+    if (
+      this.config.generateRequestId &&
+      (out['x-request-id'] === undefined || (this.config.useRemoteAddress && !this.config.preserveExternalRequestId))
+    ) {
+      out['x-request-id'] = newRequestId();
+    }
+    if (out['x-forwarded-proto'] === undefined || this.config.useRemoteAddress) {
+      out['x-forwarded-proto'] = info.secure ? 'https' : 'http';
+    }
+    if (this.config.useRemoteAddress && info.downstream.remoteAddress) {
+      const xff = out['x-forwarded-for'];
+      const ra = info.downstream.remoteAddress.startsWith('::ffff:') ? info.downstream.remoteAddress.slice(7) : info.downstream.remoteAddress;
+      out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ra}` : ra;
+    }
+    const table = this.routesFor();
+    const vh = state.vhost as VirtualHostConfig;
+    requestHeaderEdits(out, route, vh, table?.config ?? null);
+    const target = rewriteRequest(action, route, req.url ?? '/', state.authority(), cluster);
+    const body = new RequestBody(req, 1 << 20, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
+    const router = new RouterStream(
+      cluster,
+      {
+        method: req.method ?? 'GET',
+        path: target.path,
+        authority: target.authority,
+        scheme: cluster.config.tls ? 'https' : 'http',
+        headers: out,
+        isGrpc: state.isGrpc,
+        hash: action.hashPolicy.length > 0 ? requestHash(action.hashPolicy, headers, req.url ?? '/', info.downstream.remoteAddress) : null,
+        body,
+        action,
+        retryPolicy: action.retryPolicy,
+      },
+      state,
+      { metrics: this.deps.metrics, now: this.deps.now, random: this.deps.random },
+      () => state.onRouterComplete(),
+    );
+    state.router = router;
+    router.start();
+  }
+
+  private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const info = this.info(req);
+    const table = this.routesFor();
+    const authority = req.headers.host ?? '';
+    const vh = table?.selectVirtualHost(authority) ?? null;
+    const path = req.url ?? '/';
+    const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method: req.method ?? 'GET', headers: req.headers, isGrpc: false }, this.deps.random) : null;
+    const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+    const action = route?.action;
+    const allowed = action?.kind === 'route' ? (action.upgradeTypes ?? this.config.upgradeTypes) : this.config.upgradeTypes;
+    if (!route || action?.kind !== 'route' || !allowed.includes(upgrade)) {
+      socket.end(`HTTP/1.1 ${route ? 403 : 404} ${route ? 'Forbidden' : 'Not Found'}\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: ${route ? 'UAEX' : 'NR'}\r\n\r\n`);
+      return;
+    }
+    const clusterName = action.cluster ?? (action.weightedClusters ? pickWeightedCluster(action, this.deps.random) : null);
+    const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
+    if (!cluster) {
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: NC\r\n\r\n`);
+      return;
+    }
+    const target = rewriteRequest(action, route, path, authority, cluster);
+    proxyUpgrade(req, socket, head, cluster, target, info, this.deps);
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+    const code = err.code ?? 'unknown';
+    this.deps.metrics.downstreamProtocolErrors.labels(this.deps.listenerName, code).inc();
+    if (!socket.writable || (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    let status = '400 Bad Request';
+    if (code === 'HPE_HEADER_OVERFLOW') status = '431 Request Header Fields Too Large';
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ETIMEDOUT') status = '408 Request Timeout';
+    else if (code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: DPE\r\n\r\n`);
+    socket.destroySoon();
+  }
+
+  recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void {
+    const principal = s.info.downstream.peerPrincipal ?? '';
+    this.stats
+      .for(s.clusterName)
+      .record(
+        s.isGrpc ? 'grpc' : 'http',
+        status,
+        flag,
+        grpcStatus,
+        principal,
+        principal ? 'mutual_tls' : 'none',
+        (performance.now() - s.started) / 1000,
+      );
+  }
+
+  applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void {
+    if (s.route !== null && s.vhost !== null) responseHeaderEdits(headers, s.route, s.vhost, this.routesFor()?.config ?? null);
+  }
+
+  finishFilters(s: StreamState): void {
+    const ctx = s.filterCtx;
+    if (ctx === null) return;
+    for (const f of this.filters) f.onDone?.(ctx);
+  }
+
+  /** Stops taking new requests: HTTP/2 GOAWAY, HTTP/1 `connection: close` on the next response. */
+  drain(): void {
+    this.draining = true;
+    for (const s of this.sessions) s.close();
+    this.h1.closeIdleConnections();
+  }
+
+  get activeConnections(): number {
+    return this.sockets.size;
+  }
+
+  close(): void {
+    this.draining = true;
+    for (const s of this.sessions) s.destroy();
+    for (const s of this.sockets) s.destroy();
+    this.h1.closeAllConnections();
+  }
+}
+
+const emptyDownstream: FilterDownstream = { remoteAddress: '', remotePort: 0, localAddress: '', localPort: 0, peerPrincipal: null };
+
+function hasBody(h: Record<string, string | string[] | undefined>): boolean {
+  const cl = h['content-length'];
+  return (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined;
+}
+
+/** One request's progress through the connection manager; the router's responder. */
+class StreamState implements RouterResponder {
+  route: RouteConfig | null = null;
+  vhost: VirtualHostConfig | null = null;
+  filterCtx: HttpFilterContext | null = null;
+  router: RouterStream | null = null;
+  clusterName = '';
+  delayed = false;
+  delayTimer: NodeJS.Timeout | null = null;
+  done = false;
+  private status = 0;
+  private grpcStatus = '';
+
+  constructor(
+    private readonly hcm: HttpConnectionManager,
+    readonly req: DownReq,
+    readonly res: DownRes,
+    readonly protocol: string,
+    readonly isGrpc: boolean,
+    readonly started: number,
+    readonly info: ConnectionInfo,
+  ) {}
+
+  authority(): string {
+    const h = this.req.headers as Record<string, string | undefined>;
+    return h[':authority'] ?? h.host ?? '';
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  sendHeaders(status: number, headers: Record<string, string | string[]>): void {
+    this.status = status;
+    this.hcm.applyResponseHeaders(this, headers);
+    const g = headers['grpc-status'];
+    if (g !== undefined) this.grpcStatus = String(g);
+    try {
+      (this.res as http.ServerResponse).writeHead(status, headers);
+    } catch (err) {
+      // A header the downstream codec refuses (e.g. invalid characters): answer 502 instead.
+      this.res.removeHeader?.('content-length');
+      (this.res as http.ServerResponse).writeHead(502, { [RESPONSE_FLAGS_HEADER]: Flags.upstreamProtocolError });
+      this.hcm.recordStats(this, 502, Flags.upstreamProtocolError, '');
+    }
+  }
+
+  sendData(chunk: Buffer): boolean {
+    return (this.res as http.ServerResponse).write(chunk);
+  }
+
+  onDrain(cb: () => void): void {
+    this.res.once('drain', cb);
+  }
+
+  sendEnd(trailers: Record<string, string | string[] | undefined> | null): void {
+    if (trailers !== null) {
+      const t: Record<string, string> = {};
+      for (const k in trailers) {
+        const v = trailers[k];
+        if (v !== undefined) t[k] = Array.isArray(v) ? v.join(',') : v;
+      }
+      if (t['grpc-status'] !== undefined) this.grpcStatus = t['grpc-status'];
+      if (this.protocol === 'HTTP/2' || (this.res as http.ServerResponse).chunkedEncoding) {
+        (this.res as http.ServerResponse).addTrailers(t);
+      }
+    }
+    this.res.end();
+  }
+
+  localReply(
+    status: number,
+    body: string,
+    flag: string,
+    headers?: Readonly<Record<string, string>>,
+    grpcStatus?: number,
+    fromRoute = false,
+  ): void {
+    if (this.done && this.res.headersSent) return;
+    const res = this.res as http.ServerResponse;
+    if (res.headersSent) {
+      this.reset(flag);
+      return;
+    }
+    const h: Record<string, string | string[]> = {};
+    if (headers) for (const k in headers) h[k] = headers[k];
+    if (flag && !fromRoute) h[RESPONSE_FLAGS_HEADER] = flag;
+    if (this.isGrpc && !fromRoute) {
+      // gRPC clients read the status from grpc-status (trailers-only response).
+      const gs = grpcStatus ?? grpcStatusForHttp(status);
+      h['content-type'] = 'application/grpc';
+      h['grpc-status'] = String(gs);
+      if (body) h['grpc-message'] = encodeURIComponent(body);
+      this.grpcStatus = String(gs);
+      status = 200;
+      body = '';
+    } else if (body) {
+      h['content-type'] = 'text/plain';
+    }
+    h['content-length'] = String(Buffer.byteLength(body));
+    if (this.route !== null && this.vhost !== null) this.hcm.applyResponseHeaders(this, h);
+    this.status = status;
+    try {
+      res.writeHead(status, h);
+      res.end(body);
+    } catch {
+      res.destroy();
+    }
+    this.finish(flag);
+  }
+
+  reset(flag: string): void {
+    const r = this.res as http2.Http2ServerResponse;
+    if (this.protocol === 'HTTP/2' && r.stream) r.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else (this.res as http.ServerResponse).destroy();
+    if (!this.status) this.status = 0;
+    void flag;
+  }
+
+  onRouterComplete(): void {
+    this.finish(this.router?.flag ?? '');
+  }
+
+  private finish(flag: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.hcm.finishFilters(this);
+    this.hcm.recordStats(this, this.status, flag, this.grpcStatus || (this.isGrpc ? '' : '-'));
+  }
+
+  onDownstreamClose(): void {
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (!this.res.writableFinished) {
+      if (this.router !== null) this.router.cancel();
+      else if (!this.done) {
+        this.status = 0;
+        this.finish(Flags.downstreamConnectionTermination);
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// Per-destination request metric children, resolved once per (code, flags, grpc status) and reused.
+
+import type { ProxyMetrics } from '../../src/observability/metrics';
+
+interface Children {
+  readonly count: { inc(): void };
+  readonly duration: { observe(v: number): void };
+}
+
+/** Constant labels of one reporter → destination pair; the variable ones are cached per value. */
+export class RequestStats {
+  private readonly cache = new Map<string, Children>();
+
+  constructor(
+    private readonly metrics: ProxyMetrics,
+    private readonly reporter: string,
+    private readonly destinationService: string,
+    private readonly destinationCluster: string,
+    private readonly sourceWorkload: string,
+  ) {}
+
+  record(
+    protocol: string,
+    code: number,
+    flags: string,
+    grpcStatus: string,
+    sourcePrincipal: string,
+    security: string,
+    seconds: number,
+  ): void {
+    const key = `${protocol}|${code}|${flags}|${grpcStatus}|${sourcePrincipal}|${security}`;
+    let c = this.cache.get(key);
+    if (c === undefined) {
+      const labels = {
+        reporter: this.reporter,
+        source_workload: this.sourceWorkload,
+        source_principal: sourcePrincipal || 'unknown',
+        destination_service: this.destinationService,
+        destination_service_name: this.destinationService.split('.')[0] || 'unknown',
+        destination_cluster: this.destinationCluster,
+        request_protocol: protocol,
+        response_code: String(code),
+        grpc_response_status: grpcStatus,
+        response_flags: flags || '-',
+        connection_security_policy: security,
+      };
+      c = { count: this.metrics.requestsTotal.labels(labels), duration: this.metrics.requestDuration.labels(labels) };
+      if (this.cache.size < 4096) this.cache.set(key, c);
+    }
+    c.count.inc();
+    c.duration.observe(seconds);
+  }
+}
+
+/** RequestStats per destination cluster name, shared by all routes of a connection manager. */
+export class RequestStatsTable {
+  private readonly byCluster = new Map<string, RequestStats>();
+  constructor(
+    private readonly metrics: ProxyMetrics,
+    private readonly reporter: string,
+    private readonly sourceWorkload: string,
+  ) {}
+
+  for(cluster: string): RequestStats {
+    let s = this.byCluster.get(cluster);
+    if (s === undefined) {
+      s = new RequestStats(this.metrics, this.reporter, cluster || 'unknown', cluster || 'unknown', this.sourceWorkload);
+      this.byCluster.set(cluster, s);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,359 @@
+// The router: sends a routed request to its cluster — pick, admit, attempt, retry, time out — and
+// streams the chosen response back. Every failure becomes a local reply and a metric, never a throw.
+
+import type * as http from 'node:http';
+import type { RetryPolicyConfig, RouteActionConfig } from '../../src/config/types';
+import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
+import { startAttempt, type AttemptHandler, type UpstreamAttempt, type UpstreamFailure } from './upstream-request';
+import type { RequestBody } from './request-body';
+import { Flags } from './local-reply';
+import { downstreamResponseHeaders } from './headers';
+import { decideRetry, retryBackoffMs, type RetryOutcome } from './retry-decision';
+
+/** What the connection manager hands the router for one request. */
+export interface RoutedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly scheme: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly isGrpc: boolean;
+  readonly hash: bigint | null;
+  readonly body: RequestBody;
+  readonly action: RouteActionConfig;
+  readonly retryPolicy: RetryPolicyConfig | null;
+}
+
+/** The router's view of the downstream response, implemented by the connection manager. */
+export interface RouterResponder {
+  /** Forward the upstream response headers (status, filtered headers). */
+  sendHeaders(status: number, headers: Record<string, string | string[]>): void;
+  /** Returns false when the downstream is backed up; `onDrain` is then called once. */
+  sendData(chunk: Buffer): boolean;
+  onDrain(cb: () => void): void;
+  sendEnd(trailers: Record<string, string | string[] | undefined> | null): void;
+  localReply(status: number, body: string, flag: string): void;
+  /** Reset the downstream stream (headers already sent, upstream failed mid-body). */
+  reset(flag: string): void;
+  readonly headersSent: boolean;
+}
+
+export interface RouterDeps {
+  readonly metrics: ProxyMetrics;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+const EMPTY_EXCLUDE: ReadonlySet<string> = new Set();
+
+export class RouterStream implements AttemptHandler {
+  private attempt: UpstreamAttempt | null = null;
+  private host: UpstreamHost | null = null;
+  private attempts = 0;
+  private retriesAcquired = 0;
+  private requestAcquired = false;
+  private globalTimer: NodeJS.Timeout | null = null;
+  private perTryTimer: NodeJS.Timeout | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private tried: Set<string> | null = null;
+  private finished = false;
+  private pausedUpstream: { pause(): void; resume(): void } | null = null;
+  /** Response flag of the outcome, for metrics ('' when the upstream answered normally). */
+  flag = '';
+  upstreamHostKey = '';
+
+  constructor(
+    private readonly cluster: UpstreamCluster,
+    private readonly req: RoutedRequest,
+    private readonly out: RouterResponder,
+    private readonly deps: RouterDeps,
+    private readonly onComplete: (router: RouterStream) => void,
+  ) {}
+
+  start(): void {
+    const res = this.cluster.resources;
+    if (!res.tryAcquire('requests')) {
+      this.deps.metrics.overflow.labels(this.cluster.name, 'max_requests').inc();
+      return this.fail(503, 'upstream overflow: max_requests', Flags.upstreamOverflow);
+    }
+    this.requestAcquired = true;
+    const t = this.req.action.timeoutMs;
+    if (t > 0) {
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), t);
+    }
+    this.startAttempt();
+  }
+
+  private startAttempt(): void {
+    const policy = this.req.retryPolicy;
+    const exclude = this.tried !== null && policy !== null && policy.retryOnDifferentHost ? this.tried : EMPTY_EXCLUDE;
+    const host = this.cluster.pick({
+      hash: this.req.hash,
+      exclude,
+      maxExcludeAttempts: policy?.hostSelectionRetryMaxAttempts ?? 1,
+    });
+    if (host === null) return this.fail(503, 'no healthy upstream', Flags.noHealthyUpstream);
+    const res = this.cluster.resources;
+    // A request waits as "pending" while the pool has no connection for it (max_pending_requests).
+    const counter = this.cluster.connectionCounter;
+    const maxConn = this.cluster.config.circuitBreakers.maxConnections;
+    let pending = false;
+    if (counter.connections >= maxConn && !this.cluster.config.http2) {
+      if (!res.tryAcquire('pending_requests')) {
+        this.deps.metrics.overflow.labels(this.cluster.name, 'max_pending_requests').inc();
+        return this.fail(503, 'upstream overflow: max_pending_requests', Flags.upstreamOverflow);
+      }
+      pending = true;
+    }
+    this.attempts++;
+    this.host = host;
+    this.upstreamHostKey = host.key;
+    host.stats.activeRequests++;
+    host.stats.totalRequests++;
+    if (this.tried === null) this.tried = new Set();
+    this.tried.add(host.key);
+    const r = this.req;
+    const attempt = startAttempt(
+      host,
+      this.cluster.config.http2 !== null,
+      {
+        method: r.method,
+        path: r.path,
+        authority: r.authority,
+        scheme: r.scheme,
+        headers: this.attempts === 1 ? r.headers : { ...r.headers, 'x-envoy-attempt-count': String(this.attempts) },
+        connectTimeoutMs: this.cluster.config.connectTimeoutMs,
+      },
+      this,
+    );
+    this.attempt = attempt;
+    if (pending) {
+      // Released when the attempt gets any answer (connection obtained) or fails.
+      this.pendingHeld = true;
+    }
+    const perTry = r.retryPolicy?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) {
+      this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), perTry);
+    }
+    if (!r.body.attach(attempt)) {
+      // Body could not be replayed: nothing to retry with.
+      this.releaseHost();
+      attempt.abort();
+      return this.fail(503, 'upstream request body too large to retry', Flags.upstreamRetryLimitExceeded);
+    }
+  }
+
+  private pendingHeld = false;
+
+  private releasePending(): void {
+    if (this.pendingHeld) {
+      this.pendingHeld = false;
+      this.cluster.resources.release('pending_requests');
+    }
+  }
+
+  private releaseHost(): void {
+    const h = this.host;
+    if (h !== null) {
+      h.stats.activeRequests--;
+      this.host = null;
+    }
+    if (this.perTryTimer) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = null;
+    }
+    this.releasePending();
+  }
+
+  // ─── AttemptHandler ───
+
+  onResponse(status: number, headers: http.IncomingHttpHeaders): void {
+    if (this.finished) return;
+    this.releasePending();
+    const host = this.host;
+    if (host !== null) this.cluster.recordOutcome(host, { kind: 'http', status });
+    if (status >= 500 || this.req.retryPolicy !== null) {
+      const grpc = headers['grpc-status'];
+      const outcome: RetryOutcome = {
+        status,
+        headers: headers as Record<string, string | string[] | undefined>,
+        grpcStatus: grpc !== undefined ? Number(grpc) : null,
+      };
+      if (this.maybeRetry(outcome)) return;
+    }
+    if (this.perTryTimer) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = null;
+    }
+    this.out.sendHeaders(status, downstreamResponseHeaders(headers));
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.out.sendData(chunk)) {
+      const a = this.attempt;
+      if (a !== null && this.pausedUpstream === null) {
+        this.pausedUpstream = a;
+        a.pause();
+        this.out.onDrain(() => {
+          const p = this.pausedUpstream;
+          this.pausedUpstream = null;
+          p?.resume();
+        });
+      }
+    }
+  }
+
+  onEnd(trailers: Record<string, string | string[] | undefined> | null): void {
+    if (this.finished) return;
+    this.releaseHost();
+    this.out.sendEnd(trailers);
+    this.complete();
+  }
+
+  onError(kind: UpstreamFailure, err: Error): void {
+    if (this.finished) return;
+    const host = this.host;
+    this.releaseHost();
+    if (host !== null) {
+      this.cluster.recordOutcome(
+        host,
+        kind === 'connect_failure' || kind === 'connect_timeout'
+          ? { kind: 'connect_failure' }
+          : kind === 'protocol_error'
+            ? { kind: 'http', status: 502 }
+            : { kind: 'reset' },
+      );
+    }
+    if (this.out.headersSent) {
+      this.out.reset(Flags.upstreamRemoteReset);
+      this.flag = Flags.upstreamRemoteReset;
+      return this.complete();
+    }
+    const outcome: RetryOutcome =
+      kind === 'connect_failure' || kind === 'connect_timeout'
+        ? { connectFailure: true, reset: true }
+        : kind === 'refused_stream'
+          ? { refusedStream: true, reset: true }
+          : kind === 'protocol_error'
+            ? { status: 502 }
+            : { reset: true };
+    if (this.maybeRetry(outcome)) return;
+    switch (kind) {
+      case 'connect_failure':
+      case 'connect_timeout':
+        return this.fail(
+          503,
+          `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${err.message}`,
+          Flags.upstreamConnectionFailure,
+        );
+      case 'protocol_error':
+        return this.fail(502, `upstream protocol error: ${err.message}`, Flags.upstreamProtocolError);
+      case 'refused_stream':
+      case 'reset':
+        return this.fail(
+          503,
+          'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+          Flags.upstreamConnectionTermination,
+        );
+    }
+  }
+
+  // ─── retries and timeouts ───
+
+  /** Returns true when a retry was scheduled (the current attempt is abandoned). */
+  private maybeRetry(outcome: RetryOutcome): boolean {
+    const policy = this.req.retryPolicy;
+    if (policy === null) return false;
+    const decision = decideRetry(policy, outcome, this.attempts, this.req.headers);
+    if (decision === 'no') return false;
+    if (decision === 'exhausted' || !this.req.body.replayable) {
+      if (decision === 'exhausted') this.flag = Flags.upstreamRetryLimitExceeded;
+      return false;
+    }
+    if (!this.cluster.resources.tryAcquire('retries')) {
+      this.deps.metrics.overflow.labels(this.cluster.name, 'max_retries').inc();
+      this.deps.metrics.retries.labels(this.cluster.name, 'overflow').inc();
+      this.flag = Flags.upstreamOverflow;
+      return false;
+    }
+    this.retriesAcquired++;
+    this.deps.metrics.retries.labels(this.cluster.name, 'attempted').inc();
+    const a = this.attempt;
+    this.attempt = null;
+    this.req.body.detach();
+    if (a !== null) a.abort();
+    this.releaseHost();
+    const delay = retryBackoffMs(policy, this.attempts, this.deps.random);
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      if (!this.finished) this.startAttempt();
+    }, delay);
+    return true;
+  }
+
+  private onPerTryTimeout(): void {
+    this.perTryTimer = null;
+    if (this.finished || this.out.headersSent) return;
+    const a = this.attempt;
+    const host = this.host;
+    if (host !== null) this.cluster.recordOutcome(host, { kind: 'timeout' });
+    if (this.maybeRetry({ status: 504, reset: true, timeout: true })) return;
+    this.attempt = null;
+    if (a !== null) a.abort();
+    this.releaseHost();
+    this.fail(504, 'upstream request timeout', Flags.upstreamRequestTimeout);
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = null;
+    if (this.finished) return;
+    const a = this.attempt;
+    const host = this.host;
+    this.attempt = null;
+    if (a !== null) a.abort();
+    if (host !== null) this.cluster.recordOutcome(host, { kind: 'timeout' });
+    this.releaseHost();
+    if (this.out.headersSent) {
+      this.flag = Flags.upstreamRequestTimeout;
+      this.out.reset(Flags.upstreamRequestTimeout);
+      return this.complete();
+    }
+    this.fail(504, 'upstream request timeout', Flags.upstreamRequestTimeout);
+  }
+
+  /** The downstream went away: stop everything. */
+  cancel(): void {
+    if (this.finished) return;
+    this.flag = Flags.downstreamConnectionTermination;
+    const a = this.attempt;
+    this.attempt = null;
+    if (a !== null) a.abort();
+    this.releaseHost();
+    this.complete();
+  }
+
+  private fail(status: number, body: string, flag: string): void {
+    if (this.finished) return;
+    this.flag = this.flag === Flags.upstreamRetryLimitExceeded ? `${flag},${this.flag}` : flag;
+    this.out.localReply(status, body, this.flag);
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.globalTimer) clearTimeout(this.globalTimer);
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.req.body.detach();
+    const res = this.cluster.resources;
+    if (this.requestAcquired) res.release('requests');
+    while (this.retriesAcquired > 0) {
+      this.retriesAcquired--;
+      res.release('retries');
+    }
+    this.onComplete(this);
+  }
+}
