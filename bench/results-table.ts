@@ -1,0 +1,188 @@
+// Turns a benchmark report into markdown: figures per proxy, added latency over direct, Ferry / Envoy ratios.
+
+import type { BenchReport, RunResult, Scenario, Topology } from './types';
+
+interface Column {
+  readonly title: string;
+  readonly digits: number;
+  /** The figure for `run`; `direct` is the same scenario's no-proxy run (null if absent or failed). */
+  readonly get: (run: RunResult, direct: RunResult | null) => number | null;
+}
+
+/** a − b, or null when either is missing. */
+export function difference(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a - b;
+}
+
+/** a / b, or null when either is missing or b is 0. */
+export function ratio(a: number | null, b: number | null): number | null {
+  return a === null || b === null || b === 0 ? null : a / b;
+}
+
+function added(key: 'p50_ms' | 'p90_ms' | 'p99_ms' | 'p999_ms'): Column['get'] {
+  return (run, direct) => (run.proxy === 'direct' ? null : difference(run[key], direct?.[key] ?? null));
+}
+
+const cpu: Column = { title: 'CPU s / 1k req', digits: 4, get: (r) => r.proxy_cpu_s_per_1k_req };
+const rss: Column = { title: 'RSS MB', digits: 1, get: (r) => r.proxy_rss_mb };
+const errors: Column = { title: 'errors', digits: 0, get: (r) => r.errors };
+
+const COLUMNS: Readonly<Record<Scenario, readonly Column[]>> = {
+  'latency-1000rps': [
+    { title: 'qps', digits: 1, get: (r) => r.qps_actual },
+    { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms },
+    { title: 'p90 ms', digits: 3, get: (r) => r.p90_ms },
+    { title: 'p99 ms', digits: 3, get: (r) => r.p99_ms },
+    { title: 'p99.9 ms', digits: 3, get: (r) => r.p999_ms },
+    { title: '+p50 ms', digits: 3, get: added('p50_ms') },
+    { title: '+p90 ms', digits: 3, get: added('p90_ms') },
+    { title: '+p99 ms', digits: 3, get: added('p99_ms') },
+    { title: '+p99.9 ms', digits: 3, get: added('p999_ms') },
+    errors,
+    cpu,
+    rss,
+  ],
+  'max-rps': [
+    { title: 'rps', digits: 0, get: (r) => r.qps_actual },
+    { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms },
+    { title: 'p99 ms', digits: 3, get: (r) => r.p99_ms },
+    { title: '+p99 ms', digits: 3, get: added('p99_ms') },
+    errors,
+    cpu,
+    rss,
+  ],
+  'tcp-throughput': [
+    { title: 'MB/s', digits: 1, get: (r) => r.mb_per_s },
+    { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms },
+    { title: 'p99 ms', digits: 3, get: (r) => r.p99_ms },
+    errors,
+    { title: 'CPU s / 1k echoes', digits: 4, get: (r) => r.proxy_cpu_s_per_1k_req },
+    rss,
+  ],
+  'rss-1000-services': [rss, { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms }, { title: 'p99 ms', digits: 3, get: (r) => r.p99_ms }, errors, cpu],
+};
+
+const DESCRIPTIONS: Readonly<Record<Scenario, string>> = {
+  'latency-1000rps': '1,000 requests/s over 16 connections, 1 KiB POST echoed by the upstream. `+` columns: added over `direct`.',
+  'max-rps': 'As many requests/s as 16 connections carry (fortio -qps 0), 1 KiB POST echoed.',
+  'tcp-throughput': 'Opaque TCP through the pair: 16 connections echoing 16 KiB messages; MB/s = payload bytes received per second.',
+  'rss-1000-services': 'Each proxy loaded with 1,000 clusters and 1,000 virtual hosts; every service requested once, then 1,000 requests/s to one; RSS read after.',
+};
+
+function format(value: number | null, digits: number): string {
+  return value === null ? '–' : value.toFixed(digits);
+}
+
+function formatRatio(value: number | null): string {
+  return value === null ? '–' : `${value.toFixed(2)}×`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function find(runs: readonly RunResult[], scenario: Scenario, topology: Topology, proxy: string): RunResult | null {
+  return runs.find((r) => r.scenario === scenario && r.topology === topology && r.proxy === proxy) ?? null;
+}
+
+function ok(run: RunResult | null): RunResult | null {
+  return run !== null && run.status === 'ok' ? run : null;
+}
+
+/** The markdown table of one scenario, or null when the report has no run of it. */
+export function scenarioTable(runs: readonly RunResult[], scenario: Scenario): string | null {
+  const mine = runs.filter((r) => r.scenario === scenario);
+  if (mine.length === 0) return null;
+  const columns = COLUMNS[scenario];
+  const direct = ok(find(mine, scenario, 'direct', 'direct'));
+  const lines = [row(['topology', 'proxy', ...columns.map((c) => c.title)]), row(['---', '---', ...columns.map(() => '---:')])];
+  const topologies = [...new Set(mine.map((r) => r.topology))];
+  for (const topology of topologies) {
+    for (const run of mine.filter((r) => r.topology === topology)) {
+      if (run.status === 'failed') {
+        const reason = cell(`failed: ${(run.error ?? 'unknown').slice(0, 160)}`);
+        lines.push(row([topology, run.proxy, reason, ...columns.slice(1).map(() => '')]));
+      } else {
+        lines.push(row([topology, run.proxy, ...columns.map((c) => format(c.get(run, direct), c.digits))]));
+      }
+    }
+    if (topology === 'direct') continue;
+    const ferry = ok(find(mine, scenario, topology, 'ferry'));
+    const envoy = ok(find(mine, scenario, topology, 'envoy'));
+    if (find(mine, scenario, topology, 'ferry') && find(mine, scenario, topology, 'envoy')) {
+      const ratios = columns.map((c) => formatRatio(ferry && envoy ? ratio(c.get(ferry, direct), c.get(envoy, direct)) : null));
+      lines.push(row([topology, '**ferry / envoy**', ...ratios]));
+    }
+  }
+  return lines.join('\n');
+}
+
+interface Target {
+  readonly text: string;
+  readonly ferry: number | null;
+  readonly envoy: number | null;
+  readonly unit: string;
+  readonly met: boolean | null;
+}
+
+/** The issue's targets, evaluated on this report (null `met` = Ferry has no figure yet). */
+export function targets(runs: readonly RunResult[]): Target[] {
+  const direct = ok(find(runs, 'latency-1000rps', 'direct', 'direct'));
+  const pairF = ok(find(runs, 'latency-1000rps', 'pair', 'ferry'));
+  const pairE = ok(find(runs, 'latency-1000rps', 'pair', 'envoy'));
+  const addedOf = (r: RunResult | null, k: 'p50_ms' | 'p99_ms'): number | null => (r && direct ? r[k]! - direct[k]! : null);
+  const maxF = ok(find(runs, 'max-rps', 'single', 'ferry'));
+  const maxE = ok(find(runs, 'max-rps', 'single', 'envoy'));
+  const rssF = ok(find(runs, 'rss-1000-services', 'single', 'ferry'));
+  const rssE = ok(find(runs, 'rss-1000-services', 'single', 'envoy'));
+  const cmp = (f: number | null, e: number | null, good: (f: number, e: number) => boolean): boolean | null =>
+    f === null || e === null ? null : good(f, e);
+  const result: Target[] = [];
+  for (const k of ['p50_ms', 'p99_ms'] as const) {
+    const f = addedOf(pairF, k);
+    const e = addedOf(pairE, k);
+    result.push({ text: `pair added ${k.slice(0, 3)} ≤ Envoy's and ≤ 0.30 ms`, ferry: f, envoy: e, unit: 'ms', met: cmp(f, e, (a, b) => a <= b && a <= 0.3) });
+  }
+  const fr = maxF?.qps_actual ?? null;
+  const er = maxE?.qps_actual ?? null;
+  result.push({ text: 'max rps (single, one core) ≥ Envoy', ferry: fr, envoy: er, unit: 'rps', met: cmp(fr, er, (a, b) => a >= b) });
+  const fm = rssF?.proxy_rss_mb ?? null;
+  const em = rssE?.proxy_rss_mb ?? null;
+  result.push({ text: 'RSS with 1,000 services ≤ Envoy and ≤ 50 MB', ferry: fm, envoy: em, unit: 'MB', met: cmp(fm, em, (a, b) => a <= b && a <= 50) });
+  return result;
+}
+
+function targetTable(runs: readonly RunResult[]): string {
+  const lines = [row(['target', 'ferry', 'envoy', 'ferry / envoy', 'met']), row(['---', '---:', '---:', '---:', '---'])];
+  for (const t of targets(runs)) {
+    const digits = t.unit === 'ms' ? 3 : t.unit === 'rps' ? 0 : 1;
+    const met = t.met === null ? 'pending (no Ferry figure)' : t.met ? 'yes' : 'no';
+    lines.push(row([t.text, `${format(t.ferry, digits)} ${t.unit}`, `${format(t.envoy, digits)} ${t.unit}`, formatRatio(ratio(t.ferry, t.envoy)), met]));
+  }
+  return lines.join('\n');
+}
+
+/** The whole `latest.md`: provenance, every scenario's table, the targets. */
+export function renderResultsMarkdown(report: BenchReport): string {
+  const m = report.machine;
+  const parts = [
+    `# Benchmark results (${report.mode})`,
+    '',
+    `Run ${report.date} with \`make ${report.mode === 'quick' ? 'bench-quick' : 'bench'}\`. Machine: ${m.cpus} CPUs, Node ${m.node}, ` +
+      `Envoy ${m.envoy}, HAProxy ${m.haproxy}, fortio ${m.fortio}. All traffic on 127.0.0.1, plain text (no TLS yet).`,
+    '',
+    `Pinning: ${report.pinning}`,
+    '',
+  ];
+  for (const scenario of ['latency-1000rps', 'max-rps', 'tcp-throughput', 'rss-1000-services'] as const) {
+    const table = scenarioTable(report.runs, scenario);
+    if (table === null) continue;
+    parts.push(`## ${scenario}`, '', DESCRIPTIONS[scenario], '', table, '');
+  }
+  parts.push('## Targets', '', targetTable(report.runs), '');
+  return parts.join('\n');
+}

@@ -1,0 +1,53 @@
+// The benchmark's shared vocabulary: scenarios, topologies, proxies and the recorded result shape.
+
+export type ProxyName = 'direct' | 'ferry' | 'envoy' | 'haproxy';
+export type Topology = 'direct' | 'single' | 'pair';
+export type Scenario = 'latency-1000rps' | 'max-rps' | 'tcp-throughput' | 'rss-1000-services';
+
+export const SCENARIOS: readonly Scenario[] = ['latency-1000rps', 'max-rps', 'tcp-throughput', 'rss-1000-services'];
+/** Proxies in the order they are run and shown; `direct` (no proxy) is always first. */
+export const PROXIES: readonly ProxyName[] = ['direct', 'ferry', 'envoy', 'haproxy'];
+
+/** One (scenario, topology, proxy) entry of `bench/results/latest.json`. Null means "not measured". */
+export interface RunResult {
+  readonly scenario: Scenario;
+  readonly topology: Topology;
+  readonly proxy: ProxyName;
+  readonly tls: 'none' | 'mtls';
+  readonly status: 'ok' | 'failed';
+  /** Why the run failed (process exited, port never answered, load generator error…). */
+  readonly error: string | null;
+  readonly duration_s: number;
+  /** Requested rate; 0 means "as fast as possible". */
+  readonly qps_target: number;
+  readonly qps_actual: number | null;
+  readonly p50_ms: number | null;
+  readonly p90_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly p999_ms: number | null;
+  readonly requests: number | null;
+  readonly errors: number | null;
+  /** Opaque TCP echo payload bytes received per second, in MB (10^6); tcp-throughput only. */
+  readonly mb_per_s: number | null;
+  /** User + system CPU of the proxy process(es) per 1,000 requests (both proxies for `pair`). */
+  readonly proxy_cpu_s_per_1k_req: number | null;
+  /** Resident set size at the end of the run (sum of both proxies for `pair`). */
+  readonly proxy_rss_mb: number | null;
+}
+
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly node: string;
+  readonly envoy: string;
+  readonly haproxy: string;
+  readonly fortio: string;
+}
+
+export interface BenchReport {
+  readonly date: string; // ISO 8601
+  readonly mode: 'quick' | 'full';
+  readonly machine: MachineInfo;
+  /** How processes were pinned to CPUs, in words. */
+  readonly pinning: string;
+  readonly runs: readonly RunResult[];
+}
