@@ -92,6 +92,9 @@ function maskBytes(bytes: number[], len: number): number[] {
 
 /** RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
 function formatIpv6(bytes: number[]): string {
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `::ffff:${bytes.slice(12).join('.')}`; // IPv4-mapped, as inet_ntop prints it
+  }
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
   let bestStart = -1;
