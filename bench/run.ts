@@ -1,0 +1,242 @@
+// The benchmark harness: Ferry, Envoy, HAProxy and a direct connection under fortio, side by side.
+//
+// Usage: node dist/bench/run.js [--quick] [--proxies=direct,envoy,...]
+// Writes bench/results/latest.{json,md}, a dated JSON copy and bench/results/latency.svg.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { FerryError } from '../src/errors';
+import { serviceHost } from './envoy-bootstrap';
+import { fortioLoadArgs, fortioServerArgs } from './fortio-command';
+import { parseFortioResult } from './fortio-result';
+import { renderLatencyChart } from './latency-chart';
+import { buildPlan, MANY_SERVICES, plannedLoadSeconds, type RunSpec } from './plan';
+import { parseCpuTicks, parseRssMb } from './proc-stats';
+import { launchChain, type HopKind, type LaunchContext } from './proxy-launch';
+import {
+  freePort, httpGet, killAllNow, runToCompletion, startProcess, stopAll, waitForEcho, waitForHttp200, waitForPort,
+  type ManagedProcess,
+} from './processes';
+import { renderResultsMarkdown } from './results-table';
+import { locateTools, toolVersions, type ToolPaths } from './tools';
+import { PROXIES, type BenchReport, type ProxyName, type RunResult } from './types';
+
+interface Env {
+  readonly tools: ToolPaths;
+  readonly launch: LaunchContext;
+  /** CPU for fortio (server and client); null = unpinned. */
+  readonly loadCpu: number | null;
+  readonly upstream: { readonly http: number; readonly tcp: number };
+  readonly clockTicks: number;
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function clockTicksPerSecond(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+
+function cpuSeconds(procs: readonly ManagedProcess[], ticks: number): number {
+  let sum = 0;
+  for (const p of procs) sum += parseCpuTicks(readFileSync(`/proc/${p.pid}/stat`, 'utf8'));
+  return sum / ticks;
+}
+
+function rssMb(procs: readonly ManagedProcess[]): number {
+  let sum = 0;
+  for (const p of procs) sum += parseRssMb(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
+  return sum;
+}
+
+function kindOf(spec: RunSpec): HopKind {
+  if (spec.scenario === 'tcp-throughput') return 'tcp';
+  if (spec.scenario === 'rss-1000-services') return 'many';
+  return 'http';
+}
+
+async function fortioLoad(env: Env, spec: RunSpec, port: number, seconds: number, jsonPath: string | null, label: string): Promise<void> {
+  const kind = kindOf(spec);
+  const url = kind === 'tcp' ? `tcp://127.0.0.1:${port}` : `http://127.0.0.1:${port}/echo`;
+  const args = fortioLoadArgs({
+    url, qps: spec.qps, connections: spec.connections, durationS: seconds, payloadBytes: spec.payloadBytes, jsonPath,
+    ...(kind === 'many' ? { hostHeader: serviceHost(0) } : {}),
+  });
+  const result = await runToCompletion({
+    name: 'fortio load', command: env.tools.fortio, args, cpu: env.loadCpu, tasksetPath: env.tools.taskset,
+    logPath: path.join(env.launch.workDir, `${label}.fortio.log`), timeoutMs: (seconds + 30) * 1000,
+  });
+  if (result.code !== 0) throw new FerryError('FERRY_ERR_BENCH_LOAD', result.output);
+}
+
+/** Requests every one of the 1,000 services once, so each proxy has built state for all of them. */
+async function touchAllServices(port: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  try {
+    const bad: string[] = [];
+    for (let i = 0; i < MANY_SERVICES; i += 4) {
+      const batch = [i, i + 1, i + 2, i + 3].filter((n) => n < MANY_SERVICES);
+      const codes = await Promise.all(batch.map((n) => httpGet(port, '/echo', serviceHost(n), agent)));
+      codes.forEach((c, k) => { if (c !== 200) bad.push(`${serviceHost(batch[k]!)} → ${c}`); });
+    }
+    if (bad.length > 0) throw new FerryError('FERRY_ERR_BENCH_HEALTH', `${bad.length} services did not answer 200 (first: ${bad[0]})`);
+  } finally {
+    agent.destroy();
+  }
+}
+
+function failed(spec: RunSpec, reason: string): RunResult {
+  return {
+    scenario: spec.scenario, topology: spec.topology, proxy: spec.proxy, tls: 'none', status: 'failed', error: reason,
+    duration_s: spec.durationS, qps_target: spec.qps, qps_actual: null, p50_ms: null, p90_ms: null, p99_ms: null,
+    p999_ms: null, requests: null, errors: null, mb_per_s: null, proxy_cpu_s_per_1k_req: null, proxy_rss_mb: null,
+  };
+}
+
+async function executeRun(env: Env, spec: RunSpec): Promise<RunResult> {
+  const kind = kindOf(spec);
+  const label = `${spec.scenario}-${spec.topology}-${spec.proxy}`;
+  const upstreamPort = kind === 'tcp' ? env.upstream.tcp : env.upstream.http;
+  let procs: readonly ManagedProcess[] = [];
+  try {
+    let entry = upstreamPort;
+    if (spec.proxy !== 'direct' && spec.topology !== 'direct') {
+      const chain = await launchChain(env.launch, spec.proxy, spec.topology, kind, upstreamPort, label);
+      procs = chain.procs;
+      entry = chain.entryPort;
+    }
+    if (kind === 'tcp') await waitForEcho(entry, 15_000, procs);
+    else await waitForHttp200(entry, 15_000, procs, kind === 'many' ? serviceHost(0) : undefined);
+    if (kind === 'many') await touchAllServices(entry);
+    if (spec.warmupS > 0) await fortioLoad(env, spec, entry, spec.warmupS, null, `${label}.warmup`);
+    const cpuBefore = cpuSeconds(procs, env.clockTicks);
+    const jsonPath = path.join(env.launch.workDir, `${label}.json`);
+    await fortioLoad(env, spec, entry, spec.durationS, jsonPath, label);
+    const cpu = cpuSeconds(procs, env.clockTicks) - cpuBefore;
+    const rss = procs.length > 0 ? rssMb(procs) : null;
+    for (const p of procs) if (p.hasExited) throw new FerryError('FERRY_ERR_BENCH_PROCESS', p.describeExit());
+    const s = parseFortioResult(JSON.parse(readFileSync(jsonPath, 'utf8')));
+    return {
+      scenario: spec.scenario, topology: spec.topology, proxy: spec.proxy, tls: 'none', status: 'ok', error: null,
+      duration_s: Number(s.durationS.toFixed(3)), qps_target: spec.qps, qps_actual: Number(s.qpsActual.toFixed(1)),
+      p50_ms: round(s.p50Ms), p90_ms: round(s.p90Ms), p99_ms: round(s.p99Ms), p999_ms: round(s.p999Ms),
+      requests: s.requests, errors: s.errors,
+      mb_per_s: kind === 'tcp' ? Number((s.bytesReceivedPerS / 1e6).toFixed(1)) : null,
+      proxy_cpu_s_per_1k_req: procs.length > 0 && s.requests > 0 ? round((cpu * 1000) / s.requests, 5) : null,
+      proxy_rss_mb: rss === null ? null : Number(rss.toFixed(1)),
+    };
+  } catch (err) {
+    return failed(spec, err instanceof Error ? err.message : String(err));
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+}
+
+function round(n: number, digits = 4): number {
+  return Number(n.toFixed(digits));
+}
+
+function parseArgs(argv: readonly string[]): { quick: boolean; proxies: ProxyName[] } {
+  let quick = false;
+  let proxies: ProxyName[] = [...PROXIES];
+  for (const a of argv) {
+    if (a === '--quick') quick = true;
+    else if (a.startsWith('--proxies=')) {
+      const names = a.slice('--proxies='.length).split(',').filter(Boolean);
+      const unknown = names.filter((n) => !PROXIES.includes(n as ProxyName));
+      if (unknown.length > 0) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--proxies: unknown ${unknown.join(', ')} (known: ${PROXIES.join(', ')})`);
+      proxies = names as ProxyName[];
+    } else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown argument ${a} (usage: run.js [--quick] [--proxies=direct,ferry,envoy,haproxy])`);
+  }
+  return { quick, proxies };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { quick, proxies } = parseArgs(argv);
+  const tools = locateTools();
+  const versions = toolVersions(tools);
+  const cpus = os.availableParallelism();
+  const pinned = cpus >= 2 && tools.taskset !== null;
+  const pinning = pinned
+    ? 'taskset: every proxy process (both hops of a pair) on CPU 1; fortio load generator and fortio upstream server on CPU 0; the harness itself unpinned and idle during load.'
+    : `not pinned (${tools.taskset === null ? 'taskset missing' : `only ${cpus} CPU`}); figures are noisier.`;
+  const repoRoot = path.resolve(__dirname, '..', '..');
+  const resultsDir = path.join(repoRoot, 'bench', 'results');
+  const date = new Date();
+  const stamp = date.toISOString().replace(/[:.]/g, '-');
+  const workDir = path.join(resultsDir, 'tmp', stamp);
+  mkdirSync(workDir, { recursive: true });
+
+  const plan = buildPlan({ quick, proxies });
+  log(`${plan.length} runs, about ${Math.round(plannedLoadSeconds(plan) / 60)} min of load; envoy ${versions.envoy}, haproxy ${versions.haproxy}, fortio ${versions.fortio}`);
+  log(`pinning: ${pinning}`);
+
+  const upstreamPorts = { http: await freePort(), tcp: await freePort() };
+  const loadCpu = pinned ? 0 : null;
+  const upstream = startProcess({
+    name: 'fortio server', command: tools.fortio, args: fortioServerArgs({ httpPort: upstreamPorts.http, tcpEchoPort: upstreamPorts.tcp }),
+    cpu: loadCpu, tasksetPath: tools.taskset, logPath: path.join(workDir, 'upstream.log'),
+  });
+  const runs: RunResult[] = [];
+  try {
+    await waitForPort(upstreamPorts.http, 10_000, [upstream]);
+    await waitForPort(upstreamPorts.tcp, 10_000, [upstream]);
+    const env: Env = {
+      tools, loadCpu, upstream: upstreamPorts, clockTicks: clockTicksPerSecond(),
+      launch: { tools, repoRoot, workDir, proxyCpu: pinned ? 1 : null },
+    };
+    for (const [i, spec] of plan.entries()) {
+      const started = Date.now();
+      const r = await executeRun(env, spec);
+      runs.push(r);
+      const what = r.status === 'ok'
+        ? `qps ${r.qps_actual} p50 ${r.p50_ms} p99 ${r.p99_ms} ms${r.mb_per_s !== null ? ` ${r.mb_per_s} MB/s` : ''}${r.proxy_rss_mb !== null ? ` rss ${r.proxy_rss_mb} MB` : ''}`
+        : `FAILED: ${r.error}`;
+      log(`[${i + 1}/${plan.length}] ${spec.scenario} ${spec.topology} ${spec.proxy} (${((Date.now() - started) / 1000).toFixed(0)}s): ${what}`);
+    }
+  } finally {
+    await upstream.stop();
+  }
+
+  const report: BenchReport = {
+    date: date.toISOString(), mode: quick ? 'quick' : 'full',
+    machine: { cpus, node: process.version, ...versions }, pinning, runs,
+  };
+  const json = JSON.stringify(report, null, 2) + '\n';
+  writeFileSync(path.join(resultsDir, 'latest.json'), json);
+  writeFileSync(path.join(resultsDir, `${stamp}-${report.mode}.json`), json);
+  const markdown = renderResultsMarkdown(report);
+  writeFileSync(path.join(resultsDir, 'latest.md'), markdown);
+  writeFileSync(path.join(resultsDir, 'latency.svg'), renderLatencyChart(runs));
+  process.stdout.write(markdown);
+  const bad = runs.filter((r) => r.status === 'failed');
+  log(`wrote bench/results/latest.{json,md}, bench/results/${stamp}-${report.mode}.json, bench/results/latency.svg`);
+  if (bad.length > 0) log(`${bad.length} of ${runs.length} runs failed: ${[...new Set(bad.map((r) => r.proxy))].join(', ')} (reasons in the table)`);
+  return bad.length > 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+  process.on('exit', killAllNow);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      log(`${signal}: stopping child processes`);
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err: unknown) => {
+      log(err instanceof Error ? err.message : String(err));
+      process.exitCode = 2;
+    },
+  );
+}
