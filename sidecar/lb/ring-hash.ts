@@ -25,6 +25,11 @@ export const RING_SIZE_LIMIT = 8 * 1024 * 1024;
  * Picking: the first entry whose hash is ≥ the request hash, wrapping to the first entry; with
  * no request hash, a random entry. A re-pick (attempt k > 0) walks on from that entry to the k-th
  * following change of host, so it lands on a different host whenever the ring has more than one.
+ *
+ * Sizing, key format and hash follow Envoy's, so with the same hosts a key should map to the same
+ * host as in an Envoy sidecar (not yet checked against a running Envoy). A consequence (Envoy's too): entries per host depend on the host count, so
+ * removing one of five equal hosts moves its ≈ 20 % of keys plus ≈ 10 % between survivors, which
+ * grow from 205 to 256 entries each. Maglev moves ≈ 20 % in that case.
  */
 export class RingHashChooser implements HostChooser {
   private readonly hosts: readonly LbHost[];
