@@ -2,6 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { translateHttpFilter } from '../../src/config/http-filters';
 import type { CustomFilterConfig, HttpFilterConfig } from '../../src/config/types';
 import { ConfigError, FerryError } from '../../src/errors';
 import { FaultFilter } from './fault';
@@ -105,5 +106,13 @@ test('the process-wide registry has the built-ins and takes user filters', () =>
   const url = 'type.googleapis.com/ferry.test.RegistryTest';
   registerHttpFilter(url, denyAdmin);
   assert.ok(isHttpFilterRegistered(url));
-  assert.equal(createHttpFilters([custom('t', url)], deps).length, 1);
+  // translation now admits the type, and the result builds into a working filter
+  const translated = translateHttpFilter(
+    { name: 'acme.deny', typed_config: { '@type': url, prefix: '/admin' } },
+    'http_filters[0]',
+  );
+  assert.equal(translated.kind, 'custom');
+  const [filter] = createHttpFilters([translated], deps);
+  const d = filter.decodeHeaders(fakeContext({ path: '/admin/users' }));
+  assert.equal(d.action === 'reply' && d.reply.status, 403);
 });

@@ -5,6 +5,7 @@
 // filter config is looked up by its type URL first, then by its name. The router is not built here:
 // the connection manager owns it.
 
+import { registerHttpFilterType } from '../../src/config/http-filters';
 import type { HttpFilterConfig } from '../../src/config/types';
 import { ConfigError, FerryError } from '../../src/errors';
 import { FAULT_FILTER_NAME, FAULT_TYPE_URL, createFaultFilter } from './fault';
@@ -93,13 +94,17 @@ export function createFilterRegistry(): HttpFilterRegistry {
 /** The process-wide registry the sidecar uses. */
 export const defaultFilterRegistry: HttpFilterRegistry = createFilterRegistry();
 
-/** Registers a user filter in the process-wide registry. */
+/**
+ * Registers a user filter in the process-wide registry, and tells config translation to turn
+ * filters of this type URL or name into a CustomFilterConfig (instead of rejecting them).
+ */
 export function registerHttpFilter(
   typeUrlOrName: string,
   factory: HttpFilterFactory,
   options: { replace?: boolean } = {},
 ): void {
   defaultFilterRegistry.register(typeUrlOrName, factory, options);
+  registerHttpFilterType(typeUrlOrName);
 }
 
 /** Whether a custom filter type URL or name can be built (lets xDS translation NACK unknown ones). */
