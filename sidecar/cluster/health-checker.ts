@@ -1,0 +1,533 @@
+// The active health checker: probes each endpoint of a cluster over HTTP/1.1, HTTP/2, TCP or gRPC health.
+//
+// One session per endpoint runs probe → result → wait → probe. Decisions (thresholds, intervals, jitter) come
+// from the pure HealthCheckStateMachine; this file only does I/O. A refused connection, a reset or a timeout
+// is a failed check, never an unhandled error. `stop()` clears every timer and destroys every probe socket.
+//
+// Probe details (Envoy's behaviour):
+// - HTTP: GET `path`, Host = configured host or the cluster name, user-agent Ferry-HealthChecker/1. A status in
+//   expected_statuses (default [200, 201)) passes, one in retriable_statuses counts towards the threshold, any
+//   other fails at once. reuse_connection keeps one keep-alive connection (HTTP/2: one session) per endpoint.
+// - TCP: connect; with `send`, write it and wait until every `receive` block has arrived, in order. A connect-only
+//   check closes the connection once connected.
+// - gRPC: grpc.health.v1.Health/Check over HTTP/2 with HealthCheckRequest{service}; passes on
+//   grpc-status 0 and status SERVING (1).
+
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { HealthCheckConfig, SocketAddress, UpstreamTlsConfig } from '../../src/config/types';
+import { HealthCheckStateMachine, HostHealthState, type HealthCheckResult } from './health-check-state';
+
+export const HEALTH_CHECK_USER_AGENT = 'Ferry-HealthChecker/1';
+
+export interface HealthCheckTarget {
+  readonly key: string;
+  readonly address: SocketAddress;
+  /** Endpoint health_check_config.port_value; null = the endpoint's own port. */
+  readonly healthCheckPort: number | null;
+}
+
+export interface HealthCheckerOptions {
+  readonly clusterName: string;
+  readonly tls?: UpstreamTlsConfig | null;
+  /** Called when a host becomes healthy or unhealthy (and, with `false`, when its first check fails). */
+  onTransition(key: string, healthy: boolean): void;
+  /** Whether the cluster has carried traffic recently (else no_traffic_interval applies). */
+  hasTraffic(): boolean;
+  readonly random: () => number;
+  /** Optional: every completed check, with the host's health after it (e.g. to un-eject outliers on a pass). */
+  onCheck?(key: string, result: HealthCheckResult, healthy: boolean): void;
+}
+
+type Check = HealthCheckConfig['check'];
+
+class Session {
+  readonly state: HostHealthState;
+  timer: NodeJS.Timeout | null = null;
+  probeTimer: NodeJS.Timeout | null = null;
+  /** Ends the probe in flight (destroying its socket/stream); null when none. */
+  abortProbe: (() => void) | null = null;
+  probeSeq = 0;
+  agent: http.Agent | null = null;
+  h2: http2.ClientHttp2Session | null = null;
+  tcp: net.Socket | null = null;
+  closed = false;
+
+  constructor(
+    readonly target: HealthCheckTarget,
+    state: HostHealthState,
+  ) {
+    this.state = state;
+  }
+
+  get host(): string {
+    return this.target.address.host;
+  }
+
+  get port(): number {
+    return this.target.healthCheckPort ?? this.target.address.port;
+  }
+
+  destroyConnections(): void {
+    this.agent?.destroy();
+    this.agent = null;
+    this.h2?.destroy();
+    this.h2 = null;
+    this.tcp?.destroy();
+    this.tcp = null;
+  }
+}
+
+export class HealthChecker {
+  private readonly sm: HealthCheckStateMachine;
+  private readonly sessions = new Map<string, Session>();
+  private running = false;
+
+  constructor(
+    readonly config: HealthCheckConfig,
+    private readonly opts: HealthCheckerOptions,
+  ) {
+    this.sm = new HealthCheckStateMachine(config);
+  }
+
+  /** Replaces the probed endpoints; keeps the state of endpoints that stay. */
+  setHosts(hosts: readonly HealthCheckTarget[]): void {
+    const keep = new Set<string>();
+    for (const t of hosts) {
+      keep.add(t.key);
+      const s = this.sessions.get(t.key);
+      if (s !== undefined && s.host === t.address.host && s.port === (t.healthCheckPort ?? t.address.port)) continue;
+      if (s !== undefined) this.close(s);
+      const next = new Session(t, this.sm.newHost());
+      this.sessions.set(t.key, next);
+      if (this.running) this.schedule(next, this.sm.initialDelayMs(this.opts.random));
+    }
+    for (const [key, s] of this.sessions) {
+      if (!keep.has(key)) {
+        this.close(s);
+        this.sessions.delete(key);
+      }
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const s of this.sessions.values()) this.schedule(s, this.sm.initialDelayMs(this.opts.random));
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const s of this.sessions.values()) {
+      this.close(s);
+      // A later start() probes again from the current state.
+      s.closed = false;
+    }
+  }
+
+  /** Current active health of a host: true healthy, false unhealthy (including pending its first check). */
+  isHealthy(key: string): boolean {
+    return this.sessions.get(key)?.state.healthy ?? false;
+  }
+
+  hostState(key: string): Readonly<HostHealthState> | null {
+    return this.sessions.get(key)?.state ?? null;
+  }
+
+  // ───────────── scheduling ─────────────
+
+  private close(s: Session): void {
+    s.closed = true;
+    s.probeSeq++;
+    if (s.timer !== null) clearTimeout(s.timer);
+    if (s.probeTimer !== null) clearTimeout(s.probeTimer);
+    s.timer = s.probeTimer = null;
+    const abort = s.abortProbe;
+    s.abortProbe = null;
+    abort?.();
+    s.destroyConnections();
+  }
+
+  private schedule(s: Session, delayMs: number): void {
+    if (s.timer !== null) clearTimeout(s.timer);
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      this.probe(s);
+    }, delayMs);
+    s.timer.unref();
+  }
+
+  private probe(s: Session): void {
+    if (!this.running || s.closed) return;
+    const seq = ++s.probeSeq;
+    const finish = (result: HealthCheckResult): void => {
+      if (seq !== s.probeSeq || s.closed) return;
+      s.probeSeq++; // later callbacks of this probe are ignored
+      if (s.probeTimer !== null) clearTimeout(s.probeTimer);
+      s.probeTimer = null;
+      s.abortProbe = null;
+      this.onResult(s, result);
+    };
+    s.probeTimer = setTimeout(() => {
+      s.probeTimer = null;
+      const abort = s.abortProbe;
+      finish('timeout');
+      abort?.(); // Envoy closes the connection of a timed-out check
+    }, this.config.timeoutMs);
+    s.probeTimer.unref();
+    const check = this.config.check;
+    try {
+      switch (check.kind) {
+        case 'http':
+          if (check.http2) this.probeHttp2(s, check, finish);
+          else this.probeHttp1(s, check, finish);
+          break;
+        case 'tcp':
+          this.probeTcp(s, check, finish);
+          break;
+        case 'grpc':
+          this.probeGrpc(s, check, finish);
+          break;
+      }
+    } catch {
+      finish('network_fail');
+    }
+  }
+
+  private onResult(s: Session, result: HealthCheckResult): void {
+    const t = this.sm.record(s.state, result);
+    if (t === 'became_healthy') this.opts.onTransition(s.target.key, true);
+    else if (t === 'became_unhealthy' || t === 'confirmed_unhealthy') this.opts.onTransition(s.target.key, false);
+    this.opts.onCheck?.(s.target.key, result, s.state.healthy);
+    // A failed check, or any check without reuse_connection, starts the next probe on a fresh connection.
+    if (result !== 'pass' || !this.config.reuseConnection) s.destroyConnections();
+    if (this.running && !s.closed) this.schedule(s, this.sm.nextIntervalMs(s.state, this.opts.random, this.opts.hasTraffic()));
+  }
+
+  // ───────────── TLS ─────────────
+
+  private tlsOptions(alpn: string[]): tls.ConnectionOptions | null {
+    const t = this.opts.tls;
+    if (!t) return null;
+    const o: tls.ConnectionOptions = {
+      ALPNProtocols: t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : alpn,
+      rejectUnauthorized: t.ca !== null,
+      // Envoy checks peer identity only through match_subject_alt_names, never the hostname.
+      checkServerIdentity: () => undefined,
+    };
+    if (t.ca) o.ca = t.ca;
+    if (t.certChain) o.cert = t.certChain;
+    if (t.privateKey) o.key = t.privateKey;
+    if (t.sni) o.servername = t.sni;
+    if (t.minVersion) o.minVersion = t.minVersion;
+    if (t.maxVersion) o.maxVersion = t.maxVersion;
+    return o;
+  }
+
+  // ───────────── HTTP/1.1 ─────────────
+
+  private probeHttp1(
+    s: Session,
+    check: Extract<Check, { kind: 'http' }>,
+    finish: (r: HealthCheckResult) => void,
+  ): void {
+    const tlsOpts = this.tlsOptions(['http/1.1']);
+    if (this.config.reuseConnection && s.agent === null) {
+      s.agent = tlsOpts
+        ? new https.Agent({ ...tlsOpts, keepAlive: true, maxSockets: 1 })
+        : new http.Agent({ keepAlive: true, maxSockets: 1 });
+    }
+    const headers: http.OutgoingHttpHeaders = {
+      host: check.host ?? this.opts.clusterName,
+      'user-agent': HEALTH_CHECK_USER_AGENT,
+    };
+    if (!this.config.reuseConnection) headers.connection = 'close';
+    addHeaders(headers, check.requestHeadersToAdd);
+    const options: https.RequestOptions = {
+      host: s.host,
+      port: s.port,
+      method: 'GET',
+      path: check.path,
+      headers,
+      agent: s.agent ?? false,
+      ...(tlsOpts ?? {}),
+    };
+    const req = (tlsOpts ? https : http).request(options, (res) => {
+      const result = statusResult(res.statusCode ?? 0, check);
+      res.on('error', () => finish('network_fail'));
+      res.on('end', () => finish(result));
+      res.on('aborted', () => finish('network_fail'));
+      res.resume();
+    });
+    req.on('error', () => finish('network_fail'));
+    s.abortProbe = () => req.destroy();
+    req.end();
+  }
+
+  // ───────────── HTTP/2 and gRPC ─────────────
+
+  private h2Session(s: Session): http2.ClientHttp2Session {
+    const existing = s.h2;
+    if (existing !== null && !existing.closed && !existing.destroyed) return existing;
+    const tlsOpts = this.tlsOptions(['h2']);
+    const host = net.isIPv6(s.host) ? `[${s.host}]` : s.host;
+    const session = tlsOpts
+      ? http2.connect(`https://${host}:${s.port}`, tlsOpts as http2.SecureClientSessionOptions)
+      : http2.connect(`http://${host}:${s.port}`);
+    session.on('error', () => {
+      if (s.h2 === session) s.h2 = null;
+    });
+    session.on('close', () => {
+      if (s.h2 === session) s.h2 = null;
+    });
+    session.on('goaway', () => {
+      if (s.h2 === session) s.h2 = null;
+    });
+    session.unref();
+    s.h2 = session;
+    return session;
+  }
+
+  private h2Request(
+    s: Session,
+    headers: http2.OutgoingHttpHeaders,
+    finish: (r: HealthCheckResult) => void,
+  ): http2.ClientHttp2Stream {
+    const session = this.h2Session(s);
+    const stream = session.request(headers);
+    stream.on('error', () => finish('network_fail'));
+    stream.on('close', () => {
+      // A stream closed without a decided result (RST_STREAM, session died) is a network failure.
+      finish('network_fail');
+    });
+    s.abortProbe = () => {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!this.config.reuseConnection) session.destroy();
+    };
+    return stream;
+  }
+
+  private probeHttp2(
+    s: Session,
+    check: Extract<Check, { kind: 'http' }>,
+    finish: (r: HealthCheckResult) => void,
+  ): void {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'GET',
+      ':path': check.path,
+      ':authority': check.host ?? this.opts.clusterName,
+      'user-agent': HEALTH_CHECK_USER_AGENT,
+    };
+    addHeaders(headers, check.requestHeadersToAdd);
+    let result: HealthCheckResult = 'network_fail';
+    const stream = this.h2Request(s, headers, (r) => finish(r === 'network_fail' ? result : r));
+    stream.on('response', (h) => {
+      result = statusResult(Number(h[':status']), check);
+    });
+    stream.on('end', () => finish(result));
+    stream.resume();
+    stream.end();
+  }
+
+  private probeGrpc(s: Session, check: Extract<Check, { kind: 'grpc' }>, finish: (r: HealthCheckResult) => void): void {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': '/grpc.health.v1.Health/Check',
+      ':authority': check.authority ?? this.opts.clusterName,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': HEALTH_CHECK_USER_AGENT,
+    };
+    let httpStatus = 0;
+    let grpcStatus: string | undefined;
+    const chunks: Buffer[] = [];
+    let decided: HealthCheckResult | null = null;
+    const decide = (): HealthCheckResult => {
+      if (httpStatus !== 200) return 'fail';
+      if (grpcStatus !== '0') return 'fail';
+      return decodeHealthCheckResponse(Buffer.concat(chunks)) === 1 ? 'pass' : 'fail';
+    };
+    const stream = this.h2Request(s, headers, (r) => finish(decided ?? r));
+    stream.on('response', (h) => {
+      httpStatus = Number(h[':status']);
+      const g = h['grpc-status'];
+      if (g !== undefined) grpcStatus = String(g); // trailers-only response
+    });
+    stream.on('trailers', (h) => {
+      const g = h['grpc-status'];
+      if (g !== undefined) grpcStatus = String(g);
+    });
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      decided = decide();
+      finish(decided);
+    });
+    stream.end(encodeHealthCheckRequest(check.serviceName));
+  }
+
+  // ───────────── TCP ─────────────
+
+  private probeTcp(s: Session, check: Extract<Check, { kind: 'tcp' }>, finish: (r: HealthCheckResult) => void): void {
+    let sock = s.tcp;
+    const fresh = sock === null || sock.destroyed;
+    if (fresh) {
+      const tlsOpts = this.tlsOptions([]);
+      sock = tlsOpts
+        ? tls.connect({ ...tlsOpts, host: s.host, port: s.port })
+        : net.connect({ host: s.host, port: s.port });
+      s.tcp = sock;
+      const own = sock;
+      own.on('error', () => {
+        if (s.tcp === own) s.tcp = null;
+      });
+      own.on('close', () => {
+        if (s.tcp === own) s.tcp = null;
+      });
+    }
+    const socket = sock!;
+    let received: Buffer = Buffer.alloc(0);
+    const onError = (): void => finish('network_fail');
+    const onClose = (): void => finish('network_fail');
+    const onData = (d: Buffer): void => {
+      received = received.length === 0 ? d : Buffer.concat([received, d]);
+      if (matchesInOrder(received, check.receive)) {
+        cleanup();
+        if (!this.config.reuseConnection) destroy();
+        finish('pass');
+      }
+    };
+    const cleanup = (): void => {
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('data', onData);
+    };
+    const destroy = (): void => {
+      cleanup();
+      socket.destroy();
+      if (s.tcp === socket) s.tcp = null;
+    };
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    s.abortProbe = destroy;
+    const onReady = (): void => {
+      if (check.receive.length === 0) {
+        // Connect-only (or send-only) check: connected is enough; close as Envoy does.
+        if (check.send) socket.write(check.send);
+        destroy();
+        finish('pass');
+        return;
+      }
+      socket.on('data', onData);
+      if (check.send) socket.write(check.send);
+    };
+    if (fresh) socket.once(this.opts.tls ? 'secureConnect' : 'connect', onReady);
+    else onReady();
+  }
+}
+
+// ───────────── helpers ─────────────
+
+function statusResult(status: number, check: Extract<Check, { kind: 'http' }>): HealthCheckResult {
+  if (inRanges(status, check.expectedStatuses)) return 'pass';
+  if (inRanges(status, check.retriableStatuses)) return 'retriable_fail';
+  return 'fail';
+}
+
+function inRanges(status: number, ranges: readonly (readonly [number, number])[]): boolean {
+  for (const [start, end] of ranges) if (status >= start && status < end) return true;
+  return false;
+}
+
+function addHeaders(
+  headers: Record<string, string | string[] | number | undefined>,
+  add: Extract<Check, { kind: 'http' }>['requestHeadersToAdd'],
+): void {
+  for (const h of add) {
+    const cur = headers[h.name];
+    if (h.action === 'overwrite' || cur === undefined) headers[h.name] = h.value;
+    else if (h.action === 'append') headers[h.name] = Array.isArray(cur) ? [...cur, h.value] : [String(cur), h.value];
+  }
+}
+
+/** Every block appears in `data`, in order (Envoy's TCP health check matching). */
+export function matchesInOrder(data: Buffer, blocks: readonly Buffer[]): boolean {
+  let pos = 0;
+  for (const b of blocks) {
+    const i = data.indexOf(b, pos);
+    if (i < 0) return false;
+    pos = i + b.length;
+  }
+  return true;
+}
+
+/** A gRPC length-prefixed message holding HealthCheckRequest{ service = 1 }. */
+export function encodeHealthCheckRequest(service: string): Buffer {
+  const name = Buffer.from(service, 'utf8');
+  const body: Buffer[] = [];
+  if (name.length > 0) body.push(Buffer.from([0x0a]), encodeVarint(name.length), name);
+  const msg = Buffer.concat(body);
+  const frame = Buffer.alloc(5);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(msg.length, 1);
+  return Buffer.concat([frame, msg]);
+}
+
+/** The `status` of the first HealthCheckResponse in a gRPC body (0 UNKNOWN when unset), or -1 if malformed. */
+export function decodeHealthCheckResponse(body: Buffer): number {
+  if (body.length < 5 || body[0] !== 0) return -1; // compressed messages are not negotiated
+  const len = body.readUInt32BE(1);
+  if (body.length < 5 + len) return -1;
+  const msg = body.subarray(5, 5 + len);
+  let status = 0;
+  let i = 0;
+  while (i < msg.length) {
+    const [tag, a] = readVarint(msg, i);
+    if (a < 0) return -1;
+    i = a;
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === 0) {
+      const [v, b] = readVarint(msg, i);
+      if (b < 0) return -1;
+      i = b;
+      if (field === 1) status = v;
+    } else if (wire === 2) {
+      const [l, b] = readVarint(msg, i);
+      if (b < 0 || b + l > msg.length) return -1;
+      i = b + l;
+    } else if (wire === 1) {
+      i += 8;
+    } else if (wire === 5) {
+      i += 4;
+    } else {
+      return -1;
+    }
+  }
+  return i === msg.length ? status : -1;
+}
+
+function encodeVarint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/** [value, next offset]; offset -1 when truncated. Values above 2^31 are not needed here. */
+function readVarint(buf: Buffer, at: number): [number, number] {
+  let v = 0;
+  let shift = 0;
+  for (let i = at; i < buf.length && shift < 64; i++) {
+    const b = buf[i];
+    if (shift < 31) v |= (b & 0x7f) << shift;
+    shift += 7;
+    if ((b & 0x80) === 0) return [v >>> 0, i + 1];
+  }
+  return [0, -1];
+}
