@@ -218,7 +218,7 @@ export function loadBootstrapFile(file: string): BootstrapConfig {
     }
   } else {
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, schema: 'yaml-1.1' });
     if (doc.errors.length > 0) {
       const err = doc.errors[0];
       const pos = lineCounter.linePos(err.pos[0]);

@@ -4,7 +4,7 @@ import { ConfigError, UnsupportedConfigError } from '../errors';
 import type { ClusterConfig, DiscoveryType, Http2ProtocolOptions, LbPolicy, LoadAssignmentConfig } from './types';
 import { duration, percent, positiveDuration } from './common';
 import { endpointHosts, translateClusterLoadAssignment } from './endpoints';
-import { translateHealthCheck } from './health-check';
+import { translateHealthChecks } from './health-check';
 import { adsConfigSource } from './http-connection-manager';
 import { Reader } from './reader';
 import { DEFAULT_THRESHOLDS, translateCircuitBreakers, translateOutlierDetection } from './resilience';
@@ -218,7 +218,7 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     healthyPanicThreshold,
     loadAssignment,
     edsServiceName,
-    healthChecks: r.list('health_checks', translateHealthCheck),
+    healthChecks: translateHealthChecks(r, 'health_checks'),
     outlierDetection: od === undefined ? null : translateOutlierDetection(od, r.at('outlier_detection')),
     circuitBreakers: breakers.normal,
     circuitBreakersHigh: breakers.high,

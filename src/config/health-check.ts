@@ -69,8 +69,22 @@ function check(r: Reader): HealthCheckConfig['check'] {
   return out;
 }
 
-export function translateHealthCheck(v: unknown, path: string): HealthCheckConfig {
+/** health_checks: with more than one, each needs a unique name (as Envoy 1.40 requires). */
+export function translateHealthChecks(r: Reader, key: string): HealthCheckConfig[] {
+  const names: string[] = [];
+  const out = r.list(key, (v, path) => translateHealthCheck(v, path, names));
+  if (out.length > 1) {
+    names.forEach((n, i) => {
+      if (n === '') throw new ConfigError(`${r.at(key)}[${i}].name`, 'is required when several health checks are configured');
+      if (names.indexOf(n) !== i) throw new ConfigError(`${r.at(key)}[${i}].name`, `duplicate health check name ${n}`);
+    });
+  }
+  return out;
+}
+
+export function translateHealthCheck(v: unknown, path: string, names: string[] = []): HealthCheckConfig {
   const r = new Reader(v, path);
+  names.push(r.str('name'));
   const timeoutMs = positiveDuration(r, 'timeout');
   const intervalMs = positiveDuration(r, 'interval');
   if (!r.has('unhealthy_threshold')) throw new ConfigError(r.at('unhealthy_threshold'), 'is required');

@@ -79,11 +79,8 @@ function pathMatch(m: Reader): PathMatchConfig {
 function routeMatch(v: unknown, path: string): RouteMatchConfig {
   const m = new Reader(v, path);
   const p = pathMatch(m);
+  // Envoy ignores case_sensitive for safe_regex; the regex itself decides.
   const caseSensitive = m.bool('case_sensitive', true);
-  let matchPath = p;
-  if (!caseSensitive && p.kind === 'safe_regex') {
-    matchPath = { ...p, regex: new RegExp(p.regex.source, p.regex.flags + (p.regex.flags.includes('i') ? '' : 'i')) };
-  }
   const headers = m.list('headers', headerMatcher);
   const queryParameters = m.list('query_parameters', queryParameterMatcher);
   const g = m.obj('grpc');
@@ -99,7 +96,7 @@ function routeMatch(v: unknown, path: string): RouteMatchConfig {
   }
   m.reject('tls_context', 'dynamic_metadata', 'filter_state', 'cookies');
   m.done();
-  return { path: matchPath, caseSensitive, headers, queryParameters, grpc: g !== null, runtimeFraction };
+  return { path: p, caseSensitive, headers, queryParameters, grpc: g !== null, runtimeFraction };
 }
 
 function queryParameterMatcher(v: unknown, path: string): QueryParameterMatcherConfig {
