@@ -8,7 +8,7 @@ import { httpHopBootstrap, manyServicesBootstrap, serviceHost, tcpHopBootstrap }
 type Any = any;
 
 test('HTTP hop: listener on loopback, HCM routes everything to the upstream cluster', () => {
-  const doc: Any = parse(httpHopBootstrap({ listenPort: 10001, upstreamPort: 10002 }));
+  const doc: Any = parse(httpHopBootstrap({ listenPort: 10001, upstreamPort: 10002, adminPort: 10003 }));
   const listener = doc.static_resources.listeners[0];
   assert.deepEqual(listener.address, { socket_address: { address: '127.0.0.1', port_value: 10001 } });
   const hcm = listener.filter_chains[0].filters[0];
@@ -19,6 +19,7 @@ test('HTTP hop: listener on loopback, HCM routes everything to the upstream clus
   const vhost = hcm.typed_config.route_config.virtual_hosts[0];
   assert.deepEqual(vhost.domains, ['*']);
   assert.deepEqual(vhost.routes[0], { match: { prefix: '/' }, route: { cluster: 'upstream' } });
+  assert.deepEqual(doc.admin.address, { socket_address: { address: '127.0.0.1', port_value: 10003 } });
   const cluster = doc.static_resources.clusters[0];
   assert.equal(cluster.name, 'upstream');
   assert.equal(cluster.type, 'STATIC');
@@ -26,7 +27,7 @@ test('HTTP hop: listener on loopback, HCM routes everything to the upstream clus
 });
 
 test('circuit breakers are raised to 1e9 for both priorities', () => {
-  const doc: Any = parse(httpHopBootstrap({ listenPort: 1, upstreamPort: 2 }));
+  const doc: Any = parse(httpHopBootstrap({ listenPort: 1, upstreamPort: 2, adminPort: 5 }));
   const t = doc.static_resources.clusters[0].circuit_breakers.thresholds;
   assert.deepEqual(t.map((x: Any) => x.priority), ['DEFAULT', 'HIGH']);
   for (const x of t) {
@@ -35,7 +36,7 @@ test('circuit breakers are raised to 1e9 for both priorities', () => {
 });
 
 test('TCP hop uses tcp_proxy to the upstream cluster', () => {
-  const doc: Any = parse(tcpHopBootstrap({ listenPort: 20001, upstreamPort: 20002 }));
+  const doc: Any = parse(tcpHopBootstrap({ listenPort: 20001, upstreamPort: 20002, adminPort: 20003 }));
   const filter = doc.static_resources.listeners[0].filter_chains[0].filters[0];
   assert.equal(filter.name, 'envoy.filters.network.tcp_proxy');
   assert.equal(filter.typed_config.cluster, 'upstream');
@@ -43,7 +44,7 @@ test('TCP hop uses tcp_proxy to the upstream cluster', () => {
 });
 
 test('many services: one cluster and one virtual host per service, each routing to its own cluster', () => {
-  const doc: Any = parse(manyServicesBootstrap({ listenPort: 3, upstreamPort: 4, services: 1000 }));
+  const doc: Any = parse(manyServicesBootstrap({ listenPort: 3, upstreamPort: 4, adminPort: 5, services: 1000 }));
   const clusters = doc.static_resources.clusters;
   const vhosts = doc.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts;
   assert.equal(clusters.length, 1000);

@@ -12,6 +12,8 @@ export interface HttpHopOptions {
   readonly listenPort: number;
   /** Where this hop forwards: the upstream server or the next proxy. */
   readonly upstreamPort: number;
+  /** Admin listener; each hop needs its own so two proxies of a pair do not collide. */
+  readonly adminPort: number;
 }
 
 export interface ManyServicesOptions extends HttpHopOptions {
@@ -89,9 +91,10 @@ function httpListener(port: number, virtualHosts: readonly Record<string, unknow
   };
 }
 
-function bootstrap(listener: Record<string, unknown>, clusters: readonly Record<string, unknown>[]): string {
+function bootstrap(adminPort: number, listener: Record<string, unknown>, clusters: readonly Record<string, unknown>[]): string {
   const doc = {
     node: { id: 'bench', cluster: 'bench' },
+    admin: { address: socketAddress(adminPort) },
     static_resources: { listeners: [listener], clusters },
   };
   return stringify(doc, { lineWidth: 0 });
@@ -100,7 +103,7 @@ function bootstrap(listener: Record<string, unknown>, clusters: readonly Record<
 /** One HTTP hop: listener → http_connection_manager → route "/" → STATIC cluster `upstream`. */
 export function httpHopBootstrap(opts: HttpHopOptions): string {
   const vhost = { name: 'all', domains: ['*'], routes: [route('upstream')] };
-  return bootstrap(httpListener(opts.listenPort, [vhost]), [staticCluster('upstream', opts.upstreamPort)]);
+  return bootstrap(opts.adminPort, httpListener(opts.listenPort, [vhost]), [staticCluster('upstream', opts.upstreamPort)]);
 }
 
 /** One opaque TCP hop: listener → tcp_proxy → STATIC cluster `upstream`. */
@@ -123,7 +126,7 @@ export function tcpHopBootstrap(opts: HttpHopOptions): string {
       },
     ],
   };
-  return bootstrap(listener, [staticCluster('upstream', opts.upstreamPort)]);
+  return bootstrap(opts.adminPort, listener, [staticCluster('upstream', opts.upstreamPort)]);
 }
 
 /**
@@ -137,5 +140,5 @@ export function manyServicesBootstrap(opts: ManyServicesOptions): string {
     vhosts.push({ name: `svc-${i}`, domains: [serviceHost(i)], routes: [route(`svc-${i}`)] });
     clusters.push(staticCluster(`svc-${i}`, opts.upstreamPort));
   }
-  return bootstrap(httpListener(opts.listenPort, vhosts), clusters);
+  return bootstrap(opts.adminPort, httpListener(opts.listenPort, vhosts), clusters);
 }

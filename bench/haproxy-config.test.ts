@@ -17,7 +17,7 @@ test('TCP hop uses tcp mode and no HTTP options', () => {
   const cfg = haproxyTcpHop({ listenPort: 1, upstreamPort: 2 });
   assert.match(cfg, /^\s*mode tcp$/m);
   assert.doesNotMatch(cfg, /http-/);
-  assert.match(cfg, /server s1 127\.0\.0\.1:2 /);
+  assert.match(cfg, /server s1 127\.0\.0\.1:2$/m);
 });
 
 test('many services: one backend per service and a host map naming each', () => {

@@ -17,7 +17,7 @@ function header(mode: 'http' | 'tcp'): string[] {
   return [
     'global',
     '  nbthread 1',
-    '  maxconn 100000',
+    '  maxconn 4096', // within a 20k descriptor limit; far above the 16–32 connections used
     '',
     'defaults',
     `  mode ${mode}`,
@@ -30,7 +30,7 @@ function header(mode: 'http' | 'tcp'): string[] {
 }
 
 function backend(name: string, port: number): string[] {
-  return [`backend ${name}`, `  server s1 127.0.0.1:${port} maxconn 100000`, ''];
+  return [`backend ${name}`, `  server s1 127.0.0.1:${port}`, ''];
 }
 
 /** One HTTP hop: frontend on 127.0.0.1:listenPort → backend with the single upstream server. */

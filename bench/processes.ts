@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import { FerryError } from '../src/errors';
+import { exitReason } from './exit-reason';
 
 /** Every process still running, so an interrupted run can kill them all by pid. */
 const live = new Set<ManagedProcess>();
@@ -38,7 +39,7 @@ export class ManagedProcess {
     const log = createWriteStream(opts.logPath);
     const keep = (chunk: Buffer): void => {
       log.write(chunk);
-      this.tail = (this.tail + chunk.toString('utf8')).slice(-2000);
+      this.tail = (this.tail + chunk.toString('utf8')).slice(-8000);
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
@@ -70,7 +71,7 @@ export class ManagedProcess {
   describeExit(): string {
     const info = this.exitInfo;
     const how = info === null ? 'is running' : info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-    const out = this.tail.trim().split('\n').slice(-3).join(' / ');
+    const out = exitReason(this.tail);
     return `${this.name} ${how}${out ? `: ${out}` : ''}`;
   }
 

@@ -27,15 +27,20 @@ export interface Chain {
   readonly procs: readonly ManagedProcess[];
 }
 
+interface HopPorts {
+  readonly listenPort: number;
+  readonly upstreamPort: number;
+  readonly adminPort: number;
+}
+
 let baseId = 100 + (process.pid % 10_000) * 10;
 
-function configFor(proxy: Exclude<ProxyName, 'direct'>, kind: HopKind, listenPort: number, upstreamPort: number, file: string): string {
-  const hop = { listenPort, upstreamPort };
+function configFor(proxy: Exclude<ProxyName, 'direct'>, kind: HopKind, hop: HopPorts, file: string): string {
   if (proxy === 'haproxy') {
     if (kind === 'http') return haproxyHttpHop(hop);
     if (kind === 'tcp') return haproxyTcpHop(hop);
     const mapPath = `${file}.map`;
-    const many = haproxyManyServices({ ...hop, services: MANY_SERVICES, mapPath });
+    const many = haproxyManyServices({ listenPort: hop.listenPort, upstreamPort: hop.upstreamPort, services: MANY_SERVICES, mapPath });
     writeFileSync(mapPath, many.mapFile);
     return many.config;
   }
@@ -77,7 +82,8 @@ export async function launchChain(
       const listenPort = await freePort();
       const ext = proxy === 'haproxy' ? 'cfg' : 'yaml';
       const configPath = path.join(ctx.workDir, `${label}-${hop}.${ext}`);
-      writeFileSync(configPath, configFor(proxy, kind, listenPort, next, configPath));
+      const adminPort = await freePort();
+      writeFileSync(configPath, configFor(proxy, kind, { listenPort, upstreamPort: next, adminPort }, configPath));
       const [cmd, args] = command(ctx, proxy, configPath);
       const p = startProcess({
         name: `${proxy}${hops.length > 1 ? ` (${hop.toUpperCase()})` : ''}`,
