@@ -70,6 +70,7 @@ function sniffTls(buf: Buffer): SniffResult {
   if (buf.length >= 6 && buf[5] !== 0x01) return OPAQUE;
   const frags: Buffer[] = [];
   let have = 0;
+  let bodyLen = -1;
   let offset = 0;
   for (;;) {
     if (offset + 5 > buf.length) return buf.length >= SNIFF_MAX_BYTES ? OPAQUE : NEED_MORE;
@@ -82,11 +83,16 @@ function sniffTls(buf: Buffer): SniffResult {
     frags.push(buf.subarray(start, end));
     have += recLen;
     offset = end;
-    const hs = frags.length === 1 ? frags[0] : Buffer.concat(frags, have);
-    if (hs.length >= 4) {
-      const bodyLen = hs.readUIntBE(1, 3);
-      if (bodyLen + 4 + 5 * frags.length > SNIFF_MAX_BYTES) return OPAQUE;
-      if (hs.length >= bodyLen + 4) return parseClientHello(hs.subarray(4, 4 + bodyLen));
+    if (bodyLen < 0 && have >= 4) {
+      // The handshake header, read once (it is almost always inside the first record).
+      const head = frags.length === 1 ? frags[0] : Buffer.concat(frags, have);
+      if (head[0] !== 0x01) return OPAQUE;
+      bodyLen = head.readUIntBE(1, 3);
+      if (bodyLen + 4 > SNIFF_MAX_BYTES) return OPAQUE;
+    }
+    if (bodyLen >= 0 && have >= bodyLen + 4) {
+      const hs = frags.length === 1 ? frags[0] : Buffer.concat(frags, have);
+      return parseClientHello(hs.subarray(4, 4 + bodyLen));
     }
   }
 }
