@@ -53,7 +53,8 @@ export class Http1Pool {
     const agent = new http.Agent({
       keepAlive: true,
       keepAliveMsecs: 1000,
-      maxSockets: Infinity,
+      // Envoy counts max_connections per cluster; per endpoint pool is the closest Node offers.
+      maxSockets: Math.max(1, cluster.circuitBreakers.maxConnections),
       maxFreeSockets: 1024,
       timeout: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : undefined,
       scheduling: 'lifo',

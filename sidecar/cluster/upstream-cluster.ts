@@ -92,7 +92,9 @@ export class UpstreamCluster {
     this.name = config.name;
     this.resources = new ResourceManager(config.circuitBreakers);
     this.lb = createLoadBalancer(config, deps.random);
-    this.outlier = config.outlierDetection ? new OutlierDetector(config.outlierDetection, deps.random) : null;
+    this.outlier = config.outlierDetection
+      ? new OutlierDetector(config.outlierDetection, deps.random, { now: deps.now() })
+      : null;
     const g = deps.metrics.endpoints;
     this.endpointGauges = {
       healthy: g.labels(this.name, 'healthy'),

@@ -185,7 +185,7 @@ export class HttpConnectionManager {
     }
     if (action.kind === 'redirect') {
       const req = state.req;
-      const location = redirectLocation(action, {
+      const location = redirectLocation(action, route, {
         scheme: state.info.secure ? 'https' : 'http',
         authority: (req.headers.host as string | undefined) ?? ((req.headers as Record<string, string>)[':authority'] ?? ''),
         path: req.url ?? '/',

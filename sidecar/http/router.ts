@@ -9,7 +9,7 @@ import { startAttempt, type AttemptHandler, type UpstreamAttempt, type UpstreamF
 import type { RequestBody } from './request-body';
 import { Flags } from './local-reply';
 import { downstreamResponseHeaders } from './headers';
-import { decideRetry, retryBackoffMs, type RetryOutcome } from './retry-decision';
+import { decideRetry, retryBackoffMs, type RetryOutcome } from './retry-policy';
 
 /** What the connection manager hands the router for one request. */
 export interface RoutedRequest {
@@ -100,7 +100,7 @@ export class RouterStream implements AttemptHandler {
     const maxConn = this.cluster.config.circuitBreakers.maxConnections;
     let pending = false;
     if (counter.connections >= maxConn && !this.cluster.config.http2) {
-      if (!res.tryAcquire('pending_requests')) {
+      if (!res.tryAcquire('pendingRequests')) {
         this.deps.metrics.overflow.labels(this.cluster.name, 'max_pending_requests').inc();
         return this.fail(503, 'upstream overflow: max_pending_requests', Flags.upstreamOverflow);
       }
@@ -149,7 +149,7 @@ export class RouterStream implements AttemptHandler {
   private releasePending(): void {
     if (this.pendingHeld) {
       this.pendingHeld = false;
-      this.cluster.resources.release('pending_requests');
+      this.cluster.resources.release('pendingRequests');
     }
   }
 

@@ -1,0 +1,81 @@
+// HTTP/1.1 Upgrade pass-through (WebSocket): replays the request head upstream, then splices bytes.
+
+import type * as http from 'node:http';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { UpstreamCluster } from '../cluster/upstream-cluster';
+import { tlsConnectOptions } from '../cluster/connection-pool';
+import type { ConnectionInfo, ConnectionManagerDeps } from './connection-manager';
+import { RESPONSE_FLAGS_HEADER } from './local-reply';
+import { upstreamRequestHeaders } from './headers';
+
+export function proxyUpgrade(
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+  cluster: UpstreamCluster,
+  target: { path: string; authority: string },
+  info: ConnectionInfo,
+  deps: Pick<ConnectionManagerDeps, 'metrics'>,
+): void {
+  const host = cluster.pick({ hash: null, exclude: null, maxExcludeAttempts: 0 });
+  if (host === null) {
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: UH\r\n\r\n`);
+    return;
+  }
+  if (!cluster.resources.tryAcquire('requests')) {
+    deps.metrics.overflow.labels(cluster.name, 'max_requests').inc();
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: UO\r\n\r\n`);
+    return;
+  }
+  host.stats.activeRequests++;
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    host.stats.activeRequests--;
+    cluster.resources.release('requests');
+  };
+  const headers = upstreamRequestHeaders(req.headers, true);
+  headers['x-forwarded-proto'] ??= info.secure ? 'https' : 'http';
+  let headText = `${req.method ?? 'GET'} ${target.path} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
+  for (const k in headers) {
+    const v = headers[k];
+    if (Array.isArray(v)) for (const x of v) headText += `${k}: ${x}\r\n`;
+    else headText += `${k}: ${v}\r\n`;
+  }
+  headText += '\r\n';
+  const upstream = cluster.config.tls
+    ? tls.connect(tlsConnectOptions(cluster.config.tls, host.address))
+    : net.connect({ host: host.address.host, port: host.address.port });
+  let connected = false;
+  const timer = setTimeout(() => {
+    if (!connected) upstream.destroy(new Error('connect timeout'));
+  }, cluster.config.connectTimeoutMs);
+  upstream.once(cluster.config.tls ? 'secureConnect' : 'connect', () => {
+    connected = true;
+    clearTimeout(timer);
+    upstream.setNoDelay(true);
+    socket.setNoDelay(true);
+    upstream.write(headText);
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  upstream.on('error', () => {
+    clearTimeout(timer);
+    if (!connected) {
+      cluster.recordOutcome(host, { kind: 'connect_failure' });
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: UF\r\n\r\n`,
+      );
+    } else socket.destroy();
+    release();
+  });
+  socket.on('error', () => upstream.destroy());
+  upstream.on('close', () => {
+    socket.destroy();
+    release();
+  });
+  socket.on('close', () => upstream.destroy());
+}

@@ -1,0 +1,284 @@
+// A listener: accepts connections, inspects them when chains need it, picks the filter chain,
+// terminates TLS, and hands the connection to its network filter (HTTP or TCP proxy).
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { FilterChainConfig, ListenerConfig } from '../../src/config/types';
+import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { Logger } from '../../src/observability/logger';
+import type { ClusterManager } from '../cluster/cluster-manager';
+import type { FilterDownstream } from '../filters/types';
+import { HttpConnectionManager } from '../http/connection-manager';
+import type { RouteTable } from '../http/route-table';
+import { TcpProxy } from '../tcp/tcp-proxy';
+import { FilterChainMatcher, needsInspection } from './filter-chain-match';
+import { sniff } from './sniff';
+import { PrefixedSocket } from './prefixed-socket';
+import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
+import { getOriginalDst } from '../native/original-dst';
+
+export interface ListenerDeps {
+  readonly clusters: ClusterManager;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly routeConfigByName?: (name: string) => RouteTable | null;
+}
+
+interface ChainRuntime {
+  readonly config: FilterChainConfig;
+  readonly hcm: HttpConnectionManager | null;
+  readonly tcp: TcpProxy | null;
+  readonly secureContext: tls.SecureContext | null;
+}
+
+const MAX_SNIFF_BYTES = 16 * 1024;
+
+export class Listener {
+  private server: net.Server | null = null;
+  private readonly matcher: FilterChainMatcher;
+  private readonly inspect: boolean;
+  private readonly chains = new Map<FilterChainConfig, ChainRuntime>();
+  private readonly reporter: string;
+
+  constructor(
+    readonly config: ListenerConfig,
+    private readonly deps: ListenerDeps,
+    private readonly workerHandle?: { exclusive: boolean },
+  ) {
+    this.matcher = new FilterChainMatcher(config);
+    // AUTO codec over plaintext must see the first bytes to tell HTTP/2 prior knowledge from HTTP/1.
+    const autoPlain = [...config.filterChains, ...(config.defaultFilterChain ? [config.defaultFilterChain] : [])].some(
+      (fc) => fc.tls === null && fc.network.kind === 'http_connection_manager' && fc.network.codecType === 'AUTO',
+    );
+    this.inspect = needsInspection(config) || config.tlsInspector || config.httpInspector || autoPlain;
+    this.reporter = /inbound/i.test(config.name) ? 'destination' : 'source';
+    const all = [...config.filterChains];
+    if (config.defaultFilterChain) all.push(config.defaultFilterChain);
+    for (const fc of all) this.chains.set(fc, this.buildChain(fc));
+  }
+
+  private buildChain(fc: FilterChainConfig): ChainRuntime {
+    const d = this.deps;
+    const net = fc.network;
+    const hcm =
+      net.kind === 'http_connection_manager'
+        ? new HttpConnectionManager(net, {
+            clusters: d.clusters,
+            metrics: d.metrics,
+            logger: d.logger,
+            now: d.now,
+            random: d.random,
+            reporter: this.reporter,
+            listenerName: this.config.name,
+            routeConfigByName: d.routeConfigByName,
+          })
+        : null;
+    const tcp =
+      net.kind === 'tcp_proxy'
+        ? new TcpProxy(net, { clusters: d.clusters, metrics: d.metrics, logger: d.logger, random: d.random, reporter: this.reporter })
+        : null;
+    let secureContext: tls.SecureContext | null = null;
+    if (fc.tls) {
+      secureContext = tls.createSecureContext({
+        cert: fc.tls.certChain,
+        key: fc.tls.privateKey,
+        ca: fc.tls.ca ?? undefined,
+        minVersion: fc.tls.minVersion ?? undefined,
+        maxVersion: fc.tls.maxVersion ?? undefined,
+      });
+    }
+    return { config: fc, hcm, tcp, secureContext };
+  }
+
+  /** Binds the listener's address; resolves with the bound port (useful when port is 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onConnection(s));
+      this.server = server;
+      server.once('error', reject);
+      server.listen(
+        { host: this.config.address.host, port: this.config.address.port, exclusive: this.workerHandle?.exclusive ?? false },
+        () => {
+          server.off('error', reject);
+          server.on('error', (err) => this.deps.logger.error('listener error', { listener: this.config.name, error: String(err) }));
+          resolve((server.address() as net.AddressInfo).port);
+        },
+      );
+    });
+  }
+
+  get port(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    let destIp = socket.localAddress ?? '';
+    let destPort = socket.localPort ?? 0;
+    if (this.config.useOriginalDst) {
+      try {
+        const od = getOriginalDst(socket);
+        if (od !== null) {
+          destIp = od.address;
+          destPort = od.port;
+        }
+      } catch (err) {
+        this.deps.logger.error('original destination unavailable', { listener: this.config.name, error: String(err) });
+        socket.destroy();
+        return;
+      }
+    }
+    const downstream = {
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress: destIp,
+      localPort: destPort,
+      peerPrincipal: null as string | null,
+    };
+    if (!this.inspect) {
+      socket.resume();
+      return this.dispatch(socket, null, downstream, 'raw_buffer', null, [], null);
+    }
+    this.sniffThenDispatch(socket, downstream);
+  }
+
+  private sniffThenDispatch(socket: net.Socket, downstream: FilterDownstream & { peerPrincipal: string | null }): void {
+    let buf: Buffer = Buffer.alloc(0);
+    let settled = false;
+    const timeoutMs = this.config.listenerFiltersTimeoutMs;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            if (settled) return;
+            settled = true;
+            socket.off('data', onData);
+            socket.pause();
+            this.deps.metrics.sniffTimeouts.labels(this.config.name).inc();
+            if (this.config.continueOnListenerFiltersTimeout) this.dispatch(socket, buf, downstream, 'raw_buffer', null, [], 'opaque');
+            else socket.destroy();
+          }, timeoutMs)
+        : null;
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const r = sniff(buf);
+      if (r.protocol === 'need_more' && buf.length < MAX_SNIFF_BYTES) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      const transport = r.protocol === 'tls' ? 'tls' : 'raw_buffer';
+      const alpn = r.protocol === 'tls' ? (r.alpn ?? []) : r.protocol === 'http2' ? ['h2c'] : r.protocol === 'http1' ? ['http/1.1'] : [];
+      this.dispatch(socket, buf, downstream, transport, r.serverName ?? null, alpn, r.protocol);
+    };
+    socket.on('data', onData);
+    socket.once('end', () => {
+      if (!settled) {
+        settled = true;
+        if (timer) clearTimeout(timer);
+        socket.destroy();
+      }
+    });
+    socket.resume();
+  }
+
+  private dispatch(
+    socket: net.Socket,
+    peeked: Buffer | null,
+    downstream: FilterDownstream & { peerPrincipal: string | null },
+    transportProtocol: 'raw_buffer' | 'tls',
+    serverName: string | null,
+    applicationProtocols: string[],
+    sniffed: string | null,
+  ): void {
+    const fc = this.matcher.select({
+      destinationIp: downstream.localAddress,
+      destinationPort: downstream.localPort,
+      sourceIp: downstream.remoteAddress,
+      sourcePort: downstream.remotePort,
+      serverName,
+      transportProtocol,
+      applicationProtocols,
+    });
+    const chain = fc ? this.chains.get(fc) : undefined;
+    if (!chain) {
+      socket.destroy();
+      return;
+    }
+    const tlsCfg = chain.config.tls;
+    // Bytes already read must be replayed: unshift() suffices for HTTP/1 and TCP; TLS and HTTP/2
+    // read the native handle, so they get a replaying duplex.
+    const needsWrapper = peeked !== null && peeked.length > 0 && (tlsCfg !== null || sniffed === 'http2');
+    let stream: net.Socket;
+    if (needsWrapper) {
+      stream = new PrefixedSocket(socket, peeked) as unknown as net.Socket;
+    } else {
+      if (peeked !== null && peeked.length > 0) socket.unshift(peeked);
+      socket.resume();
+      stream = socket;
+    }
+    if (tlsCfg !== null && chain.secureContext !== null) {
+      const tlsSock = new tls.TLSSocket(stream, {
+        isServer: true,
+        secureContext: chain.secureContext,
+        requestCert: tlsCfg.requireClientCertificate || tlsCfg.ca !== null,
+        rejectUnauthorized: tlsCfg.requireClientCertificate,
+        ALPNProtocols: tlsCfg.alpnProtocols.length > 0 ? [...tlsCfg.alpnProtocols] : undefined,
+      });
+      tlsSock.on('error', () => tlsSock.destroy());
+      const handshakeTimer = setTimeout(() => tlsSock.destroy(), 10_000);
+      tlsSock.once('secure', () => {
+        clearTimeout(handshakeTimer);
+        const peer = tlsSock.getPeerCertificate();
+        const hasPeer = peer && Object.keys(peer).length > 0;
+        if (hasPeer && tlsCfg.matchSubjectAltNames.length > 0) {
+          const err = verifyPeerSubjectAltNames(peer, tlsCfg.matchSubjectAltNames);
+          if (err) {
+            tlsSock.destroy();
+            return;
+          }
+        }
+        downstream.peerPrincipal = hasPeer ? spiffeIdOf(peer) : null;
+        const alpn = tlsSock.alpnProtocol;
+        this.hand(chain, tlsSock, downstream, true, alpn === 'h2' ? 'h2' : null);
+      });
+      tlsSock.once('close', () => clearTimeout(handshakeTimer));
+      return;
+    }
+    this.hand(chain, stream, downstream, false, sniffed === 'http2' ? 'h2' : null);
+  }
+
+  private hand(
+    chain: ChainRuntime,
+    socket: net.Socket,
+    downstream: FilterDownstream,
+    secure: boolean,
+    hint: 'h2' | null,
+  ): void {
+    if (chain.hcm !== null) chain.hcm.handle(socket, { downstream, secure, protocolHint: hint });
+    else if (chain.tcp !== null) chain.tcp.handle(socket, downstream);
+    else socket.destroy();
+  }
+
+  /** Stops accepting; HTTP connections are told to go away. */
+  drain(): void {
+    this.server?.close();
+    for (const c of this.chains.values()) c.hcm?.drain();
+  }
+
+  get activeConnections(): number {
+    let n = 0;
+    for (const c of this.chains.values()) n += (c.hcm?.activeConnections ?? 0) + (c.tcp?.activeConnections ?? 0);
+    return n;
+  }
+
+  close(): void {
+    this.server?.close();
+    for (const c of this.chains.values()) {
+      c.hcm?.close();
+      c.tcp?.close();
+    }
+  }
+}

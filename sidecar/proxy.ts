@@ -1,0 +1,199 @@
+// The sidecar proxy: builds clusters, listeners and the admin server from a BootstrapConfig, and
+// drains on shutdown.
+
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BootstrapConfig } from '../src/config/types';
+import { ProxyMetrics } from '../src/observability/metrics';
+import { Logger, rootLogger } from '../src/observability/logger';
+import { ClusterManager } from './cluster/cluster-manager';
+import { Listener } from './listener/listener';
+import { AdminServer, type AdminTarget } from './admin/admin-server';
+
+export interface ProxyOptions {
+  readonly logger?: Logger;
+  readonly metrics?: ProxyMetrics;
+  /** Serve the admin server (workers of a multi-worker proxy leave it to the primary). */
+  readonly admin?: boolean;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** How long SIGTERM/drain waits for in-flight requests (default 5 s, Envoy's drain time). */
+  readonly drainTimeoutMs?: number;
+}
+
+const monotonicNow = (): number => performance.now();
+
+export class Proxy implements AdminTarget {
+  readonly metrics: ProxyMetrics;
+  readonly clusters: ClusterManager;
+  readonly listeners: Listener[] = [];
+  private admin: AdminServer | null = null;
+  private statsServer: http.Server | null = null;
+  private readonly logger: Logger;
+  state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING' = 'PRE_INITIALIZING';
+  adminPort = 0;
+  statsPort = 0;
+  private stopped = false;
+
+  constructor(
+    readonly bootstrap: BootstrapConfig,
+    private readonly options: ProxyOptions = {},
+  ) {
+    this.logger = options.logger ?? rootLogger.child('proxy');
+    this.metrics = options.metrics ?? new ProxyMetrics();
+    const now = options.now ?? monotonicNow;
+    const random = options.random ?? Math.random;
+    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random });
+    for (const l of bootstrap.listeners) {
+      this.listeners.push(new Listener(l, { clusters: this.clusters, metrics: this.metrics, logger: this.logger, now, random }));
+    }
+  }
+
+  /** Clusters first (so routes have somewhere to go), then listeners, then admin. */
+  async start(): Promise<void> {
+    await this.clusters.addOrUpdate(this.bootstrap.clusters);
+    for (const l of this.listeners) {
+      const port = await l.listen();
+      this.logger.info('listener ready', { listener: l.config.name, address: `${l.config.address.host}:${port}` });
+    }
+    if (this.options.admin !== false && this.bootstrap.admin) {
+      this.admin = new AdminServer(this, this.bootstrap.admin.address);
+      this.adminPort = await this.admin.listen();
+    }
+    const sa = this.bootstrap.statsAddress;
+    if (this.options.admin !== false && sa) {
+      this.statsServer = http.createServer((req, res) => {
+        if (req.url === '/metrics' || req.url === '/stats/prometheus') {
+          this.metricsText().then(
+            (body) => {
+              res.writeHead(200, { 'content-type': this.metricsContentType });
+              res.end(body);
+            },
+            () => {
+              res.writeHead(500);
+              res.end();
+            },
+          );
+        } else {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end('metrics are at /metrics\n');
+        }
+      });
+      await new Promise<void>((resolve, reject) => {
+        this.statsServer!.once('error', reject);
+        this.statsServer!.listen(sa.port, sa.host, () => resolve());
+      });
+      this.statsPort = (this.statsServer.address() as AddressInfo).port;
+    }
+    this.metrics.configLoaded.set(Date.now() / 1000);
+    this.state = 'LIVE';
+  }
+
+  /** Port a listener is bound to, by name (tests bind port 0). */
+  listenerPort(name: string): number {
+    return this.listeners.find((l) => l.config.name === name)?.port ?? 0;
+  }
+
+  // ─── AdminTarget ───
+
+  configDump(): unknown {
+    return { bootstrap: this.bootstrap };
+  }
+
+  clustersJson(): unknown {
+    const out: unknown[] = [];
+    for (const c of this.clusters.all()) {
+      out.push({
+        name: c.name,
+        circuit_breakers: c.config.circuitBreakers,
+        connections: c.connectionCounter.connections,
+        hosts: c.allHosts.map((h) => ({
+          address: h.key,
+          weight: h.weight,
+          priority: h.priority,
+          health_status: h.edsStatus,
+          failed_active_health_check: h.failedActiveHc,
+          ejected: h.ejected,
+          healthy: h.usable,
+          active_requests: h.stats.activeRequests,
+          total_requests: h.stats.totalRequests,
+        })),
+      });
+    }
+    return { clusters: out };
+  }
+
+  clustersText(): string {
+    let s = '';
+    for (const c of this.clusters.all()) {
+      const cb = c.config.circuitBreakers;
+      s += `${c.name}::default_priority::max_connections::${cb.maxConnections}\n`;
+      s += `${c.name}::default_priority::max_pending_requests::${cb.maxPendingRequests}\n`;
+      s += `${c.name}::default_priority::max_requests::${cb.maxRequests}\n`;
+      s += `${c.name}::default_priority::max_retries::${cb.maxRetries}\n`;
+      for (const h of c.allHosts) {
+        const flags: string[] = [];
+        if (h.failedActiveHc) flags.push('/failed_active_hc');
+        if (h.ejected) flags.push('/failed_outlier_check');
+        if (h.edsStatus === 'UNHEALTHY') flags.push('/failed_eds_health');
+        if (h.edsStatus === 'DRAINING') flags.push('/pending_dynamic_removal');
+        const p = `${c.name}::${h.key}`;
+        s += `${p}::rq_active::${h.stats.activeRequests}\n`;
+        s += `${p}::rq_total::${h.stats.totalRequests}\n`;
+        s += `${p}::weight::${h.weight}\n`;
+        s += `${p}::priority::${h.priority}\n`;
+        s += `${p}::health_flags::${flags.length ? flags.join('') : 'healthy'}\n`;
+        s += `${p}::ejected::${h.ejected}\n`;
+      }
+    }
+    return s;
+  }
+
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+
+  get metricsContentType(): string {
+    return this.metrics.registry.contentType;
+  }
+
+  drainListeners(): void {
+    this.state = 'DRAINING';
+    for (const l of this.listeners) l.drain();
+  }
+
+  quit(): void {
+    void this.stop().then(() => process.exit(0));
+  }
+
+  /** Drains: stop accepting, let in-flight requests finish (up to the drain time), then close. */
+  async drainAndStop(timeoutMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
+    this.drainListeners();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      let active = 0;
+      for (const l of this.listeners) active += l.activeConnections;
+      let inflight = 0;
+      for (const c of this.clusters.all()) for (const h of c.allHosts) inflight += h.stats.activeRequests;
+      if (inflight === 0 && active === 0) break;
+      if (inflight === 0) {
+        // Only idle keep-alive connections remain.
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const l of this.listeners) l.close();
+    this.clusters.close();
+    await this.admin?.close();
+    if (this.statsServer) {
+      this.statsServer.closeAllConnections();
+      await new Promise<void>((r) => this.statsServer!.close(() => r()));
+    }
+  }
+}

@@ -1,0 +1,162 @@
+// The TCP proxy network filter: picks an upstream endpoint and splices bytes both ways, with metrics.
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { TcpProxyConfig } from '../../src/config/types';
+import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { Logger } from '../../src/observability/logger';
+import type { ClusterManager } from '../cluster/cluster-manager';
+import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
+import { tlsConnectOptions } from '../cluster/connection-pool';
+import type { FilterDownstream } from '../filters/types';
+
+export interface TcpProxyDeps {
+  readonly clusters: ClusterManager;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly random: () => number;
+  readonly reporter: string;
+}
+
+export class TcpProxy {
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    readonly config: TcpProxyConfig,
+    private readonly deps: TcpProxyDeps,
+  ) {}
+
+  private pickClusterName(): string | null {
+    const c = this.config;
+    if (c.cluster !== null) return c.cluster;
+    const w = c.weightedClusters;
+    if (w === null || w.length === 0) return null;
+    let total = 0;
+    for (const x of w) total += x.weight;
+    let r = this.deps.random() * total;
+    for (const x of w) {
+      r -= x.weight;
+      if (r < 0) return x.name;
+    }
+    return w[w.length - 1].name;
+  }
+
+  /** Takes a downstream connection; `initial` holds bytes the listener already read (sniffing). */
+  handle(socket: net.Socket, downstream: FilterDownstream): void {
+    const clusterName = this.pickClusterName();
+    const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
+    if (!cluster) {
+      socket.destroy();
+      return;
+    }
+    const principal = downstream.peerPrincipal ?? 'unknown';
+    const labels = {
+      reporter: this.deps.reporter,
+      source_workload: 'unknown',
+      source_principal: principal,
+      destination_service: cluster.name,
+      destination_service_name: cluster.name.split('.')[0] || cluster.name,
+      destination_cluster: cluster.name,
+      connection_security_policy: downstream.peerPrincipal ? 'mutual_tls' : 'none',
+    };
+    const m = this.deps.metrics;
+    if (cluster.connectionCounter.connections >= cluster.config.circuitBreakers.maxConnections) {
+      m.overflow.labels(cluster.name, 'max_connections').inc();
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.pause();
+    m.tcpOpened.labels(labels).inc();
+    const tried = new Set<string>();
+    let attempts = 0;
+    const tryConnect = (): void => {
+      attempts++;
+      const host = cluster.pick({ hash: null, exclude: tried, maxExcludeAttempts: 3 });
+      if (host === null) {
+        socket.destroy();
+        return;
+      }
+      tried.add(host.key);
+      this.connect(cluster, host, socket, labels, () => {
+        if (attempts < this.config.maxConnectAttempts && !socket.destroyed) tryConnect();
+        else socket.destroy();
+      });
+    };
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      m.tcpClosed.labels(labels).inc();
+    });
+    socket.on('error', () => undefined);
+    tryConnect();
+  }
+
+  private connect(
+    cluster: UpstreamCluster,
+    host: UpstreamHost,
+    socket: net.Socket,
+    labels: Record<string, string>,
+    onConnectFailure: () => void,
+  ): void {
+    const t = cluster.config.tls;
+    const upstream = t ? tls.connect(tlsConnectOptions(t, host.address)) : net.connect({ host: host.address.host, port: host.address.port });
+    cluster.connectionCounter.connections++;
+    host.stats.activeRequests++;
+    let connected = false;
+    const timer = setTimeout(() => {
+      if (!connected) upstream.destroy(new Error('connect timeout'));
+    }, cluster.config.connectTimeoutMs);
+    upstream.once(t ? 'secureConnect' : 'connect', () => {
+      connected = true;
+      clearTimeout(timer);
+      upstream.setNoDelay(true);
+      socket.setNoDelay(true);
+      const m = this.deps.metrics;
+      const sent = m.tcpSentBytes.labels(labels);
+      const received = m.tcpReceivedBytes.labels(labels);
+      socket.on('data', (c: Buffer) => {
+        received.inc(c.length);
+        if (!upstream.write(c)) socket.pause();
+      });
+      upstream.on('drain', () => socket.resume());
+      upstream.on('data', (c: Buffer) => {
+        sent.inc(c.length);
+        if (!socket.write(c)) upstream.pause();
+      });
+      socket.on('drain', () => upstream.resume());
+      socket.on('end', () => upstream.end());
+      upstream.on('end', () => socket.end());
+      socket.resume();
+      const idle = this.config.idleTimeoutMs;
+      if (idle > 0) {
+        socket.setTimeout(idle, () => {
+          socket.destroy();
+          upstream.destroy();
+        });
+      }
+    });
+    upstream.on('error', () => {
+      clearTimeout(timer);
+      if (!connected) {
+        cluster.recordOutcome(host, { kind: 'connect_failure' });
+      }
+    });
+    upstream.once('close', () => {
+      cluster.connectionCounter.connections--;
+      host.stats.activeRequests--;
+      if (!connected) onConnectFailure();
+      else socket.destroy();
+    });
+    socket.once('close', () => {
+      if (connected) upstream.destroy();
+    });
+  }
+
+  get activeConnections(): number {
+    return this.sockets.size;
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+}

@@ -1,0 +1,56 @@
+// The `ferry` command: dispatches subcommands and turns errors into a message and an exit code.
+
+import { FerryError } from '../errors';
+import { proxyCommand, PROXY_USAGE } from './proxy-command';
+import { demoCommand } from './demo-command';
+
+const USAGE = `ferry — a service mesh
+
+usage: ferry <command> [flags]
+
+commands:
+  proxy      run the sidecar proxy from an Envoy v3 bootstrap file
+  demo       run the local demo: a proxy in front of three demo upstreams, with traffic
+  version    print the version
+
+Run 'ferry <command> --help' for a command's flags.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  proxy: proxyCommand,
+  demo: demoCommand,
+  version: async () => {
+    process.stdout.write('ferry 0.1.0\n');
+    return 0;
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`ferry: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await cmd(rest);
+  } catch (err) {
+    if (err instanceof FerryError) {
+      process.stderr.write(`ferry ${name}: ${err.message}\n`);
+      if (err.code === 'FERRY_ERR_USAGE' && name === 'proxy') process.stderr.write(PROXY_USAGE);
+      return err.code === 'FERRY_ERR_USAGE' ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+/** Lets subcommands register themselves (certs, init, inject, webhook, controller, …). */
+export function registerCommand(name: string, cmd: Command): void {
+  commands[name] = cmd;
+}

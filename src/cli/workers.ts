@@ -1,0 +1,131 @@
+// Multi-worker mode (`--concurrency N`): N worker processes share the listening sockets (the kernel
+// spreads connections), and the primary runs the admin server over all of them.
+
+import cluster, { type Worker } from 'node:cluster';
+import * as http from 'node:http';
+import { AggregatorRegistry } from 'prom-client';
+import type { BootstrapConfig } from '../config/types';
+import { rootLogger } from '../observability/logger';
+import { Proxy } from '../../sidecar/proxy';
+import { AdminServer, type AdminTarget } from '../../sidecar/admin/admin-server';
+
+type Msg = { ferry: 'ready' } | { ferry: 'clusters'; id: number; body: unknown } | { ferry: 'drain' } | { ferry: 'get-clusters'; id: number };
+
+export async function runWorker(cfg: BootstrapConfig, drainMs: number): Promise<number> {
+  const proxy = new Proxy(cfg, { admin: false, drainTimeoutMs: drainMs });
+  AggregatorRegistry.setRegistries([proxy.metrics.registry]);
+  await proxy.start();
+  process.send?.({ ferry: 'ready' } satisfies Msg);
+  return new Promise<number>((resolve) => {
+    const stop = (): void => void proxy.drainAndStop().then(() => resolve(0));
+    process.on('message', (m: Msg) => {
+      if (m.ferry === 'drain') stop();
+      else if (m.ferry === 'get-clusters') process.send?.({ ferry: 'clusters', id: m.id, body: proxy.clustersJson() } satisfies Msg);
+    });
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => undefined); // the primary decides
+  });
+}
+
+export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: number): Promise<number> {
+  const log = rootLogger.child('primary');
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const workers: Worker[] = [];
+  let ready = 0;
+  let draining = false;
+  let seq = 0;
+  const pending = new Map<number, { left: number; parts: unknown[]; resolve: (v: unknown[]) => void }>();
+  const aggregator = new AggregatorRegistry();
+  const allReady = new Promise<void>((resolve, reject) => {
+    for (let i = 0; i < n; i++) {
+      const w = cluster.fork();
+      workers.push(w);
+      w.on('message', (m: Msg) => {
+        if (m.ferry === 'ready' && ++ready === n) resolve();
+        else if (m.ferry === 'clusters') {
+          const p = pending.get(m.id);
+          if (p) {
+            p.parts.push(m.body);
+            if (--p.left === 0) {
+              pending.delete(m.id);
+              p.resolve(p.parts);
+            }
+          }
+        }
+      });
+      w.on('exit', (code) => {
+        if (!draining) {
+          log.error('worker exited', { worker: w.id, code });
+          reject(new Error(`worker ${w.id} exited with code ${code}`));
+        }
+      });
+    }
+  });
+  await allReady;
+  let state: AdminTarget['state'] = 'LIVE';
+  const askClusters = (): Promise<unknown[]> =>
+    new Promise((resolve) => {
+      const id = ++seq;
+      pending.set(id, { left: workers.length, parts: [], resolve });
+      for (const w of workers) w.send({ ferry: 'get-clusters', id } satisfies Msg);
+      setTimeout(() => {
+        const p = pending.get(id);
+        if (p) {
+          pending.delete(id);
+          resolve(p.parts);
+        }
+      }, 2_000).unref();
+    });
+  let lastClusters: unknown[] = [];
+  const stopAll = async (): Promise<void> => {
+    draining = true;
+    state = 'DRAINING';
+    const exits = workers.map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
+    for (const w of workers) if (!w.isDead()) w.send({ ferry: 'drain' } satisfies Msg);
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, drainMs + 2_000))]);
+    for (const w of workers) if (!w.isDead()) w.kill('SIGKILL');
+  };
+  const target: AdminTarget = {
+    get state() {
+      return state;
+    },
+    configDump: () => ({ bootstrap: cfg, workers: n }),
+    clustersJson: () => ({ workers: lastClusters }),
+    clustersText: () => JSON.stringify(lastClusters, null, 2) + '\n',
+    metricsText: () => aggregator.clusterMetrics(),
+    metricsContentType: aggregator.contentType,
+    drainListeners: () => {
+      state = 'DRAINING';
+      for (const w of workers) w.send({ ferry: 'drain' } satisfies Msg);
+    },
+    quit: () => void stopAll().then(() => process.exit(0)),
+  };
+  const refresh = setInterval(() => void askClusters().then((c) => (lastClusters = c)), 1_000);
+  refresh.unref();
+  lastClusters = await askClusters();
+  const admin = cfg.admin ? new AdminServer(target, cfg.admin.address) : null;
+  const port = admin ? await admin.listen() : 0;
+  let stats: http.Server | null = null;
+  if (cfg.statsAddress) {
+    stats = http.createServer((req, res) => {
+      void aggregator.clusterMetrics().then((body) => {
+        res.writeHead(200, { 'content-type': aggregator.contentType });
+        res.end(body);
+      });
+    });
+    stats.listen(cfg.statsAddress.port, cfg.statsAddress.host);
+  }
+  process.stdout.write(`ferry proxy: LIVE with ${n} workers (admin ${cfg.admin?.address.host}:${port})\n`);
+  return new Promise<number>((resolve) => {
+    const shutdown = (): void => {
+      void stopAll().then(async () => {
+        clearInterval(refresh);
+        await admin?.close();
+        stats?.close();
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
