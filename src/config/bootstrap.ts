@@ -199,6 +199,13 @@ export function translateBootstrap(obj: unknown, source?: string): BootstrapConf
   }
 }
 
+/** Where the YAML parser (JSON is YAML) first fails, when JSON.parse does not say. */
+function yamlErrorLine(text: string): number | null {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  return doc.errors.length > 0 ? lineCounter.linePos(doc.errors[0].pos[0]).line : null;
+}
+
 /** Reads a .yaml/.yml/.json bootstrap file and translates it. */
 export function loadBootstrapFile(file: string): BootstrapConfig {
   let text: string;
@@ -213,7 +220,7 @@ export function loadBootstrapFile(file: string): BootstrapConfig {
       obj = JSON.parse(text);
     } catch (e) {
       const m = /position (\d+)/.exec((e as Error).message);
-      const line = m ? text.slice(0, Number(m[1])).split('\n').length : null;
+      const line = m ? text.slice(0, Number(m[1])).split('\n').length : yamlErrorLine(text);
       throw new ConfigFileError(file, `${line ? `line ${line}: ` : ''}invalid JSON: ${(e as Error).message}`, { cause: e });
     }
   } else {
