@@ -27,6 +27,9 @@ test('difference and ratio handle missing figures and zero denominators', () => 
   assert.equal(ratio(3, 2), 1.5);
   assert.equal(ratio(3, 0), null);
   assert.equal(ratio(null, 2), null);
+  assert.equal(ratio(1, -0.5), null);
+  assert.equal(ratio(-1, 0.5), null);
+  assert.equal(ratio(0, 2), 0);
 });
 
 test('latency table: added over direct, ferry/envoy ratio row, failed run with escaped reason', () => {
@@ -67,14 +70,15 @@ test('targets: pair added latency compared with Envoy and 0.30 ms; pending witho
 
 test('whole markdown names versions, pinning and the reproducing command', () => {
   const report: BenchReport = {
-    date: '2025-01-01T00:00:00.000Z', mode: 'quick', pinning: 'proxies on CPU 1',
-    machine: { cpus: 2, node: 'v20.0.0', envoy: '1.40.0', haproxy: '2.6.12', fortio: '1.68.2' },
+    date: '2025-01-01T00:00:00.000Z', mode: 'quick', pinning: 'proxies on CPU 1', ferry_commit: 'abc1234',
+    machine: { cpus: 2, node: 'v20.0.0', envoy: '1.40.0', haproxy: '2.6.12', fortio: '1.68.2', load_avg_start: [0.5, 0.25, 0], load_avg_end: [1, 1, 1] },
     runs,
   };
   const md = renderResultsMarkdown(report);
   assert.match(md, /make bench-quick/);
   assert.match(md, /Envoy 1\.40\.0, HAProxy 2\.6\.12, fortio 1\.68\.2/);
   assert.match(md, /Pinning: proxies on CPU 1/);
+  assert.match(md, /Ferry commit: abc1234\. Load average \(1\/5\/15 min\) before: 0\.50 \/ 0\.25 \/ 0\.00, after: 1\.00/);
   assert.match(md, /## latency-1000rps/);
   assert.match(md, /## Targets/);
 });

@@ -14,9 +14,12 @@ export function difference(a: number | null, b: number | null): number | null {
   return a === null || b === null ? null : a - b;
 }
 
-/** a / b, or null when either is missing or b is 0. */
+/**
+ * a / b, or null when either is missing, b is not positive or a is negative (an "added" latency
+ * below zero is noise, and a ratio of it would mislead).
+ */
 export function ratio(a: number | null, b: number | null): number | null {
-  return a === null || b === null || b === 0 ? null : a / b;
+  return a === null || b === null || b <= 0 || a < 0 ? null : a / b;
 }
 
 function added(key: 'p50_ms' | 'p90_ms' | 'p99_ms' | 'p999_ms'): Column['get'] {
@@ -176,6 +179,9 @@ export function renderResultsMarkdown(report: BenchReport): string {
       `Envoy ${m.envoy}, HAProxy ${m.haproxy}, fortio ${m.fortio}. All traffic on 127.0.0.1, plain text (no TLS yet).`,
     '',
     `Pinning: ${report.pinning}`,
+    '',
+    `Ferry commit: ${report.ferry_commit}. Load average (1/5/15 min) before: ${m.load_avg_start.map((x) => x.toFixed(2)).join(' / ')}, ` +
+      `after: ${m.load_avg_end.map((x) => x.toFixed(2)).join(' / ')} (anything well above 0 means other work shared the CPUs and the figures are noisy).`,
     '',
   ];
   for (const scenario of ['latency-1000rps', 'max-rps', 'tcp-throughput', 'rss-1000-services'] as const) {

@@ -37,6 +37,16 @@ function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
+function ferryCommit(repoRoot: string): string {
+  try {
+    const git = (args: string[]): string => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git(['rev-parse', '--short', 'HEAD']);
+    return git(['status', '--porcelain', '--untracked-files=no']) === '' ? head : `${head}-dirty`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function clockTicksPerSecond(): number {
   try {
     const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -141,6 +151,10 @@ async function executeRun(env: Env, spec: RunSpec): Promise<RunResult> {
   }
 }
 
+function round3(values: readonly number[]): number[] {
+  return values.map((v) => Number(v.toFixed(2)));
+}
+
 function round(n: number, digits = 4): number {
   return Number(n.toFixed(digits));
 }
@@ -176,6 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const workDir = path.join(resultsDir, 'tmp', stamp);
   mkdirSync(workDir, { recursive: true });
 
+  const loadAvgStart = os.loadavg();
   const plan = buildPlan({ quick, proxies });
   log(`${plan.length} runs, about ${Math.round(plannedLoadSeconds(plan) / 60)} min of load; envoy ${versions.envoy}, haproxy ${versions.haproxy}, fortio ${versions.fortio}`);
   log(`pinning: ${pinning}`);
@@ -208,8 +223,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const report: BenchReport = {
-    date: date.toISOString(), mode: quick ? 'quick' : 'full',
-    machine: { cpus, node: process.version, ...versions }, pinning, runs,
+    date: date.toISOString(), mode: quick ? 'quick' : 'full', ferry_commit: ferryCommit(repoRoot),
+    machine: { cpus, node: process.version, ...versions, load_avg_start: round3(loadAvgStart), load_avg_end: round3(os.loadavg()) },
+    pinning, runs,
   };
   const json = JSON.stringify(report, null, 2) + '\n';
   writeFileSync(path.join(resultsDir, 'latest.json'), json);

@@ -41,11 +41,16 @@ export interface MachineInfo {
   readonly envoy: string;
   readonly haproxy: string;
   readonly fortio: string;
+  /** os.loadavg() before and after the runs: other work on the machine makes figures noisy. */
+  readonly load_avg_start: readonly number[];
+  readonly load_avg_end: readonly number[];
 }
 
 export interface BenchReport {
   readonly date: string; // ISO 8601
   readonly mode: 'quick' | 'full';
+  /** `git rev-parse --short HEAD` of the Ferry tree measured (+ "-dirty" with local changes). */
+  readonly ferry_commit: string;
   readonly machine: MachineInfo;
   /** How processes were pinned to CPUs, in words. */
   readonly pinning: string;
