@@ -100,6 +100,34 @@ describe('cluster', () => {
       address: { host: '10.0.0.1', port: 80 }, healthStatus: 'DRAINING', weight: 2, hostname: 'h', healthCheckPort: 81, metadata: { filter_metadata: { a: { b: 1 } } },
     });
   });
+  test('proto3 JSON as @grpc/proto-loader emits it (camelCase, oneof markers, wrappers, Any)', () => {
+    const c = translateCluster(
+      {
+        name: 'app',
+        connectTimeout: { seconds: '1', nanos: 500000000 },
+        lbPolicy: 'LEAST_REQUEST',
+        loadAssignment: {
+          clusterName: 'app',
+          endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '10.0.0.1', portValue: 80, portSpecifier: 'portValue' }, address: 'socketAddress' } }, hostIdentifier: 'endpoint' }] }],
+        },
+        outlierDetection: { consecutive_5xx: { value: 2 }, enforcingConsecutive_5xx: { value: 50 }, baseEjectionTime: { seconds: '10', nanos: 0 } },
+        typedExtensionProtocolOptions: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicitHttpConfig: { http2ProtocolOptions: { maxConcurrentStreams: { value: 9 } }, protocolConfig: 'http2ProtocolOptions' },
+            upstreamProtocolOptions: 'explicitHttpConfig',
+          },
+        },
+        clusterDiscoveryType: 'type',
+        type: 'STATIC',
+      },
+      C,
+    );
+    assert.equal(c.connectTimeoutMs, 1500);
+    assert.equal(c.loadAssignment!.localities[0].endpoints[0].address.port, 80);
+    assert.deepEqual([c.outlierDetection!.consecutive5xx, c.outlierDetection!.enforcingConsecutive5xx, c.outlierDetection!.baseEjectionTimeMs], [2, 50, 10_000]);
+    assert.equal(c.http2!.maxConcurrentStreams, 9);
+  });
   test('isPrime', () => assert.deepEqual([2, 3, 4, 65_537, 65_535, 5_000_011].map(isPrime), [true, true, false, true, false, true]));
 
   const bad: [string, Record<string, unknown>, string[]][] = [

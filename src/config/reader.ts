@@ -21,6 +21,18 @@ export function describe(v: unknown): string {
   return Array.isArray(v) ? 'a list' : 'an object';
 }
 
+/**
+ * The spellings a field may arrive in: snake_case (YAML), the proto3 JSON name
+ * (`consecutive5xx`) and protobufjs's camelCase, which keeps '_' before a digit (`consecutive_5xx`).
+ */
+function spellings(snake: string): string[] {
+  const out = [snake];
+  for (const k of [jsonName(snake), snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())]) {
+    if (!out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
 const NUMERIC = /^-?\d+(\.\d+)?$/;
 
 export class Reader {
@@ -40,15 +52,15 @@ export class Reader {
   }
 
   private rawKey(key: string): string | null {
-    if (key in this.raw) {
-      const camel = jsonName(key);
-      if (camel !== key && camel in this.raw && this.raw[camel] != null && this.raw[key] != null) {
-        throw new ConfigError(this.at(key), `given twice (as ${key} and ${camel})`);
+    let found: string | null = null;
+    for (const k of spellings(key)) {
+      if (!(k in this.raw)) continue;
+      if (found !== null && this.raw[k] != null && this.raw[found] != null) {
+        throw new ConfigError(this.at(key), `given twice (as ${found} and ${k})`);
       }
-      return key;
+      if (found === null || this.raw[found] == null) found = k;
     }
-    const camel = jsonName(key);
-    return camel in this.raw ? camel : null;
+    return found;
   }
 
   /** The raw value (undefined when absent or null); marks the key as read. */
@@ -184,7 +196,7 @@ export class Reader {
     for (const k of Object.keys(this.raw)) {
       if (this.used.has(k) || this.raw[k] === null || this.raw[k] === undefined) continue;
       const v = this.raw[k];
-      if (typeof v === 'string' && (this.used.has(v) || this.used.has(jsonName(v)))) continue;
+      if (typeof v === 'string' && spellings(v).some((k) => this.used.has(k))) continue;
       throw new ConfigError(this.at(k), 'unknown field');
     }
   }
