@@ -12,13 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { HealthCheckConfig } from '../../src/config/types';
 import type { HealthCheckResult } from './health-check-state';
-import {
-  decodeHealthCheckResponse,
-  encodeHealthCheckRequest,
-  HealthChecker,
-  HEALTH_CHECK_USER_AGENT,
-  matchesInOrder,
-} from './health-checker';
+import { HealthChecker, HEALTH_CHECK_USER_AGENT } from './health-checker';
 
 function config(check: HealthCheckConfig['check'], over: Partial<HealthCheckConfig> = {}): HealthCheckConfig {
   return {
@@ -305,15 +299,4 @@ test('stop() leaves no probe sockets open', async (t) => {
   hc.stop();
   await new Promise((r) => setTimeout(r, 50));
   for (const s of sockets) assert.equal(s.destroyed || s.readyState === 'closed', true, 'server side saw the close');
-});
-
-test('protobuf helpers', () => {
-  assert.deepEqual([...encodeHealthCheckRequest('')], [0, 0, 0, 0, 0]);
-  assert.deepEqual([...encodeHealthCheckRequest('ab')], [0, 0, 0, 0, 4, 0x0a, 2, 0x61, 0x62]);
-  assert.equal(decodeHealthCheckResponse(Buffer.from([0, 0, 0, 0, 2, 0x08, 1])), 1);
-  assert.equal(decodeHealthCheckResponse(Buffer.from([0, 0, 0, 0, 0])), 0);
-  assert.equal(decodeHealthCheckResponse(Buffer.from([0, 0, 0, 0, 2, 0x08])), -1);
-  assert.equal(decodeHealthCheckResponse(Buffer.from([1, 0, 0, 0, 2, 0x08, 1])), -1);
-  assert.equal(matchesInOrder(Buffer.from('>PING<'), [Buffer.from('>'), Buffer.from('<')]), true);
-  assert.equal(matchesInOrder(Buffer.from('<PING>'), [Buffer.from('>'), Buffer.from('<')]), false);
 });
