@@ -4,11 +4,12 @@
 // Writes bench/results/latest.{json,md}, a dated JSON copy and bench/results/latency.svg.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { FerryError } from '../src/errors';
+import { demoteHeadings, spliceLatest } from './benchmarks-doc';
 import { serviceHost } from './envoy-bootstrap';
 import { fortioLoadArgs, fortioServerArgs } from './fortio-command';
 import { parseFortioResult } from './fortio-result';
@@ -234,6 +235,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(path.join(resultsDir, 'latest.md'), markdown);
   writeFileSync(path.join(resultsDir, 'latency.svg'), renderLatencyChart(runs));
   process.stdout.write(markdown);
+  // Full runs refresh the generated table in BENCHMARKS.md; quick runs (used while optimising) do not.
+  const doc = path.join(repoRoot, 'BENCHMARKS.md');
+  if (!quick && existsSync(doc)) {
+    const updated = spliceLatest(readFileSync(doc, 'utf8'), demoteHeadings(markdown, 2));
+    if (updated === null) log('BENCHMARKS.md has no bench:latest markers; left unchanged');
+    else writeFileSync(doc, updated);
+  }
   const bad = runs.filter((r) => r.status === 'failed');
   log(`wrote bench/results/latest.{json,md}, bench/results/${stamp}-${report.mode}.json, bench/results/latency.svg`);
   if (bad.length > 0) log(`${bad.length} of ${runs.length} runs failed: ${[...new Set(bad.map((r) => r.proxy))].join(', ')} (reasons in the table)`);
