@@ -47,7 +47,8 @@ test('createWorkloadCsr makes a P-256 CSR with only the URI SAN, which validates
   assert.deepEqual(new x509.SubjectAlternativeNameExtension(ext.rawData).names.toJSON(), [{ type: 'url', value: ID }]);
   const ok = await validateCsr(csrPem, ID);
   assert.equal(ok.spiffeId, ID);
-  assert.equal((ok.publicKey.algorithm as webcrypto.EcKeyAlgorithm).namedCurve, 'P-256');
+  assert.equal(new x509.PublicKey(ok.spki).algorithm.name, 'ECDSA');
+  assert.deepEqual(ok.spki, Buffer.from(new x509.Pkcs10CertificateRequest(csrPem).publicKey.rawData));
 });
 
 test('createWorkloadCsr refuses an invalid SPIFFE ID', async () => {
@@ -56,6 +57,21 @@ test('createWorkloadCsr refuses an invalid SPIFFE ID', async () => {
 
 test('validateCsr accepts a CSR whose subject is set (the subject is ignored)', async () => {
   await validateCsr(await csrWith({ sans: [{ type: 'url', value: ID }] }), ID);
+});
+
+test('validateCsr ignores non-extension attributes and harmless extensions', async () => {
+  const keys = await generateKeyPair();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    keys,
+    signingAlgorithm: EC_SIGN_ALG,
+    attributes: [new x509.ChallengePasswordAttribute('secret')],
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: ID }]),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature),
+      new x509.BasicConstraintsExtension(false),
+    ],
+  });
+  assert.equal((await validateCsr(csr.toString('pem'), ID)).spiffeId, ID);
 });
 
 test('validateCsr refuses, with a stable reason', async (t) => {
@@ -128,6 +144,11 @@ test('validateCsr refuses, with a stable reason', async (t) => {
     const { csrPem } = await createWorkloadCsr(ID);
     const der = Buffer.from(x509.PemConverter.decodeFirst(csrPem));
     await rejects(x509.PemConverter.encode(der.subarray(0, der.length - 10), 'CERTIFICATE REQUEST'), 'malformed');
+  });
+  await t.test('malformed: trailing bytes after the CSR', async () => {
+    const { csrPem } = await createWorkloadCsr(ID);
+    const der = Buffer.concat([Buffer.from(x509.PemConverter.decodeFirst(csrPem)), Buffer.from([0])]);
+    await rejects(x509.PemConverter.encode(der, 'CERTIFICATE REQUEST'), 'malformed');
   });
   await t.test('too_large', async () => {
     await rejects('-----BEGIN CERTIFICATE REQUEST-----\n' + 'A'.repeat(MAX_CSR_PEM_LENGTH), 'too_large');

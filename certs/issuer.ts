@@ -1,10 +1,12 @@
 // The workload certificate issuer: turns a validated CSR into a short-lived SPIFFE certificate signed by the issuing CA.
 
+import { KeyObject, randomFillSync, sign as cryptoSign } from 'node:crypto';
 import { FerryError } from '../src/errors';
-import { CSR_REJECT_REASONS, CsrRejectReason, CsrRejectedError, validateCsr } from './csr';
+import { CSR_REJECT_REASONS, CsrRejectReason, CsrRejectedError, validateCsrSync } from './csr';
+import { TAG, children, fromPem, oid, raw, readWhole, time, tlv, toPem, unsignedInteger } from './der';
 import { subjectKeyId } from './intermediate-ca';
 import { TrustBundle } from './trust-bundle';
-import { EC_SIGN_ALG, randomHex, toCertTime, x509, type CryptoKey } from './x509';
+import { toCertTime, x509, type CryptoKey } from './x509';
 
 export interface WorkloadIssuerOptions {
   /** Lifetime when the caller asks for none; default 24 h. */
@@ -54,6 +56,21 @@ export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3600 * 1000;
 export const DEFAULT_MAX_WORKLOAD_TTL_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_BACKDATE_MS = 60 * 1000;
 
+const VERSION_V3 = tlv(0xa0, tlv(TAG.INTEGER, Buffer.from([2])));
+const ECDSA_SHA256 = tlv(TAG.SEQUENCE, oid('1.2.840.10045.4.3.2'));
+const EMPTY_NAME = tlv(TAG.SEQUENCE, Buffer.alloc(0));
+const SAN_CRITICAL = Buffer.concat([oid('2.5.29.17'), tlv(TAG.BOOLEAN, Buffer.from([0xff]))]);
+const ZERO_UNUSED_BITS = Buffer.from([0]);
+
+/** The subject Name of a certificate, byte for byte, to be the issuer Name of what it signs. */
+function subjectNameDer(certPem: string): Buffer {
+  const der = fromPem(certPem, 'CERTIFICATE');
+  if (!der) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: CA certificate is not PEM');
+  const tbs = children(children(readWhole(der))[0]);
+  // tbsCertificate: [0] version, serialNumber, signature, issuer, validity, subject, …
+  return raw(tbs[tbs[0].tag === 0xa0 ? 5 : 4]);
+}
+
 /**
  * Signs workload CSRs: URI SAN only (critical, empty subject), serverAuth + clientAuth, digitalSignature,
  * not a CA, random 128-bit serial, notBefore back-dated for clock skew, notAfter clamped to the issuer's.
@@ -70,7 +87,10 @@ export class WorkloadIssuer {
   readonly #maxTtlMs: number;
   readonly #backdateMs: number;
   readonly #clock: () => number;
-  readonly #fixedExtensions: x509.Extension[];
+  readonly #signingKey: KeyObject;
+  readonly #issuerName: Buffer;
+  /** DER of basicConstraints, keyUsage, extKeyUsage, authorityKeyIdentifier: the same in every leaf. */
+  readonly #fixedExtensions: Buffer;
 
   constructor(ca: IssuerSigningCa, bundle: TrustBundle, options: WorkloadIssuerOptions = {}) {
     this.#ca = ca;
@@ -89,12 +109,19 @@ export class WorkloadIssuer {
     if (!bc?.ca) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', `issuer: ${this.#caCert.subject} is not a CA certificate`);
     // Refuse to start with an issuer the bundle would not verify: every certificate would be useless.
     bundle.verifyChain([ca.certPem], this.#clock());
-    this.#fixedExtensions = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.AuthorityKeyIdentifierExtension(subjectKeyId(this.#caCert)),
-    ];
+    this.#signingKey = KeyObject.from(ca.privateKey);
+    if (this.#signingKey.asymmetricKeyType !== 'ec' || this.#signingKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: the CA key must be ECDSA P-256');
+    }
+    this.#issuerName = subjectNameDer(ca.certPem);
+    this.#fixedExtensions = Buffer.concat(
+      [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.AuthorityKeyIdentifierExtension(subjectKeyId(this.#caCert)),
+      ].map((e) => Buffer.from(e.rawData)),
+    );
     const rejected = Object.fromEntries(CSR_REJECT_REASONS.map((r) => [r, 0])) as Record<CsrRejectReason, number>;
     this.counters = { issued: 0, rejected, failed: 0 };
   }
@@ -125,31 +152,32 @@ export class WorkloadIssuer {
       if (now < this.#caNotBefore) {
         throw new IssuerUnavailableError(`issuing CA is valid only from ${new Date(this.#caNotBefore).toISOString()}`);
       }
-      const { publicKey, spiffeId } = await validateCsr(csrPem, expectedSpiffeId);
+      const { spki, spiffeId } = validateCsrSync(csrPem, expectedSpiffeId);
       const ttl = Math.min(requestedTtlMs ?? this.#ttlMs, this.#maxTtlMs);
       const notBefore = toCertTime(Math.max(now - this.#backdateMs, this.#caNotBefore));
       const notAfter = toCertTime(Math.min(now + ttl, this.#caNotAfter));
-      const serialNumber = randomHex(16);
-      const leaf = await x509.X509CertificateGenerator.create({
-        issuer: this.#caCert.subjectName,
-        publicKey,
-        signingKey: this.#ca.privateKey,
-        signingAlgorithm: EC_SIGN_ALG,
-        serialNumber,
-        notBefore,
-        notAfter,
-        extensions: [
-          ...this.#fixedExtensions,
-          // Critical because the subject is empty (RFC 5280 §4.2.1.6).
-          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], true),
-        ],
-      });
+      const serial = unsignedInteger(randomFillSync(Buffer.alloc(16)));
+      // Critical because the subject is empty (RFC 5280 §4.2.1.6); the one SAN is the URI.
+      const san = tlv(TAG.SEQUENCE, SAN_CRITICAL, tlv(TAG.OCTET_STRING, tlv(TAG.SEQUENCE, tlv(0x86, Buffer.from(spiffeId, 'latin1')))));
+      const tbs = tlv(
+        TAG.SEQUENCE,
+        VERSION_V3,
+        serial,
+        ECDSA_SHA256,
+        this.#issuerName,
+        tlv(TAG.SEQUENCE, time(notBefore), time(notAfter)),
+        EMPTY_NAME,
+        spki,
+        tlv(0xa3, tlv(TAG.SEQUENCE, this.#fixedExtensions, san)),
+      );
+      const signature = cryptoSign('sha256', tbs, this.#signingKey); // DER ECDSA-Sig-Value
+      const leaf = tlv(TAG.SEQUENCE, tbs, ECDSA_SHA256, tlv(TAG.BIT_STRING, ZERO_UNUSED_BITS, signature));
       this.counters.issued++;
       return {
-        certChainPem: [`${leaf.toString('pem')}\n`, this.#ca.certPem],
+        certChainPem: [toPem(leaf, 'CERTIFICATE'), this.#ca.certPem],
         trustBundlePem: this.#bundle.toPem(),
         spiffeId,
-        serialNumber: leaf.serialNumber,
+        serialNumber: serial.subarray(serial[2] === 0 ? 3 : 2).toString('hex'),
         notBefore: notBefore.getTime(),
         notAfter: notAfter.getTime(),
       };
