@@ -83,6 +83,9 @@ export class HttpConnectionManager {
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h1.on('timeout', (s: net.Socket) => s.destroy());
+    // The server never listen()s (the listener hands it sockets), so start Node's per-connection
+    // header/request timeout tracking the way listen() would.
+    this.h1.emit('listening');
     this.h2 = http2.createServer({
       maxSessionMemory: 64,
       settings: { enablePush: false, maxHeaderListSize: config.maxRequestHeadersKb * 1024 },
@@ -332,6 +335,7 @@ export class HttpConnectionManager {
     for (const s of this.sessions) s.destroy();
     for (const s of this.sockets) s.destroy();
     this.h1.closeAllConnections();
+    this.h1.close();
   }
 }
 
@@ -354,6 +358,7 @@ class StreamState implements RouterResponder {
   done = false;
   private status = 0;
   private grpcStatus = '';
+  private pendingTrailers: Record<string, string> | null = null;
 
   constructor(
     private readonly hcm: HttpConnectionManager,
@@ -378,7 +383,21 @@ class StreamState implements RouterResponder {
     this.status = status;
     this.hcm.applyResponseHeaders(this, headers);
     const g = headers['grpc-status'];
-    if (g !== undefined) this.grpcStatus = String(g);
+    if (g !== undefined) {
+      this.grpcStatus = String(g);
+      if (this.isGrpc && this.protocol === 'HTTP/2') {
+        // A trailers-only gRPC answer from upstream: the status must reach the client as trailers,
+        // since the response headers and the end of stream now travel in separate frames.
+        const t: Record<string, string> = { 'grpc-status': String(g) };
+        for (const k of ['grpc-message', 'grpc-status-details-bin']) {
+          const v = headers[k];
+          if (v !== undefined) t[k] = Array.isArray(v) ? v.join(',') : v;
+          delete headers[k];
+        }
+        delete headers['grpc-status'];
+        this.pendingTrailers = t;
+      }
+    }
     try {
       (this.res as http.ServerResponse).writeHead(status, headers);
     } catch (err) {
@@ -398,6 +417,7 @@ class StreamState implements RouterResponder {
   }
 
   sendEnd(trailers: Record<string, string | string[] | undefined> | null): void {
+    if (trailers === null && this.pendingTrailers !== null) trailers = this.pendingTrailers;
     if (trailers !== null) {
       const t: Record<string, string> = {};
       for (const k in trailers) {
