@@ -19,6 +19,7 @@ tools:
 
 build: deps
 	npx tsc -p tsconfig.json
+	bash sidecar/native/build.sh
 
 test: deps tools build
 	node --test $(NODE_TEST_FLAGS) dist/

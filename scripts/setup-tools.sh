@@ -14,6 +14,19 @@ if ! have envoy || ! envoy --version 2>/dev/null | grep -q "/${ENVOY_VERSION}/";
   if have pyenv; then pyenv rehash || true; fi
 fi
 
+# Transparent-capture tests need iptables (nft and legacy) and iproute2 in network namespaces.
+if [ "$(id -u)" = "0" ]; then
+  apt_missing=()
+  have iptables || apt_missing+=(iptables)
+  have ip || apt_missing+=(iproute2)
+  have openssl || apt_missing+=(openssl)
+  if [ "${#apt_missing[@]}" -gt 0 ]; then
+    echo "setup-tools: installing ${apt_missing[*]} (apt)"
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${apt_missing[@]}" >/dev/null
+  fi
+fi
+
 if [ "$what" = "bench" ]; then
   missing=()
   have haproxy || missing+=(haproxy)

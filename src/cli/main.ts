@@ -3,6 +3,7 @@
 import { FerryError } from '../errors';
 import { proxyCommand, PROXY_USAGE } from './proxy-command';
 import { demoCommand } from './demo-command';
+import { certsCommand, initCommand, injectCommand, webhookCommand } from './mesh-commands';
 
 const USAGE = `ferry — a service mesh
 
@@ -11,6 +12,10 @@ usage: ferry <command> [flags]
 commands:
   proxy      run the sidecar proxy from an Envoy v3 bootstrap file
   demo       run the local demo: a proxy in front of three demo upstreams, with traffic
+  certs      create the mesh root and issuing CAs (certs root | certs intermediate)
+  init       install the pod's traffic capture rules (iptables; runs in the init container)
+  inject     add the Ferry sidecar to Kubernetes workloads in YAML (-f FILE|-)
+  webhook    serve the mutating admission webhook that injects the sidecar
   version    print the version
 
 Run 'ferry <command> --help' for a command's flags.
@@ -21,6 +26,10 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   proxy: proxyCommand,
   demo: demoCommand,
+  certs: certsCommand,
+  init: (argv) => initCommand(argv),
+  inject: (argv) => injectCommand(argv),
+  webhook: webhookCommand,
   version: async () => {
     process.stdout.write('ferry 0.1.0\n');
     return 0;

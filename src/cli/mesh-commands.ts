@@ -1,0 +1,92 @@
+// The ferry subcommands that wrap other components: certs, init, inject, webhook.
+
+import { certsIntermediateCommand, certsRootCommand } from '../../certs/commands';
+import { initCommand } from '../../sidecar/init/command';
+import { injectCommand } from '../../webhook/inject-command';
+import { startWebhook } from '../../webhook/server';
+import { CONTROLLER_SERVICE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN, PORT_CONTROLLER_GRPC, PORT_WEBHOOK } from '../mesh/constants';
+import { parseFlags, UsageError } from './flags';
+
+const CERTS_USAGE = `usage:
+  ferry certs root --out DIR [--ttl-days N] [--force]
+  ferry certs intermediate --root DIR --out DIR [--ttl-days N] [--also-trust FILE]... [--force]
+`;
+
+export async function certsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'root' && sub !== 'intermediate') {
+    process.stdout.write(CERTS_USAGE);
+    return sub === '--help' || sub === 'help' ? 0 : 2;
+  }
+  // --also-trust may repeat: collect it before the generic parser sees it.
+  const alsoTrust: string[] = [];
+  const filtered: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--also-trust') {
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError('flag --also-trust needs a value');
+      alsoTrust.push(v);
+    } else if (rest[i].startsWith('--also-trust=')) alsoTrust.push(rest[i].slice('--also-trust='.length));
+    else filtered.push(rest[i]);
+  }
+  const { values } = parseFlags(filtered, { out: 'string', root: 'string', 'ttl-days': 'number', force: 'boolean' });
+  const outDir = values.out;
+  if (typeof outDir !== 'string') throw new UsageError(`ferry certs ${sub} needs --out DIR`);
+  const ttlDays = typeof values['ttl-days'] === 'number' ? values['ttl-days'] : undefined;
+  const force = values.force === true;
+  let summary: string;
+  if (sub === 'root') {
+    summary = await certsRootCommand({ outDir, ttlDays, force });
+  } else {
+    const rootDir = values.root;
+    if (typeof rootDir !== 'string') throw new UsageError('ferry certs intermediate needs --root DIR');
+    summary = await certsIntermediateCommand({ rootDir, outDir, ttlDays, force, alsoTrust });
+  }
+  process.stdout.write(summary.endsWith('\n') ? summary : `${summary}\n`);
+  return 0;
+}
+
+const WEBHOOK_USAGE = `usage: ferry webhook --cert FILE --key FILE [--listen ADDR] [--image IMAGE]
+                     [--controller-address ADDR] [--trust-domain NAME] [--kubernetes-minor N]
+  Serves POST /inject (AdmissionReview), /healthz and /metrics over HTTPS (default :${PORT_WEBHOOK}).
+`;
+
+export async function webhookCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    listen: 'string',
+    cert: 'string',
+    key: 'string',
+    image: 'string',
+    'controller-address': 'string',
+    'trust-domain': 'string',
+    'kubernetes-minor': 'number',
+    help: 'boolean',
+  });
+  if (values.help) {
+    process.stdout.write(WEBHOOK_USAGE);
+    return 0;
+  }
+  if (typeof values.cert !== 'string' || typeof values.key !== 'string') throw new UsageError('ferry webhook needs --cert FILE and --key FILE');
+  const server = await startWebhook({
+    listen: typeof values.listen === 'string' ? values.listen : `:${PORT_WEBHOOK}`,
+    cert: values.cert,
+    key: values.key,
+    injectOptions: {
+      image: typeof values.image === 'string' ? values.image : (process.env.FERRY_IMAGE ?? 'ferry/ferry:0.1.0'),
+      controllerAddress:
+        typeof values['controller-address'] === 'string'
+          ? values['controller-address']
+          : `${CONTROLLER_SERVICE_NAME}.${DEFAULT_SYSTEM_NAMESPACE}.svc:${PORT_CONTROLLER_GRPC}`,
+      trustDomain: typeof values['trust-domain'] === 'string' ? values['trust-domain'] : DEFAULT_TRUST_DOMAIN,
+      kubernetesMinor: typeof values['kubernetes-minor'] === 'number' ? values['kubernetes-minor'] : 29,
+    },
+  });
+  process.stdout.write(`ferry webhook: serving on port ${server.port}\n`);
+  return new Promise<number>((resolve) => {
+    const stop = (): void => void server.close().then(() => resolve(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+export { initCommand, injectCommand };
