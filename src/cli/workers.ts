@@ -9,18 +9,25 @@ import { rootLogger } from '../observability/logger';
 import { Proxy } from '../../sidecar/proxy';
 import { AdminServer, type AdminTarget } from '../../sidecar/admin/admin-server';
 
-type Msg = { ferry: 'ready' } | { ferry: 'clusters'; id: number; body: unknown } | { ferry: 'drain' } | { ferry: 'get-clusters'; id: number };
+type Msg =
+  | { ferry: 'ready' }
+  | { ferry: 'drain' }
+  | { ferry: 'get-clusters'; id: number }
+  | { ferry: 'get-metrics'; id: number }
+  | { ferry: 'reply'; id: number; body: unknown };
 
 export async function runWorker(cfg: BootstrapConfig, drainMs: number): Promise<number> {
   const proxy = new Proxy(cfg, { admin: false, drainTimeoutMs: drainMs });
-  AggregatorRegistry.setRegistries([proxy.metrics.registry]);
   await proxy.start();
   process.send?.({ ferry: 'ready' } satisfies Msg);
   return new Promise<number>((resolve) => {
     const stop = (): void => void proxy.drainAndStop().then(() => resolve(0));
     process.on('message', (m: Msg) => {
       if (m.ferry === 'drain') stop();
-      else if (m.ferry === 'get-clusters') process.send?.({ ferry: 'clusters', id: m.id, body: proxy.clustersJson() } satisfies Msg);
+      else if (m.ferry === 'get-clusters') process.send?.({ ferry: 'reply', id: m.id, body: proxy.clustersJson() } satisfies Msg);
+      else if (m.ferry === 'get-metrics') {
+        void proxy.metrics.registry.getMetricsAsJSON().then((body) => process.send?.({ ferry: 'reply', id: m.id, body } satisfies Msg));
+      }
     });
     process.once('SIGTERM', stop);
     process.once('SIGINT', () => undefined); // the primary decides
@@ -35,14 +42,13 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
   let draining = false;
   let seq = 0;
   const pending = new Map<number, { left: number; parts: unknown[]; resolve: (v: unknown[]) => void }>();
-  const aggregator = new AggregatorRegistry();
   const allReady = new Promise<void>((resolve, reject) => {
     for (let i = 0; i < n; i++) {
       const w = cluster.fork();
       workers.push(w);
       w.on('message', (m: Msg) => {
         if (m.ferry === 'ready' && ++ready === n) resolve();
-        else if (m.ferry === 'clusters') {
+        else if (m.ferry === 'reply') {
           const p = pending.get(m.id);
           if (p) {
             p.parts.push(m.body);
@@ -63,11 +69,11 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
   });
   await allReady;
   let state: AdminTarget['state'] = 'LIVE';
-  const askClusters = (): Promise<unknown[]> =>
+  const ask = (what: 'get-clusters' | 'get-metrics'): Promise<unknown[]> =>
     new Promise((resolve) => {
       const id = ++seq;
       pending.set(id, { left: workers.length, parts: [], resolve });
-      for (const w of workers) w.send({ ferry: 'get-clusters', id } satisfies Msg);
+      for (const w of workers) w.send({ ferry: what, id } satisfies Msg);
       setTimeout(() => {
         const p = pending.get(id);
         if (p) {
@@ -85,6 +91,12 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, drainMs + 2_000))]);
     for (const w of workers) if (!w.isDead()) w.kill('SIGKILL');
   };
+  // Each worker's metrics, summed per series (counters and histograms add; gauges add too).
+  const aggregated = async (): Promise<string> => {
+    const parts = (await ask('get-metrics')) as Parameters<typeof AggregatorRegistry.aggregate>[0];
+    return AggregatorRegistry.aggregate(parts).metrics();
+  };
+  const contentType = 'text/plain; version=0.0.4; charset=utf-8';
   const target: AdminTarget = {
     get state() {
       return state;
@@ -92,24 +104,24 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
     configDump: () => ({ bootstrap: cfg, workers: n }),
     clustersJson: () => ({ workers: lastClusters }),
     clustersText: () => JSON.stringify(lastClusters, null, 2) + '\n',
-    metricsText: () => aggregator.clusterMetrics(),
-    metricsContentType: aggregator.contentType,
+    metricsText: aggregated,
+    metricsContentType: contentType,
     drainListeners: () => {
       state = 'DRAINING';
       for (const w of workers) w.send({ ferry: 'drain' } satisfies Msg);
     },
     quit: () => void stopAll().then(() => process.exit(0)),
   };
-  const refresh = setInterval(() => void askClusters().then((c) => (lastClusters = c)), 1_000);
+  const refresh = setInterval(() => void ask('get-clusters').then((c) => (lastClusters = c)), 1_000);
   refresh.unref();
-  lastClusters = await askClusters();
+  lastClusters = await ask('get-clusters');
   const admin = cfg.admin ? new AdminServer(target, cfg.admin.address) : null;
   const port = admin ? await admin.listen() : 0;
   let stats: http.Server | null = null;
   if (cfg.statsAddress) {
     stats = http.createServer((req, res) => {
-      void aggregator.clusterMetrics().then((body) => {
-        res.writeHead(200, { 'content-type': aggregator.contentType });
+      void aggregated().then((body) => {
+        res.writeHead(200, { 'content-type': contentType });
         res.end(body);
       });
     });

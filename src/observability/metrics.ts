@@ -119,6 +119,8 @@ export class ProxyMetrics {
       help: 'Upstream endpoints by health: healthy, unhealthy (active checks), ejected (outlier), degraded.',
       labelNames: ['destination_cluster', 'health'],
       registers: r,
+      // With several workers each sees every endpoint: report one worker's view, not the sum.
+      aggregator: 'max',
     });
     this.healthChecks = new Counter({
       name: 'ferry_upstream_health_checks_total',
@@ -154,6 +156,7 @@ export class ProxyMetrics {
       name: 'ferry_config_loaded_timestamp_seconds',
       help: 'When the current configuration was applied (Unix seconds).',
       registers: r,
+      aggregator: 'max',
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'ferry_process_' });
   }
