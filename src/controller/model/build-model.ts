@@ -1,0 +1,203 @@
+// Builds the immutable MeshModel from validated objects: endpoints per service port, routes, effective policies.
+
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { DEFAULT_TRUST_DOMAIN } from '../../mesh/constants';
+import { deepFreeze } from '../../config/freeze';
+import { attachRoutes } from './attach-routes';
+import { DEFAULT_ACCESS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './defaults';
+import type {
+  AccessPolicyObject,
+  EffectiveAccessPolicy,
+  EffectiveTrafficPolicy,
+  EndpointSliceObject,
+  HttpRouteObject,
+  MeshEndpoint,
+  MeshModel,
+  MeshObject,
+  MeshPort,
+  MeshService,
+  NamespaceObject,
+  PodObject,
+  ServiceObject,
+  TrafficPolicyObject,
+} from './types';
+
+export interface BuildOptions {
+  clusterDomain?: string;
+  trustDomain?: string;
+}
+
+function byName<T extends { namespace: string; name: string }>(a: T, b: T): number {
+  return a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+function effectiveTraffic(p: TrafficPolicyObject | undefined): EffectiveTrafficPolicy {
+  if (!p) {
+    return {
+      source: null,
+      loadBalancer: { type: 'RoundRobin', hashOn: null },
+      connectionPool: null,
+      outlierDetection: DEFAULT_OUTLIER,
+      healthCheck: null,
+      retries: DEFAULT_RETRIES,
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+    };
+  }
+  const s = p.spec;
+  return {
+    source: `${p.namespace}/${p.name}`,
+    loadBalancer: s.loadBalancer ?? { type: 'RoundRobin', hashOn: null },
+    connectionPool: s.connectionPool,
+    outlierDetection: s.outlierDetection ?? DEFAULT_OUTLIER,
+    healthCheck: s.healthCheck,
+    retries: s.retries ?? DEFAULT_RETRIES,
+    timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+}
+
+function effectiveAccess(p: AccessPolicyObject | undefined): EffectiveAccessPolicy {
+  if (!p) return DEFAULT_ACCESS;
+  return {
+    source: `${p.namespace}/${p.name}`,
+    mtlsMode: p.spec.mtlsMode ?? DEFAULT_ACCESS.mtlsMode,
+    allowedIdentities: p.spec.allowedIdentities,
+    allowedNamespaces: p.spec.allowedNamespaces,
+    rateLimit: p.spec.rateLimit,
+  };
+}
+
+/** One policy per target: the oldest-named wins (sorted by name), the others are warnings. */
+function pickPolicies<T extends { namespace: string; name: string; kind: string }>(
+  list: T[],
+  key: (p: T) => string,
+  warnings: string[],
+): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const p of [...list].sort(byName)) {
+    const k = key(p);
+    const prev = out.get(k);
+    if (prev) warnings.push(`${p.kind} ${p.namespace}/${p.name}: ignored, ${prev.kind} ${prev.namespace}/${prev.name} already targets ${k}`);
+    else out.set(k, p);
+  }
+  return out;
+}
+
+function endpointsFor(
+  svc: ServiceObject,
+  portName: string,
+  slices: readonly EndpointSliceObject[],
+  pods: ReadonlyMap<string, PodObject>,
+  podsByIp: ReadonlyMap<string, PodObject>,
+  trustDomain: string,
+): MeshEndpoint[] {
+  const seen = new Map<string, MeshEndpoint>();
+  for (const slice of slices) {
+    if (slice.addressType === 'FQDN') continue;
+    const sp = slice.ports.find((p) => p.name === portName) ?? (slice.ports.length === 1 && svc.ports.length === 1 ? slice.ports[0] : undefined);
+    if (!sp) continue;
+    for (const e of slice.endpoints) {
+      let pod: PodObject | undefined;
+      if (e.targetRef && e.targetRef.kind === 'Pod') pod = pods.get(`${e.targetRef.namespace || slice.namespace}/${e.targetRef.name}`);
+      for (const ip of e.addresses) {
+        if (isIP(ip) === 0) continue;
+        const p = pod ?? podsByIp.get(ip);
+        const ep: MeshEndpoint = {
+          ip,
+          port: sp.port,
+          ready: e.ready,
+          serving: e.serving,
+          terminating: e.terminating,
+          zone: e.zone,
+          pod: p ? { namespace: p.namespace, name: p.name } : e.targetRef?.kind === 'Pod' ? { namespace: e.targetRef.namespace || slice.namespace, name: e.targetRef.name } : null,
+          identity: p ? `spiffe://${trustDomain}/ns/${p.namespace}/sa/${p.serviceAccountName}` : null,
+        };
+        const key = `${ip}|${sp.port}`;
+        const prev = seen.get(key);
+        // The same address in two slices (during a slice handover): the ready copy wins.
+        if (!prev || (!prev.ready && ep.ready)) seen.set(key, ep);
+      }
+    }
+  }
+  return [...seen.values()].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
+}
+
+/** Builds a frozen MeshModel; the objects are not modified. */
+export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOptions = {}): MeshModel {
+  const clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  const trustDomain = options.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+  const warnings: string[] = [];
+  const services = new Map<string, ServiceObject>();
+  const slices = new Map<string, EndpointSliceObject[]>();
+  const pods = new Map<string, PodObject>();
+  const podsByIp = new Map<string, PodObject>();
+  const namespaces = new Map<string, NamespaceObject>();
+  const routes: HttpRouteObject[] = [];
+  const traffic: TrafficPolicyObject[] = [];
+  const access: AccessPolicyObject[] = [];
+  for (const o of objects) {
+    switch (o.kind) {
+      case 'Service': services.set(`${o.namespace}/${o.name}`, o); break;
+      case 'EndpointSlice': push(slices, `${o.namespace}/${o.serviceName}`, o); break;
+      case 'Pod': pods.set(`${o.namespace}/${o.name}`, o); break;
+      case 'Namespace': namespaces.set(o.name, o); break;
+      case 'HTTPRoute': routes.push(o); break;
+      case 'TrafficPolicy': traffic.push(o); break;
+      case 'AccessPolicy': access.push(o); break;
+    }
+  }
+  for (const p of [...pods.values()].sort(byName)) for (const ip of p.ips) if (!podsByIp.has(ip)) podsByIp.set(ip, p);
+  for (const l of slices.values()) l.sort(byName);
+  const hostname = (ns: string, name: string) => `${name}.${ns}.svc.${clusterDomain}`;
+  const attached = attachRoutes([...routes].sort(byName), services, hostname, warnings);
+  const trafficByTarget = pickPolicies(traffic, (p) => `${p.namespace}/${p.target}`, warnings);
+  const accessByTarget = pickPolicies(access, (p) => (p.target.kind === 'Namespace' ? p.namespace : `${p.namespace}/${p.target.name}`), warnings);
+  for (const [k, p] of trafficByTarget) if (!services.has(k)) warnings.push(`TrafficPolicy ${p.namespace}/${p.name}: Service ${k} not found`);
+  for (const [k, p] of accessByTarget) {
+    if (p.target.kind === 'Service' && !services.has(k)) warnings.push(`AccessPolicy ${p.namespace}/${p.name}: Service ${k} not found`);
+  }
+
+  const list: MeshService[] = [];
+  for (const svc of [...services.values()].sort(byName)) {
+    const key = `${svc.namespace}/${svc.name}`;
+    const svcSlices = slices.get(key) ?? [];
+    const ports: MeshPort[] = svc.ports.map((p) => ({
+      name: p.name,
+      port: p.port,
+      protocol: p.protocol,
+      endpoints: endpointsFor(svc, p.name, svcSlices, pods, podsByIp, trustDomain),
+    }));
+    list.push({
+      namespace: svc.namespace,
+      name: svc.name,
+      hostname: hostname(svc.namespace, svc.name),
+      clusterIP: svc.clusterIP,
+      headless: svc.headless,
+      ports,
+      routes: attached.get(key) ?? new Map(),
+      trafficPolicy: effectiveTraffic(trafficByTarget.get(key)),
+      accessPolicy: effectiveAccess(accessByTarget.get(key) ?? accessByTarget.get(svc.namespace)),
+    });
+  }
+  const serviceIndex = new Map(list.map((s) => [`${s.namespace}/${s.name}`, s]));
+  const version = createHash('sha256')
+    .update(JSON.stringify({ clusterDomain, trustDomain, list, ns: [...namespaces.values()], pods: [...podsByIp] }, (_k, v) => (v instanceof Map ? [...v] : v)))
+    .digest('hex')
+    .slice(0, 16);
+  return deepFreeze({
+    version,
+    clusterDomain,
+    trustDomain,
+    services: list,
+    namespaces,
+    podsByIp,
+    serviceIndex,
+    warnings,
+  });
+}
