@@ -1,0 +1,245 @@
+// The file registry: a YAML file or folder of Kubernetes objects, watched and reloaded; a bad reload keeps the previous model.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { ConfigError, ConfigFileError, FerryError } from '../../errors';
+import { Logger, rootLogger } from '../../observability/logger';
+import { buildMeshModel } from '../model/build-model';
+import { objectKey, parseObject } from '../model/object-store';
+import type { MeshModel, MeshObject, ServiceObject } from '../model/types';
+import { ClusterIpAllocator } from './ip-allocator';
+import type { Registry } from './registry';
+import { parseYamlDocuments, type SourceDocument } from './yaml-documents';
+
+export interface FileRegistryOptions {
+  /** A .yaml/.yml/.json file, or a folder of them (read recursively, in name order). */
+  path: string;
+  /** Where Services without a clusterIP get one (default 10.96.0.0/16). */
+  serviceCidr?: string;
+  /** Quiet period after the last file event before reloading (default 100 ms). */
+  debounceMs?: number;
+  /** Watch for changes (default true). */
+  watch?: boolean;
+  clusterDomain?: string;
+  trustDomain?: string;
+  logger?: Logger;
+  /** Called when a reload fails (the previous model stays). */
+  onError?: (err: Error) => void;
+}
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+async function listFiles(path: string): Promise<string[]> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return [path];
+  const out: string[] = [];
+  const entries = await readdir(path, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(path, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else if (EXTENSIONS.has(extname(e.name))) out.push(p);
+  }
+  return out;
+}
+
+/** The last path segment of a ConfigError raised inside an object: `Kind ns/name: spec.x` → `spec.x`. */
+function fieldPath(err: ConfigError): string {
+  const i = err.path.lastIndexOf(': ');
+  return i < 0 ? err.path : err.path.slice(i + 2);
+}
+
+export class FileRegistry implements Registry {
+  readonly path: string;
+  private readonly allocator: ClusterIpAllocator;
+  private readonly log: Logger;
+  private current: MeshModel | null = null;
+  private onChange: ((model: MeshModel) => void) | null = null;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private loading: Promise<boolean> | null = null;
+  private again = false;
+  private lastError: string | null = null;
+  private lastLoadAt: string | null = null;
+  private reloads = 0;
+  private failures = 0;
+  private objectCount = 0;
+
+  constructor(private readonly options: FileRegistryOptions) {
+    this.path = resolve(options.path);
+    this.allocator = new ClusterIpAllocator(options.serviceCidr);
+    this.log = options.logger ?? rootLogger.child('registry');
+  }
+
+  get model(): MeshModel | null {
+    return this.current;
+  }
+
+  async start(onChange: (model: MeshModel) => void): Promise<void> {
+    this.onChange = onChange;
+    const model = await this.load();
+    this.current = model;
+    this.lastLoadAt = new Date().toISOString();
+    if (this.options.watch !== false) this.startWatching();
+    onChange(model);
+  }
+
+  async stop(): Promise<void> {
+    this.onChange = null;
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.loading?.catch(() => undefined);
+  }
+
+  /** Reloads now; resolves true when a new model was published, false when it failed or was unchanged. */
+  reload(): Promise<boolean> {
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = this.reloadOnce().finally(() => {
+      this.loading = null;
+      if (this.again) {
+        this.again = false;
+        void this.reload();
+      }
+    });
+    return this.loading;
+  }
+
+  debug(): Record<string, unknown> {
+    return {
+      source: `file:${this.path}`,
+      serviceCidr: this.allocator.cidr,
+      allocations: this.allocator.list(),
+      modelVersion: this.current?.version ?? null,
+      objects: this.objectCount,
+      services: this.current?.services.length ?? 0,
+      lastLoadAt: this.lastLoadAt,
+      reloads: this.reloads,
+      failedReloads: this.failures,
+      lastError: this.lastError,
+      warnings: this.current?.warnings ?? [],
+    };
+  }
+
+  private async reloadOnce(): Promise<boolean> {
+    try {
+      const model = await this.load();
+      this.lastError = null;
+      this.lastLoadAt = new Date().toISOString();
+      this.reloads++;
+      if (this.current && model.version === this.current.version) return false;
+      this.current = model;
+      this.log.info('registry reloaded', { path: this.path, version: model.version, services: model.services.length });
+      this.onChange?.(model);
+      return true;
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.failures++;
+      this.lastError = err.message;
+      this.log.error('registry reload failed; keeping the previous model', { path: this.path, error: err.message });
+      this.options.onError?.(err);
+      return false;
+    }
+  }
+
+  private startWatching(): void {
+    let target = this.path;
+    let only: string | null = null;
+    // A single file is watched through its folder: editors replace files by renaming.
+    if (!this.isDirectory) {
+      target = dirname(this.path);
+      only = basename(this.path);
+    }
+    this.watcher = watch(target, { recursive: this.isDirectory, persistent: false }, (_event, name) => {
+      if (only !== null && name !== null && basename(String(name)) !== only) return;
+      this.schedule();
+    });
+    this.watcher.on('error', (err) => this.log.warn('registry watch error', { error: err.message }));
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.reload();
+    }, this.options.debounceMs ?? 100);
+  }
+
+  private isDirectory = false;
+
+  /** Reads, validates and builds; throws ConfigFileError naming file, line and field on the first problem. */
+  private async load(): Promise<MeshModel> {
+    let files: string[];
+    try {
+      this.isDirectory = (await stat(this.path)).isDirectory();
+      files = await listFiles(this.path);
+    } catch (e) {
+      throw new ConfigFileError(this.path, (e as Error).message, { cause: e });
+    }
+    const objects = new Map<string, { obj: MeshObject; where: string }>();
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (e) {
+        throw new ConfigFileError(file, (e as Error).message, { cause: e });
+      }
+      for (const doc of parseYamlDocuments(file, text)) {
+        const items = this.items(doc);
+        for (const { value, prefix } of items) {
+          let obj: MeshObject | null;
+          try {
+            obj = parseObject(value);
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            const line = doc.lineOf(prefix + fieldPath(e));
+            throw new ConfigFileError(`${file}:${line}`, `document ${doc.index + 1}: ${e.message}`, { cause: e });
+          }
+          if (!obj) continue;
+          const key = objectKey(obj);
+          const prev = objects.get(key);
+          const where = `${file}:${doc.line}`;
+          if (prev) throw new ConfigFileError(where, `${obj.kind} ${'namespace' in obj ? `${obj.namespace}/` : ''}${obj.name} is also defined at ${prev.where}`);
+          objects.set(key, { obj, where });
+        }
+      }
+    }
+    const list = this.allocateClusterIps([...objects.values()].map((o) => o.obj));
+    this.objectCount = list.length;
+    return buildMeshModel(list, { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain });
+  }
+
+  /** A document is one object, or a `kind: List` of them. */
+  private items(doc: SourceDocument): { value: unknown; prefix: string }[] {
+    const v = doc.value as Record<string, unknown>;
+    if (v && typeof v === 'object' && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items)) {
+      return v.items.map((value, i) => ({ value, prefix: `items[${i}].` }));
+    }
+    return [{ value: v, prefix: '' }];
+  }
+
+  private allocateClusterIps(objects: MeshObject[]): MeshObject[] {
+    const services = objects.filter((o): o is ServiceObject => o.kind === 'Service');
+    const taken = new Set<string>();
+    for (const s of services) {
+      if (s.clusterIP === null) continue;
+      if (taken.has(s.clusterIP)) {
+        const other = services.find((x) => x !== s && x.clusterIP === s.clusterIP)!;
+        throw new FerryError('FERRY_ERR_CONFIG', `Service ${s.namespace}/${s.name}: spec.clusterIP: ${s.clusterIP} is also used by Service ${other.namespace}/${other.name}`);
+      }
+      taken.add(s.clusterIP);
+    }
+    const wanting = services.filter((s) => s.clusterIP === null && !s.headless).map((s) => `${s.namespace}/${s.name}`);
+    const alloc = this.allocator.allocate(wanting, taken);
+    return objects.map((o) => {
+      if (o.kind !== 'Service' || o.clusterIP !== null || o.headless) return o;
+      return { ...o, clusterIP: alloc.get(`${o.namespace}/${o.name}`)! };
+    });
+  }
+}
