@@ -1,0 +1,41 @@
+// The controller's metrics, declared in one place (prefixed ferry_controller_, base units).
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const PUSH_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const CONVERGENCE_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10, 30];
+
+export class ControllerMetrics {
+  readonly registry: Registry;
+  /** Open ADS streams, by client kind (envoy, ferry, grpc, unknown). */
+  readonly connectedProxies: Gauge<'kind'>;
+  /** DiscoveryResponses sent, by type (CDS, EDS, LDS, RDS, SDS). */
+  readonly pushesTotal: Counter<'type'>;
+  /** Time to build and write one debounced push to every affected stream. */
+  readonly pushDuration: Histogram;
+  /** NACKs received, by type. */
+  readonly nacksTotal: Counter<'type'>;
+  /** From a snapshot change (or a subscription) to the client's ACK of the response carrying it. */
+  readonly convergence: Histogram<'type'>;
+
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    const registers = [registry];
+    this.connectedProxies = new Gauge({ name: 'ferry_controller_connected_proxies', help: 'Proxies with an open ADS stream.', labelNames: ['kind'], registers });
+    this.pushesTotal = new Counter({ name: 'ferry_controller_pushes_total', help: 'xDS responses sent.', labelNames: ['type'], registers });
+    this.pushDuration = new Histogram({
+      name: 'ferry_controller_push_duration_seconds',
+      help: 'Time to encode and write one debounced push to every affected stream.',
+      buckets: PUSH_BUCKETS_SECONDS,
+      registers,
+    });
+    this.nacksTotal = new Counter({ name: 'ferry_controller_nacks_total', help: 'xDS responses rejected by a client.', labelNames: ['type'], registers });
+    this.convergence = new Histogram({
+      name: 'ferry_controller_convergence_seconds',
+      help: 'Time from a configuration change to the ACK of the response that carried it.',
+      labelNames: ['type'],
+      buckets: CONVERGENCE_BUCKETS_SECONDS,
+      registers,
+    });
+  }
+}

@@ -1,0 +1,339 @@
+// The ADS server: state-of-the-world xDS over grpc-js, fed by the snapshot cache, with debounced pushes.
+
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Logger, rootLogger } from '../../observability/logger';
+import { adsServiceDefinition, encodeResponseBody, withNonce, type DiscoveryRequestMsg } from '../../xds/ads-service';
+import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
+import type { ControllerMetrics } from '../admin/controller-metrics';
+import type { NodeInfo, NodeKeyFn } from '../types';
+import { DebounceState } from './debounce';
+import { parseNode } from './node-info';
+import type { SnapshotCache, TypeSnapshot } from './snapshot-cache';
+import { StreamState, type PlannedResponse, type SyncStatus } from './stream-state';
+
+/** Time and timers, injectable so tests can drive the debouncer with a fake clock. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface AdsServerOptions {
+  readonly cache: SnapshotCache;
+  /** Groups nodes that share a snapshot; default: the node id. */
+  readonly nodeKey?: NodeKeyFn;
+  /** A node connected whose key has no snapshot yet: the controller should set one. */
+  readonly onNodeConnect?: (node: NodeInfo, key: string) => void;
+  /** A stream closed; `remaining` streams still use `key`. */
+  readonly onNodeDisconnect?: (node: NodeInfo, key: string, remaining: number) => void;
+  /** Quiet period before a snapshot change is pushed (default 100 ms; 0 pushes at once). */
+  readonly debounceMs?: number;
+  /** Upper bound on the delay of a push under a steady stream of changes (default 10 × debounceMs, ≥ 1 s). */
+  readonly maxDebounceMs?: number;
+  readonly metrics?: ControllerMetrics;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+type Call = ServerDuplexStream<DiscoveryRequestMsg, Buffer>;
+
+interface Conn {
+  readonly id: number;
+  readonly call: Call;
+  readonly state: StreamState;
+  readonly connectedAt: number;
+  node: NodeInfo | null;
+  key: string;
+}
+
+export interface SynczType {
+  readonly status: SyncStatus;
+  readonly versionSent: string | null;
+  readonly versionAcked: string | null;
+  readonly nonceSent: string | null;
+  readonly resources: number;
+  readonly lastNack: { readonly version: string; readonly message: string; readonly at: string } | null;
+}
+
+export interface SynczProxy {
+  readonly id: string;
+  readonly kind: string;
+  readonly userAgent: string;
+  readonly nodeKey: string;
+  readonly stream: number;
+  readonly connectedAt: string;
+  /** By short type name: CDS, EDS, LDS, RDS, SDS. */
+  readonly types: Readonly<Record<string, SynczType>>;
+}
+
+const MAX_CACHED_BODIES = 256;
+
+export class AdsServer {
+  private readonly cache: SnapshotCache;
+  private readonly nodeKey: NodeKeyFn;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly debounce: DebounceState;
+  private readonly conns = new Map<number, Conn>();
+  private readonly byKey = new Map<string, Set<Conn>>();
+  private readonly pending = new Map<string, { types: Set<ResourceTypeUrl>; since: number }>();
+  private timer: unknown = null;
+  private server: Server | null = null;
+  private nextConnId = 1;
+  private nonceCounter = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly opts: AdsServerOptions) {
+    this.cache = opts.cache;
+    this.nodeKey = opts.nodeKey ?? ((n) => n.id);
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? rootLogger.child('ads');
+    const quiet = opts.debounceMs ?? 100;
+    this.debounce = new DebounceState(quiet, Math.max(quiet, opts.maxDebounceMs ?? Math.max(1000, quiet * 10)));
+    this.unsubscribe = this.cache.onChange((key, types) => this.onSnapshotChange(key, types));
+  }
+
+  /** Binds the ADS service on `address` (host:port; port 0 picks one); may be called for several ports. */
+  async listen(address: string, credentials = ServerCredentials.createInsecure()): Promise<number> {
+    if (!this.server) {
+      this.server = new Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+      this.server.addService(adsServiceDefinition(), { StreamAggregatedResources: (call: Call) => this.handleStream(call) });
+    }
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  /** Ends every stream and stops the server (forcefully after `graceMs`). */
+  async close(graceMs = 1000): Promise<void> {
+    this.unsubscribe();
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    for (const c of this.conns.values()) c.call.end();
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Number of open streams that have identified their node. */
+  get connectedCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.node) n++;
+    return n;
+  }
+
+  /** Pushes pending changes now instead of at the end of the debounce period. */
+  flush(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.debounce.fire(Number.MAX_SAFE_INTEGER);
+    const start = process.hrtime.bigint();
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [key, p] of pending) {
+      for (const conn of this.byKey.get(key) ?? []) {
+        for (const typeUrl of PUSH_ORDER) if (p.types.has(typeUrl)) this.push(conn, typeUrl, p.since, false);
+      }
+    }
+    if (pending.length > 0) this.opts.metrics?.pushDuration.observe(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+
+  syncz(): SynczProxy[] {
+    const out: SynczProxy[] = [];
+    for (const c of this.conns.values()) {
+      if (!c.node) continue;
+      const pending = this.pending.get(c.key);
+      const types: Record<string, SynczType> = {};
+      for (const typeUrl of c.state.typeUrls()) {
+        const st = c.state.type(typeUrl)!;
+        let s = c.state.status(typeUrl);
+        if (s === 'SYNCED' && pending?.types.has(typeUrl as ResourceTypeUrl)) s = 'STALE';
+        types[shortTypeName(typeUrl)] = {
+          status: s,
+          versionSent: st.sentVersion,
+          versionAcked: st.ackedVersion,
+          nonceSent: st.sentNonce,
+          resources: st.sent.size,
+          lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: new Date(st.lastNack.at).toISOString() },
+        };
+      }
+      out.push({
+        id: c.node.id,
+        kind: c.node.kind,
+        userAgent: `${c.node.userAgentName} ${c.node.userAgentVersion}`.trim(),
+        nodeKey: c.key,
+        stream: c.id,
+        connectedAt: new Date(c.connectedAt).toISOString(),
+        types,
+      });
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id) || a.stream - b.stream);
+  }
+
+  /** The resources last sent to proxy `id` (its newest stream), as plain objects; null if not connected. */
+  configDump(id: string): Record<string, unknown> | null {
+    let conn: Conn | null = null;
+    for (const c of this.conns.values()) if (c.node?.id === id && (!conn || c.id > conn.id)) conn = c;
+    if (!conn || !conn.node) return null;
+    const types: Record<string, unknown> = {};
+    for (const typeUrl of conn.state.typeUrls()) {
+      const st = conn.state.type(typeUrl)!;
+      types[typeUrl] = {
+        version: st.sentVersion,
+        status: conn.state.status(typeUrl),
+        resources: [...st.sent.values()].map((r) => ({ '@type': typeUrl, ...r.object })),
+      };
+    }
+    return { proxy: id, kind: conn.node.kind, nodeKey: conn.key, node: conn.node, resources: types };
+  }
+
+  // ───────────────────────────── streams ─────────────────────────────
+
+  private handleStream(call: Call): void {
+    const conn: Conn = {
+      id: this.nextConnId++,
+      call,
+      state: new StreamState(() => String(++this.nonceCounter)),
+      connectedAt: this.clock.now(),
+      node: null,
+      key: '',
+    };
+    this.conns.set(conn.id, conn);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.conns.delete(conn.id);
+      if (!conn.node) return;
+      const set = this.byKey.get(conn.key);
+      set?.delete(conn);
+      if (set && set.size === 0) this.byKey.delete(conn.key);
+      this.opts.metrics?.connectedProxies.dec({ kind: conn.node.kind });
+      this.log.info('proxy disconnected', { proxy: conn.node.id, stream: conn.id });
+      this.opts.onNodeDisconnect?.(conn.node, conn.key, set?.size ?? 0);
+    };
+    call.on('data', (req: DiscoveryRequestMsg) => {
+      try {
+        this.onRequest(conn, req);
+      } catch (err) {
+        this.log.error('ADS request failed', { stream: conn.id, err });
+        call.emit('error', { code: status.INTERNAL, details: String(err) });
+        close();
+      }
+    });
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('close', close);
+    call.on('cancelled', close);
+  }
+
+  private onRequest(conn: Conn, req: DiscoveryRequestMsg): void {
+    const now = this.clock.now();
+    if (!conn.node) {
+      if (!req.node) {
+        conn.call.emit('error', { code: status.INVALID_ARGUMENT, details: 'the first DiscoveryRequest must carry node' });
+        return;
+      }
+      const node = parseNode(req.node);
+      conn.node = node;
+      conn.key = this.nodeKey(node);
+      let set = this.byKey.get(conn.key);
+      if (!set) this.byKey.set(conn.key, (set = new Set()));
+      set.add(conn);
+      this.opts.metrics?.connectedProxies.inc({ kind: node.kind });
+      this.log.info('proxy connected', { proxy: node.id, kind: node.kind, userAgent: node.userAgentName, nodeKey: conn.key, stream: conn.id });
+      if (!this.cache.has(conn.key)) this.opts.onNodeConnect?.(node, conn.key);
+    }
+    const typeUrl = req.typeUrl ?? '';
+    if (!typeUrl) {
+      this.log.warn('DiscoveryRequest without type_url ignored', { proxy: conn.node.id });
+      return;
+    }
+    const out = conn.state.onRequest(
+      {
+        typeUrl,
+        versionInfo: req.versionInfo ?? '',
+        resourceNames: req.resourceNames ?? [],
+        responseNonce: req.responseNonce ?? '',
+        errorMessage: req.errorDetail ? (req.errorDetail.message ?? '') : null,
+      },
+      now,
+    );
+    const short = shortTypeName(typeUrl);
+    if (out.kind === 'nack') {
+      this.opts.metrics?.nacksTotal.inc({ type: short });
+      this.log.warn('proxy rejected configuration (NACK)', { proxy: conn.node.id, type: short, version: out.version, error: out.message });
+    } else if (out.kind === 'ack' && out.convergenceMs !== null) {
+      this.opts.metrics?.convergence.observe({ type: short }, out.convergenceMs / 1000);
+    }
+    if (out.kind !== 'stale' && out.respond) this.push(conn, typeUrl, now, out.kind === 'subscribe');
+  }
+
+  private push(conn: Conn, typeUrl: string, changeAt: number, force: boolean): void {
+    const ts = this.cache.get(conn.key)?.get(typeUrl as ResourceTypeUrl);
+    const plan = conn.state.plan(typeUrl, ts, this.clock.now(), changeAt, force);
+    if (!plan || !ts) return;
+    conn.call.write(withNonce(this.body(ts, plan), plan.nonce));
+    this.opts.metrics?.pushesTotal.inc({ type: shortTypeName(typeUrl) });
+    if (this.log.enabled('debug')) {
+      this.log.debug('pushed', { proxy: conn.node?.id, type: shortTypeName(typeUrl), version: plan.version, nonce: plan.nonce, resources: plan.resources.length });
+    }
+  }
+
+  private body(ts: TypeSnapshot, plan: PlannedResponse): Buffer {
+    let b = ts.bodies.get(plan.subsetKey);
+    if (!b) {
+      if (ts.bodies.size >= MAX_CACHED_BODIES) ts.bodies.clear();
+      b = encodeResponseBody(plan.version, plan.typeUrl, plan.resources.map((r) => r.any));
+      ts.bodies.set(plan.subsetKey, b);
+    }
+    return b;
+  }
+
+  // ───────────────────────────── debounced pushes ─────────────────────────────
+
+  private onSnapshotChange(key: string, types: readonly ResourceTypeUrl[]): void {
+    if (!this.byKey.has(key)) return; // nobody to push to; new streams read the cache
+    const now = this.clock.now();
+    let p = this.pending.get(key);
+    if (!p) this.pending.set(key, (p = { types: new Set(), since: now }));
+    for (const t of types) p.types.add(t);
+    if (this.debounce.quietMs === 0) {
+      this.flush();
+      return;
+    }
+    this.arm(this.debounce.event(now));
+  }
+
+  private arm(dueAt: number): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      if (this.debounce.fire(this.clock.now())) this.flush();
+      else {
+        const due = this.debounce.dueAt();
+        if (due !== null) this.arm(due);
+      }
+    }, Math.max(0, dueAt - this.clock.now()));
+  }
+}
