@@ -64,6 +64,7 @@ export class FileRegistry implements Registry {
   private lastError: string | null = null;
   private lastLoadAt: string | null = null;
   private reloads = 0;
+  private isDirectory = false;
   private failures = 0;
   private objectCount = 0;
 
@@ -156,7 +157,7 @@ export class FileRegistry implements Registry {
       target = dirname(this.path);
       only = basename(this.path);
     }
-    this.watcher = watch(target, { recursive: this.isDirectory, persistent: false }, (_event, name) => {
+    this.watcher = watch(target, { recursive: this.isDirectory }, (_event, name) => {
       if (only !== null && name !== null && basename(String(name)) !== only) return;
       this.schedule();
     });
@@ -170,8 +171,6 @@ export class FileRegistry implements Registry {
       void this.reload();
     }, this.options.debounceMs ?? 100);
   }
-
-  private isDirectory = false;
 
   /** Reads, validates and builds; throws ConfigFileError naming file, line and field on the first problem. */
   private async load(): Promise<MeshModel> {
