@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { loadBootstrapFile } from '../../src/config/bootstrap';
 import { Logger } from '../../src/observability/logger';
 import { parsePrometheusText, sumWhere } from '../../src/observability/prom-text';
-import { Proxy } from '../../sidecar/proxy';
+import { Proxy, type ProxyOptions } from '../../sidecar/proxy';
+import type { BootstrapConfig } from '../../src/config/types';
 import { renderFixture } from '../fixtures/envoy/render';
 
 export interface Upstream {
@@ -73,10 +74,15 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-export async function startProxy(fixture: string, vars: Record<string, string | number>): Promise<Proxy> {
+export async function startProxy(
+  fixture: string,
+  vars: Record<string, string | number>,
+  options: ProxyOptions = {},
+  edit: (cfg: BootstrapConfig) => BootstrapConfig = (c) => c,
+): Promise<Proxy> {
   const file = renderFixture(fixture, vars);
   try {
-    const proxy = new Proxy(loadBootstrapFile(file), { logger: new Logger('test', 'error') });
+    const proxy = new Proxy(edit(loadBootstrapFile(file)), { logger: new Logger('test', 'error'), ...options });
     await proxy.start();
     return proxy;
   } finally {
