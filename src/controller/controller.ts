@@ -1,0 +1,142 @@
+// The controller process: registry source → mesh model → per-node translation → snapshots → ADS, plus admin.
+
+import { ServerCredentials } from '@grpc/grpc-js';
+import { Logger, rootLogger } from '../observability/logger';
+import { AdminServer } from './admin/admin-server';
+import { ControllerMetrics } from './admin/controller-metrics';
+import { AdsServer } from './ads/ads-server';
+import { SnapshotCache } from './ads/snapshot-cache';
+import type { MeshSource, NodeInfo, NodeKeyFn, Translator } from './types';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ControllerOptions<M> {
+  readonly source: MeshSource<M> & { debug?(): Record<string, unknown> };
+  readonly translate: Translator<M>;
+  /** Nodes with equal keys share one snapshot; default kind + node id. */
+  readonly nodeKey?: NodeKeyFn;
+  /** The sidecars' xDS port (plaintext until mTLS lands). */
+  readonly xdsAddress: HostPort;
+  readonly xdsCredentials?: ServerCredentials;
+  /** Optional plaintext xDS port for proxyless gRPC clients. */
+  readonly plaintextXdsAddress?: HostPort | null;
+  readonly adminAddress?: HostPort | null;
+  readonly debounceMs?: number;
+  readonly maxDebounceMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface ControllerPorts {
+  readonly xds: number;
+  readonly plaintextXds: number | null;
+  readonly admin: number | null;
+}
+
+export const defaultNodeKey: NodeKeyFn = (n) => `${n.kind}/${n.id}`;
+
+function hostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export class Controller<M> {
+  readonly cache = new SnapshotCache();
+  readonly metrics = new ControllerMetrics();
+  readonly ads: AdsServer;
+  private readonly log: Logger;
+  private readonly admin: AdminServer | null;
+  /** One representative node per key with open streams: translation input for that key. */
+  private readonly nodes = new Map<string, NodeInfo>();
+  private model: M | null = null;
+  private modelCount = 0;
+  private translateErrors = 0;
+  private lastTranslateError: string | null = null;
+  private bound = false;
+
+  constructor(private readonly opts: ControllerOptions<M>) {
+    this.log = opts.logger ?? rootLogger.child('controller');
+    this.ads = new AdsServer({
+      cache: this.cache,
+      nodeKey: opts.nodeKey ?? defaultNodeKey,
+      debounceMs: opts.debounceMs,
+      maxDebounceMs: opts.maxDebounceMs,
+      metrics: this.metrics,
+      logger: this.log.child('ads'),
+      onNodeConnect: (node, key) => {
+        this.nodes.set(key, node);
+        if (this.model !== null) this.translateKey(key, node, this.model);
+      },
+      onNodeDisconnect: (_node, key, remaining) => {
+        if (remaining > 0) return;
+        this.nodes.delete(key);
+        this.cache.delete(key);
+      },
+    });
+    this.admin = opts.adminAddress
+      ? new AdminServer({
+          metrics: this.metrics,
+          syncz: () => this.ads.syncz(),
+          configDump: (id) => this.ads.configDump(id),
+          ready: () => this.ready,
+          debug: {
+            registry: () => opts.source.debug?.() ?? {},
+            controller: () => this.debugView(),
+          },
+        })
+      : null;
+  }
+
+  /** True once a model has been translated and the xDS ports are bound. */
+  get ready(): boolean {
+    return this.bound && this.model !== null;
+  }
+
+  /** Binds the ports, then starts the source (its first model arrives before this resolves). */
+  async start(): Promise<ControllerPorts> {
+    const admin = this.admin && this.opts.adminAddress ? await this.admin.listen(this.opts.adminAddress.host, this.opts.adminAddress.port) : null;
+    const xds = await this.ads.listen(hostPort(this.opts.xdsAddress), this.opts.xdsCredentials ?? ServerCredentials.createInsecure());
+    const plain = this.opts.plaintextXdsAddress ? await this.ads.listen(hostPort(this.opts.plaintextXdsAddress), ServerCredentials.createInsecure()) : null;
+    this.bound = true;
+    await this.opts.source.start((model) => this.onModel(model));
+    this.log.info('controller started', { xds, plaintextXds: plain, admin });
+    return { xds, plaintextXds: plain, admin };
+  }
+
+  async stop(): Promise<void> {
+    await this.opts.source.stop();
+    await this.ads.close();
+    await this.admin?.close();
+  }
+
+  private onModel(model: M): void {
+    this.model = model;
+    this.modelCount++;
+    for (const [key, node] of this.nodes) this.translateKey(key, node, model);
+  }
+
+  private translateKey(key: string, node: NodeInfo, model: M): void {
+    try {
+      this.cache.setSnapshot(key, this.opts.translate(model, node));
+    } catch (err) {
+      // The previous snapshot stays in force; the error names the resource and field.
+      this.translateErrors++;
+      this.lastTranslateError = String(err instanceof Error ? err.message : err);
+      this.log.error('translation failed; keeping the previous configuration', { nodeKey: key, err });
+    }
+  }
+
+  private debugView(): Record<string, unknown> {
+    return {
+      ready: this.ready,
+      models: this.modelCount,
+      nodeKeys: [...this.nodes.keys()].sort(),
+      snapshots: Object.fromEntries(
+        this.cache.keys().map((k) => [k, Object.fromEntries([...this.cache.get(k)!].map(([t, ts]) => [t, { version: ts.version, resources: ts.resources.size }]))]),
+      ),
+      translateErrors: this.translateErrors,
+      lastTranslateError: this.lastTranslateError,
+    };
+  }
+}
