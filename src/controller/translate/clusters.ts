@@ -1,0 +1,149 @@
+// Model → Cluster and ClusterLoadAssignment resources: EDS clusters with the TrafficPolicy as Envoy fields.
+
+import type { EffectiveTrafficPolicy, MeshEndpoint, MeshPort, MeshService, PortProtocol } from '../model/types';
+import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
+
+type Json = Record<string, unknown>;
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+const LB_POLICY: Record<string, string> = {
+  RoundRobin: 'ROUND_ROBIN',
+  LeastRequest: 'LEAST_REQUEST',
+  Random: 'RANDOM',
+  RingHash: 'RING_HASH',
+  Maglev: 'MAGLEV',
+};
+
+function usesHttp2(p: PortProtocol): boolean {
+  return p === 'grpc' || p === 'http2';
+}
+
+function circuitBreakers(tp: EffectiveTrafficPolicy, grpc: boolean): Json | null {
+  const cp = tp.connectionPool;
+  const budget = tp.retries.budget;
+  const t: Json = { priority: 'DEFAULT' };
+  if (cp?.maxRequests != null) t.max_requests = cp.maxRequests;
+  if (!grpc) {
+    if (cp?.maxConnections != null) t.max_connections = cp.maxConnections;
+    if (cp?.maxPendingRequests != null) t.max_pending_requests = cp.maxPendingRequests;
+    if (cp?.maxRetries != null) t.max_retries = cp.maxRetries;
+    if (budget) t.retry_budget = { budget_percent: { value: budget.percent }, min_retry_concurrency: budget.minRetryConcurrency };
+  }
+  return Object.keys(t).length > 1 ? { thresholds: [t] } : null;
+}
+
+function outlierDetection(tp: EffectiveTrafficPolicy): Json | null {
+  const od = tp.outlierDetection;
+  if (!od.enabled) return null;
+  const out: Json = {
+    consecutive_5xx: od.consecutive5xx,
+    interval: dur(od.intervalMs),
+    base_ejection_time: dur(od.baseEjectionTimeMs),
+    max_ejection_percent: od.maxEjectionPercent,
+    // Only consecutive failures eject: success-rate ejection needs volume a small mesh rarely has.
+    enforcing_success_rate: 0,
+  };
+  if (od.consecutive5xx === 0) out.enforcing_consecutive_5xx = 0;
+  if (od.consecutiveGatewayErrors > 0) {
+    out.consecutive_gateway_failure = od.consecutiveGatewayErrors;
+    out.enforcing_consecutive_gateway_failure = 100;
+  }
+  return out;
+}
+
+function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol): Json[] | null {
+  const hc = tp.healthCheck;
+  if (!hc) return null;
+  const out: Json = {
+    timeout: dur(hc.timeoutMs),
+    interval: dur(hc.intervalMs),
+    unhealthy_threshold: hc.unhealthyThreshold,
+    healthy_threshold: hc.healthyThreshold,
+  };
+  if (hc.kind === 'http') out.http_health_check = { path: hc.path, ...(usesHttp2(protocol) ? { codec_client_type: 'HTTP2' } : {}) };
+  else if (hc.kind === 'tcp') out.tcp_health_check = {};
+  else out.grpc_health_check = hc.path ? { service_name: hc.path } : {};
+  return [out];
+}
+
+/**
+ * The EDS cluster of one service port. `grpc` clusters carry only what grpc-js-xds reads:
+ * ROUND_ROBIN or RING_HASH (other policies fall back to ROUND_ROBIN), max_requests, outlier detection.
+ */
+export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean): Json {
+  const tp = svc.trafficPolicy;
+  const name = outboundClusterName(port.port, svc.hostname);
+  let lb = LB_POLICY[tp.loadBalancer.type];
+  if (grpc && lb !== 'RING_HASH') lb = 'ROUND_ROBIN';
+  const out: Json = {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS_SOURCE },
+    connect_timeout: dur(tp.connectionPool?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    lb_policy: lb,
+  };
+  const cb = circuitBreakers(tp, grpc);
+  if (cb) out.circuit_breakers = cb;
+  const od = outlierDetection(tp);
+  if (od) out.outlier_detection = od;
+  if (!grpc) {
+    const hc = healthChecks(tp, port.protocol);
+    if (hc) out.health_checks = hc;
+    if (usesHttp2(port.protocol)) out.typed_extension_protocol_options = http2Options();
+  }
+  return out;
+}
+
+function localityKey(e: MeshEndpoint): string {
+  return e.zone;
+}
+
+/**
+ * The ClusterLoadAssignment of one service port: ready, non-terminating endpoints only, grouped by
+ * zone; each locality weighs as many endpoints as it has (gRPC balances localities by weight).
+ */
+export function loadAssignment(svc: MeshService, port: MeshPort): Json {
+  const byZone = new Map<string, MeshEndpoint[]>();
+  for (const e of port.endpoints) {
+    if (!e.ready || e.terminating) continue;
+    const k = localityKey(e);
+    const l = byZone.get(k);
+    if (l) l.push(e);
+    else byZone.set(k, [e]);
+  }
+  const endpoints = [...byZone.keys()].sort().map((zone) => {
+    const list = byZone.get(zone)!;
+    return {
+      locality: zone ? { zone } : {},
+      load_balancing_weight: list.length,
+      lb_endpoints: list.map((e) => ({ endpoint: { address: socketAddress(e.ip, e.port) } })),
+    };
+  });
+  return { cluster_name: outboundClusterName(port.port, svc.hostname), endpoints };
+}
+
+/** `inbound|<port>||`: the local app on 127.0.0.1:<port>. (Binding the upstream source to 127.0.0.6 is a later step.) */
+export function inboundCluster(port: number, protocol: PortProtocol): Json {
+  const name = inboundClusterName(port);
+  const out: Json = {
+    name,
+    type: 'STATIC',
+    connect_timeout: dur(DEFAULT_CONNECT_TIMEOUT_MS),
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', port) } }] }] },
+  };
+  if (usesHttp2(protocol)) out.typed_extension_protocol_options = http2Options();
+  return out;
+}
+
+export function passthroughCluster(name = PASSTHROUGH_CLUSTER): Json {
+  return { name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: dur(10_000) };
+}
+
+export function blackholeCluster(): Json {
+  return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: dur(10_000) };
+}
+
+export function inboundPassthroughCluster(): Json {
+  return passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER);
+}

@@ -1,0 +1,194 @@
+// Pure model → xDS translation for one proxy: sidecars (Ferry, Envoy) get capture listeners, gRPC clients api_listeners.
+
+import { deepFreeze } from '../../config/freeze';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
+import type { MeshModel } from '../model/types';
+import type { NodeInfo, Snapshot, Translator } from '../types';
+import { blackholeCluster, inboundCluster, inboundPassthroughCluster, loadAssignment, outboundCluster, passthroughCluster } from './clusters';
+import { grpcApiListener } from './grpc-listeners';
+import { inboundListener, outboundListener, type InboundPort } from './listeners';
+import { portRouteConfiguration } from './routes';
+
+type Json = Record<string, unknown>;
+type Resources = Map<string, Json>;
+
+export interface TranslateOptions {
+  /** Unknown outbound destinations go to their original destination (default true); false: BlackHoleCluster. */
+  passthrough?: boolean;
+}
+
+export interface ProxyIdentity {
+  readonly grpc: boolean;
+  readonly namespace: string;
+  readonly podIp: string | null;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/**
+ * Who the node is: gRPC (kind, or a user agent naming gRPC) or a sidecar; its namespace and pod IP
+ * from metadata (NAMESPACE, POD_IP or INSTANCE_IPS), else from an Istio-style id `sidecar~IP~pod.ns~…`.
+ */
+export function proxyIdentity(node: NodeInfo): ProxyIdentity {
+  const grpc = node.kind === 'grpc' || /grpc/i.test(node.userAgentName);
+  const parts = node.id.split('~');
+  const fromId = parts.length >= 3 ? parts : null;
+  const namespace = str(node.metadata.NAMESPACE) || (fromId ? fromId[2].split('.').slice(1).join('.') : '') || 'default';
+  const ips = str(node.metadata.POD_IP) || str(node.metadata.INSTANCE_IPS).split(',')[0] || (fromId ? fromId[1] : '');
+  return { grpc, namespace, podIp: ips.trim() || null };
+}
+
+/** Proxies with equal keys get equal snapshots. */
+export function nodeKey(node: NodeInfo): string {
+  const p = proxyIdentity(node);
+  return p.grpc ? 'grpc' : `sidecar|${p.namespace}|${p.podIp ?? ''}`;
+}
+
+interface Shared {
+  sidecarClusters?: Resources;
+  grpcClusters?: Resources;
+  assignments?: Resources;
+  outbound?: Json;
+  routes: Map<string, Resources>;
+  grpcSnapshot?: Snapshot;
+}
+
+const cache = new WeakMap<MeshModel, Map<string, Shared>>();
+
+function shared(model: MeshModel, passthrough: boolean): Shared {
+  let byOpt = cache.get(model);
+  if (!byOpt) cache.set(model, (byOpt = new Map()));
+  const k = String(passthrough);
+  let s = byOpt.get(k);
+  if (!s) byOpt.set(k, (s = { routes: new Map() }));
+  return s;
+}
+
+function frozenMap(entries: Iterable<[string, Json]>): Resources {
+  return deepFreeze(new Map(entries));
+}
+
+function clusters(model: MeshModel, grpc: boolean): Resources {
+  const out: [string, Json][] = [];
+  for (const svc of model.services) {
+    if (svc.headless) continue;
+    for (const p of svc.ports) {
+      if (grpc && p.protocol === 'tcp') continue;
+      const c = outboundCluster(svc, p, grpc);
+      out.push([c.name as string, c]);
+    }
+  }
+  return frozenMap(out);
+}
+
+function assignments(model: MeshModel): Resources {
+  const out: [string, Json][] = [];
+  for (const svc of model.services) {
+    if (svc.headless) continue;
+    for (const p of svc.ports) {
+      const la = loadAssignment(svc, p);
+      out.push([la.cluster_name as string, la]);
+    }
+  }
+  return frozenMap(out);
+}
+
+function routeConfigs(model: MeshModel, namespace: string, passthrough: boolean): Resources {
+  const ports = new Map<number, typeof model.services[number][]>();
+  for (const svc of model.services) {
+    if (!svc.clusterIP || svc.headless) continue;
+    for (const p of svc.ports) {
+      if (p.protocol === 'tcp') continue;
+      const l = ports.get(p.port);
+      if (l) l.push(svc);
+      else ports.set(p.port, [svc]);
+    }
+  }
+  const out: [string, Json][] = [];
+  for (const port of [...ports.keys()].sort((a, b) => a - b)) {
+    // Services of the proxy's own namespace first, so their short names win.
+    const list = ports.get(port)!;
+    const ordered = [...list.filter((s) => s.namespace === namespace), ...list.filter((s) => s.namespace !== namespace)];
+    out.push([String(port), portRouteConfiguration(port, ordered, namespace, passthrough)]);
+  }
+  return frozenMap(out);
+}
+
+/** The workload's own ports: every port at which an endpoint of some service is this pod's IP. */
+export function inboundPorts(model: MeshModel, podIp: string | null): InboundPort[] {
+  if (!podIp) return [];
+  const out = new Map<number, InboundPort>();
+  for (const svc of model.services) {
+    for (const p of svc.ports) {
+      for (const e of p.endpoints) {
+        if (e.ip !== podIp) continue;
+        const prev = out.get(e.port);
+        // Two services on one target port: a declared protocol beats `unknown`.
+        if (!prev || (prev.protocol === 'unknown' && p.protocol !== 'unknown')) {
+          out.set(e.port, { port: e.port, protocol: p.protocol, rateLimit: svc.accessPolicy.rateLimit });
+        }
+      }
+    }
+  }
+  return [...out.values()].sort((a, b) => a.port - b.port);
+}
+
+function grpcSnapshot(model: MeshModel, s: Shared): Snapshot {
+  const listeners: [string, Json][] = [];
+  for (const svc of model.services) {
+    if (svc.headless) continue;
+    for (const p of svc.ports) {
+      if (p.protocol === 'tcp') continue;
+      const l = grpcApiListener(svc, p.port);
+      listeners.push([l.name as string, l]);
+    }
+  }
+  s.grpcClusters ??= clusters(model, true);
+  s.assignments ??= assignments(model);
+  return {
+    [LISTENER_TYPE]: frozenMap(listeners),
+    [ROUTE_TYPE]: frozenMap([]),
+    [CLUSTER_TYPE]: s.grpcClusters,
+    [ENDPOINT_TYPE]: s.assignments,
+  };
+}
+
+/** The resources one proxy is served. Pure: shared parts are memoized per model, never mutated. */
+export function translateForNode(model: MeshModel, node: NodeInfo, options: TranslateOptions = {}): Snapshot {
+  const passthrough = options.passthrough ?? true;
+  const who = proxyIdentity(node);
+  const s = shared(model, passthrough);
+  if (who.grpc) return (s.grpcSnapshot ??= grpcSnapshot(model, s));
+
+  s.sidecarClusters ??= clusters(model, false);
+  s.assignments ??= assignments(model);
+  s.outbound ??= deepFreeze(outboundListener(model.services, passthrough));
+  let routes = s.routes.get(who.namespace);
+  if (!routes) s.routes.set(who.namespace, (routes = routeConfigs(model, who.namespace, passthrough)));
+
+  const ports = inboundPorts(model, who.podIp);
+  const inbound = inboundListener(ports);
+  const clusterMap = new Map(s.sidecarClusters);
+  for (const p of ports) {
+    const c = inboundCluster(p.port, p.protocol);
+    clusterMap.set(c.name as string, c);
+  }
+  const extra = [passthrough ? passthroughCluster() : blackholeCluster(), inboundPassthroughCluster()];
+  for (const c of extra) clusterMap.set(c.name as string, c);
+  return {
+    [LISTENER_TYPE]: frozenMap([
+      [s.outbound.name as string, s.outbound],
+      [inbound.name as string, inbound],
+    ]),
+    [ROUTE_TYPE]: routes,
+    [CLUSTER_TYPE]: deepFreeze(clusterMap),
+    [ENDPOINT_TYPE]: s.assignments,
+  };
+}
+
+/** The translator the ADS server calls, with options bound. */
+export function createTranslator(options: TranslateOptions = {}): Translator<MeshModel> {
+  return (model, node) => translateForNode(model, node, options);
+}
