@@ -9,6 +9,10 @@ import { Logger, rootLogger } from '../src/observability/logger';
 import { ClusterManager } from './cluster/cluster-manager';
 import { Listener } from './listener/listener';
 import { AdminServer, type AdminTarget } from './admin/admin-server';
+import { RouteTable } from './http/route-table';
+import { AdsClient, type Versioned } from './xds/ads-client';
+import { adsCredentials } from './xds/ads-credentials';
+import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
 
 export interface ProxyOptions {
   readonly logger?: Logger;
@@ -34,6 +38,13 @@ export class Proxy implements AdminTarget {
   adminPort = 0;
   statsPort = 0;
   private stopped = false;
+  /** Route configurations from RDS, by name. */
+  private readonly routeTables = new Map<string, RouteTable>();
+  /** Listeners from LDS, by name, with the raw resource they came from. */
+  private readonly dynamicListeners = new Map<string, { raw: string; listener: Listener }>();
+  private ads: AdsClient | null = null;
+  private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(
     readonly bootstrap: BootstrapConfig,
@@ -43,10 +54,21 @@ export class Proxy implements AdminTarget {
     this.metrics = options.metrics ?? new ProxyMetrics();
     const now = options.now ?? monotonicNow;
     const random = options.random ?? Math.random;
+    this.now = now;
+    this.random = random;
     this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random });
-    for (const l of bootstrap.listeners) {
-      this.listeners.push(new Listener(l, { clusters: this.clusters, metrics: this.metrics, logger: this.logger, now, random }));
-    }
+    for (const l of bootstrap.listeners) this.listeners.push(this.newListener(l));
+  }
+
+  private newListener(l: ListenerConfig): Listener {
+    return new Listener(l, {
+      clusters: this.clusters,
+      metrics: this.metrics,
+      logger: this.logger,
+      now: this.now,
+      random: this.random,
+      routeConfigByName: (name) => this.routeTables.get(name) ?? null,
+    });
   }
 
   /** Clusters first (so routes have somewhere to go), then listeners, then admin. */
@@ -85,8 +107,90 @@ export class Proxy implements AdminTarget {
       });
       this.statsPort = (this.statsServer.address() as AddressInfo).port;
     }
+    const dyn = this.bootstrap.dynamicResources;
+    if (dyn) {
+      await this.startAds(dyn.adsCluster, dyn);
+    }
     this.metrics.configLoaded.set(Date.now() / 1000);
     this.state = 'LIVE';
+  }
+
+  /** Connects to the ADS server and waits (up to 15 s, Envoy's initial fetch timeout) for listeners. */
+  private async startAds(clusterName: string, want: { lds: boolean; cds: boolean }): Promise<void> {
+    const cluster = this.bootstrap.clusters.find((c) => c.name === clusterName)!;
+    const ep = cluster.loadAssignment?.localities[0]?.endpoints[0];
+    if (!ep) throw new Error(`dynamic_resources: ADS cluster ${clusterName} has no endpoint`);
+    const target = `${ep.address.host.includes(':') ? `[${ep.address.host}]` : ep.address.host}:${ep.address.port}`;
+    this.ads = new AdsClient(
+      target,
+      adsCredentials(cluster.tls),
+      this.bootstrap.node,
+      want,
+      {
+        clusters: (all) => this.clusters.setDynamic(all),
+        endpoints: (all) => {
+          for (const a of all) this.clusters.assign(a.name, a.config);
+        },
+        listeners: (all) => this.setDynamicListeners(all),
+        routes: (all) => this.setRoutes(all),
+        edsNames: () => this.clusters.edsNames(),
+        rdsNames: () => {
+          const out: string[] = [];
+          for (const l of this.listeners) out.push(...l.rdsNames());
+          return out;
+        },
+      },
+      this.logger.child('xds'),
+      this.random,
+    );
+    this.ads.start();
+    let timer: NodeJS.Timeout | null = null;
+    await Promise.race([this.ads.initialized, new Promise<void>((r) => (timer = setTimeout(r, 15_000)))]);
+    if (timer) clearTimeout(timer);
+  }
+
+  private setRoutes(all: readonly Versioned<RouteConfiguration>[]): void {
+    for (const r of all) this.routeTables.set(r.name, new RouteTable(r.config));
+  }
+
+  /** LDS, state of the world: add new listeners, update changed ones in place, drain removed ones. */
+  private async setDynamicListeners(all: readonly Versioned<ListenerConfig>[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const v of all) {
+      seen.add(v.name);
+      const cur = this.dynamicListeners.get(v.name);
+      if (cur && cur.raw === v.raw) continue;
+      const sameAddress =
+        cur && cur.listener.config.address.host === v.config.address.host && cur.listener.config.address.port === v.config.address.port;
+      if (cur && sameAddress) {
+        cur.listener.update(v.config);
+        this.dynamicListeners.set(v.name, { raw: v.raw, listener: cur.listener });
+        continue;
+      }
+      const l = this.newListener(v.config);
+      if (cur) this.dropListener(cur.listener);
+      await l.listen();
+      this.listeners.push(l);
+      this.dynamicListeners.set(v.name, { raw: v.raw, listener: l });
+      this.logger.info('listener ready', { listener: v.name, address: `${v.config.address.host}:${l.port}` });
+    }
+    for (const [name, cur] of [...this.dynamicListeners]) {
+      if (seen.has(name)) continue;
+      this.dynamicListeners.delete(name);
+      this.dropListener(cur.listener);
+    }
+  }
+
+  private dropListener(l: Listener): void {
+    const i = this.listeners.indexOf(l);
+    if (i >= 0) this.listeners.splice(i, 1);
+    l.drain();
+    setTimeout(() => l.close(), this.options.drainTimeoutMs ?? 5_000).unref();
+  }
+
+  /** The xDS client's view (connected, versions ACKed, last NACK per type), for admin and tests. */
+  xdsStatus(): unknown {
+    return this.ads?.status() ?? null;
   }
 
   /** Port a listener is bound to, by name (tests bind port 0). */
@@ -97,7 +201,13 @@ export class Proxy implements AdminTarget {
   // ─── AdminTarget ───
 
   configDump(): unknown {
-    return { bootstrap: this.bootstrap };
+    return {
+      bootstrap: this.bootstrap,
+      dynamic_listeners: [...this.dynamicListeners.values()].map((d) => d.listener.config),
+      dynamic_clusters: [...this.clusters.all()].filter((c) => !this.bootstrap.clusters.includes(c.config)).map((c) => c.config),
+      dynamic_route_configs: [...this.routeTables.values()].map((t) => t.config),
+      xds: this.xdsStatus(),
+    };
   }
 
   clustersJson(): unknown {
@@ -188,6 +298,7 @@ export class Proxy implements AdminTarget {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.ads?.stop();
     for (const l of this.listeners) l.close();
     this.clusters.close();
     await this.admin?.close();

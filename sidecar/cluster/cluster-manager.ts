@@ -1,10 +1,17 @@
-// The cluster manager: every upstream cluster by name, started together and replaced on update.
+// The cluster manager: every upstream cluster by name — static ones from the bootstrap, dynamic
+// ones from CDS — with their EDS assignments, replaced without dropping in-flight requests.
 
-import type { ClusterConfig } from '../../src/config/types';
+import type { ClusterConfig, LoadAssignmentConfig } from '../../src/config/types';
 import { UpstreamCluster, type ClusterDeps } from './upstream-cluster';
+
+/** How long a replaced or removed cluster keeps its pools for requests still in flight. */
+const RETIRE_AFTER_MS = 30_000;
 
 export class ClusterManager {
   private readonly clusters = new Map<string, UpstreamCluster>();
+  private readonly dynamic = new Map<string, string>(); // name → raw config (to spot changes)
+  /** The latest EDS assignment per service name, kept so a re-created cluster starts with it. */
+  private readonly assignments = new Map<string, LoadAssignmentConfig>();
 
   constructor(private readonly deps: ClusterDeps) {}
 
@@ -17,17 +24,61 @@ export class ClusterManager {
       const cluster = new UpstreamCluster(cfg, this.deps);
       started.push(cluster.start());
       this.clusters.set(cfg.name, cluster);
-      // The old cluster keeps its pools until in-flight requests finish; close it shortly after.
-      if (existing) setTimeout(() => existing.close(), 5_000).unref();
+      const la = this.assignments.get(cfg.edsServiceName ?? cfg.name);
+      if (cfg.type === 'EDS' && la) cluster.setLoadAssignment(la);
+      if (existing) this.retire(existing);
     }
     await Promise.all(started);
+  }
+
+  /**
+   * State of the world from CDS: `configs` is every dynamic cluster. Unchanged ones (same raw
+   * resource) are kept with their endpoint state; changed ones are replaced; missing ones removed.
+   */
+  async setDynamic(configs: readonly { name: string; config: ClusterConfig; raw: string }[]): Promise<void> {
+    const changed: ClusterConfig[] = [];
+    const names = new Set<string>();
+    for (const c of configs) {
+      names.add(c.name);
+      if (this.dynamic.get(c.name) !== c.raw) {
+        this.dynamic.set(c.name, c.raw);
+        changed.push(c.config);
+      }
+    }
+    for (const name of [...this.dynamic.keys()]) {
+      if (!names.has(name)) {
+        this.dynamic.delete(name);
+        this.remove(name);
+      }
+    }
+    await this.addOrUpdate(changed);
+  }
+
+  /** EDS: a ClusterLoadAssignment for every cluster that uses this service name. */
+  assign(serviceName: string, la: LoadAssignmentConfig): void {
+    this.assignments.set(serviceName, la);
+    for (const c of this.clusters.values()) {
+      if (c.config.type === 'EDS' && (c.config.edsServiceName ?? c.config.name) === serviceName) c.setLoadAssignment(la);
+    }
+  }
+
+  /** Service names of EDS clusters (what the xDS client subscribes to). */
+  edsNames(): string[] {
+    const out: string[] = [];
+    for (const c of this.clusters.values()) if (c.config.type === 'EDS') out.push(c.config.edsServiceName ?? c.config.name);
+    return out;
   }
 
   remove(name: string): void {
     const c = this.clusters.get(name);
     if (!c) return;
     this.clusters.delete(name);
-    setTimeout(() => c.close(), 5_000).unref();
+    this.retire(c);
+  }
+
+  private retire(c: UpstreamCluster): void {
+    c.stopChecks();
+    setTimeout(() => c.close(), RETIRE_AFTER_MS).unref();
   }
 
   get(name: string): UpstreamCluster | undefined {

@@ -61,6 +61,16 @@ export class UpstreamHost implements LbHost {
     this.h1?.close();
     this.h2?.close();
   }
+
+  /** Leaves the cluster: pools close once the requests in flight on them are done (or after 30 s). */
+  retire(): void {
+    const start = Date.now();
+    const attempt = (): void => {
+      if (this.stats.activeRequests <= 0 || Date.now() - start > 30_000) return this.close();
+      setTimeout(attempt, 250).unref();
+    };
+    attempt();
+  }
 }
 
 export interface ClusterDeps {
@@ -153,7 +163,7 @@ export class UpstreamCluster {
     for (const [key, host] of this.hosts) {
       if (!next.has(key)) {
         this.outlier?.removeHost(key);
-        host.close();
+        host.retire();
       }
     }
     this.hosts = next;
@@ -290,6 +300,14 @@ export class UpstreamCluster {
       void this.resolveDns().finally(() => this.scheduleDns());
     }, this.config.dnsRefreshRateMs);
     this.dnsTimer.unref();
+  }
+
+  /** Stops health checks, DNS and outlier timers; pools stay for requests still in flight. */
+  stopChecks(): void {
+    this.closed = true;
+    if (this.outlierTimer) clearTimeout(this.outlierTimer);
+    if (this.dnsTimer) clearTimeout(this.dnsTimer);
+    for (const hc of this.healthCheckers) hc.stop();
   }
 
   /** Stops timers and health checks and closes pooled connections. */

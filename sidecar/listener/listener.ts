@@ -37,26 +37,63 @@ const MAX_SNIFF_BYTES = 16 * 1024;
 
 export class Listener {
   private server: net.Server | null = null;
-  private readonly matcher: FilterChainMatcher;
-  private readonly inspect: boolean;
-  private readonly chains = new Map<FilterChainConfig, ChainRuntime>();
+  private matcher!: FilterChainMatcher;
+  private inspect = false;
+  private chains = new Map<FilterChainConfig, ChainRuntime>();
   private readonly reporter: string;
 
   constructor(
-    readonly config: ListenerConfig,
+    public config: ListenerConfig,
     private readonly deps: ListenerDeps,
     private readonly workerHandle?: { exclusive: boolean },
   ) {
+    this.reporter = /inbound/i.test(config.name) ? 'destination' : 'source';
+    this.configure(config);
+  }
+
+  private configure(config: ListenerConfig): void {
+    this.config = config;
     this.matcher = new FilterChainMatcher(config);
     // AUTO codec over plaintext must see the first bytes to tell HTTP/2 prior knowledge from HTTP/1.
     const autoPlain = [...config.filterChains, ...(config.defaultFilterChain ? [config.defaultFilterChain] : [])].some(
       (fc) => fc.tls === null && fc.network.kind === 'http_connection_manager' && fc.network.codecType === 'AUTO',
     );
     this.inspect = needsInspection(config) || config.tlsInspector || config.httpInspector || autoPlain;
-    this.reporter = /inbound/i.test(config.name) ? 'destination' : 'source';
+    const chains = new Map<FilterChainConfig, ChainRuntime>();
     const all = [...config.filterChains];
     if (config.defaultFilterChain) all.push(config.defaultFilterChain);
-    for (const fc of all) this.chains.set(fc, this.buildChain(fc));
+    for (const fc of all) chains.set(fc, this.buildChain(fc));
+    this.chains = chains;
+  }
+
+  /**
+   * Replaces the filter chains in place (same address): new connections get the new chains at
+   * once; connections already open finish on the old ones, which drain and then close.
+   */
+  update(config: ListenerConfig): void {
+    const old = this.chains;
+    this.configure(config);
+    for (const c of old.values()) {
+      c.hcm?.drain();
+      const closeWhenIdle = (): void => {
+        if ((c.hcm?.activeConnections ?? 0) + (c.tcp?.activeConnections ?? 0) === 0) {
+          c.hcm?.close();
+          return;
+        }
+        setTimeout(closeWhenIdle, 1_000).unref();
+      };
+      closeWhenIdle();
+    }
+  }
+
+  /** Names of RDS route configurations this listener's connection managers need. */
+  rdsNames(): string[] {
+    const out: string[] = [];
+    for (const c of this.chains.values()) {
+      const n = c.config.network;
+      if (n.kind === 'http_connection_manager' && n.rdsRouteConfigName) out.push(n.rdsRouteConfigName);
+    }
+    return out;
   }
 
   private buildChain(fc: FilterChainConfig): ChainRuntime {

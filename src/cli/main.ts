@@ -4,6 +4,7 @@ import { FerryError } from '../errors';
 import { proxyCommand, PROXY_USAGE } from './proxy-command';
 import { demoCommand } from './demo-command';
 import { certsCommand, initCommand, injectCommand, webhookCommand } from './mesh-commands';
+import { controllerCommand, proxyStatusCommand } from '../controller/command';
 
 const USAGE = `ferry — a service mesh
 
@@ -12,6 +13,8 @@ usage: ferry <command> [flags]
 commands:
   proxy      run the sidecar proxy from an Envoy v3 bootstrap file
   demo       run the local demo: a proxy in front of three demo upstreams, with traffic
+  controller run the mesh controller: registry → xDS v3 (ADS) for sidecars, Envoy and gRPC clients
+  proxy-status  show each connected proxy's xDS sync state (from the controller's admin server)
   certs      create the mesh root and issuing CAs (certs root | certs intermediate)
   init       install the pod's traffic capture rules (iptables; runs in the init container)
   inject     add the Ferry sidecar to Kubernetes workloads in YAML (-f FILE|-)
@@ -27,6 +30,8 @@ const commands: Record<string, Command> = {
   proxy: proxyCommand,
   demo: demoCommand,
   certs: certsCommand,
+  controller: (argv) => controllerCommand(argv),
+  'proxy-status': proxyStatusCommand,
   init: (argv) => initCommand(argv),
   inject: (argv) => injectCommand(argv),
   webhook: webhookCommand,
