@@ -229,3 +229,8 @@ export class KubernetesRegistry implements Registry {
     this.onChange?.(model);
   }
 }
+
+/** The factory `ferry controller --registry kubernetes` looks up: kubeconfig path (null: in-cluster/default). */
+export function createKubernetesRegistry(opts: { kubeconfig: string | null; logger?: Logger }): KubernetesRegistry {
+  return new KubernetesRegistry({ kubeconfig: opts.kubeconfig ?? undefined, logger: opts.logger });
+}
