@@ -4,7 +4,8 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
-import type { HttpConnectionManagerConfig, RouteActionConfig, RouteConfig, VirtualHostConfig } from '../../src/config/types';
+import type * as tls from 'node:tls';
+import type { DownstreamTlsConfig, HttpConnectionManagerConfig, RouteActionConfig, RouteConfig, VirtualHostConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
@@ -18,6 +19,7 @@ import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from './local-reply';
 import { headerValue, newRequestId, upstreamRequestHeaders } from './headers';
 import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocation, pickWeightedCluster, requestHash } from './route-actions';
 import { proxyUpgrade } from './upgrade';
+import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 
 type DownReq = http.IncomingMessage | http2.Http2ServerRequest;
 type DownRes = http.ServerResponse | http2.Http2ServerResponse;
@@ -49,6 +51,8 @@ const CONNECTION_INFO = Symbol('ferry.connectionInfo');
 export class HttpConnectionManager {
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
+  /** TLS-terminating server for a chain with a transport socket: ALPN h2 or HTTP/1.1. */
+  private readonly secure: http2.Http2SecureServer | null = null;
   private readonly filters: readonly HttpFilter[];
   private readonly staticRoutes: RouteTable | null;
   private readonly stats: RequestStatsTable;
@@ -59,6 +63,7 @@ export class HttpConnectionManager {
   constructor(
     readonly config: HttpConnectionManagerConfig,
     private readonly deps: ConnectionManagerDeps,
+    tlsConfig: DownstreamTlsConfig | null = null,
   ) {
     this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
@@ -98,6 +103,66 @@ export class HttpConnectionManager {
       if (this.draining) s.close();
     });
     this.h2.on('sessionError', () => undefined);
+    if (tlsConfig !== null) this.secure = this.secureServer(tlsConfig);
+  }
+
+  /**
+   * Node's secure HTTP/2 server does the handshake, ALPN and session setup in the right order (and
+   * takes HTTP/1.1 when that is what ALPN chose); Ferry checks the peer and labels the connection.
+   */
+  private secureServer(t: DownstreamTlsConfig): http2.Http2SecureServer {
+    const alpn = t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : ['h2', 'http/1.1'];
+    const server = http2.createSecureServer({
+      cert: t.certChain,
+      key: t.privateKey,
+      ca: t.ca ?? undefined,
+      requestCert: t.requireClientCertificate || t.ca !== null,
+      rejectUnauthorized: t.requireClientCertificate,
+      minVersion: t.minVersion ?? undefined,
+      maxVersion: t.maxVersion ?? undefined,
+      ALPNProtocols: alpn,
+      allowHTTP1: alpn.includes('http/1.1') || this.config.codecType === 'HTTP1',
+      maxSessionMemory: 64,
+      settings: { enablePush: false, maxHeaderListSize: this.config.maxRequestHeadersKb * 1024 },
+    });
+    server.on('secureConnection', (sock: tls.TLSSocket) => {
+      const parent = (sock as unknown as { _parent?: Record<symbol, ConnectionInfo> })._parent;
+      const base = parent?.[CONNECTION_INFO];
+      const peer = sock.getPeerCertificate();
+      const hasPeer = peer !== undefined && Object.keys(peer).length > 0;
+      if (hasPeer && t.matchSubjectAltNames.length > 0 && verifyPeerSubjectAltNames(peer, t.matchSubjectAltNames)) {
+        sock.destroy();
+        return;
+      }
+      const downstream = { ...(base?.downstream ?? emptyDownstream), peerPrincipal: hasPeer ? spiffeIdOf(peer) : null };
+      (sock as unknown as Record<symbol, ConnectionInfo>)[CONNECTION_INFO] = {
+        downstream,
+        secure: true,
+        protocolHint: sock.alpnProtocol === 'h2' ? 'h2' : 'http/1.1',
+      };
+      this.sockets.add(sock);
+      sock.once('close', () => this.sockets.delete(sock));
+    });
+    server.on('request', (req: DownReq, res: DownRes) => this.onRequest(req, res, req.httpVersionMajor === 2 ? 'HTTP/2' : 'HTTP/1.1'));
+    server.on('session', (s: http2.Http2Session) => {
+      this.sessions.add(s);
+      s.once('close', () => this.sessions.delete(s));
+      s.on('error', () => s.destroy());
+      if (this.draining) s.close();
+    });
+    server.on('sessionError', () => undefined);
+    server.on('tlsClientError', () => undefined);
+    return server;
+  }
+
+  /** Takes a raw connection whose TLS this connection manager terminates (ClientHello may be unshifted). */
+  handleTls(socket: net.Socket, info: ConnectionInfo): void {
+    if (this.secure === null) {
+      socket.destroy();
+      return;
+    }
+    (socket as unknown as Record<symbol, ConnectionInfo>)[CONNECTION_INFO] = info;
+    this.secure.emit('connection', socket);
   }
 
   /** Takes a connection from the listener (plain or TLS socket, bytes not yet consumed). */

@@ -101,7 +101,9 @@ export class Listener {
     const net = fc.network;
     const hcm =
       net.kind === 'http_connection_manager'
-        ? new HttpConnectionManager(net, {
+        ? new HttpConnectionManager(
+            net,
+            {
             clusters: d.clusters,
             metrics: d.metrics,
             logger: d.logger,
@@ -110,7 +112,9 @@ export class Listener {
             reporter: this.reporter,
             listenerName: this.config.name,
             routeConfigByName: d.routeConfigByName,
-          })
+            },
+            fc.tls,
+          )
         : null;
     const tcp =
       net.kind === 'tcp_proxy'
@@ -245,16 +249,22 @@ export class Listener {
       return;
     }
     const tlsCfg = chain.config.tls;
-    // Bytes already read must be replayed: unshift() suffices for HTTP/1 and TCP; TLS and HTTP/2
-    // read the native handle, so they get a replaying duplex.
-    const needsWrapper = peeked !== null && peeked.length > 0 && (tlsCfg !== null || sniffed === 'http2');
+    // Bytes already read must be replayed. unshift() suffices for HTTP/1, TCP and TLS (TLSSocket
+    // feeds a socket's buffered bytes to its handle); plaintext HTTP/2 reads the native handle
+    // directly, so it gets a replaying duplex.
+    const needsWrapper = peeked !== null && peeked.length > 0 && tlsCfg === null && sniffed === 'http2';
     let stream: net.Socket;
     if (needsWrapper) {
       stream = new PrefixedSocket(socket, peeked) as unknown as net.Socket;
     } else {
       if (peeked !== null && peeked.length > 0) socket.unshift(peeked);
-      socket.resume();
+      // A TLS socket takes over reading (and the buffered bytes) itself.
+      if (tlsCfg === null) socket.resume();
       stream = socket;
+    }
+    if (tlsCfg !== null && chain.hcm !== null) {
+      chain.hcm.handleTls(stream, { downstream, secure: true, protocolHint: null });
+      return;
     }
     if (tlsCfg !== null && chain.secureContext !== null) {
       const tlsSock = new tls.TLSSocket(stream, {
