@@ -135,8 +135,9 @@ export class AdsClient {
     this.client?.close();
     this.client = null;
     if (this.stopped) return;
-    // Jittered exponential back-off: 0.5 s doubling to 30 s, full jitter.
-    this.retryMs = Math.min(30_000, this.retryMs === 0 ? 500 : this.retryMs * 2);
+    // Jittered exponential back-off: 0.5 s doubling to 10 s, each delay drawn from [half, full].
+    // The cap is lower than Envoy's 30 s so a restarted controller is back in sync quickly.
+    this.retryMs = Math.min(10_000, this.retryMs === 0 ? 500 : this.retryMs * 2);
     const delay = Math.floor(this.retryMs / 2 + this.random() * (this.retryMs / 2));
     this.timer = setTimeout(() => {
       this.timer = null;
