@@ -13,6 +13,7 @@ import { RouteTable } from './http/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
+import type { WorkloadIdentity } from './tls/workload-identity';
 
 export interface ProxyOptions {
   readonly logger?: Logger;
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   readonly random?: () => number;
   /** How long SIGTERM/drain waits for in-flight requests (default 5 s, Envoy's drain time). */
   readonly drainTimeoutMs?: number;
+  /** The workload identity (certificate, key, trust bundle) for mTLS that names it. */
+  readonly identity?: WorkloadIdentity | null;
 }
 
 const monotonicNow = (): number => performance.now();
@@ -56,7 +59,7 @@ export class Proxy implements AdminTarget {
     const random = options.random ?? Math.random;
     this.now = now;
     this.random = random;
-    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random });
+    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random, identity: options.identity ?? null });
     for (const l of bootstrap.listeners) this.listeners.push(this.newListener(l));
   }
 
@@ -68,6 +71,7 @@ export class Proxy implements AdminTarget {
       now: this.now,
       random: this.random,
       routeConfigByName: (name) => this.routeTables.get(name) ?? null,
+      identity: this.options.identity ?? null,
     });
   }
 

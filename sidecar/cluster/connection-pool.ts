@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ClusterConfig, UpstreamTlsConfig } from '../../src/config/types';
 import { verifyPeerSubjectAltNames } from '../tls/san-verify';
+import { upstreamMaterial, type WorkloadIdentity } from '../tls/workload-identity';
 
 export interface PoolEndpoint {
   readonly host: string;
@@ -17,28 +18,50 @@ export interface ConnectionCounter {
   connections: number;
 }
 
-export function tlsConnectOptions(t: UpstreamTlsConfig, ep: PoolEndpoint): tls.ConnectionOptions {
+/** TLS client options for one endpoint; throws MissingIdentityError before the first certificate. */
+export function tlsConnectOptions(t: UpstreamTlsConfig, ep: PoolEndpoint, identity: WorkloadIdentity | null = null): tls.ConnectionOptions {
   const servername = t.sni ?? (net.isIP(ep.host) ? undefined : ep.host);
+  const m = upstreamMaterial(t, identity);
+  const verify = m.ca !== undefined;
   const opts: tls.ConnectionOptions = {
     host: ep.host,
     port: ep.port,
     servername,
     ALPNProtocols: t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : undefined,
-    ca: t.ca ?? undefined,
-    cert: t.certChain ?? undefined,
-    key: t.privateKey ?? undefined,
+    ca: m.ca,
+    cert: m.cert,
+    key: m.key,
     minVersion: t.minVersion ?? undefined,
     maxVersion: t.maxVersion ?? undefined,
     // Envoy verifies only when a validation context is configured.
-    rejectUnauthorized: t.ca !== null,
+    rejectUnauthorized: verify,
     checkServerIdentity:
       t.matchSubjectAltNames.length > 0
         ? (_host, cert) => verifyPeerSubjectAltNames(cert, t.matchSubjectAltNames)
-        : t.ca !== null && servername
+        : verify && servername
           ? (host, cert) => tls.checkServerIdentity(host, cert)
           : () => undefined,
   };
   return opts;
+}
+
+/** Opens the TCP or TLS connection to an endpoint; a TLS setup error becomes a failed socket. */
+export function connectUpstream(
+  t: UpstreamTlsConfig | null,
+  ep: PoolEndpoint,
+  identity: WorkloadIdentity | null,
+  alpn?: string[],
+): net.Socket {
+  if (t === null) return net.connect({ host: ep.host, port: ep.port });
+  let opts: tls.ConnectionOptions;
+  try {
+    opts = tlsConnectOptions(t, ep, identity);
+  } catch (err) {
+    const failed = new net.Socket();
+    process.nextTick(() => failed.destroy(err as Error));
+    return failed;
+  }
+  return tls.connect(alpn ? { ...opts, ALPNProtocols: alpn } : opts);
 }
 
 /** HTTP/1.1 pool: a keep-alive agent whose sockets are counted and time out when idle. */
@@ -48,8 +71,10 @@ export class Http1Pool {
     private readonly cluster: ClusterConfig,
     private readonly endpoint: PoolEndpoint,
     private readonly counter: ConnectionCounter,
+    private readonly identity: WorkloadIdentity | null = null,
   ) {
     const tlsConfig = cluster.tls;
+    const identityRef = this.identity;
     const agent = new http.Agent({
       keepAlive: true,
       keepAliveMsecs: 1000,
@@ -66,7 +91,7 @@ export class Http1Pool {
       _opts: unknown,
       cb?: () => void,
     ) => {
-      const sock = tlsConfig ? tls.connect(tlsConnectOptions(tlsConfig, ep)) : net.connect({ host: ep.host, port: ep.port });
+      const sock = connectUpstream(tlsConfig, ep, identityRef);
       sock.setNoDelay(true);
       counterRef.connections++;
       sock.once('close', () => {
@@ -90,6 +115,7 @@ export class Http2Pool {
     private readonly cluster: ClusterConfig,
     private readonly endpoint: PoolEndpoint,
     private readonly counter: ConnectionCounter,
+    private readonly identity: WorkloadIdentity | null = null,
   ) {}
 
   /** The live session, connecting if needed. */
@@ -108,9 +134,7 @@ export class Http2Pool {
     const session = http2.connect(authority, {
       settings,
       createConnection: () => {
-        const sock = t
-          ? tls.connect({ ...tlsConnectOptions(t, ep), ALPNProtocols: ['h2'] })
-          : net.connect({ host: ep.host, port: ep.port });
+        const sock = connectUpstream(t, ep, this.identity, t ? ['h2'] : undefined);
         sock.setNoDelay(true);
         return sock;
       },

@@ -15,6 +15,7 @@ import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
 import { Http1Pool, Http2Pool, type ConnectionCounter } from './connection-pool';
+import type { WorkloadIdentity } from '../tls/workload-identity';
 
 export class UpstreamHost implements LbHost {
   readonly key: string;
@@ -50,11 +51,11 @@ export class UpstreamHost implements LbHost {
   }
 
   http1(): Http1Pool {
-    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.connectionCounter));
+    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
   }
 
   http2(): Http2Pool {
-    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter));
+    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
   }
 
   close(): void {
@@ -78,6 +79,8 @@ export interface ClusterDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly random: () => number;
+  /** The workload identity, for clusters whose TLS names it (SDS `default` / `ROOTCA`). */
+  readonly identity?: WorkloadIdentity | null;
 }
 
 export class UpstreamCluster {
@@ -175,6 +178,10 @@ export class UpstreamCluster {
     }));
     for (const hc of this.healthCheckers) hc.setHosts(hcHosts);
     this.rebuild();
+  }
+
+  get identity(): WorkloadIdentity | null {
+    return this.deps.identity ?? null;
   }
 
   /** Picks an endpoint for a request; null when none is available. */

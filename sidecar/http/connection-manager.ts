@@ -20,6 +20,7 @@ import { headerValue, newRequestId, upstreamRequestHeaders } from './headers';
 import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocation, pickWeightedCluster, requestHash } from './route-actions';
 import { proxyUpgrade } from './upgrade';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
+import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
 type DownReq = http.IncomingMessage | http2.Http2ServerRequest;
 type DownRes = http.ServerResponse | http2.Http2ServerResponse;
@@ -41,6 +42,8 @@ export interface ConnectionManagerDeps {
   /** 'source' for outbound listeners, 'destination' for inbound (Istio's reporter label). */
   readonly reporter: string;
   readonly listenerName: string;
+  /** The workload identity, for TLS that names it (SDS `default` / `ROOTCA`). */
+  readonly identity?: WorkloadIdentity | null;
   /** Resolves an RDS route configuration by name (dynamic config); null when unknown. */
   readonly routeConfigByName?: (name: string) => RouteTable | null;
 }
@@ -59,6 +62,7 @@ export class HttpConnectionManager {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
   private draining = false;
+  private unsubscribeIdentity: (() => void) | null = null;
 
   constructor(
     readonly config: HttpConnectionManagerConfig,
@@ -112,14 +116,17 @@ export class HttpConnectionManager {
    */
   private secureServer(t: DownstreamTlsConfig): http2.Http2SecureServer {
     const alpn = t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : ['h2', 'http/1.1'];
+    const identity = this.deps.identity ?? null;
+    let material: tls.SecureContextOptions = {};
+    try {
+      material = downstreamSecureOptions(t, identity);
+    } catch {
+      // No workload certificate yet: handshakes fail until the first one arrives.
+    }
     const server = http2.createSecureServer({
-      cert: t.certChain,
-      key: t.privateKey,
-      ca: t.ca ?? undefined,
-      requestCert: t.requireClientCertificate || t.ca !== null,
+      ...material,
+      requestCert: t.requireClientCertificate || t.ca !== null || t.workloadTrustBundle,
       rejectUnauthorized: t.requireClientCertificate,
-      minVersion: t.minVersion ?? undefined,
-      maxVersion: t.maxVersion ?? undefined,
       ALPNProtocols: alpn,
       allowHTTP1: alpn.includes('http/1.1') || this.config.codecType === 'HTTP1',
       maxSessionMemory: 64,
@@ -152,6 +159,16 @@ export class HttpConnectionManager {
     });
     server.on('sessionError', () => undefined);
     server.on('tlsClientError', () => undefined);
+    if (identity !== null && usesIdentity(t)) {
+      // Rotation: new handshakes use the new certificate; open connections keep theirs.
+      this.unsubscribeIdentity = identity.onRotate(() => {
+        try {
+          server.setSecureContext(downstreamSecureOptions(t, identity));
+        } catch {
+          /* keep the previous context */
+        }
+      });
+    }
     return server;
   }
 
@@ -397,6 +414,7 @@ export class HttpConnectionManager {
 
   close(): void {
     this.draining = true;
+    this.unsubscribeIdentity?.();
     for (const s of this.sessions) s.destroy();
     for (const s of this.sockets) s.destroy();
     this.h1.closeAllConnections();

@@ -4,7 +4,7 @@ import type * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { UpstreamCluster } from '../cluster/upstream-cluster';
-import { tlsConnectOptions } from '../cluster/connection-pool';
+import { connectUpstream } from '../cluster/connection-pool';
 import type { ConnectionInfo, ConnectionManagerDeps } from './connection-manager';
 import { RESPONSE_FLAGS_HEADER } from './local-reply';
 import { upstreamRequestHeaders } from './headers';
@@ -45,9 +45,7 @@ export function proxyUpgrade(
     else headText += `${k}: ${v}\r\n`;
   }
   headText += '\r\n';
-  const upstream = cluster.config.tls
-    ? tls.connect(tlsConnectOptions(cluster.config.tls, host.address))
-    : net.connect({ host: host.address.host, port: host.address.port });
+  const upstream = connectUpstream(cluster.config.tls, host.address, cluster.identity);
   let connected = false;
   const timer = setTimeout(() => {
     if (!connected) upstream.destroy(new Error('connect timeout'));

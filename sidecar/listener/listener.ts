@@ -16,6 +16,7 @@ import { sniff } from './sniff';
 import { PrefixedSocket } from './prefixed-socket';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { getOriginalDst } from '../native/original-dst';
+import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
 export interface ListenerDeps {
   readonly clusters: ClusterManager;
@@ -24,13 +25,15 @@ export interface ListenerDeps {
   readonly now: () => number;
   readonly random: () => number;
   readonly routeConfigByName?: (name: string) => RouteTable | null;
+  readonly identity?: WorkloadIdentity | null;
 }
 
 interface ChainRuntime {
   readonly config: FilterChainConfig;
   readonly hcm: HttpConnectionManager | null;
   readonly tcp: TcpProxy | null;
-  readonly secureContext: tls.SecureContext | null;
+  /** TLS context for TCP chains that terminate TLS; rebuilt when the workload identity rotates. */
+  secureContext: tls.SecureContext | null;
 }
 
 const MAX_SNIFF_BYTES = 16 * 1024;
@@ -112,6 +115,7 @@ export class Listener {
             reporter: this.reporter,
             listenerName: this.config.name,
             routeConfigByName: d.routeConfigByName,
+              identity: d.identity,
             },
             fc.tls,
           )
@@ -120,17 +124,20 @@ export class Listener {
       net.kind === 'tcp_proxy'
         ? new TcpProxy(net, { clusters: d.clusters, metrics: d.metrics, logger: d.logger, random: d.random, reporter: this.reporter })
         : null;
-    let secureContext: tls.SecureContext | null = null;
-    if (fc.tls) {
-      secureContext = tls.createSecureContext({
-        cert: fc.tls.certChain,
-        key: fc.tls.privateKey,
-        ca: fc.tls.ca ?? undefined,
-        minVersion: fc.tls.minVersion ?? undefined,
-        maxVersion: fc.tls.maxVersion ?? undefined,
-      });
+    const runtime: ChainRuntime = { config: fc, hcm, tcp, secureContext: null };
+    const t = fc.tls;
+    if (t !== null && tcp !== null) {
+      const build = (): void => {
+        try {
+          runtime.secureContext = tls.createSecureContext(downstreamSecureOptions(t, d.identity ?? null));
+        } catch {
+          runtime.secureContext = null; // no workload certificate yet: connections are refused
+        }
+      };
+      build();
+      if (usesIdentity(t) && d.identity) d.identity.onRotate(build);
     }
-    return { config: fc, hcm, tcp, secureContext };
+    return runtime;
   }
 
   /** Binds the listener's address; resolves with the bound port (useful when port is 0). */
@@ -266,11 +273,15 @@ export class Listener {
       chain.hcm.handleTls(stream, { downstream, secure: true, protocolHint: null });
       return;
     }
+    if (tlsCfg !== null && chain.secureContext === null) {
+      socket.destroy();
+      return;
+    }
     if (tlsCfg !== null && chain.secureContext !== null) {
       const tlsSock = new tls.TLSSocket(stream, {
         isServer: true,
         secureContext: chain.secureContext,
-        requestCert: tlsCfg.requireClientCertificate || tlsCfg.ca !== null,
+        requestCert: tlsCfg.requireClientCertificate || tlsCfg.ca !== null || tlsCfg.workloadTrustBundle,
         rejectUnauthorized: tlsCfg.requireClientCertificate,
         ALPNProtocols: tlsCfg.alpnProtocols.length > 0 ? [...tlsCfg.alpnProtocols] : undefined,
       });

@@ -7,7 +7,7 @@ import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
-import { tlsConnectOptions } from '../cluster/connection-pool';
+import { connectUpstream } from '../cluster/connection-pool';
 import type { FilterDownstream } from '../filters/types';
 
 export interface TcpProxyDeps {
@@ -99,7 +99,7 @@ export class TcpProxy {
     onConnectFailure: () => void,
   ): void {
     const t = cluster.config.tls;
-    const upstream = t ? tls.connect(tlsConnectOptions(t, host.address)) : net.connect({ host: host.address.host, port: host.address.port });
+    const upstream = connectUpstream(t, host.address, cluster.identity);
     cluster.connectionCounter.connections++;
     host.stats.activeRequests++;
     let connected = false;

@@ -34,8 +34,8 @@ describe('downstream TLS', () => {
       }),
       P,
     )!;
-    assert.equal(t.certChain.toString(), 'CHAIN');
-    assert.equal(t.privateKey.toString(), 'KEY');
+    assert.equal(t.certChain!.toString(), 'CHAIN');
+    assert.equal(t.privateKey!.toString(), 'KEY');
     assert.equal(t.ca!.toString(), 'CA');
     assert.deepEqual([t.requireClientCertificate, t.alpnProtocols, t.minVersion, t.maxVersion], [true, ['h2'], 'TLSv1.2', 'TLSv1.3']);
     assert.equal(t.matchSubjectAltNames[0].value, 'spiffe://td/');

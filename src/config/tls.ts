@@ -1,7 +1,7 @@
 // TLS transport sockets: DownstreamTlsContext / UpstreamTlsContext → Ferry's TLS configs.
 
 import { ConfigError, UnsupportedConfigError } from '../errors';
-import type { DownstreamTlsConfig, StringMatcherConfig, UpstreamTlsConfig } from './types';
+import { WORKLOAD_CERT_SECRET, WORKLOAD_ROOT_SECRET, type DownstreamTlsConfig, type StringMatcherConfig, type UpstreamTlsConfig } from './types';
 import { dataSource, stringMatcher } from './common';
 import { Reader } from './reader';
 
@@ -22,6 +22,54 @@ interface CommonTls {
   alpnProtocols: string[];
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
+  workloadCertificate: boolean;
+  workloadTrustBundle: boolean;
+}
+
+/** An SDS secret reference; Ferry resolves only the workload identity's names, in-process. */
+function sdsSecret(v: unknown, path: string, expected: string): void {
+  const r = new Reader(v, path);
+  const name = r.str('name');
+  if (name !== expected) {
+    throw new UnsupportedConfigError(r.at('name'), `SDS secret ${JSON.stringify(name)} is not supported (only ${JSON.stringify(expected)}, the workload identity)`);
+  }
+  // Where the secret would be fetched from does not matter: the sidecar's identity manager holds it.
+  r.ignore('sds_config');
+  r.done();
+}
+
+function validationContext(vc: Reader, out: CommonTls): void {
+  const ca = vc.get('trusted_ca');
+  if (ca !== undefined) out.ca = dataSource(ca, vc.at('trusted_ca'));
+  out.matchSubjectAltNames.push(
+    ...vc.objList('match_typed_subject_alt_names', (m) => {
+      const t = m.enumOf('san_type', ['SAN_TYPE_UNSPECIFIED', 'EMAIL', 'DNS', 'URI', 'IP_ADDRESS', 'OTHER_NAME'], 'SAN_TYPE_UNSPECIFIED', 'san_type');
+      if (t !== 'DNS' && t !== 'URI') {
+        throw new UnsupportedConfigError(m.at('san_type'), `${t} is not supported (only DNS and URI)`);
+      }
+      const matcher = m.get('matcher');
+      if (matcher === undefined) throw new ConfigError(m.at('matcher'), 'is required');
+      const sm = stringMatcher(matcher, m.at('matcher'));
+      m.reject('oid');
+      m.done();
+      return sm;
+    }),
+    ...vc.list('match_subject_alt_names', stringMatcher),
+  );
+  vc.reject(
+    'verify_certificate_spki',
+    'verify_certificate_hash',
+    'crl',
+    'allow_expired_certificate',
+    'custom_validator_config',
+    'max_verify_depth',
+    'system_root_certs',
+    'only_verify_leaf_cert_crl',
+    'custom_signer_config',
+  );
+  vc.enumOf('trust_chain_verification', ['VERIFY_TRUST_CHAIN'], 'VERIFY_TRUST_CHAIN', 'trust_chain_verification');
+  vc.ignore('watched_directory');
+  vc.done();
 }
 
 function tlsVersion(r: Reader, key: string): TlsVersion {
@@ -41,6 +89,8 @@ function commonTlsContext(v: unknown, path: string): CommonTls {
     alpnProtocols: r.strList('alpn_protocols'),
     minVersion: null,
     maxVersion: null,
+    workloadCertificate: false,
+    workloadTrustBundle: false,
   };
   const p = r.obj('tls_params');
   if (p) {
@@ -68,50 +118,39 @@ function commonTlsContext(v: unknown, path: string): CommonTls {
     out.certChain = certs[0].chain;
     out.privateKey = certs[0].key;
   }
+  const sdsCerts = r.list('tls_certificate_sds_secret_configs', (x, p) => sdsSecret(x, p, WORKLOAD_CERT_SECRET));
+  if (sdsCerts.length > 1) throw new UnsupportedConfigError(r.at('tls_certificate_sds_secret_configs'), 'more than one certificate is not supported');
+  if (sdsCerts.length === 1) {
+    if (certs.length > 0) throw new ConfigError(r.at('tls_certificate_sds_secret_configs'), 'cannot be combined with tls_certificates');
+    out.workloadCertificate = true;
+  }
   const vc = r.obj('validation_context');
-  if (vc) {
-    const ca = vc.get('trusted_ca');
-    if (ca !== undefined) out.ca = dataSource(ca, vc.at('trusted_ca'));
-    out.matchSubjectAltNames.push(
-      ...vc.objList('match_typed_subject_alt_names', (m) => {
-        const t = m.enumOf('san_type', ['SAN_TYPE_UNSPECIFIED', 'EMAIL', 'DNS', 'URI', 'IP_ADDRESS', 'OTHER_NAME'], 'SAN_TYPE_UNSPECIFIED', 'san_type');
-        if (t !== 'DNS' && t !== 'URI') {
-          throw new UnsupportedConfigError(m.at('san_type'), `${t} is not supported (only DNS and URI)`);
-        }
-        const matcher = m.get('matcher');
-        if (matcher === undefined) throw new ConfigError(m.at('matcher'), 'is required');
-        const sm = stringMatcher(matcher, m.at('matcher'));
-        m.reject('oid');
-        m.done();
-        return sm;
-      }),
-      ...vc.list('match_subject_alt_names', stringMatcher),
-    );
-    vc.reject(
-      'verify_certificate_spki',
-      'verify_certificate_hash',
-      'crl',
-      'allow_expired_certificate',
-      'custom_validator_config',
-      'max_verify_depth',
-      'system_root_certs',
-      'only_verify_leaf_cert_crl',
-      'custom_signer_config',
-    );
-    vc.enumOf('trust_chain_verification', ['VERIFY_TRUST_CHAIN'], 'VERIFY_TRUST_CHAIN', 'trust_chain_verification');
-    vc.ignore('watched_directory');
-    vc.done();
-    if (out.matchSubjectAltNames.length > 0 && !out.ca) {
-      throw new ConfigError(vc.path, 'SAN-based verification of peer certificates without trusted CA is insecure and not allowed');
-    }
+  if (vc) validationContext(vc, out);
+  const vcSds = r.get('validation_context_sds_secret_config');
+  if (vcSds !== undefined) {
+    sdsSecret(vcSds, r.at('validation_context_sds_secret_config'), WORKLOAD_ROOT_SECRET);
+    out.workloadTrustBundle = true;
+  }
+  const cvc = r.obj('combined_validation_context');
+  if (cvc) {
+    const d = cvc.obj('default_validation_context');
+    if (d) validationContext(d, out);
+    const sec = cvc.get('validation_context_sds_secret_config');
+    if (sec === undefined) throw new ConfigError(cvc.at('validation_context_sds_secret_config'), 'is required');
+    sdsSecret(sec, cvc.at('validation_context_sds_secret_config'), WORKLOAD_ROOT_SECRET);
+    out.workloadTrustBundle = true;
+    cvc.done();
+  }
+  if ((vc || vcSds !== undefined || cvc) && [vc, vcSds, cvc].filter((x) => x !== undefined && x !== null).length > 1) {
+    throw new ConfigError(r.path, 'only one of validation_context, validation_context_sds_secret_config, combined_validation_context may be set');
+  }
+  if (out.matchSubjectAltNames.length > 0 && !out.ca && !out.workloadTrustBundle) {
+    throw new ConfigError(r.at('validation_context'), 'SAN-based verification of peer certificates without trusted CA is insecure and not allowed');
   }
   r.reject(
-    'tls_certificate_sds_secret_configs',
     'tls_certificate_provider_instance',
     'tls_certificate_certificate_provider',
     'tls_certificate_certificate_provider_instance',
-    'validation_context_sds_secret_config',
-    'combined_validation_context',
     'validation_context_certificate_provider',
     'validation_context_certificate_provider_instance',
     'custom_handshaker',
@@ -160,10 +199,10 @@ export function translateDownstreamTransportSocket(v: unknown, path: string): Do
   );
   tc.ignore('disable_stateless_session_resumption', 'disable_stateful_session_resumption');
   tc.done();
-  if (!common.certChain || !common.privateKey) {
+  if ((!common.certChain || !common.privateKey) && !common.workloadCertificate) {
     throw new ConfigError(tc.at('common_tls_context.tls_certificates'), 'a server certificate is required');
   }
-  if (requireClientCertificate && !common.ca) {
+  if (requireClientCertificate && !common.ca && !common.workloadTrustBundle) {
     throw new ConfigError(tc.at('require_client_certificate'), 'requires common_tls_context.validation_context.trusted_ca');
   }
   return {
@@ -175,6 +214,8 @@ export function translateDownstreamTransportSocket(v: unknown, path: string): Do
     alpnProtocols: common.alpnProtocols,
     minVersion: common.minVersion,
     maxVersion: common.maxVersion,
+    workloadCertificate: common.workloadCertificate,
+    workloadTrustBundle: common.workloadTrustBundle,
   };
 }
 
@@ -198,5 +239,7 @@ export function translateUpstreamTransportSocket(v: unknown, path: string): Upst
     matchSubjectAltNames: common.matchSubjectAltNames,
     minVersion: common.minVersion,
     maxVersion: common.maxVersion,
+    workloadCertificate: common.workloadCertificate,
+    workloadTrustBundle: common.workloadTrustBundle,
   };
 }

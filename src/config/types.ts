@@ -437,21 +437,36 @@ export interface CircuitBreakerThresholds {
   readonly trackRemaining: boolean;
 }
 
+/**
+ * SDS secret names that mean "the sidecar's own workload identity", resolved in-process from the
+ * identity manager (the key never leaves the proxy): `default` is the certificate and key,
+ * `ROOTCA` the mesh trust bundle — the names Istio's sidecars use.
+ */
+export const WORKLOAD_CERT_SECRET = 'default';
+export const WORKLOAD_ROOT_SECRET = 'ROOTCA';
+
 export interface UpstreamTlsConfig {
   readonly sni: string | null;
   readonly alpnProtocols: readonly string[];
   readonly ca: Buffer | null; // trusted CA bundle; null = no verification configured
   readonly certChain: Buffer | null; // client certificate
   readonly privateKey: Buffer | null;
+  /** Client certificate from the workload identity (SDS secret `default`). */
+  readonly workloadCertificate: boolean;
+  /** Trust bundle from the workload identity (SDS secret `ROOTCA`). */
+  readonly workloadTrustBundle: boolean;
   readonly matchSubjectAltNames: readonly StringMatcherConfig[];
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3' | null;
   readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' | null;
 }
 
 export interface DownstreamTlsConfig {
-  readonly certChain: Buffer;
-  readonly privateKey: Buffer;
+  /** Null when the certificate is the workload identity's (`workloadCertificate`). */
+  readonly certChain: Buffer | null;
+  readonly privateKey: Buffer | null;
   readonly ca: Buffer | null; // validation context for client certificates
+  readonly workloadCertificate: boolean;
+  readonly workloadTrustBundle: boolean;
   readonly requireClientCertificate: boolean;
   readonly matchSubjectAltNames: readonly StringMatcherConfig[];
   readonly alpnProtocols: readonly string[];
