@@ -9,9 +9,13 @@ import type { SynczProxy } from './ads/ads-server';
 import { formatProxyStatus } from './admin/proxy-status';
 import { Controller } from './controller';
 import { FileRegistry } from './registry/file-registry';
+import type { TranslateOptions } from './translate/translate-for-node';
 import type { MeshSource, NodeKeyFn, Translator } from './types';
 
 export const ADMIN_PORT_CONTROLLER = 15014;
+
+/** The service range in bind mode: loopback, so each VIP can be bound on one machine. */
+export const BIND_SERVICE_CIDR = '127.10.0.0/16';
 
 export const CONTROLLER_USAGE = `usage: ferry controller --registry file:PATH|kubernetes [flags]
 
@@ -24,6 +28,10 @@ export const CONTROLLER_USAGE = `usage: ferry controller --registry file:PATH|ku
   --debounce-ms N              quiet period before pushing a change (default 100)
   --max-debounce-ms N          bound on the push delay under steady change (default 1000)
   --service-cidr CIDR          file registry: range for Services without clusterIP
+                               (default 10.96.0.0/16; 127.10.0.0/16 with --outbound-mode bind)
+  --outbound-mode MODE         capture (default: iptables to 15001/15006) or bind (a local mesh
+                               without iptables: sidecars bind each loopback service VIP:port and
+                               their pod's own address; see docs/controller.md)
   --log-level L                debug|info|warn|error (default info)
 `;
 
@@ -69,6 +77,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     'debounce-ms': 'number',
     'max-debounce-ms': 'number',
     'service-cidr': 'string',
+    'outbound-mode': 'string',
     'log-level': 'string',
     help: 'boolean',
   });
@@ -89,12 +98,20 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   const level = (str('log-level') ?? process.env.FERRY_LOG_LEVEL ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error', 'off'].includes(level)) throw new UsageError(`flag --log-level: ${JSON.stringify(level)} is not a level`);
   const logger = new Logger('ferry.controller', level);
+  const outbound = str('outbound-mode') ?? 'capture';
+  if (outbound !== 'capture' && outbound !== 'bind') throw new UsageError(`flag --outbound-mode: ${JSON.stringify(outbound)} is not capture or bind`);
+  let serviceCidr = str('service-cidr') ?? undefined;
+  if (outbound === 'bind') {
+    serviceCidr ??= BIND_SERVICE_CIDR;
+    // Bind mode serves only loopback VIPs: an allocation outside 127.0.0.0/8 could never be bound.
+    if (!serviceCidr.startsWith('127.')) throw new UsageError(`flag --service-cidr: ${serviceCidr} must be a loopback range (127.0.0.0/8) with --outbound-mode bind`);
+  }
 
   let source: MeshSource<never>;
   if (registry.startsWith('file:')) {
     const path = registry.slice('file:'.length);
     if (!path) throw new UsageError('flag --registry: file: needs a path');
-    source = new FileRegistry({ path, serviceCidr: str('service-cidr') ?? undefined, debounceMs, logger: logger.child('registry') }) as unknown as MeshSource<never>;
+    source = new FileRegistry({ path, serviceCidr, debounceMs, logger: logger.child('registry') }) as unknown as MeshSource<never>;
   } else if (registry === 'kubernetes') {
     const make =
       deps.kubernetesSource ??
@@ -105,7 +122,8 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     throw new UsageError(`flag --registry: ${JSON.stringify(registry)} is not file:PATH or kubernetes`);
   }
 
-  const translate = deps.translate ?? optionalExport<Translator<never>>(['./translate', './translate/translate-for-node', './translate/translate'], 'translateForNode');
+  const makeTranslator = optionalExport<(o: TranslateOptions) => Translator<never>>(['./translate/translate-for-node'], 'createTranslator');
+  const translate = deps.translate ?? makeTranslator?.({ outbound });
   if (!translate) throw new FerryError('FERRY_ERR_UNAVAILABLE', 'the model → xDS translator is not available in this build');
   const nodeKey = deps.nodeKey ?? optionalExport<NodeKeyFn>(['./translate', './translate/translate-for-node', './translate/translate'], 'nodeKey') ?? undefined;
 

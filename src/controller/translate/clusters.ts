@@ -123,14 +123,17 @@ export function loadAssignment(svc: MeshService, port: MeshPort): Json {
   return { cluster_name: outboundClusterName(port.port, svc.hostname), endpoints };
 }
 
-/** `inbound|<port>||`: the local app on 127.0.0.1:<port>. (Binding the upstream source to 127.0.0.6 is a later step.) */
-export function inboundCluster(port: number, protocol: PortProtocol): Json {
+/**
+ * `inbound|<port>||`: the local app on 127.0.0.1:<appPort> (the workload port unless bind mode says
+ * otherwise). (Binding the upstream source to 127.0.0.6 is a later step.)
+ */
+export function inboundCluster(port: number, protocol: PortProtocol, appPort = port): Json {
   const name = inboundClusterName(port);
   const out: Json = {
     name,
     type: 'STATIC',
     connect_timeout: dur(DEFAULT_CONNECT_TIMEOUT_MS),
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', port) } }] }] },
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', appPort) } }] }] },
   };
   if (usesHttp2(protocol)) out.typed_extension_protocol_options = http2Options();
   return out;

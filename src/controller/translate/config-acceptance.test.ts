@@ -11,8 +11,8 @@ import {
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, modelFrom, node } from './test-fixtures';
-import { translateForNode } from './translate-for-node';
+import { exampleModel, localMeshModel, modelFrom, node } from './test-fixtures';
+import { translateForNode, type OutboundMode } from './translate-for-node';
 
 const TRANSLATORS = [
   [LISTENER_TYPE, translateListener],
@@ -81,19 +81,23 @@ function everyFeatureModel(): MeshModel {
   ]);
 }
 
-const CASES: [string, () => MeshModel, Record<string, unknown>, boolean][] = [
-  ['sample mesh, reviews pod, passthrough', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, true],
-  ['sample mesh, ratings pod, blackhole', exampleModel, { NAMESPACE: 'demo', INSTANCE_IPS: '10.1.0.31' }, false],
-  ['sample mesh, a pod outside the mesh', exampleModel, { NAMESPACE: 'other' }, true],
-  ['every feature, web pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: '10.1.1.4' }, true],
-  ['every feature, IPv6 pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: 'fd00::10' }, false],
-  ['empty mesh', () => modelFrom([]), {}, true],
+const CASES: [string, () => MeshModel, Record<string, unknown>, boolean, OutboundMode][] = [
+  ['sample mesh, reviews pod, passthrough', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, true, 'capture'],
+  ['sample mesh, ratings pod, blackhole', exampleModel, { NAMESPACE: 'demo', INSTANCE_IPS: '10.1.0.31' }, false, 'capture'],
+  ['sample mesh, a pod outside the mesh', exampleModel, { NAMESPACE: 'other' }, true, 'capture'],
+  ['every feature, web pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: '10.1.1.4' }, true, 'capture'],
+  ['every feature, IPv6 pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: 'fd00::10' }, false, 'capture'],
+  ['empty mesh', () => modelFrom([]), {}, true, 'capture'],
+  ['bind mode, local mesh, web pod with APP_PORTS', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.3.1', APP_PORTS: '8080:18080' }, true, 'bind'],
+  ['bind mode, local mesh, client pod', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.2.1' }, false, 'bind'],
+  ['bind mode, sample mesh (no loopback VIPs), reviews pod', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, true, 'bind'],
+  ['bind mode, every feature, web pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: '10.1.1.4' }, true, 'bind'],
 ];
 
-for (const [name, model, metadata, passthrough] of CASES) {
+for (const [name, model, metadata, passthrough, outbound] of CASES) {
   for (const kind of ['ferry', 'envoy'] as const) {
     test(`src/config accepts every ${kind} sidecar resource: ${name}`, () => {
-      const n = acceptAll(translateForNode(model(), node(kind, metadata), { passthrough }));
+      const n = acceptAll(translateForNode(model(), node(kind, metadata), { passthrough, outbound }));
       assert.ok(n >= 4, `${n} resources`);
     });
   }

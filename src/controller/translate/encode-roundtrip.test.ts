@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { translateCluster, translateClusterLoadAssignment, translateListener, translateRouteConfiguration } from '../../config/bootstrap';
 import { decodeResource, encodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
-import { exampleModel, node } from './test-fixtures';
-import { translateForNode } from './translate-for-node';
+import { exampleModel, localMeshModel, node } from './test-fixtures';
+import { translateForNode, type TranslateOptions } from './translate-for-node';
 
 const ACCEPT: Record<string, (o: unknown, path: string) => unknown> = {
   [LISTENER_TYPE]: translateListener,
@@ -17,19 +17,21 @@ const ACCEPT: Record<string, (o: unknown, path: string) => unknown> = {
 
 const model = exampleModel();
 
-for (const [name, n] of [
-  ['sidecar', node('ferry', { NAMESPACE: 'demo', POD_IP: '10.1.0.11' })],
-  ['gRPC client', node('grpc')],
+for (const [name, m, n, options] of [
+  ['sidecar', model, node('ferry', { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }), {}],
+  ['bind-mode sidecar', localMeshModel(), node('ferry', { NAMESPACE: 'shop', POD_IP: '127.0.3.1' }), { outbound: 'bind' }],
+  ['gRPC client', model, node('grpc'), {}],
 ] as const) {
-  test(`${name} snapshot: every resource encodes and decodes${name === 'sidecar' ? ', and the decoded form passes src/config' : ''}`, () => {
-    const snap = translateForNode(model, n);
+  const sidecar = name !== 'gRPC client';
+  test(`${name} snapshot: every resource encodes and decodes${sidecar ? ', and the decoded form passes src/config' : ''}`, () => {
+    const snap = translateForNode(m, n, options as TranslateOptions);
     let count = 0;
     for (const [type, resources] of Object.entries(snap)) {
       for (const [rname, res] of resources!) {
         const any = encodeResource(type, res, `${type}[${rname}]`);
         const back = decodeResource(any);
         assert.equal(back.name ?? back.clusterName ?? back.cluster_name, rname);
-        if (name === 'sidecar') assert.doesNotThrow(() => ACCEPT[type](back, rname), `${rname} after decoding`);
+        if (sidecar) assert.doesNotThrow(() => ACCEPT[type](back, rname), `${rname} after decoding`);
         count++;
       }
     }

@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
+import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, node } from './test-fixtures';
-import { translateForNode } from './translate-for-node';
+import { exampleModel, localMeshModel, node } from './test-fixtures';
+import { translateForNode, type TranslateOptions } from './translate-for-node';
 
 type Json = Record<string, any>;
 
@@ -48,17 +49,18 @@ const envoy = spawnSync('envoy', ['--version'], { encoding: 'utf8' });
 const haveEnvoy = envoy.status === 0;
 const skip = !haveEnvoy && !process.env.CI ? 'envoy is not installed' : false;
 
-const CASES: [string, Record<string, unknown>, boolean][] = [
-  ['reviews pod, passthrough', { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, true],
-  ['ratings pod, blackhole', { NAMESPACE: 'demo', POD_IP: '10.1.0.31' }, false],
+const CASES: [string, () => MeshModel, Record<string, unknown>, TranslateOptions][] = [
+  ['reviews pod, passthrough', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, { passthrough: true }],
+  ['ratings pod, blackhole', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.31' }, { passthrough: false }],
+  ['bind mode, local mesh web pod', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.3.1', APP_PORTS: '8080:18080' }, { outbound: 'bind' }],
 ];
 
-for (const [name, metadata, passthrough] of CASES) {
+for (const [name, model, metadata, options] of CASES) {
   test(`envoy --mode validate accepts the sidecar snapshot: ${name}`, { skip, timeout: 60_000 }, (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-envoy-validate-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'bootstrap.json');
-    writeFileSync(file, JSON.stringify(staticBootstrap(translateForNode(exampleModel(), node('envoy', metadata), { passthrough })), null, 1));
+    writeFileSync(file, JSON.stringify(staticBootstrap(translateForNode(model(), node('envoy', metadata), options)), null, 1));
     const r = spawnSync('envoy', ['--mode', 'validate', '-c', file, '--log-level', 'error', '--base-id', String(process.pid % 1000 + 100)], {
       encoding: 'utf8',
       timeout: 50_000,

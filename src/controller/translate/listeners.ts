@@ -25,7 +25,7 @@ import {
 type Json = Record<string, unknown>;
 
 /** HTTP/1.1 and h2c as the HTTP inspector reports them; a chain matching these handles sniffed HTTP. */
-const SNIFFED_HTTP = ['http/1.1', 'h2c'];
+export const SNIFFED_HTTP = ['http/1.1', 'h2c'];
 
 function listenerFilters(): Json[] {
   return [
@@ -35,11 +35,11 @@ function listenerFilters(): Json[] {
   ];
 }
 
-function tcpProxy(statPrefix: string, cluster: string): Json {
+export function tcpProxy(statPrefix: string, cluster: string): Json {
   return { name: TCP_PROXY, typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster } };
 }
 
-function hcm(statPrefix: string, route: Json, filters: Json[] = []): Json {
+export function hcm(statPrefix: string, route: Json, filters: Json[] = []): Json {
   return { name: HCM, typed_config: { '@type': HCM_TYPE, stat_prefix: statPrefix, ...route, http_filters: [...filters, routerFilter()] } };
 }
 
@@ -48,7 +48,7 @@ function prefixRange(ip: string): Json {
 }
 
 /** The chains for one destination: HTTP, TCP, or both split by the HTTP inspector when the protocol is unknown. */
-function chains(name: string, match: Json, protocol: PortProtocol, http: () => Json, tcp: () => Json): Json[] {
+export function chains(name: string, match: Json, protocol: PortProtocol, http: () => Json, tcp: () => Json): Json[] {
   if (protocol === 'tcp') return [{ name, filter_chain_match: match, filters: [tcp()] }];
   if (protocol !== 'unknown') return [{ name, filter_chain_match: match, filters: [http()] }];
   return [
@@ -98,7 +98,7 @@ export interface InboundPort {
   readonly rateLimit: RateLimitSpec | null;
 }
 
-function rateLimitFilter(rl: RateLimitSpec): Json {
+export function rateLimitFilter(rl: RateLimitSpec): Json {
   const always = { default_value: { numerator: 100, denominator: 'HUNDRED' }, runtime_key: 'ferry_inbound_ratelimit' };
   return {
     name: 'envoy.filters.http.local_ratelimit',
@@ -112,29 +112,29 @@ function rateLimitFilter(rl: RateLimitSpec): Json {
   };
 }
 
+/** The chains of one workload port (`match` selects it): HTTP with the rate limit, or TCP, to `inbound|<port>||`. */
+export function inboundChains(p: InboundPort, match: Json): Json[] {
+  const cluster = inboundClusterName(p.port);
+  const routeConfig = {
+    name: cluster,
+    virtual_hosts: [{ name: cluster, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: '0s' } }] }],
+  };
+  const filters = p.rateLimit ? [rateLimitFilter(p.rateLimit)] : [];
+  return chains(
+    `inbound_${p.port}`,
+    match,
+    p.protocol,
+    () => hcm(`inbound_${p.port}`, { route_config: routeConfig }, filters),
+    () => tcpProxy(cluster, cluster),
+  );
+}
+
 /**
  * 0.0.0.0:15006: one chain per port of the workload (matched on the original destination port) to
  * `inbound|<port>||`; other ports pass through to the original destination.
  */
 export function inboundListener(ports: readonly InboundPort[]): Json {
-  const filterChains: Json[] = [];
-  for (const p of ports) {
-    const cluster = inboundClusterName(p.port);
-    const routeConfig = {
-      name: cluster,
-      virtual_hosts: [{ name: cluster, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: '0s' } }] }],
-    };
-    const filters = p.rateLimit ? [rateLimitFilter(p.rateLimit)] : [];
-    filterChains.push(
-      ...chains(
-        `inbound_${p.port}`,
-        { destination_port: p.port },
-        p.protocol,
-        () => hcm(`inbound_${p.port}`, { route_config: routeConfig }, filters),
-        () => tcpProxy(cluster, cluster),
-      ),
-    );
-  }
+  const filterChains = ports.flatMap((p) => inboundChains(p, { destination_port: p.port }));
   return {
     name: INBOUND_LISTENER,
     address: socketAddress('0.0.0.0', PORT_INBOUND_CAPTURE),

@@ -119,3 +119,15 @@ export function portRouteConfiguration(port: number, services: readonly MeshServ
   }
   return { name: String(port), virtual_hosts: virtualHosts, validate_clusters: false };
 }
+
+/**
+ * Bind mode: the RouteConfiguration of one service port's own listener. The listener already names
+ * the service, so its one virtual host takes any Host header.
+ */
+export function serviceRouteConfiguration(name: string, svc: MeshService, port: number): Json {
+  return {
+    name,
+    virtual_hosts: [{ name: `${svc.hostname}:${port}`, domains: ['*'], routes: serviceRoutes(svc, port, false) }],
+    validate_clusters: false,
+  };
+}

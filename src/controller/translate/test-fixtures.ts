@@ -40,3 +40,35 @@ export function exampleModel(): MeshModel {
   }
   return modelFrom(raw);
 }
+
+/** A local mesh for bind mode: loopback VIPs, pods on 127.0.x.y, a weighted split, a rate limit, services bind mode leaves out. */
+export function localMeshModel(): MeshModel {
+  const NS = 'shop';
+  const svc = (name: string, clusterIP: string, ports: unknown[]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { clusterIP, ports } });
+  const slice = (service: string, portName: string, port: number, ips: string[]) => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${service}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports: [{ name: portName, port }],
+    endpoints: ips.map((ip) => ({ addresses: [ip] })),
+  });
+  return modelFrom([
+    svc('web', '127.10.0.12', [{ name: 'http', port: 80, targetPort: 8080 }]),
+    slice('web', 'http', 8080, ['127.0.3.1', '127.0.0.1']),
+    svc('web-v2', '127.10.0.13', [{ name: 'http', port: 80, targetPort: 8080 }]),
+    slice('web-v2', 'http', 8080, ['127.0.3.2']),
+    svc('raw', '127.10.0.14', [{ name: 'p', port: 7000 }]),
+    slice('raw', 'p', 7000, ['127.0.3.1']),
+    svc('cache', '127.10.0.15', [{ name: 'tcp-redis', port: 6379 }]),
+    svc('far', '10.96.0.9', [{ name: 'http', port: 80 }]),
+    svc('headless', 'None', [{ name: 'http', port: 80 }]),
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'split', namespace: NS },
+      spec: { parentRefs: [{ kind: 'Service', name: 'web', port: 80 }], rules: [{ backendRefs: [{ name: 'web', port: 80, weight: 80 }, { name: 'web-v2', port: 80, weight: 20 }] }] },
+    },
+    { apiVersion: 'ferry.io/v1alpha1', kind: 'AccessPolicy', metadata: { name: 'rl', namespace: NS }, spec: { targetRef: { kind: 'Service', name: 'web' }, rateLimit: { requests: 5, interval: '1s' } } },
+  ]);
+}

@@ -1,4 +1,4 @@
-// Pure model → xDS translation for one proxy: sidecars (Ferry, Envoy) get capture listeners, gRPC clients api_listeners.
+// Pure model → xDS translation for one proxy: sidecars (Ferry, Envoy) get capture or bound listeners, gRPC clients api_listeners.
 
 import { deepFreeze } from '../../config/freeze';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
@@ -6,15 +6,25 @@ import type { MeshModel } from '../model/types';
 import type { NodeInfo, Snapshot, Translator } from '../types';
 import { blackholeCluster, inboundCluster, inboundPassthroughCluster, loadAssignment, outboundCluster, passthroughCluster } from './clusters';
 import { grpcApiListener } from './grpc-listeners';
+import { APP_ADDRESSES, appPorts, boundInbound, boundOutbound } from './bind-listeners';
 import { inboundListener, outboundListener, type InboundPort } from './listeners';
 import { portRouteConfiguration } from './routes';
 
 type Json = Record<string, unknown>;
 type Resources = Map<string, Json>;
 
+/** How outbound traffic reaches the sidecar: iptables capture to 15001, or listeners bound at each VIP. */
+export type OutboundMode = 'capture' | 'bind';
+
 export interface TranslateOptions {
   /** Unknown outbound destinations go to their original destination (default true); false: BlackHoleCluster. */
   passthrough?: boolean;
+  /**
+   * `capture` (default): 0.0.0.0:15001 with original-destination chains and 0.0.0.0:15006 inbound.
+   * `bind`: no iptables (a local mesh on one machine): a listener per loopback service VIP:port and
+   * one per workload port at the pod's own address; unknown destinations are simply not intercepted.
+   */
+  outbound?: OutboundMode;
 }
 
 export interface ProxyIdentity {
@@ -43,7 +53,9 @@ export function proxyIdentity(node: NodeInfo): ProxyIdentity {
 /** Proxies with equal keys get equal snapshots. */
 export function nodeKey(node: NodeInfo): string {
   const p = proxyIdentity(node);
-  return p.grpc ? 'grpc' : `sidecar|${p.namespace}|${p.podIp ?? ''}`;
+  if (p.grpc) return 'grpc';
+  const app = str(node.metadata.APP_PORTS);
+  return `sidecar|${p.namespace}|${p.podIp ?? ''}${app ? `|${app}` : ''}`;
 }
 
 interface Shared {
@@ -52,15 +64,16 @@ interface Shared {
   assignments?: Resources;
   outbound?: Json;
   routes: Map<string, Resources>;
+  bound?: { listeners: Resources; routes: Resources };
   grpcSnapshot?: Snapshot;
 }
 
 const cache = new WeakMap<MeshModel, Map<string, Shared>>();
 
-function shared(model: MeshModel, passthrough: boolean): Shared {
+function shared(model: MeshModel, passthrough: boolean, mode: OutboundMode): Shared {
   let byOpt = cache.get(model);
   if (!byOpt) cache.set(model, (byOpt = new Map()));
-  const k = String(passthrough);
+  const k = `${passthrough}|${mode}`;
   let s = byOpt.get(k);
   if (!s) byOpt.set(k, (s = { routes: new Map() }));
   return s;
@@ -158,23 +171,39 @@ function grpcSnapshot(model: MeshModel, s: Shared): Snapshot {
 /** The resources one proxy is served. Pure: shared parts are memoized per model, never mutated. */
 export function translateForNode(model: MeshModel, node: NodeInfo, options: TranslateOptions = {}): Snapshot {
   const passthrough = options.passthrough ?? true;
+  const mode = options.outbound ?? 'capture';
   const who = proxyIdentity(node);
-  const s = shared(model, passthrough);
+  const s = shared(model, passthrough, mode);
   if (who.grpc) return (s.grpcSnapshot ??= grpcSnapshot(model, s));
 
   s.sidecarClusters ??= clusters(model, false);
   s.assignments ??= assignments(model);
+  // In bind mode a pod at 127.0.0.1 gets no inbound listeners (the app holds those ports), so no inbound clusters.
+  const ports = mode === 'bind' && who.podIp !== null && APP_ADDRESSES.has(who.podIp) ? [] : inboundPorts(model, who.podIp);
+  const app = mode === 'bind' ? appPorts(node.metadata) : new Map<number, number>();
+  const clusterMap = new Map(s.sidecarClusters);
+  for (const p of ports) {
+    const c = inboundCluster(p.port, p.protocol, app.get(p.port) ?? p.port);
+    clusterMap.set(c.name as string, c);
+  }
+  if (mode === 'bind') {
+    if (!s.bound) {
+      const b = boundOutbound(model.services);
+      s.bound = { listeners: frozenMap(b.listeners), routes: frozenMap(b.routes) };
+    }
+    const inbound = boundInbound(ports, who.podIp).map(([n, l]) => [n, deepFreeze(l)] as [string, Json]);
+    return {
+      [LISTENER_TYPE]: inbound.length ? frozenMap([...s.bound.listeners, ...inbound]) : s.bound.listeners,
+      [ROUTE_TYPE]: s.bound.routes,
+      [CLUSTER_TYPE]: deepFreeze(clusterMap),
+      [ENDPOINT_TYPE]: s.assignments,
+    };
+  }
+
   s.outbound ??= deepFreeze(outboundListener(model.services, passthrough));
   let routes = s.routes.get(who.namespace);
   if (!routes) s.routes.set(who.namespace, (routes = routeConfigs(model, who.namespace, passthrough)));
-
-  const ports = inboundPorts(model, who.podIp);
   const inbound = inboundListener(ports);
-  const clusterMap = new Map(s.sidecarClusters);
-  for (const p of ports) {
-    const c = inboundCluster(p.port, p.protocol);
-    clusterMap.set(c.name as string, c);
-  }
   const extra = [passthrough ? passthroughCluster() : blackholeCluster(), inboundPassthroughCluster()];
   for (const c of extra) clusterMap.set(c.name as string, c);
   return {
