@@ -1,0 +1,148 @@
+// `ferry proxy` inside a pod: the bootstrap from the injected env, the health server, the proxy, and shutdown.
+//
+// `podProxyOptions` is the edge: env + flags → a validated BootstrapConfig, the health port and the
+// app's probes. `startPodProxy` starts the health server first (so the kubelet's startup probe gets
+// 503, not a refused connection, while the proxy fetches its configuration), then the proxy.
+
+import { parseFlags, parseHostPort, UsageError } from '../../src/cli/flags';
+import { translateBootstrap } from '../../src/config/bootstrap';
+import type { BootstrapConfig } from '../../src/config/types';
+import { ENV_APP_PROBES, PORT_ADMIN, PORT_HEALTH, PORT_METRICS } from '../../src/mesh/constants';
+import { rootLogger, type Logger, type LogLevel } from '../../src/observability/logger';
+import { Proxy } from '../proxy';
+import { parseAppProbes, type AppProbes } from './app-probes';
+import { HealthServer } from './health-server';
+import { podBootstrap, podEnvironment, type PodEnvironment } from './pod-bootstrap';
+
+export const POD_PROXY_USAGE = `usage: ferry proxy   (in a pod: configured from the injected FERRY_* environment)
+  --controller-address A   the controller's xDS address (default $FERRY_CONTROLLER_ADDRESS)
+  --labels L               pod labels for node metadata, JSON or k=v,… (default $FERRY_POD_LABELS)
+  --service-cluster NAME   node.cluster (default <app label or service account>.<namespace>)
+  --admin-port N           admin server on 127.0.0.1 (default ${PORT_ADMIN})
+  --health-port N          health and app probes (default ${PORT_HEALTH})
+  --stats-address A        Prometheus metrics, "off" to disable (default 0.0.0.0:${PORT_METRICS})
+  --drain-time-s S         how long SIGTERM waits for in-flight requests (default $FERRY_DRAIN_SECONDS or 5)
+  --log-level LEVEL        debug | info | warn | error (default info)
+`;
+
+export interface PodProxyOptions {
+  /** The validated config the Proxy runs (statsAddress set from --stats-address). */
+  readonly bootstrap: BootstrapConfig;
+  /** The Envoy v3 bootstrap object it came from (for config dumps and `envoy --mode validate`). */
+  readonly bootstrapObject: Record<string, unknown>;
+  readonly pod: PodEnvironment;
+  readonly healthPort: number;
+  readonly appProbes: AppProbes;
+  readonly drainTimeoutMs: number;
+  readonly logLevel: LogLevel | null;
+}
+
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'off'];
+
+function port(values: Record<string, unknown>, flag: string, fallback: number): number {
+  const v = values[flag] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`flag --${flag}: must be a port 0–65535, got ${String(v)}`);
+  return v;
+}
+
+/** True when `ferry proxy` should run from the pod env: no --config/-c and FERRY_POD_NAME is set. */
+export function isPodProxy(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): boolean {
+  const hasConfig = argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=') || a.startsWith('-c='));
+  return !hasConfig && env.FERRY_POD_NAME !== undefined && env.FERRY_POD_NAME !== '';
+}
+
+/** Env + flags → what a pod's `ferry proxy` runs. Errors name the env var or flag. */
+export function podProxyOptions(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): PodProxyOptions {
+  const { values, positional } = parseFlags(argv, {
+    'controller-address': 'string',
+    labels: 'string',
+    'service-cluster': 'string',
+    'admin-port': 'number',
+    'health-port': 'number',
+    'stats-address': 'string',
+    'drain-time-s': 'number',
+    'log-level': 'string',
+  });
+  if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const pod = podEnvironment(env, {
+    controllerAddress: values['controller-address'] as string | undefined,
+    labels: values.labels as string | undefined,
+    serviceCluster: values['service-cluster'] as string | undefined,
+  });
+  const bootstrapObject = podBootstrap(pod, { adminPort: port(values, 'admin-port', PORT_ADMIN), tls: null });
+  let bootstrap = translateBootstrap(bootstrapObject, 'pod bootstrap');
+  const stats = typeof values['stats-address'] === 'string' ? values['stats-address'] : `0.0.0.0:${PORT_METRICS}`;
+  if (stats !== 'off' && stats !== '') bootstrap = Object.freeze({ ...bootstrap, statsAddress: Object.freeze(parseHostPort('stats-address', stats)) });
+  const envDrain = env.FERRY_DRAIN_SECONDS ? Number(env.FERRY_DRAIN_SECONDS) : 5;
+  const drain = typeof values['drain-time-s'] === 'number' ? values['drain-time-s'] : envDrain;
+  if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`drain time must be a number ≥ 0 (--drain-time-s or FERRY_DRAIN_SECONDS), got ${String(drain)}`);
+  const level = values['log-level'];
+  if (level !== undefined && !LEVELS.includes(String(level))) throw new UsageError(`flag --log-level: must be one of ${LEVELS.join(', ')}`);
+  return Object.freeze({
+    bootstrap,
+    bootstrapObject,
+    pod,
+    healthPort: port(values, 'health-port', PORT_HEALTH),
+    appProbes: parseAppProbes(env[ENV_APP_PROBES]),
+    drainTimeoutMs: drain * 1000,
+    logLevel: (level as LogLevel | undefined) ?? null,
+  });
+}
+
+export interface RunningPodProxy {
+  readonly proxy: Proxy;
+  readonly health: HealthServer;
+  /** Drains (up to the drain time), stops the proxy, then closes the health server. */
+  stop(): Promise<void>;
+}
+
+/** Starts the health server, then the proxy (which waits for its first configuration over ADS). */
+export async function startPodProxy(opts: PodProxyOptions, logger: Logger = rootLogger.child('pod')): Promise<RunningPodProxy> {
+  const proxy = new Proxy(opts.bootstrap, { drainTimeoutMs: opts.drainTimeoutMs });
+  const health = new HealthServer({
+    ready: () => proxy.state === 'LIVE',
+    probes: opts.appProbes,
+    port: opts.healthPort,
+    target: { host: '127.0.0.1', podIp: opts.pod.podIp },
+    logger,
+  });
+  await health.listen();
+  try {
+    await proxy.start();
+  } catch (err) {
+    await proxy.stop().catch(() => undefined);
+    await health.close();
+    throw err;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    proxy,
+    health,
+    stop: () =>
+      (stopping ??= (async () => {
+        await proxy.drainAndStop();
+        await health.close();
+      })()),
+  };
+}
+
+/** `ferry proxy` in a pod: runs until SIGTERM/SIGINT, then drains and exits 0. */
+export async function podProxyCommand(argv: string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(POD_PROXY_USAGE);
+    return 0;
+  }
+  const opts = podProxyOptions(env, argv);
+  if (opts.logLevel) rootLogger.setLevel(opts.logLevel);
+  const running = await startPodProxy(opts);
+  const probes = [...opts.appProbes.keys()].join(', ') || 'none';
+  process.stdout.write(
+    `ferry proxy: LIVE as ${opts.pod.podName}.${opts.pod.namespace} (admin 127.0.0.1:${running.proxy.adminPort}, ` +
+      `health :${running.health.port}, controller ${opts.pod.controller.host}:${opts.pod.controller.port}, app probes: ${probes})\n`,
+  );
+  return new Promise<number>((resolve) => {
+    const shutdown = (): void => void running.stop().then(() => resolve(0));
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
