@@ -2,8 +2,9 @@
 // `--heap-prof`, then prints the hot spots.
 //
 // Usage: node dist/bench/profile.js [--scenario=max-rps|latency-1000rps|rss-1000-services]
-//          [--topology=single|pair] [--seconds=N] [--heap] [--top=N]
-// Writes the .cpuprofile / .heapprofile files (open them in Chrome DevTools) under bench/results/tmp/.
+//          [--topology=single|pair] [--seconds=N] [--heap | --plain] [--top=N]
+// `--plain` runs without a profiler (a quick A/B measurement of one scenario); `--ferry=DIR` runs the
+// build in another checkout (say, the commit before a change) for a side-by-side comparison. Writes the .cpuprofile / .heapprofile files (open them in Chrome DevTools) under bench/results/tmp/.
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -24,11 +25,13 @@ interface Options {
   topology: 'single' | 'pair';
   seconds: number;
   heap: boolean;
+  plain: boolean;
+  ferryRoot: string | null;
   top: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { scenario: 'max-rps', topology: 'single', seconds: 10, heap: false, top: 30 };
+  const o: Options = { scenario: 'max-rps', topology: 'single', seconds: 10, heap: false, plain: false, ferryRoot: null, top: 30 };
   for (const a of argv) {
     const [k, v] = a.split('=', 2) as [string, string | undefined];
     if (k === '--scenario' && (v === 'max-rps' || v === 'latency-1000rps' || v === 'rss-1000-services')) o.scenario = v;
@@ -36,7 +39,9 @@ function parseArgs(argv: readonly string[]): Options {
     else if (k === '--seconds' && Number(v) > 0) o.seconds = Number(v);
     else if (k === '--top' && Number(v) > 0) o.top = Number(v);
     else if (k === '--heap' && v === undefined) o.heap = true;
-    else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown or bad argument ${a} (usage: profile.js [--scenario=max-rps|latency-1000rps|rss-1000-services] [--topology=single|pair] [--seconds=N] [--heap] [--top=N])`);
+    else if (k === '--plain' && v === undefined) o.plain = true;
+    else if (k === '--ferry' && v) o.ferryRoot = path.resolve(v);
+    else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown or bad argument ${a} (usage: profile.js [--scenario=max-rps|latency-1000rps|rss-1000-services] [--topology=single|pair] [--seconds=N] [--heap | --plain] [--ferry=DIR] [--top=N])`);
   }
   return o;
 }
@@ -69,10 +74,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const configPath = path.join(workDir, `ferry-${hop}.yaml`);
       writeFileSync(configPath, many ? manyServicesBootstrap({ ...hopPorts, services: MANY_SERVICES }) : httpHopBootstrap(hopPorts));
       const profDir = path.join(workDir, `ferry-${hop}`);
-      const flags = o.heap ? ['--heap-prof', `--heap-prof-dir=${profDir}`] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+      const flags = o.plain ? [] : o.heap ? ['--heap-prof', `--heap-prof-dir=${profDir}`] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
       const p = startProcess({
         name: `ferry (${hop})`, command: process.execPath,
-        args: [...flags, path.join(repoRoot, 'bin', 'ferry'), 'proxy', '--config', configPath, '--concurrency', '1', '--drain-time-s', '0'],
+        args: [...flags, path.join(o.ferryRoot ?? repoRoot, 'bin', 'ferry'), 'proxy', '--config', configPath, '--concurrency', '1', '--drain-time-s', '0'],
         cpu: pinned ? 1 : null, tasksetPath: tools.taskset, logPath: path.join(workDir, `ferry-${hop}.log`),
       });
       procs.push(p);
@@ -102,7 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const rss = procs.map((p) => parseRssMb(readFileSync(`/proc/${p.pid}/status`, 'utf8')).toFixed(1));
     const s = parseFortioResult(JSON.parse(readFileSync(jsonPath, 'utf8')));
     process.stdout.write(
-      `${o.scenario} ${o.topology}: ${s.qpsActual.toFixed(0)} req/s, p50 ${s.p50Ms.toFixed(3)} ms, p99 ${s.p99Ms.toFixed(3)} ms, ` +
+      `${o.ferryRoot ? `${o.ferryRoot}: ` : ''}${o.scenario} ${o.topology}: ${s.qpsActual.toFixed(0)} req/s, p50 ${s.p50Ms.toFixed(3)} ms, p99 ${s.p99Ms.toFixed(3)} ms, ` +
         `errors ${s.errors}, CPU ${((cpu * 1000) / Math.max(1, s.requests)).toFixed(4)} s / 1k req, RSS ${rss.join(' + ')} MB, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
     );
   } finally {
@@ -112,7 +117,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const p of procs) {
     const hop = p.name.slice(7, 8);
     const dir = path.join(workDir, `ferry-${hop}`);
-    for (const f of readdirSync(dir)) {
+    for (const f of o.plain ? [] : readdirSync(dir)) {
       const file = path.join(dir, f);
       if (f.endsWith('.cpuprofile')) {
         process.stdout.write(`\n── ${p.name}: ${path.relative(repoRoot, file)}\n`);

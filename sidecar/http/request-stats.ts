@@ -10,6 +10,14 @@ interface Children {
 /** Constant labels of one reporter → destination pair; the variable ones are cached per value. */
 export class RequestStats {
   private readonly cache = new Map<string, Children>();
+  // The last outcome seen: most requests to a destination repeat it, so no key is built for them.
+  private lastProtocol = '';
+  private lastCode = -1;
+  private lastFlags = '';
+  private lastGrpc = '';
+  private lastPrincipal = '';
+  private lastSecurity = '';
+  private last: Children | null = null;
 
   constructor(
     private readonly metrics: ProxyMetrics,
@@ -28,6 +36,30 @@ export class RequestStats {
     security: string,
     seconds: number,
   ): void {
+    let c = this.last;
+    if (
+      c === null ||
+      code !== this.lastCode ||
+      flags !== this.lastFlags ||
+      grpcStatus !== this.lastGrpc ||
+      protocol !== this.lastProtocol ||
+      sourcePrincipal !== this.lastPrincipal ||
+      security !== this.lastSecurity
+    ) {
+      c = this.children(protocol, code, flags, grpcStatus, sourcePrincipal, security);
+      this.last = c;
+      this.lastProtocol = protocol;
+      this.lastCode = code;
+      this.lastFlags = flags;
+      this.lastGrpc = grpcStatus;
+      this.lastPrincipal = sourcePrincipal;
+      this.lastSecurity = security;
+    }
+    c.count.inc();
+    c.duration.observe(seconds);
+  }
+
+  private children(protocol: string, code: number, flags: string, grpcStatus: string, sourcePrincipal: string, security: string): Children {
     const key = `${protocol}|${code}|${flags}|${grpcStatus}|${sourcePrincipal}|${security}`;
     let c = this.cache.get(key);
     if (c === undefined) {
@@ -47,8 +79,7 @@ export class RequestStats {
       c = { count: this.metrics.requestsTotal.labels(labels), duration: this.metrics.requestDuration.labels(labels) };
       if (this.cache.size < 4096) this.cache.set(key, c);
     }
-    c.count.inc();
-    c.duration.observe(seconds);
+    return c;
   }
 }
 
