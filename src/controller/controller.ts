@@ -1,11 +1,17 @@
 // The controller process: registry source → mesh model → per-node translation → snapshots → ADS, plus admin.
 
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, experimental } from '@grpc/grpc-js';
+import type { WorkloadIssuer } from '../../certs/issuer';
 import { Logger, rootLogger } from '../observability/logger';
 import { AdminServer } from './admin/admin-server';
 import { ControllerMetrics } from './admin/controller-metrics';
 import { AdsServer } from './ads/ads-server';
 import { SnapshotCache } from './ads/snapshot-cache';
+import type { TokenAuthenticator } from './ca/authenticator';
+import { certificateServiceDefinition } from './ca/ca-proto';
+import { certificateServiceImpl } from './ca/certificate-service';
+import { plaintextPortInterceptor } from './ca/mesh-auth-interceptor';
+import type { ServingIdentity } from './ca/serving-identity';
 import type { MeshSource, NodeInfo, NodeKeyFn, Translator } from './types';
 
 export interface HostPort {
@@ -21,6 +27,15 @@ export interface ControllerOptions<M> {
   /** The sidecars' xDS port (plaintext until mTLS lands). */
   readonly xdsAddress: HostPort;
   readonly xdsCredentials?: ServerCredentials;
+  /**
+   * The mesh CA: CreateCertificate is served next to ADS, and --xds-address becomes mTLS with the
+   * controller's own certificate (xdsCredentials is then ignored). Absent: no CA, xDS as configured.
+   */
+  readonly identity?: {
+    readonly issuer: WorkloadIssuer;
+    readonly authenticator: TokenAuthenticator;
+    readonly serving: ServingIdentity;
+  } | null;
   /** Optional plaintext xDS port for proxyless gRPC clients. */
   readonly plaintextXdsAddress?: HostPort | null;
   readonly adminAddress?: HostPort | null;
@@ -64,6 +79,19 @@ export class Controller<M> {
       maxDebounceMs: opts.maxDebounceMs,
       metrics: this.metrics,
       logger: this.log.child('ads'),
+      extraServices: opts.identity
+        ? [
+            {
+              definition: certificateServiceDefinition(),
+              implementation: certificateServiceImpl({
+                issuer: opts.identity.issuer,
+                authenticator: opts.identity.authenticator,
+                metrics: this.metrics,
+                logger: this.log.child('ca'),
+              }),
+            },
+          ]
+        : [],
       onNodeConnect: (node, key) => {
         this.nodes.set(key, node);
         if (this.model !== null) this.translateKey(key, node, this.model);
@@ -96,8 +124,15 @@ export class Controller<M> {
   /** Binds the ports, then starts the source (its first model arrives before this resolves). */
   async start(): Promise<ControllerPorts> {
     const admin = this.admin && this.opts.adminAddress ? await this.admin.listen(this.opts.adminAddress.host, this.opts.adminAddress.port) : null;
-    const xds = await this.ads.listen(hostPort(this.opts.xdsAddress), this.opts.xdsCredentials ?? ServerCredentials.createInsecure());
-    const plain = this.opts.plaintextXdsAddress ? await this.ads.listen(hostPort(this.opts.plaintextXdsAddress), ServerCredentials.createInsecure()) : null;
+    const identity = this.opts.identity;
+    if (identity) await identity.serving.start();
+    const xdsCredentials = identity ? identity.serving.serverCredentials() : (this.opts.xdsCredentials ?? ServerCredentials.createInsecure());
+    const xds = await this.ads.listen(hostPort(this.opts.xdsAddress), xdsCredentials);
+    // The CA shares the gRPC server; on a plaintext port it refuses to run (bearer tokens never travel in the clear).
+    const plainCredentials = identity
+      ? experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), [plaintextPortInterceptor()])
+      : ServerCredentials.createInsecure();
+    const plain = this.opts.plaintextXdsAddress ? await this.ads.listen(hostPort(this.opts.plaintextXdsAddress), plainCredentials) : null;
     this.bound = true;
     await this.opts.source.start((model) => this.onModel(model));
     this.log.info('controller started', { xds, plaintextXds: plain, admin });
@@ -107,6 +142,7 @@ export class Controller<M> {
   async stop(): Promise<void> {
     await this.opts.source.stop();
     await this.ads.close();
+    this.opts.identity?.serving.stop();
     await this.admin?.close();
   }
 

@@ -17,6 +17,12 @@ export class ControllerMetrics {
   readonly nacksTotal: Counter<'type'>;
   /** From a snapshot change (or a subscription) to the client's ACK of the response carrying it. */
   readonly convergence: Histogram<'type'>;
+  /** Workload certificates the CA signed. */
+  readonly caCertificatesIssued: Counter;
+  /** CreateCertificate calls refused, by reason (the CSR reasons of certs/csr.ts, plus `unauthenticated`). */
+  readonly caCsrRejected: Counter<'reason'>;
+  /** When the issuing CA's own certificate expires (Unix seconds); 0 until a CA is loaded. */
+  readonly caIssuerExpiry: Gauge;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -35,6 +41,18 @@ export class ControllerMetrics {
       help: 'Time from a configuration change to the ACK of the response that carried it.',
       labelNames: ['type'],
       buckets: CONVERGENCE_BUCKETS_SECONDS,
+      registers,
+    });
+    this.caCertificatesIssued = new Counter({ name: 'ferry_ca_certificates_issued_total', help: 'Workload certificates signed by the mesh CA.', registers });
+    this.caCsrRejected = new Counter({
+      name: 'ferry_ca_csr_rejected_total',
+      help: 'Certificate requests refused by the mesh CA, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.caIssuerExpiry = new Gauge({
+      name: 'ferry_ca_issuer_expiry_timestamp_seconds',
+      help: 'Expiry of the issuing CA certificate, in Unix seconds.',
       registers,
     });
   }

@@ -1,6 +1,6 @@
 // The ADS server: state-of-the-world xDS over grpc-js, fed by the snapshot cache, with debounced pushes.
 
-import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Logger, rootLogger } from '../../observability/logger';
 import { adsServiceDefinition, encodeResponseBody, withNonce, type DiscoveryRequestMsg } from '../../xds/ads-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
@@ -39,6 +39,8 @@ export interface AdsServerOptions {
   readonly metrics?: ControllerMetrics;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Further services on the same gRPC server and ports (the CA); each port's credentials decide who may call what. */
+  readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
 }
 
 type Call = ServerDuplexStream<DiscoveryRequestMsg, Buffer>;
@@ -104,6 +106,7 @@ export class AdsServer {
     if (!this.server) {
       this.server = new Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
       this.server.addService(adsServiceDefinition(), { StreamAggregatedResources: (call: Call) => this.handleStream(call) });
+      for (const svc of this.opts.extraServices ?? []) this.server.addService(svc.definition, svc.implementation);
     }
     const server = this.server;
     return new Promise((resolve, reject) => {

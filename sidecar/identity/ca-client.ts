@@ -1,0 +1,68 @@
+// One CreateCertificate call to the controller's CA over TLS that verifies the controller's SPIFFE ID.
+
+import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
+import { FerryError } from '../../src/errors';
+import { certificateServiceClient, type CreateCertificateResponse } from '../../src/controller/ca/ca-proto';
+
+/** The CA refused or could not be reached; `grpcCode` says which (UNAUTHENTICATED/PERMISSION_DENIED are not worth a fast retry). */
+export class CaRequestError extends FerryError {
+  readonly grpcCode: grpc.status;
+  constructor(grpcCode: grpc.status, message: string, options?: { cause?: unknown }) {
+    super('FERRY_ERR_CA_REQUEST', `certificate request failed (${grpc.status[grpcCode] ?? grpcCode}): ${message}`, options);
+    this.grpcCode = grpcCode;
+  }
+}
+
+/** Error unless `cert` carries exactly one URI SAN and it is `expected` (the hostname is not used). */
+export function verifyServerSpiffeId(cert: PeerCertificate, expected: string): Error | undefined {
+  const uris = (cert.subjectaltname ?? '')
+    .split(/,\s*/)
+    .filter((s) => s.startsWith('URI:'))
+    .map((s) => s.slice(4));
+  if (uris.length === 1 && uris[0] === expected) return undefined;
+  const err = new Error(`server certificate identity [${uris.join(', ')}] is not ${expected}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_FERRY_SPIFFE_MISMATCH';
+  return err;
+}
+
+export interface CaRequest {
+  /** host:port of the controller's gRPC port (15012). */
+  readonly address: string;
+  /** Roots to verify the controller with (PEM). */
+  readonly trustBundlePem: string;
+  /** The controller's SPIFFE ID, e.g. spiffe://cluster.local/ns/ferry-system/sa/ferry-controller. */
+  readonly serverSpiffeId: string;
+  readonly token: string;
+  readonly csrPem: string;
+  /** 0: the CA's default. */
+  readonly ttlSeconds: number;
+  readonly timeoutMs: number;
+}
+
+/** TLS to the CA: the bundle's roots, no client certificate, the server must be `serverSpiffeId`. */
+export function caChannelCredentials(trustBundlePem: string, serverSpiffeId: string): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(Buffer.from(trustBundlePem), null, null, {
+    checkServerIdentity: (_host, cert) => verifyServerSpiffeId(cert, serverSpiffeId),
+  });
+}
+
+/** Sends one request on a fresh channel (renewals are hours apart) and closes it. */
+export function requestCertificate(req: CaRequest): Promise<CreateCertificateResponse> {
+  const Client = certificateServiceClient();
+  const client = new Client(req.address, caChannelCredentials(req.trustBundlePem, req.serverSpiffeId));
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${req.token}`);
+  return new Promise<CreateCertificateResponse>((resolve, reject) => {
+    const method = (client as unknown as Record<string, Function>).CreateCertificate.bind(client);
+    method(
+      { csr: req.csrPem, ttlSeconds: req.ttlSeconds },
+      md,
+      { deadline: Date.now() + req.timeoutMs },
+      (err: grpc.ServiceError | null, res: CreateCertificateResponse) => {
+        if (err) reject(new CaRequestError(err.code, err.details || err.message, { cause: err }));
+        else resolve(res);
+      },
+    );
+  }).finally(() => client.close());
+}

@@ -1,0 +1,232 @@
+// The sidecar's workload identity: key made here, CSR + token to the controller's CA, renewal at half-life with jitter, back-off when the CA is down.
+
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import type { Registry } from 'prom-client';
+import { createWorkloadCsr } from '../../certs/csr';
+import { nextRotationAt } from '../../certs/rotation';
+import { parseSpiffeId } from '../../certs/spiffe';
+import { TrustBundle } from '../../certs/trust-bundle';
+import { FerryError } from '../../src/errors';
+import { Logger, rootLogger } from '../../src/observability/logger';
+import { CaRequestError, requestCertificate, type CaRequest } from './ca-client';
+import { identityMetrics, type IdentityMetrics } from './identity-metrics';
+
+/** What the data plane needs to speak mTLS as this workload. */
+export interface WorkloadIdentity {
+  /** PKCS#8 PEM; generated in this process, never sent anywhere. */
+  readonly key: string;
+  /** Leaf then issuing CA, one PEM document (node:tls `cert`). */
+  readonly certChainPem: string;
+  /** The roots to verify peers with (node:tls `ca`). */
+  readonly trustBundlePem: string;
+  readonly spiffeId: string;
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+/** Where the bearer token comes from: a file re-read before every request (projected tokens rotate), or a literal. */
+export type TokenSource = { readonly file: string } | { readonly value: string };
+
+export interface IdentityManagerOptions {
+  /** host:port of the controller's CA (port 15012). */
+  readonly caAddress: string;
+  /** This workload's identity, spiffe://<td>/ns/<ns>/sa/<sa>; the CA signs it only if the token proves it. */
+  readonly spiffeId: string;
+  /** The controller's identity; the CA connection is refused if the server is anyone else. */
+  readonly controllerSpiffeId: string;
+  /** Roots (PEM) to verify the controller with until the CA sends a bundle. */
+  readonly rootCertPem: string;
+  readonly token: TokenSource;
+  /** Requested certificate lifetime; default 0 (the CA's default, 24 h). */
+  readonly ttlSeconds?: number;
+  /** Back-off between failed attempts: first delay and cap, ms (default 1 s and 30 s), jittered. */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Per-request deadline (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  readonly random?: () => number;
+  /** Wall-clock ms (certificates are wall-clock); default Date.now. */
+  readonly clock?: () => number;
+  readonly metrics?: Registry;
+  readonly logger?: Logger;
+}
+
+/** The identity manager was stopped before it obtained a certificate. */
+export class IdentityStoppedError extends FerryError {
+  constructor() {
+    super('FERRY_ERR_IDENTITY_STOPPED', 'identity manager stopped before a certificate was issued');
+  }
+}
+
+/** Delay before retry number `attempt` (1-based): exponential from `initialMs`, capped, jittered to 50–100 % (pure). */
+export function retryDelayMs(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.floor(base / 2 + random() * (base / 2));
+}
+
+type RotateListener = (identity: WorkloadIdentity) => void;
+
+/**
+ * Obtains and renews this workload's certificate. `start()` resolves after the first certificate;
+ * renewals run at 40–60 % of each lifetime (measured from when the certificate arrived), a failed
+ * attempt is retried with back-off for as long as it takes, and the current certificate is served
+ * until it expires (`current()` is then null, so readiness drops).
+ */
+export class IdentityManager {
+  readonly #opts: IdentityManagerOptions;
+  readonly #log: Logger;
+  readonly #metrics: IdentityMetrics | null;
+  readonly #random: () => number;
+  readonly #clock: () => number;
+  readonly #listeners = new Set<RotateListener>();
+  #current: WorkloadIdentity | null = null;
+  #bundlePem: string;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  #failures = 0;
+  #firstWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #running = false;
+
+  constructor(opts: IdentityManagerOptions) {
+    parseSpiffeId(opts.spiffeId);
+    parseSpiffeId(opts.controllerSpiffeId);
+    TrustBundle.fromPem(opts.rootCertPem); // fails now, not at the first renewal, on a bad root file
+    this.#opts = opts;
+    this.#bundlePem = opts.rootCertPem;
+    this.#log = opts.logger ?? rootLogger.child('identity');
+    this.#metrics = opts.metrics ? identityMetrics(opts.metrics) : null;
+    this.#random = opts.random ?? Math.random;
+    this.#clock = opts.clock ?? Date.now;
+  }
+
+  /** Starts the renewal loop; resolves once the first certificate is held (retrying until then). */
+  start(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new IdentityStoppedError());
+    if (this.#current) return Promise.resolve();
+    const first = new Promise<void>((resolve, reject) => this.#firstWaiters.push({ resolve, reject }));
+    if (!this.#running) {
+      this.#running = true;
+      this.#schedule(0);
+    }
+    return first;
+  }
+
+  /** The certificate to serve with now; null before the first one and after it expired. */
+  current(): WorkloadIdentity | null {
+    const c = this.#current;
+    return c && this.#clock() < c.notAfter.getTime() ? c : null;
+  }
+
+  /** Calls `cb` with every new certificate (not the one current at subscription); returns an unsubscribe function. */
+  onRotate(cb: RotateListener): () => void {
+    this.#listeners.add(cb);
+    return () => this.#listeners.delete(cb);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const w of this.#firstWaiters.splice(0)) w.reject(new IdentityStoppedError());
+  }
+
+  /** Consecutive failed attempts since the last success (for status pages). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#attempt();
+    }, ms);
+    // Before the first certificate the pending attempt is what start() waits on; afterwards it must not hold the process.
+    if (this.#current) this.#timer.unref();
+  }
+
+  async #attempt(): Promise<void> {
+    try {
+      const identity = await this.#fetch();
+      if (this.#stopped) return;
+      this.#failures = 0;
+      this.#current = identity;
+      this.#metrics?.certExpiration.set(identity.notAfter.getTime() / 1000);
+      const receivedAt = this.#clock();
+      const at = nextRotationAt(Math.max(identity.notBefore.getTime(), receivedAt), identity.notAfter.getTime(), this.#random);
+      this.#log.info('workload certificate issued', {
+        spiffeId: identity.spiffeId,
+        serial: identity.serialNumber,
+        notAfter: identity.notAfter.toISOString(),
+        renewAt: new Date(at).toISOString(),
+      });
+      this.#schedule(Math.max(0, at - receivedAt));
+      for (const w of this.#firstWaiters.splice(0)) w.resolve();
+      for (const cb of this.#listeners) {
+        try {
+          cb(identity);
+        } catch (err) {
+          this.#log.error('identity rotation listener failed', { err });
+        }
+      }
+    } catch (err) {
+      if (this.#stopped) return;
+      this.#failures++;
+      const { initialMs, maxMs } = this.#opts.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+      // Refusals (bad token, wrong identity) will not fix themselves quickly: wait the longest back-off.
+      const refused = err instanceof CaRequestError && (err.grpcCode === grpc.status.UNAUTHENTICATED || err.grpcCode === grpc.status.PERMISSION_DENIED);
+      const delay = refused ? retryDelayMs(31, initialMs, maxMs, this.#random) : retryDelayMs(this.#failures, initialMs, maxMs, this.#random);
+      const cur = this.#current;
+      this.#log.warn('certificate request failed; retrying', {
+        attempt: this.#failures,
+        retryInMs: delay,
+        servingUntil: cur ? cur.notAfter.toISOString() : null,
+        error: (err as Error).message,
+      });
+      this.#schedule(delay);
+    }
+  }
+
+  async #fetch(): Promise<WorkloadIdentity> {
+    const o = this.#opts;
+    const token = 'file' in o.token ? (await fs.readFile(o.token.file, 'utf8')).trim() : o.token.value;
+    const csr = await createWorkloadCsr(o.spiffeId);
+    const req: CaRequest = {
+      address: o.caAddress,
+      trustBundlePem: this.#bundlePem,
+      serverSpiffeId: o.controllerSpiffeId,
+      token,
+      csrPem: csr.csrPem,
+      ttlSeconds: o.ttlSeconds ?? 0,
+      timeoutMs: o.requestTimeoutMs ?? 10_000,
+    };
+    const res = await requestCertificate(req);
+    return this.#accept(res.certChain, res.trustBundle, csr.privateKeyPem);
+  }
+
+  /** Checks the answer before using it: chain verifies against the new bundle, leaf is ours and matches our key. */
+  #accept(chain: readonly string[], bundlePem: string, keyPem: string): WorkloadIdentity {
+    if (chain.length === 0) throw new FerryError('FERRY_ERR_CA_RESPONSE', 'CA returned an empty certificate chain');
+    const bundle = TrustBundle.fromPem(bundlePem);
+    bundle.verifyChain(chain, this.#clock());
+    const leaf = new X509Certificate(chain[0]);
+    const uris = (leaf.subjectAltName ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:'));
+    if (uris.length !== 1 || uris[0] !== `URI:${this.#opts.spiffeId}`) {
+      throw new FerryError('FERRY_ERR_CA_RESPONSE', `CA returned a certificate for ${uris.join(', ')}, expected ${this.#opts.spiffeId}`);
+    }
+    if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) throw new FerryError('FERRY_ERR_CA_RESPONSE', 'CA returned a certificate for another key');
+    this.#bundlePem = bundle.toPem();
+    return Object.freeze({
+      key: keyPem,
+      certChainPem: chain.map((c) => (c.endsWith('\n') ? c : `${c}\n`)).join(''),
+      trustBundlePem: this.#bundlePem,
+      spiffeId: this.#opts.spiffeId,
+      serialNumber: leaf.serialNumber.toLowerCase(),
+      notBefore: new Date(leaf.validFrom),
+      notAfter: new Date(leaf.validTo),
+    });
+  }
+}
