@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
-import { appPorts, isLoopback } from './bind-listeners';
+import { appPorts, bindsOutbound, isLoopback } from './bind-listeners';
 import { localMeshModel, node } from './test-fixtures';
 import { nodeKey, translateForNode } from './translate-for-node';
 
@@ -105,6 +105,19 @@ test('APP_PORTS: parsed, rejected with the metadata path, part of the node key',
   const key = (m: Record<string, unknown>) => nodeKey(node('ferry', { NAMESPACE: 'shop', POD_IP: '127.0.3.1', ...m }));
   assert.notEqual(key({ APP_PORTS: '8080:18080' }), key({ APP_PORTS: '8080:18081' }));
   assert.equal(key({}), 'sidecar|shop|127.0.3.1');
+});
+
+test('BIND_OUTBOUND "false": only the pod\'s inbound listeners (one sidecar per machine owns the VIPs)', () => {
+  const snap = bind({ POD_IP: '127.0.3.1', BIND_OUTBOUND: 'false' });
+  assert.deepEqual([...snap[LISTENER_TYPE]!.keys()].sort(), ['inbound_127.0.3.1_7000', 'inbound_127.0.3.1_8080']);
+  assert.equal(snap[ROUTE_TYPE]!.size, 0);
+  assert.ok(snap[CLUSTER_TYPE]!.has('inbound|8080||'));
+  const cases: [unknown, boolean | RegExp][] = [[undefined, true], ['true', true], ['false', false], [false, false], ['no', /node\.metadata\.BIND_OUTBOUND/]];
+  for (const [v, want] of cases) {
+    if (want instanceof RegExp) assert.throws(() => bindsOutbound({ BIND_OUTBOUND: v }), want);
+    else assert.equal(bindsOutbound(v === undefined ? {} : { BIND_OUTBOUND: v }), want, String(v));
+  }
+  assert.notEqual(nodeKey(node('ferry', { POD_IP: '127.0.3.1', BIND_OUTBOUND: 'false' })), nodeKey(node('ferry', { POD_IP: '127.0.3.1' })));
 });
 
 test('loopback addresses', () => {

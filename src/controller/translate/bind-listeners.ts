@@ -39,6 +39,18 @@ export function appPorts(metadata: Readonly<Record<string, unknown>>): ReadonlyM
   return out;
 }
 
+/**
+ * Node metadata `BIND_OUTBOUND` (`"true"` by default): whether this proxy binds the service VIPs.
+ * One socket address has one owner, so on one machine a single sidecar carries the outbound side
+ * and the others (`"false"`) serve only their pod's inbound ports.
+ */
+export function bindsOutbound(metadata: Readonly<Record<string, unknown>>): boolean {
+  const v = metadata.BIND_OUTBOUND;
+  if (v === undefined || v === 'true' || v === true) return true;
+  if (v === 'false' || v === false) return false;
+  throw new ConfigError('node.metadata.BIND_OUTBOUND', `${JSON.stringify(v)} is not "true" or "false"`);
+}
+
 function httpInspector(protocol: string): Json[] {
   // Only a port of unknown protocol is sniffed; declared ports need no listener filter.
   return protocol === 'unknown' ? [{ name: 'envoy.filters.listener.http_inspector', typed_config: { '@type': LISTENER_FILTERS.httpInspector } }] : [];

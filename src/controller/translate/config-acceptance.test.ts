@@ -90,6 +90,7 @@ const CASES: [string, () => MeshModel, Record<string, unknown>, boolean, Outboun
   ['empty mesh', () => modelFrom([]), {}, true, 'capture'],
   ['bind mode, local mesh, web pod with APP_PORTS', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.3.1', APP_PORTS: '8080:18080' }, true, 'bind'],
   ['bind mode, local mesh, client pod', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.2.1' }, false, 'bind'],
+  ['bind mode, local mesh, inbound-only web pod', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.3.1', BIND_OUTBOUND: 'false' }, true, 'bind'],
   ['bind mode, sample mesh (no loopback VIPs), reviews pod', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, true, 'bind'],
   ['bind mode, every feature, web pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: '10.1.1.4' }, true, 'bind'],
 ];

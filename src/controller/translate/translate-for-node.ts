@@ -6,7 +6,7 @@ import type { MeshModel } from '../model/types';
 import type { NodeInfo, Snapshot, Translator } from '../types';
 import { blackholeCluster, inboundCluster, inboundPassthroughCluster, loadAssignment, outboundCluster, passthroughCluster } from './clusters';
 import { grpcApiListener } from './grpc-listeners';
-import { APP_ADDRESSES, appPorts, boundInbound, boundOutbound } from './bind-listeners';
+import { APP_ADDRESSES, appPorts, bindsOutbound, boundInbound, boundOutbound } from './bind-listeners';
 import { inboundListener, outboundListener, type InboundPort } from './listeners';
 import { portRouteConfiguration } from './routes';
 
@@ -54,8 +54,9 @@ export function proxyIdentity(node: NodeInfo): ProxyIdentity {
 export function nodeKey(node: NodeInfo): string {
   const p = proxyIdentity(node);
   if (p.grpc) return 'grpc';
-  const app = str(node.metadata.APP_PORTS);
-  return `sidecar|${p.namespace}|${p.podIp ?? ''}${app ? `|${app}` : ''}`;
+  // Bind mode's per-node choices; absent (as in capture mode) they leave the key as it was.
+  const extra = ['APP_PORTS', 'BIND_OUTBOUND'].map((k) => node.metadata[k]).filter((v) => v !== undefined && v !== '');
+  return ['sidecar', p.namespace, p.podIp ?? '', ...extra.map(String)].join('|');
 }
 
 interface Shared {
@@ -192,9 +193,11 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
       s.bound = { listeners: frozenMap(b.listeners), routes: frozenMap(b.routes) };
     }
     const inbound = boundInbound(ports, who.podIp).map(([n, l]) => [n, deepFreeze(l)] as [string, Json]);
+    const outbound = bindsOutbound(node.metadata);
+    const listeners = outbound ? s.bound.listeners : frozenMap([]);
     return {
-      [LISTENER_TYPE]: inbound.length ? frozenMap([...s.bound.listeners, ...inbound]) : s.bound.listeners,
-      [ROUTE_TYPE]: s.bound.routes,
+      [LISTENER_TYPE]: inbound.length ? frozenMap([...listeners, ...inbound]) : listeners,
+      [ROUTE_TYPE]: outbound ? s.bound.routes : frozenMap([]),
       [CLUSTER_TYPE]: deepFreeze(clusterMap),
       [ENDPOINT_TYPE]: s.assignments,
     };
