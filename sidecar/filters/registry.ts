@@ -9,6 +9,7 @@ import { registerHttpFilterType } from '../../src/config/http-filters';
 import type { HttpFilterConfig } from '../../src/config/types';
 import { ConfigError, FerryError } from '../../src/errors';
 import { FAULT_FILTER_NAME, FAULT_TYPE_URL, createFaultFilter } from './fault';
+import { RBAC_FILTER_NAME, RBAC_TYPE_URL, createRbacFilter } from './rbac';
 import { LOCAL_RATELIMIT_FILTER_NAME, LOCAL_RATELIMIT_TYPE_URL, createLocalRateLimitFilter } from './local-ratelimit';
 import type { FilterFactoryDeps, HttpFilter, HttpFilterFactory } from './types';
 
@@ -44,6 +45,8 @@ export class HttpFilterRegistry {
         return this.factories.get(LOCAL_RATELIMIT_TYPE_URL);
       case 'fault':
         return this.factories.get(FAULT_TYPE_URL);
+      case 'rbac':
+        return this.factories.get(RBAC_TYPE_URL);
       case 'custom':
         return this.factories.get(config.typeUrl) ?? this.factories.get(config.name);
     }
@@ -81,6 +84,8 @@ export class HttpFilterRegistry {
 function withBuiltins(registry: HttpFilterRegistry): HttpFilterRegistry {
   registry.register(LOCAL_RATELIMIT_TYPE_URL, createLocalRateLimitFilter);
   registry.register(LOCAL_RATELIMIT_FILTER_NAME, createLocalRateLimitFilter);
+  registry.register(RBAC_TYPE_URL, createRbacFilter);
+  registry.register(RBAC_FILTER_NAME, createRbacFilter);
   registry.register(FAULT_TYPE_URL, createFaultFilter);
   registry.register(FAULT_FILTER_NAME, createFaultFilter);
   return registry;

@@ -11,6 +11,7 @@ import type {
 } from './types';
 import { fractionalPercent, headerMatcher, headersToAdd, positiveDuration, runtimeFractionalPercent } from './common';
 import { isPlainObject, Reader } from './reader';
+import { RBAC_PER_ROUTE_TYPE, RBAC_TYPE, translateRbac } from './rbac';
 
 export const ROUTER_NAME = 'envoy.filters.http.router';
 export const LOCAL_RATELIMIT_NAME = 'envoy.filters.http.local_ratelimit';
@@ -203,6 +204,10 @@ export function translateFilterTypedConfig(name: string, any: unknown, path: str
   const r = new Reader(any, path);
   r.ignore('@type');
   switch (type) {
+    case RBAC_TYPE:
+      return translateRbac(r, name);
+    case RBAC_PER_ROUTE_TYPE:
+      return translateRbac(r, name, true);
     case ROUTER_TYPE:
       return router(r, name);
     case LOCAL_RATELIMIT_TYPE:

@@ -326,6 +326,43 @@ export interface FaultFilterConfig {
   readonly headers: readonly HeaderMatcherConfig[];
 }
 
+/** What an RBAC permission matches about the request (Envoy's Permission subset). */
+export type RbacPermission =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'header'; readonly header: HeaderMatcherConfig }
+  | { readonly kind: 'url_path'; readonly path: StringMatcherConfig }
+  | { readonly kind: 'destination_port'; readonly port: number }
+  | { readonly kind: 'and'; readonly rules: readonly RbacPermission[] }
+  | { readonly kind: 'or'; readonly rules: readonly RbacPermission[] }
+  | { readonly kind: 'not'; readonly rule: RbacPermission };
+
+/** Who an RBAC principal matches (Envoy's Principal subset); `authenticated` reads the peer SPIFFE ID. */
+export type RbacPrincipal =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'authenticated'; readonly principalName: StringMatcherConfig | null }
+  | { readonly kind: 'source_ip'; readonly range: CidrRange }
+  | { readonly kind: 'header'; readonly header: HeaderMatcherConfig }
+  | { readonly kind: 'and'; readonly ids: readonly RbacPrincipal[] }
+  | { readonly kind: 'or'; readonly ids: readonly RbacPrincipal[] }
+  | { readonly kind: 'not'; readonly id: RbacPrincipal };
+
+export interface RbacPolicyConfig {
+  readonly name: string;
+  /** Any permission and any principal must match for the policy to match. */
+  readonly permissions: readonly RbacPermission[];
+  readonly principals: readonly RbacPrincipal[];
+}
+
+/** envoy.filters.http.rbac: ALLOW lets only matching requests through, DENY stops matching ones. */
+export interface RbacFilterConfig {
+  readonly kind: 'rbac';
+  readonly name: string;
+  /** null: the filter has no rules here (allow everything; a per-route config may add them). */
+  readonly rules: { readonly action: 'ALLOW' | 'DENY'; readonly policies: readonly RbacPolicyConfig[] } | null;
+  /** Evaluated and counted but never enforced. */
+  readonly shadowRules: { readonly action: 'ALLOW' | 'DENY'; readonly policies: readonly RbacPolicyConfig[] } | null;
+}
+
 /** A user HTTP filter registered in TypeScript (see sidecar/filters/registry.ts). */
 export interface CustomFilterConfig {
   readonly kind: 'custom';
@@ -338,6 +375,7 @@ export type HttpFilterConfig =
   | RouterFilterConfig
   | LocalRateLimitFilterConfig
   | FaultFilterConfig
+  | RbacFilterConfig
   | CustomFilterConfig;
 
 // ───────────────────────────── clusters ─────────────────────────────
