@@ -151,6 +151,21 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     assert.equal((await request(outboundPort, '/')).status, 200, 'the correctly configured client still works');
   });
 
+  test('authorization: another mesh identity gets 403 on a private path and 200 on a public one', async () => {
+    const intruder = await startProxy(
+      'mtls-pair',
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
+      { identity: new StaticIdentity(await identityFor(pki, 'spiffe://cluster.local/ns/default/sa/intruder')) },
+    );
+    extra.push(intruder);
+    const denied = await request(intruder.listenerPort('outbound'), '/private');
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body, 'RBAC: access denied');
+    assert.equal((await request(intruder.listenerPort('outbound'), '/public/page')).status, 200);
+    assert.equal((await request(outboundPort, '/private')).status, 200, 'the allowed identity still passes');
+    assert.equal(await metric(server, 'ferry_requests_total', { response_code: '403', response_flags: 'RBAC', source_principal: 'spiffe://cluster.local/ns/default/sa/intruder' }), 1);
+  });
+
   test('rotation: new handshakes get the new certificate, traffic keeps flowing', async () => {
     const before = await handshake(inboundPort, { key: (clientIdentity.current()!).keyPem, cert: clientIdentity.current()!.certChainPem, ca: pki.ca.trustBundle.toPem() });
     assert.equal(before.err, null);
