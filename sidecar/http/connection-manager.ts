@@ -245,6 +245,7 @@ export class HttpConnectionManager {
         const r = d.reply;
         if (r.flag === Flags.rateLimited) this.deps.metrics.localRateLimited.labels(this.config.statPrefix).inc();
         if (r.flag === Flags.faultInjected) this.deps.metrics.faultsInjected.labels('abort').inc();
+        if (r.flag === Flags.rbacDenied) this.deps.metrics.authzDenied.labels(this.config.statPrefix).inc();
         return state.localReply(r.status, r.body, r.flag, r.headers, r.grpcStatus);
       }
       if (d.delayMs !== undefined && d.delayMs > 0) {

@@ -22,6 +22,7 @@ export const Flags = {
   delayInjected: 'DI',
   localReset: 'LR',
   unauthorized: 'UAEX',
+  rbacDenied: 'RBAC',
   streamIdleTimeout: 'SI',
   directResponse: 'DR',
 } as const;

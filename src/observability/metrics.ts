@@ -208,6 +208,7 @@ export class ProxyMetrics {
   readonly healthChecks: LeanCounter<'destination_cluster' | 'result'>;
   readonly localRateLimited: LeanCounter<'stat_prefix'>;
   readonly faultsInjected: LeanCounter<'kind'>;
+  readonly authzDenied: LeanCounter<'stat_prefix'>;
   readonly downstreamProtocolErrors: LeanCounter<'listener' | 'code'>;
   readonly sniffTimeouts: LeanCounter<'listener'>;
   readonly configLoaded: Gauge;
@@ -290,6 +291,12 @@ export class ProxyMetrics {
       help: 'Requests answered 429 by the local rate limit filter.',
       labelNames: ['stat_prefix'],
       registers: r,
+    });
+    this.authzDenied = new LeanCounter({
+      name: 'ferry_authz_denied_total',
+      help: 'Requests answered 403 by the RBAC filter (authorization by peer identity).',
+      labelNames: ['stat_prefix'],
+      registry,
     });
     this.faultsInjected = new LeanCounter({
       name: 'ferry_http_faults_injected_total',

@@ -164,6 +164,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     assert.equal((await request(intruder.listenerPort('outbound'), '/public/page')).status, 200);
     assert.equal((await request(outboundPort, '/private')).status, 200, 'the allowed identity still passes');
     assert.equal(await metric(server, 'ferry_requests_total', { response_code: '403', response_flags: 'RBAC', source_principal: 'spiffe://cluster.local/ns/default/sa/intruder' }), 1);
+    assert.equal(await metric(server, 'ferry_authz_denied_total', { stat_prefix: 'inbound' }), 1);
   });
 
   test('rotation: new handshakes get the new certificate, traffic keeps flowing', async () => {
