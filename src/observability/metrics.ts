@@ -296,7 +296,7 @@ export class ProxyMetrics {
       name: 'ferry_authz_denied_total',
       help: 'Requests answered 403 by the RBAC filter (authorization by peer identity).',
       labelNames: ['stat_prefix'],
-      registry,
+      registers: r,
     });
     this.faultsInjected = new LeanCounter({
       name: 'ferry_http_faults_injected_total',
