@@ -32,6 +32,12 @@ const USER_AGENT = 'kube-probe/ferry';
 const SERVING = 1;
 const GRPC_STATUS_NAMES = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
+/** The most telling code of a socket error (a cancelled HTTP/2 stream carries the session's cause). */
+function reason(err: NodeJS.ErrnoException): string {
+  const cause = err.cause as NodeJS.ErrnoException | undefined;
+  return cause?.code ?? err.code ?? err.message;
+}
+
 function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
@@ -86,7 +92,7 @@ function httpProbe(a: Extract<AppProbeAction, { type: 'http' }>, timeoutMs: numb
       res.on('end', answer);
       res.on('error', answer); // the status line arrived; a cut body does not change the verdict
     });
-    req.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${err.code ?? err.message}` }));
+    req.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${reason(err)}` }));
     req.end();
     return () => req.destroy();
   });
@@ -98,7 +104,7 @@ function tcpProbe(port: number, timeoutMs: number, target: ProbeTarget): Promise
   return withDeadline(timeoutMs, what, (finish) => {
     const socket = net.connect({ host, port });
     socket.once('connect', () => finish({ ok: true, detail: `${what}: connected` }));
-    socket.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${err.code ?? err.message}` }));
+    socket.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${reason(err)}` }));
     return () => socket.destroy();
   });
 }
@@ -108,7 +114,7 @@ function grpcProbe(port: number, service: string, timeoutMs: number, target: Pro
   const what = `gRPC health check ${hostPort(host, port)}${service ? ` service "${service}"` : ''}`;
   return withDeadline(timeoutMs, what, (finish) => {
     const session = http2.connect(`http://${hostPort(host, port)}`);
-    session.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${err.code ?? err.message}` }));
+    session.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${reason(err)}` }));
     const req = session.request({
       ':method': 'POST',
       ':path': '/grpc.health.v1.Health/Check',
@@ -138,7 +144,7 @@ function grpcProbe(port: number, service: string, timeoutMs: number, target: Pro
       if (s < 0) return finish({ ok: false, detail: `${what}: malformed HealthCheckResponse` });
       finish({ ok: s === SERVING, detail: `${what}: ${GRPC_STATUS_NAMES[s] ?? `status ${s}`}` });
     });
-    req.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${err.code ?? err.message}` }));
+    req.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${reason(err)}` }));
     req.end(encodeHealthCheckRequest(service));
     return () => {
       req.close();
