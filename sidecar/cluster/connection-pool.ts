@@ -51,8 +51,10 @@ export function connectUpstream(
   ep: PoolEndpoint,
   identity: WorkloadIdentity | null,
   alpn?: string[],
+  localAddress?: string | null,
 ): net.Socket {
-  if (t === null) return net.connect({ host: ep.host, port: ep.port });
+  const local = localAddress ?? undefined;
+  if (t === null) return net.connect({ host: ep.host, port: ep.port, localAddress: local });
   let opts: tls.ConnectionOptions;
   try {
     opts = tlsConnectOptions(t, ep, identity);
@@ -61,6 +63,7 @@ export function connectUpstream(
     process.nextTick(() => failed.destroy(err as Error));
     return failed;
   }
+  if (local !== undefined) opts = { ...opts, localAddress: local } as tls.ConnectionOptions;
   return tls.connect(alpn ? { ...opts, ALPNProtocols: alpn } : opts);
 }
 
@@ -91,7 +94,7 @@ export class Http1Pool {
       _opts: unknown,
       cb?: () => void,
     ) => {
-      const sock = connectUpstream(tlsConfig, ep, identityRef);
+      const sock = connectUpstream(tlsConfig, ep, identityRef, undefined, cluster.upstreamBindAddress);
       sock.setNoDelay(true);
       counterRef.connections++;
       sock.once('close', () => {
@@ -134,7 +137,7 @@ export class Http2Pool {
     const session = http2.connect(authority, {
       settings,
       createConnection: () => {
-        const sock = connectUpstream(t, ep, this.identity, t ? ['h2'] : undefined);
+        const sock = connectUpstream(t, ep, this.identity, t ? ['h2'] : undefined, this.cluster.upstreamBindAddress);
         sock.setNoDelay(true);
         return sock;
       },

@@ -184,6 +184,50 @@ export class UpstreamCluster {
     return this.deps.identity ?? null;
   }
 
+  /**
+   * ORIGINAL_DST clusters: the host for a connection's original destination, created on first use
+   * (it never enters the balancer) and dropped after an idle sweep, like Envoy's cleanup_interval.
+   */
+  originalDstHost(ip: string, port: number): UpstreamHost {
+    const key = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    let h = this.originalDst.get(key);
+    if (h === undefined) {
+      const ep: EndpointConfig = {
+        address: { host: ip, port },
+        healthStatus: 'HEALTHY',
+        weight: 1,
+        hostname: '',
+        healthCheckPort: null,
+        metadata: {},
+      };
+      h = new UpstreamHost({ host: ip, port }, ep, this, 0, false);
+      this.originalDst.set(key, h);
+      this.scheduleOriginalDstSweep();
+    }
+    this.originalDstUsed.add(key);
+    return h;
+  }
+
+  private readonly originalDst = new Map<string, UpstreamHost>();
+  private readonly originalDstUsed = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  private scheduleOriginalDstSweep(): void {
+    if (this.sweepTimer !== null || this.closed) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = null;
+      for (const [key, h] of this.originalDst) {
+        if (!this.originalDstUsed.has(key) && h.stats.activeRequests === 0) {
+          this.originalDst.delete(key);
+          h.close();
+        }
+      }
+      this.originalDstUsed.clear();
+      if (this.originalDst.size > 0) this.scheduleOriginalDstSweep();
+    }, 5_000);
+    this.sweepTimer.unref();
+  }
+
   /** Picks an endpoint for a request; null when none is available. */
   pick(ctx: PickContext): UpstreamHost | null {
     this.lastTrafficAt = this.deps.now();
@@ -320,6 +364,8 @@ export class UpstreamCluster {
   /** Stops timers and health checks and closes pooled connections. */
   close(): void {
     this.closed = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    for (const h of this.originalDst.values()) h.close();
     if (this.outlierTimer) clearTimeout(this.outlierTimer);
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
     for (const hc of this.healthCheckers) hc.stop();

@@ -326,6 +326,7 @@ export class HttpConnectionManager {
         body,
         action,
         retryPolicy: action.retryPolicy,
+        originalDst: info.downstream.localAddress ? { host: unmapIPv4(info.downstream.localAddress), port: info.downstream.localPort } : null,
       },
       state,
       { metrics: this.deps.metrics, now: this.deps.now, random: this.deps.random },
@@ -424,6 +425,11 @@ export class HttpConnectionManager {
 }
 
 const emptyDownstream: FilterDownstream = { remoteAddress: '', remotePort: 0, localAddress: '', localPort: 0, peerPrincipal: null };
+
+/** `::ffff:10.0.0.1` → `10.0.0.1` (a dual-stack listener's view of an IPv4 peer). */
+function unmapIPv4(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.indexOf('.') > 0 ? ip.slice(7) : ip;
+}
 
 function hasBody(h: Record<string, string | string[] | undefined>): boolean {
   const cl = h['content-length'];

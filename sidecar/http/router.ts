@@ -23,6 +23,8 @@ export interface RoutedRequest {
   readonly body: RequestBody;
   readonly action: RouteActionConfig;
   readonly retryPolicy: RetryPolicyConfig | null;
+  /** Where the downstream connection was going (ORIGINAL_DST clusters connect there). */
+  readonly originalDst: { readonly host: string; readonly port: number } | null;
 }
 
 /** The router's view of the downstream response, implemented by the connection manager. */
@@ -88,11 +90,17 @@ export class RouterStream implements AttemptHandler {
   private startAttempt(): void {
     const policy = this.req.retryPolicy;
     const exclude = this.tried !== null && policy !== null && policy.retryOnDifferentHost ? this.tried : EMPTY_EXCLUDE;
-    const host = this.cluster.pick({
-      hash: this.req.hash,
-      exclude,
-      maxExcludeAttempts: policy?.hostSelectionRetryMaxAttempts ?? 1,
-    });
+    const od = this.req.originalDst;
+    const host =
+      this.cluster.config.type === 'ORIGINAL_DST'
+        ? od !== null
+          ? this.cluster.originalDstHost(od.host, od.port)
+          : null
+        : this.cluster.pick({
+            hash: this.req.hash,
+            exclude,
+            maxExcludeAttempts: policy?.hostSelectionRetryMaxAttempts ?? 1,
+          });
     if (host === null) return this.fail(503, 'no healthy upstream', Flags.noHealthyUpstream);
     const res = this.cluster.resources;
     // A request waits as "pending" while the pool has no connection for it (max_pending_requests).

@@ -45,7 +45,7 @@ export function proxyUpgrade(
     else headText += `${k}: ${v}\r\n`;
   }
   headText += '\r\n';
-  const upstream = connectUpstream(cluster.config.tls, host.address, cluster.identity);
+  const upstream = connectUpstream(cluster.config.tls, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
   let connected = false;
   const timer = setTimeout(() => {
     if (!connected) upstream.destroy(new Error('connect timeout'));

@@ -72,7 +72,12 @@ export class TcpProxy {
     let attempts = 0;
     const tryConnect = (): void => {
       attempts++;
-      const host = cluster.pick({ hash: null, exclude: tried, maxExcludeAttempts: 3 });
+      const host =
+        cluster.config.type === 'ORIGINAL_DST'
+          ? downstream.localAddress
+            ? cluster.originalDstHost(downstream.localAddress.replace(/^::ffff:(?=\d+\.)/, ''), downstream.localPort)
+            : null
+          : cluster.pick({ hash: null, exclude: tried, maxExcludeAttempts: 3 });
       if (host === null) {
         socket.destroy();
         return;
@@ -99,7 +104,7 @@ export class TcpProxy {
     onConnectFailure: () => void,
   ): void {
     const t = cluster.config.tls;
-    const upstream = connectUpstream(t, host.address, cluster.identity);
+    const upstream = connectUpstream(t, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
     cluster.connectionCounter.connections++;
     host.stats.activeRequests++;
     let connected = false;

@@ -1,5 +1,6 @@
 // Cluster → ClusterConfig: discovery type, load balancing, endpoints, health, resilience, upstream protocol and TLS.
 
+import { isIP } from 'node:net';
 import { ConfigError, UnsupportedConfigError } from '../errors';
 import type { ClusterConfig, DiscoveryType, Http2ProtocolOptions, LbPolicy, LoadAssignmentConfig } from './types';
 import { duration, percent, positiveDuration } from './common';
@@ -146,7 +147,21 @@ function checkEndpoints(type: DiscoveryType, la: LoadAssignmentConfig | null, r:
 export function translateCluster(obj: unknown, path: string): ClusterConfig {
   const r = new Reader(obj, path);
   const name = r.requiredStr('name');
-  r.reject('cluster_type', 'load_balancing_policy', 'transport_socket_matches', 'upstream_bind_config', 'lrs_server');
+  r.reject('cluster_type', 'load_balancing_policy', 'transport_socket_matches', 'lrs_server');
+  let upstreamBindAddress: string | null = null;
+  const bind = r.obj('upstream_bind_config');
+  if (bind) {
+    const sa = bind.obj('source_address');
+    if (!sa) throw new ConfigError(bind.at('source_address'), 'is required');
+    upstreamBindAddress = sa.requiredStr('address');
+    if (isIP(upstreamBindAddress) === 0) throw new ConfigError(sa.at('address'), `${upstreamBindAddress} is not an IP address`);
+    if (sa.int('port_value', 0, 0, 65535) !== 0) throw new UnsupportedConfigError(sa.at('port_value'), 'a fixed source port is not supported');
+    sa.enumOf('protocol', ['TCP'], 'TCP', 'protocol');
+    sa.done();
+    bind.reject('socket_options', 'additional_source_addresses', 'extra_source_addresses', 'local_address_selector');
+    bind.ignore('freebind');
+    bind.done();
+  }
   const type = r.enumOf('type', TYPES, 'STATIC', 'cluster type');
   const lbPolicy = r.enumOf('lb_policy', LB_POLICIES, 'ROUND_ROBIN', 'lb_policy');
   if ((type === 'ORIGINAL_DST') !== (lbPolicy === 'CLUSTER_PROVIDED')) {
@@ -232,6 +247,7 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     idleTimeoutMs: proto.idleTimeoutMs ?? 3_600_000,
     closeConnectionsOnHostHealthFailure: r.bool('close_connections_on_host_health_failure', false),
     ignoreHealthOnHostRemoval: r.bool('ignore_health_on_host_removal', false),
+    upstreamBindAddress,
   };
   r.enumOf('protocol_selection', ['USE_CONFIGURED_PROTOCOL'], 'USE_CONFIGURED_PROTOCOL', 'protocol_selection (only USE_CONFIGURED_PROTOCOL is supported)');
   r.ignore('alt_stat_name', 'metadata', 'cleanup_interval', 'track_timeout_budgets', 'track_cluster_stats', 'wait_for_warm_on_init');

@@ -543,4 +543,6 @@ export interface ClusterConfig {
   readonly idleTimeoutMs: number; // upstream connection idle timeout, default 1 h
   readonly closeConnectionsOnHostHealthFailure: boolean;
   readonly ignoreHealthOnHostRemoval: boolean;
+  /** upstream_bind_config.source_address: the local address upstream connections come from. */
+  readonly upstreamBindAddress: string | null;
 }

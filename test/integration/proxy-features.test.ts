@@ -91,6 +91,7 @@ describe('sidecar proxy features (proxy-features.yaml)', () => {
         }
       });
     });
+    ups.bound = await httpUpstream((req, res) => res.end(req.socket.remoteAddress));
     ups.garbage = await tcpUpstream((s) => {
       s.once('data', () => s.end('THIS IS NOT HTTP\r\n\r\n'));
     });
@@ -126,6 +127,7 @@ describe('sidecar proxy features (proxy-features.yaml)', () => {
       WS_PORT: ups.ws.port,
       GARBAGE_PORT: ups.garbage.port,
       DEAD_PORT: await closedPort(),
+      BOUND_PORT: ups.bound.port,
     });
     port = proxy.listenerPort('http');
     tcpPort = proxy.listenerPort('tcp');
@@ -310,6 +312,10 @@ describe('sidecar proxy features (proxy-features.yaml)', () => {
     assert.equal(seen.connection === undefined || seen.connection === 'keep-alive' || seen.connection === 'close', true);
   });
 
+  test('upstream_bind_config: connections to the upstream come from the configured source address', async () => {
+    assert.equal((await request(port, '/bound')).body, '127.0.0.6');
+  });
+
   test('garbage from an upstream gives 502 and the proxy keeps serving', async () => {
     const r = await request(port, '/garbage');
     assert.equal(r.status, 502);
@@ -371,7 +377,7 @@ describe('sidecar proxy features (proxy-features.yaml)', () => {
   test('admin: /ready, /config_dump, /stats/prometheus', async () => {
     assert.equal((await request(proxy.adminPort, '/ready')).body.trim(), 'LIVE');
     const dump = JSON.parse((await request(proxy.adminPort, '/config_dump')).body);
-    assert.equal(dump.bootstrap.clusters.length, 10);
+    assert.equal(dump.bootstrap.clusters.length, 11);
     const prom = await request(proxy.adminPort, '/stats/prometheus');
     assert.match(prom.body, /ferry_requests_total\{/);
     assert.equal((await request(proxy.adminPort, '/quitquitquit')).status, 405);
