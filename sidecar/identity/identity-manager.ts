@@ -119,7 +119,7 @@ export class IdentityManager {
     return c && this.#clock() < c.notAfter.getTime() ? c : null;
   }
 
-  /** Calls `cb` with every new certificate (not the one current at subscription); returns an unsubscribe function. */
+  /** Calls `cb` with every certificate obtained after subscribing (the first one too, if subscribed before start); returns an unsubscribe function. */
   onRotate(cb: RotateListener): () => void {
     this.#listeners.add(cb);
     return () => this.#listeners.delete(cb);
