@@ -7,6 +7,7 @@ import { PORT_CONTROLLER_GRPC, PORT_CONTROLLER_XDS_PLAINTEXT } from '../mesh/con
 import { Logger, type LogLevel } from '../observability/logger';
 import type { SynczProxy } from './ads/ads-server';
 import { formatProxyStatus } from './admin/proxy-status';
+import { CA_FLAGS, CA_FLAGS_USAGE, caFlagsFrom, controllerIdentityFromFlags } from './ca/ca-command';
 import { Controller } from './controller';
 import { FileRegistry } from './registry/file-registry';
 import type { TranslateOptions } from './translate/translate-for-node';
@@ -22,8 +23,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller --registry file:PATH|ku
   --registry SRC               file:PATH (a YAML file or folder, watched) or kubernetes
   --kubeconfig FILE            kubeconfig for --registry kubernetes (default: in-cluster)
   --xds-address H:P            xDS for sidecars (default 127.0.0.1:${PORT_CONTROLLER_GRPC})
-  --insecure-xds               serve --xds-address without TLS (required until mTLS lands)
-  --plaintext-xds-address H:P  optional plaintext xDS for proxyless gRPC (e.g. 127.0.0.1:${PORT_CONTROLLER_XDS_PLAINTEXT})
+  --insecure-xds               serve --xds-address without TLS and without the CA (tests, trusted hosts)
+${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxyless gRPC (e.g. 127.0.0.1:${PORT_CONTROLLER_XDS_PLAINTEXT})
   --admin-address H:P          health, metrics and /debug (default 127.0.0.1:${ADMIN_PORT_CONTROLLER})
   --debounce-ms N              quiet period before pushing a change (default 100)
   --max-debounce-ms N          bound on the push delay under steady change (default 1000)
@@ -79,6 +80,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     'service-cidr': 'string',
     'outbound-mode': 'string',
     'log-level': 'string',
+    ...CA_FLAGS,
     help: 'boolean',
   });
   if (values.help) {
@@ -88,8 +90,11 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   const str = (k: string): string | null => (typeof values[k] === 'string' ? (values[k] as string) : null);
   const registry = str('registry');
   if (!registry) throw new UsageError('ferry controller needs --registry file:PATH or --registry kubernetes');
-  if (!values['insecure-xds']) {
-    throw new UsageError('--xds-address is served without TLS until the mesh CA lands; pass --insecure-xds to accept that');
+  if (!values['insecure-xds'] && !str('ca-dir')) {
+    throw new UsageError('ferry controller needs --ca-dir DIR (mTLS and the mesh CA on --xds-address) or --insecure-xds');
+  }
+  if (values['insecure-xds'] && str('ca-dir')) {
+    throw new UsageError('--insecure-xds and --ca-dir exclude each other: the CA is only served over TLS');
   }
   const debounceMs = typeof values['debounce-ms'] === 'number' ? values['debounce-ms'] : 100;
   if (debounceMs < 0) throw new UsageError('flag --debounce-ms: must be >= 0');
@@ -127,7 +132,13 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   if (!translate) throw new FerryError('FERRY_ERR_UNAVAILABLE', 'the model → xDS translator is not available in this build');
   const nodeKey = deps.nodeKey ?? optionalExport<NodeKeyFn>(['./translate', './translate/translate-for-node', './translate/translate'], 'nodeKey') ?? undefined;
 
+  const identity = await controllerIdentityFromFlags(
+    caFlagsFrom(values, registry === 'kubernetes' ? { kubeconfig: str('kubeconfig') } : null),
+    logger,
+  );
+
   const controller = new Controller<never>({
+    identity,
     source,
     translate,
     nodeKey,
