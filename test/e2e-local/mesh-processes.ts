@@ -179,10 +179,11 @@ export function adsBootstrap(id: string, xdsPort: number, metadata: Record<strin
 }
 
 /** `ferry proxy --config BOOTSTRAP` for one pod; resolves once it reports LIVE (it has its first listeners). */
-export async function startSidecar(t: TestContext, dir: string, xdsPort: number, pod: { name: string; namespace: string; ip: string; appPorts?: string }): Promise<SidecarChild> {
+export async function startSidecar(t: TestContext, dir: string, xdsPort: number, pod: { name: string; namespace: string; ip: string; appPorts?: string; bindOutbound?: boolean }): Promise<SidecarChild> {
   const id = `sidecar~${pod.ip}~${pod.name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`;
   const metadata: Record<string, string> = { NAMESPACE: pod.namespace, POD_NAME: pod.name, POD_IP: pod.ip };
   if (pod.appPorts) metadata.APP_PORTS = pod.appPorts;
+  if (pod.bindOutbound === false) metadata.BIND_OUTBOUND = 'false';
   const file = join(dir, `${pod.name}.bootstrap.json`);
   writeFileSync(file, JSON.stringify(adsBootstrap(id, xdsPort, metadata), null, 1));
   const child = spawnChild(['proxy', '--config', file, '--admin-address', '127.0.0.1:0', '--drain-time-s', '1', '--log-level', 'warn']);
