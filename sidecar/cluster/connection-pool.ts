@@ -1,12 +1,12 @@
 // Upstream connection pools for one endpoint: HTTP/1.1 keep-alive sockets or one multiplexed HTTP/2 session.
 
-import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ClusterConfig, UpstreamTlsConfig } from '../../src/config/types';
 import { verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { upstreamMaterial, type WorkloadIdentity } from '../tls/workload-identity';
+import { Http1ConnectionPool } from '../http/http1-client';
 
 export interface PoolEndpoint {
   readonly host: string;
@@ -67,47 +67,23 @@ export function connectUpstream(
   return tls.connect(alpn ? { ...opts, ALPNProtocols: alpn } : opts);
 }
 
-/** HTTP/1.1 pool: a keep-alive agent whose sockets are counted and time out when idle. */
-export class Http1Pool {
-  readonly agent: http.Agent;
-  constructor(
-    private readonly cluster: ClusterConfig,
-    private readonly endpoint: PoolEndpoint,
-    private readonly counter: ConnectionCounter,
-    private readonly identity: WorkloadIdentity | null = null,
-  ) {
+/** HTTP/1.1 pool: keep-alive connections to one endpoint, counted for max_connections, closed when idle. */
+export class Http1Pool extends Http1ConnectionPool {
+  constructor(cluster: ClusterConfig, endpoint: PoolEndpoint, counter: ConnectionCounter, identity: WorkloadIdentity | null = null) {
     const tlsConfig = cluster.tls;
-    const identityRef = this.identity;
-    const agent = new http.Agent({
-      keepAlive: true,
-      keepAliveMsecs: 1000,
-      // Envoy counts max_connections per cluster; per endpoint pool is the closest Node offers.
-      maxSockets: Math.max(1, cluster.circuitBreakers.maxConnections),
-      maxFreeSockets: 1024,
-      timeout: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : undefined,
-      scheduling: 'lifo',
+    super({
+      // Envoy counts max_connections per cluster; each endpoint's pool may open that many.
+      maxConnections: Math.max(1, cluster.circuitBreakers.maxConnections),
+      idleTimeoutMs: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : 0,
+      connectTimeoutMs: cluster.connectTimeoutMs,
+      counter,
+      secure: tlsConfig !== null,
+      connect: () => {
+        const sock = connectUpstream(tlsConfig, endpoint, identity, undefined, cluster.upstreamBindAddress);
+        sock.setNoDelay(true);
+        return sock;
+      },
     });
-    const counterRef = this.counter;
-    const ep = this.endpoint;
-    // Count every connection the agent opens, so max_connections sees them.
-    (agent as unknown as { createConnection: typeof net.createConnection }).createConnection = ((
-      _opts: unknown,
-      cb?: () => void,
-    ) => {
-      const sock = connectUpstream(tlsConfig, ep, identityRef, undefined, cluster.upstreamBindAddress);
-      sock.setNoDelay(true);
-      counterRef.connections++;
-      sock.once('close', () => {
-        counterRef.connections--;
-      });
-      void cb;
-      return sock;
-    }) as unknown as typeof net.createConnection;
-    this.agent = agent;
-  }
-
-  close(): void {
-    this.agent.destroy();
   }
 }
 

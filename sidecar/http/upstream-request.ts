@@ -1,8 +1,9 @@
 // One attempt of a request to one upstream endpoint, over HTTP/1.1 or HTTP/2, with classified failures.
 
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { UpstreamHost } from '../cluster/upstream-cluster';
+import type { Http1Connection, Http1ConnectionPool, Http1ConnectionUser, Http1Waiter } from './http1-client';
 
 export type UpstreamFailure = 'connect_failure' | 'connect_timeout' | 'reset' | 'refused_stream' | 'protocol_error';
 
@@ -36,109 +37,155 @@ export interface UpstreamAttempt {
 
 const H2_FORBIDDEN = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-class Http1Attempt implements UpstreamAttempt {
-  private readonly req: http.ClientRequest;
-  private res: http.IncomingMessage | null = null;
-  private connected = false;
-  private done = false;
-  private connectTimer: NodeJS.Timeout | null = null;
+// Methods whose requests carry no body unless the client sends one (Node's client's rule too).
+const NO_DEFAULT_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+const INVALID_PATH = /[^\u0021-\u00ff]/;
+const INVALID_VALUE = /[\r\n\0]/;
 
-  constructor(host: UpstreamHost, r: AttemptRequest, private readonly h: AttemptHandler) {
-    const headers: Record<string, string | string[]> = r.headers;
-    headers.host = r.authority;
-    const req = http.request({
-      agent: host.http1().agent,
-      host: host.address.host,
-      port: host.address.port,
-      method: r.method,
-      path: r.path,
-      headers,
-      setHost: false,
-    });
-    this.req = req;
-    req.on('socket', (sock) => {
-      if ((sock as { connecting?: boolean }).connecting) {
-        this.connectTimer = setTimeout(() => {
-          if (!this.connected && !this.done) {
-            this.fail('connect_timeout', new Error(`connect timeout after ${r.connectTimeoutMs} ms`));
-            req.destroy();
-          }
-        }, r.connectTimeoutMs);
-        sock.once('connect', () => this.onConnected());
-        sock.once('secureConnect', () => this.onConnected());
+/**
+ * One request over a pooled HTTP/1.1 connection. The head is written with the first body bytes (or
+ * at the end of a bodiless request), so a small request leaves in one system call.
+ */
+class Http1Attempt implements UpstreamAttempt, Http1ConnectionUser, Http1Waiter {
+  private conn: Http1Connection | null = null;
+  private done = false;
+  private headSent = false;
+  private chunked = false;
+  private readonly hasLength: boolean;
+  private queued: Buffer[] | null = null;
+  private ended = false;
+  private head: string;
+
+  constructor(
+    private readonly pool: Http1ConnectionPool,
+    private readonly r: AttemptRequest,
+    private readonly h: AttemptHandler,
+  ) {
+    let head = `${r.method} ${r.path} HTTP/1.1\r\nhost: ${r.authority}\r\n`;
+    let bad = INVALID_PATH.test(r.path) || INVALID_VALUE.test(r.authority);
+    const headers = r.headers;
+    let hasLength = false;
+    for (const k in headers) {
+      const v = headers[k];
+      if (typeof v === 'string') {
+        if (INVALID_VALUE.test(v)) bad = true;
+        head += `${k}: ${v}\r\n`;
       } else {
-        this.connected = true;
-      }
-    });
-    req.on('response', (res) => {
-      if (this.done) return;
-      this.res = res;
-      const status = res.statusCode ?? 502;
-      this.h.onResponse(status, res.headers);
-      res.on('data', (c: Buffer) => {
-        if (!this.done) this.h.onData(c);
-      });
-      res.on('end', () => {
-        if (this.done) return;
-        this.done = true;
-        const t = res.trailers;
-        let hasTrailers = false;
-        for (const _k in t) {
-          hasTrailers = true;
-          break;
+        for (const x of v) {
+          if (INVALID_VALUE.test(x)) bad = true;
+          head += `${k}: ${x}\r\n`;
         }
-        this.h.onEnd(hasTrailers ? t : null);
-      });
-      res.on('error', (err) => this.fail('reset', err));
-      res.on('aborted', () => this.fail('reset', new Error('upstream connection reset while sending the response')));
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.done) return;
-      if (!this.connected) this.fail('connect_failure', err);
-      else if (err.code && err.code.startsWith('HPE_')) this.fail('protocol_error', err);
-      else this.fail('reset', err);
-    });
+      }
+      if (k === 'content-length') hasLength = true;
+    }
+    this.head = head;
+    this.hasLength = hasLength;
+    if (bad) {
+      this.done = true;
+      process.nextTick(() => h.onError('protocol_error', new Error('invalid character in the upstream request path or headers')));
+      return;
+    }
+    const c = pool.acquire();
+    if (c !== null) this.bind(c);
+    else pool.wait(this);
   }
 
   get finished(): boolean {
     return this.done;
   }
 
-  private onConnected(): void {
-    this.connected = true;
-    if (this.connectTimer) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
+  onConnection(c: Http1Connection): void {
+    if (this.done) {
+      this.pool.release(c);
+      return;
     }
+    this.bind(c);
   }
 
-  private fail(kind: UpstreamFailure, err: Error): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.h.onError(kind, err);
+  private bind(c: Http1Connection): void {
+    this.conn = c;
+    c.begin(this, this.r.method === 'HEAD');
+    const q = this.queued;
+    if (q !== null) {
+      this.queued = null;
+      for (const b of q) this.write(b);
+    }
+    if (this.ended) this.end();
   }
+
+  // ─── body from the router ───
 
   write(chunk: Buffer): void {
-    if (!this.done) this.req.write(chunk);
-  }
-
-  pause(): void {
-    this.res?.pause();
-  }
-
-  resume(): void {
-    this.res?.resume();
+    if (this.done || chunk.length === 0) return;
+    const c = this.conn;
+    if (c === null) {
+      (this.queued ??= []).push(chunk);
+      return;
+    }
+    if (!this.headSent) {
+      this.headSent = true;
+      if (!this.hasLength) this.chunked = true;
+      c.write(this.chunked ? `${this.head}transfer-encoding: chunked\r\n\r\n` : `${this.head}\r\n`);
+    }
+    if (this.chunked) {
+      c.write(`${chunk.length.toString(16)}\r\n`);
+      c.write(chunk);
+      c.write('\r\n');
+    } else c.write(chunk);
   }
 
   end(): void {
-    if (!this.done) this.req.end();
+    if (this.done) return;
+    this.ended = true;
+    const c = this.conn;
+    if (c === null) return;
+    if (!this.headSent) {
+      this.headSent = true;
+      const empty = !this.hasLength && !NO_DEFAULT_BODY.has(this.r.method);
+      c.write(empty ? `${this.head}content-length: 0\r\n\r\n` : `${this.head}\r\n`);
+    } else if (this.chunked) c.write('0\r\n\r\n');
+    c.requestEnded = true;
+  }
+
+  pause(): void {
+    if (!this.done) this.conn?.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.done) this.conn?.socket.resume();
   }
 
   abort(): void {
+    if (this.done) return;
     this.done = true;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.req.destroy();
+    const c = this.conn;
+    this.conn = null;
+    if (c !== null) c.abandon();
+    else this.pool.cancelWait(this);
+  }
+
+  // ─── Http1ConnectionUser ───
+
+  onResponseHead(status: number, headers: Record<string, string | string[]>): void {
+    if (!this.done) this.h.onResponse(status, headers);
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    if (!this.done) this.h.onData(chunk);
+  }
+
+  onResponseEnd(trailers: Record<string, string | string[]> | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn = null;
+    this.h.onEnd(trailers);
+  }
+
+  onConnectionError(kind: UpstreamFailure, err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn = null;
+    this.h.onError(kind, err);
   }
 }
 
@@ -255,5 +302,5 @@ class Http2Attempt implements UpstreamAttempt {
 
 /** Starts an attempt over the cluster's upstream protocol. */
 export function startAttempt(host: UpstreamHost, http2Upstream: boolean, r: AttemptRequest, h: AttemptHandler): UpstreamAttempt {
-  return http2Upstream ? new Http2Attempt(host, r, h) : new Http1Attempt(host, r, h);
+  return http2Upstream ? new Http2Attempt(host, r, h) : new Http1Attempt(host.http1(), r, h);
 }
