@@ -1,8 +1,7 @@
 // `ferry proxy` inside a pod: the bootstrap from the injected env, the health server, the proxy, and shutdown.
 //
 // `podProxyOptions` is the edge: env + flags → a validated BootstrapConfig, the health port and the
-// app's probes. `startPodProxy` starts the health server first (so the kubelet's startup probe gets
-// 503, not a refused connection, while the proxy fetches its configuration), then the proxy.
+// app's probes. `startPodProxy` starts the health server first, then the proxy behind it.
 
 import { parseFlags, parseHostPort, UsageError } from '../../src/cli/flags';
 import { translateBootstrap } from '../../src/config/bootstrap';
@@ -20,6 +19,7 @@ export const POD_PROXY_USAGE = `usage: ferry proxy   (in a pod: configured from 
   --service-cluster NAME   node.cluster (default <app label or service account>.<namespace>)
   --admin-port N           admin server on 127.0.0.1 (default ${PORT_ADMIN})
   --health-port N          health and app probes (default ${PORT_HEALTH})
+  --health-host ADDR       address the health port binds (default: every address)
   --stats-address A        Prometheus metrics, "off" to disable (default 0.0.0.0:${PORT_METRICS})
   --drain-time-s S         how long SIGTERM waits for in-flight requests (default $FERRY_DRAIN_SECONDS or 5)
   --log-level LEVEL        debug | info | warn | error (default info)
@@ -32,6 +32,8 @@ export interface PodProxyOptions {
   readonly bootstrapObject: Record<string, unknown>;
   readonly pod: PodEnvironment;
   readonly healthPort: number;
+  /** Undefined: every address (the kubelet probes the pod IP). */
+  readonly healthHost: string | undefined;
   readonly appProbes: AppProbes;
   readonly drainTimeoutMs: number;
   readonly logLevel: LogLevel | null;
@@ -59,6 +61,7 @@ export function podProxyOptions(env: Readonly<Record<string, string | undefined>
     'service-cluster': 'string',
     'admin-port': 'number',
     'health-port': 'number',
+    'health-host': 'string',
     'stats-address': 'string',
     'drain-time-s': 'number',
     'log-level': 'string',
@@ -83,6 +86,7 @@ export function podProxyOptions(env: Readonly<Record<string, string | undefined>
     bootstrapObject,
     pod,
     healthPort: port(values, 'health-port', PORT_HEALTH),
+    healthHost: typeof values['health-host'] === 'string' && values['health-host'] !== '' ? values['health-host'] : undefined,
     appProbes: parseAppProbes(env[ENV_APP_PROBES]),
     drainTimeoutMs: drain * 1000,
     logLevel: (level as LogLevel | undefined) ?? null,
@@ -92,38 +96,40 @@ export function podProxyOptions(env: Readonly<Record<string, string | undefined>
 export interface RunningPodProxy {
   readonly proxy: Proxy;
   readonly health: HealthServer;
+  /** Resolves when the proxy is LIVE (first configuration received, or the initial fetch timed out). */
+  readonly started: Promise<void>;
   /** Drains (up to the drain time), stops the proxy, then closes the health server. */
   stop(): Promise<void>;
 }
 
-/** Starts the health server, then the proxy (which waits for its first configuration over ADS). */
+/**
+ * Starts the health server and returns once it listens; the proxy starts behind it (see `started`),
+ * so the kubelet's startup probe gets 503, not a refused connection, while the proxy fetches its
+ * configuration over ADS.
+ */
 export async function startPodProxy(opts: PodProxyOptions, logger: Logger = rootLogger.child('pod')): Promise<RunningPodProxy> {
   const proxy = new Proxy(opts.bootstrap, { drainTimeoutMs: opts.drainTimeoutMs });
   const health = new HealthServer({
     ready: () => proxy.state === 'LIVE',
     probes: opts.appProbes,
     port: opts.healthPort,
+    host: opts.healthHost,
     target: { host: '127.0.0.1', podIp: opts.pod.podIp },
     logger,
   });
   await health.listen();
-  try {
-    await proxy.start();
-  } catch (err) {
-    await proxy.stop().catch(() => undefined);
-    await health.close();
-    throw err;
-  }
   let stopping: Promise<void> | null = null;
-  return {
-    proxy,
-    health,
-    stop: () =>
-      (stopping ??= (async () => {
-        await proxy.drainAndStop();
-        await health.close();
-      })()),
-  };
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await proxy.drainAndStop();
+      await health.close();
+    })());
+  const started = proxy.start().catch(async (err: unknown) => {
+    await stop().catch(() => undefined);
+    throw err;
+  });
+  started.catch(() => undefined); // the caller awaits it; never an unhandled rejection
+  return { proxy, health, started, stop };
 }
 
 /** `ferry proxy` in a pod: runs until SIGTERM/SIGINT, then drains and exits 0. */
@@ -135,6 +141,7 @@ export async function podProxyCommand(argv: string[], env: Readonly<Record<strin
   const opts = podProxyOptions(env, argv);
   if (opts.logLevel) rootLogger.setLevel(opts.logLevel);
   const running = await startPodProxy(opts);
+  await running.started;
   const probes = [...opts.appProbes.keys()].join(', ') || 'none';
   process.stdout.write(
     `ferry proxy: LIVE as ${opts.pod.podName}.${opts.pod.namespace} (admin 127.0.0.1:${running.proxy.adminPort}, ` +
