@@ -47,10 +47,16 @@ export function caChannelCredentials(trustBundlePem: string, serverSpiffeId: str
   });
 }
 
+/**
+ * Channel options for a channel whose server is checked by SPIFFE ID: a fixed TLS server name, so
+ * Node does not send an IP address as SNI (RFC 6066 forbids it); the name itself is not verified.
+ */
+export const SPIFFE_CHANNEL_OPTIONS: grpc.ChannelOptions = Object.freeze({ 'grpc.ssl_target_name_override': 'ferry-controller' });
+
 /** Sends one request on a fresh channel (renewals are hours apart) and closes it. */
 export function requestCertificate(req: CaRequest): Promise<CreateCertificateResponse> {
   const Client = certificateServiceClient();
-  const client = new Client(req.address, caChannelCredentials(req.trustBundlePem, req.serverSpiffeId));
+  const client = new Client(req.address, caChannelCredentials(req.trustBundlePem, req.serverSpiffeId), SPIFFE_CHANNEL_OPTIONS);
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${req.token}`);
   return new Promise<CreateCertificateResponse>((resolve, reject) => {

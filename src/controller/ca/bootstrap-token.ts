@@ -38,8 +38,15 @@ export class TokenError extends FerryError {
   }
 }
 
+const keyIds = new WeakMap<Buffer, string>();
+
 export function tokenKeyId(key: Buffer): string {
-  return createHash('sha256').update(key).digest().subarray(0, 8).toString('hex');
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = createHash('sha256').update(key).digest().subarray(0, 8).toString('hex');
+    keyIds.set(key, id);
+  }
+  return id;
 }
 
 function checkKey(key: Buffer): void {

@@ -54,7 +54,8 @@ export function decodeCreateCertificateRequest(buf: Buffer): CreateCertificateRe
 }
 
 export function encodeCreateCertificateResponse(res: CreateCertificateResponse): Buffer {
-  return Buffer.from(RESPONSE.encode(RESPONSE.fromObject({ cert_chain: res.certChain, trust_bundle: res.trustBundle })).finish());
+  // Plain strings need no fromObject conversion.
+  return Buffer.from(RESPONSE.encode({ cert_chain: res.certChain, trust_bundle: res.trustBundle }).finish());
 }
 
 export function decodeCreateCertificateResponse(buf: Buffer): CreateCertificateResponse {
