@@ -5,6 +5,7 @@ import { proxyCommand, PROXY_USAGE } from './proxy-command';
 import { demoCommand } from './demo-command';
 import { certsCommand, initCommand, injectCommand, webhookCommand } from './mesh-commands';
 import { controllerCommand, proxyStatusCommand } from '../controller/command';
+import { drainCommand, waitReadyCommand } from '../../sidecar/agent/commands';
 
 const USAGE = `ferry — a service mesh
 
@@ -19,6 +20,8 @@ commands:
   init       install the pod's traffic capture rules (iptables; runs in the init container)
   inject     add the Ferry sidecar to Kubernetes workloads in YAML (-f FILE|-)
   webhook    serve the mutating admission webhook that injects the sidecar
+  drain      drain the local proxy before the pod stops (the proxy's preStop hook)
+  wait-ready wait until the local proxy is ready (the pre-1.29 postStart hook)
   version    print the version
 
 Run 'ferry <command> --help' for a command's flags.
@@ -35,6 +38,8 @@ const commands: Record<string, Command> = {
   init: (argv) => initCommand(argv),
   inject: (argv) => injectCommand(argv),
   webhook: webhookCommand,
+  drain: (argv) => drainCommand(argv),
+  'wait-ready': (argv) => waitReadyCommand(argv),
   version: async () => {
     process.stdout.write('ferry 0.1.0\n');
     return 0;

@@ -7,6 +7,7 @@ import { rootLogger, type LogLevel } from '../observability/logger';
 import { Proxy } from '../../sidecar/proxy';
 import { parseFlags, parseHostPort, UsageError } from './flags';
 import { runPrimary, runWorker } from './workers';
+import { isPodProxy, podProxyCommand } from '../../sidecar/agent/pod-proxy';
 
 export const PROXY_USAGE = `usage: ferry proxy --config FILE [--concurrency N] [--admin-address HOST:PORT]
                    [--stats-address HOST:PORT] [--drain-time-s S] [--log-level LEVEL]
@@ -33,6 +34,8 @@ export function loadProxyConfig(values: Record<string, string | boolean | number
 }
 
 export async function proxyCommand(argv: string[]): Promise<number> {
+  // In a pod (no --config, FERRY_* env from the injector): bootstrap from the environment.
+  if (isPodProxy(process.env, argv)) return podProxyCommand(argv, process.env);
   const { values } = parseFlags(argv, {
     config: 'string',
     concurrency: 'number',
