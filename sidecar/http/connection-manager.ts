@@ -12,7 +12,7 @@ import type { ClusterManager } from '../cluster/cluster-manager';
 import type { HttpFilter, HttpFilterContext, FilterDownstream, FilterRequest } from '../filters/types';
 import { createHttpFilters } from '../filters/registry';
 import { RouteTable } from './route-table';
-import { RouterStream, type RouterResponder } from './router';
+import { RouterStream, type RouterDeps, type RouterResponder } from './router';
 import { RequestBody } from './request-body';
 import { RequestStatsTable } from './request-stats';
 import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from './local-reply';
@@ -50,6 +50,12 @@ export interface ConnectionManagerDeps {
 
 const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 const CONNECTION_INFO = Symbol('ferry.connectionInfo');
+const STREAM_STATE = Symbol('ferry.streamState');
+
+/** The response's 'close' listener, shared by every request (the state rides on the response). */
+function onResponseClose(this: DownRes): void {
+  (this as unknown as Record<symbol, StreamState>)[STREAM_STATE].onDownstreamClose();
+}
 
 export class HttpConnectionManager {
   private readonly h1: http.Server;
@@ -62,6 +68,7 @@ export class HttpConnectionManager {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
   private draining = false;
+  private readonly routerDeps: RouterDeps;
   private unsubscribeIdentity: (() => void) | null = null;
 
   constructor(
@@ -69,6 +76,7 @@ export class HttpConnectionManager {
     private readonly deps: ConnectionManagerDeps,
     tlsConfig: DownstreamTlsConfig | null = null,
   ) {
+    this.routerDeps = { metrics: deps.metrics, now: deps.now, random: deps.random };
     this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, 'unknown');
@@ -214,15 +222,14 @@ export class HttpConnectionManager {
     const method = req.method ?? 'GET';
     const ct = headers['content-type'];
     const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
-    const scheme = info.secure ? 'https' : 'http';
     const state = new StreamState(this, req, res, protocol, isGrpc, started, info);
-    res.on('close', () => state.onDownstreamClose());
+    (res as unknown as Record<symbol, StreamState>)[STREAM_STATE] = state;
+    res.once('close', onResponseClose);
 
     if (this.draining && !isH2) res.setHeader('connection', 'close');
 
     const table = this.routesFor();
     const vh = table?.selectVirtualHost(authority) ?? null;
-    const filterReq: FilterRequest = { method, scheme, authority, path, headers };
     const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method, headers, isGrpc }, this.deps.random) : null;
     state.route = route;
     state.vhost = vh;
@@ -231,6 +238,9 @@ export class HttpConnectionManager {
       return state.localReply(301, '', Flags.directResponse, { location: `https://${authority}${path}` });
     }
 
+    // Without HTTP filters (the router alone) no filter context is built.
+    if (this.filters.length === 0) return this.route(state);
+    const filterReq: FilterRequest = { method, scheme: info.secure ? 'https' : 'http', authority, path, headers };
     const ctx: HttpFilterContext = { request: filterReq, downstream: info.downstream, route, now: this.deps.now, random: this.deps.random };
     state.filterCtx = ctx;
     this.runFilters(state, ctx, 0);
@@ -329,8 +339,7 @@ export class HttpConnectionManager {
         originalDst: info.downstream.localAddress ? { host: unmapIPv4(info.downstream.localAddress), port: info.downstream.localPort } : null,
       },
       state,
-      { metrics: this.deps.metrics, now: this.deps.now, random: this.deps.random },
-      () => state.onRouterComplete(),
+      this.routerDeps,
     );
     state.router = router;
     router.start();

@@ -39,6 +39,8 @@ export interface RouterResponder {
   /** Reset the downstream stream (headers already sent, upstream failed mid-body). */
   reset(flag: string): void;
   readonly headersSent: boolean;
+  /** The router is done with the request (answered, failed or cancelled). */
+  onRouterComplete(): void;
 }
 
 export interface RouterDeps {
@@ -49,6 +51,18 @@ export interface RouterDeps {
 
 const EMPTY_EXCLUDE: ReadonlySet<string> = new Set();
 
+// Timer callbacks shared by every request (the router rides along as the argument), so arming a
+// timeout allocates no closure.
+function onGlobalTimer(r: RouterStream): void {
+  r.onGlobalTimeout();
+}
+function onPerTryTimer(r: RouterStream): void {
+  r.onPerTryTimeout();
+}
+function onBackoffTimer(r: RouterStream): void {
+  r.onBackoffDone();
+}
+
 export class RouterStream implements AttemptHandler {
   private attempt: UpstreamAttempt | null = null;
   private host: UpstreamHost | null = null;
@@ -58,6 +72,7 @@ export class RouterStream implements AttemptHandler {
   private globalTimer: NodeJS.Timeout | null = null;
   private perTryTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
+  /** Hosts tried so far, kept only once a second attempt starts (the first is in upstreamHostKey). */
   private tried: Set<string> | null = null;
   private finished = false;
   private pausedUpstream: { pause(): void; resume(): void } | null = null;
@@ -70,7 +85,6 @@ export class RouterStream implements AttemptHandler {
     private readonly req: RoutedRequest,
     private readonly out: RouterResponder,
     private readonly deps: RouterDeps,
-    private readonly onComplete: (router: RouterStream) => void,
   ) {}
 
   start(): void {
@@ -82,13 +96,14 @@ export class RouterStream implements AttemptHandler {
     this.requestAcquired = true;
     const t = this.req.action.timeoutMs;
     if (t > 0) {
-      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), t);
+      this.globalTimer = setTimeout(onGlobalTimer, t, this);
     }
     this.startAttempt();
   }
 
   private startAttempt(): void {
     const policy = this.req.retryPolicy;
+    if (this.attempts > 0 && this.tried === null) this.tried = new Set([this.upstreamHostKey]);
     const exclude = this.tried !== null && policy !== null && policy.retryOnDifferentHost ? this.tried : EMPTY_EXCLUDE;
     const od = this.req.originalDst;
     const host =
@@ -119,8 +134,7 @@ export class RouterStream implements AttemptHandler {
     this.upstreamHostKey = host.key;
     host.stats.activeRequests++;
     host.stats.totalRequests++;
-    if (this.tried === null) this.tried = new Set();
-    this.tried.add(host.key);
+    if (this.tried !== null) this.tried.add(host.key);
     const r = this.req;
     const attempt = startAttempt(
       host,
@@ -142,7 +156,7 @@ export class RouterStream implements AttemptHandler {
     }
     const perTry = r.retryPolicy?.perTryTimeoutMs ?? 0;
     if (perTry > 0) {
-      this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), perTry);
+      this.perTryTimer = setTimeout(onPerTryTimer, perTry, this);
     }
     if (!r.body.attach(attempt)) {
       // Body could not be replayed: nothing to retry with.
@@ -294,14 +308,18 @@ export class RouterStream implements AttemptHandler {
     if (a !== null) a.abort();
     this.releaseHost();
     const delay = retryBackoffMs(policy, this.attempts, this.deps.random);
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = null;
-      if (!this.finished) this.startAttempt();
-    }, delay);
+    this.backoffTimer = setTimeout(onBackoffTimer, delay, this);
     return true;
   }
 
-  private onPerTryTimeout(): void {
+  /** @internal timer callback */
+  onBackoffDone(): void {
+    this.backoffTimer = null;
+    if (!this.finished) this.startAttempt();
+  }
+
+  /** @internal timer callback */
+  onPerTryTimeout(): void {
     this.perTryTimer = null;
     if (this.finished || this.out.headersSent) return;
     const a = this.attempt;
@@ -314,7 +332,8 @@ export class RouterStream implements AttemptHandler {
     this.fail(504, 'upstream request timeout', Flags.upstreamRequestTimeout);
   }
 
-  private onGlobalTimeout(): void {
+  /** @internal timer callback */
+  onGlobalTimeout(): void {
     this.globalTimer = null;
     if (this.finished) return;
     const a = this.attempt;
@@ -362,6 +381,6 @@ export class RouterStream implements AttemptHandler {
       this.retriesAcquired--;
       res.release('retries');
     }
-    this.onComplete(this);
+    this.out.onRouterComplete();
   }
 }
