@@ -112,6 +112,8 @@ test('BIND_OUTBOUND "false": only the pod\'s inbound listeners (one sidecar per 
   assert.deepEqual([...snap[LISTENER_TYPE]!.keys()].sort(), ['inbound_127.0.3.1_7000', 'inbound_127.0.3.1_8080']);
   assert.equal(snap[ROUTE_TYPE]!.size, 0);
   assert.ok(snap[CLUSTER_TYPE]!.has('inbound|8080||'));
+  // Bind mode has no capture rules to dodge: the app sees the sidecar at 127.0.0.1.
+  assert.equal((snap[CLUSTER_TYPE]!.get('inbound|8080||') as Json).upstream_bind_config, undefined);
   const cases: [unknown, boolean | RegExp][] = [[undefined, true], ['true', true], ['false', false], [false, false], ['no', /node\.metadata\.BIND_OUTBOUND/]];
   for (const [v, want] of cases) {
     if (want instanceof RegExp) assert.throws(() => bindsOutbound({ BIND_OUTBOUND: v }), want);

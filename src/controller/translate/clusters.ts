@@ -125,9 +125,10 @@ export function loadAssignment(svc: MeshService, port: MeshPort): Json {
 
 /**
  * `inbound|<port>||`: the local app on 127.0.0.1:<appPort> (the workload port unless bind mode says
- * otherwise). (Binding the upstream source to 127.0.0.6 is a later step.)
+ * otherwise). With `sourceAddress` (capture mode: 127.0.0.6) the sidecar connects from that address,
+ * which the capture rules never redirect, so the hop to the app is not captured again.
  */
-export function inboundCluster(port: number, protocol: PortProtocol, appPort = port): Json {
+export function inboundCluster(port: number, protocol: PortProtocol, appPort = port, sourceAddress: string | null = null): Json {
   const name = inboundClusterName(port);
   const out: Json = {
     name,
@@ -135,6 +136,7 @@ export function inboundCluster(port: number, protocol: PortProtocol, appPort = p
     connect_timeout: dur(DEFAULT_CONNECT_TIMEOUT_MS),
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', appPort) } }] }] },
   };
+  if (sourceAddress !== null) out.upstream_bind_config = { source_address: { address: sourceAddress, port_value: 0 } };
   if (usesHttp2(protocol)) out.typed_extension_protocol_options = http2Options();
   return out;
 }

@@ -114,6 +114,8 @@ test('inbound listener: the pod\'s own ports, to 127.0.0.1 through inbound|<port
   assert.equal(hcm.route_config.virtual_hosts[0].routes[0].route.cluster, 'inbound|9080||');
   const c = get(sidecar, CLUSTER_TYPE, 'inbound|9080||');
   assert.deepEqual(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 9080 });
+  // From 127.0.0.6, which the capture rules pass: the hop to the app is not captured again.
+  assert.deepEqual(c.upstream_bind_config, { source_address: { address: '127.0.0.6', port_value: 0 } });
   assert.equal(l.default_filter_chain.filters[0].typed_config.cluster, 'InboundPassthroughCluster');
   // The ratings pod: a gRPC port and a TCP port.
   const ratings = translateForNode(model, node('envoy', { NAMESPACE: 'demo', POD_IP: '10.1.0.31' }));

@@ -1,6 +1,7 @@
 // Pure model → xDS translation for one proxy: sidecars (Ferry, Envoy) get capture or bound listeners, gRPC clients api_listeners.
 
 import { deepFreeze } from '../../config/freeze';
+import { INBOUND_PASSTHROUGH_SOURCE_V4 } from '../../mesh/constants';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { NodeInfo, Snapshot, Translator } from '../types';
@@ -184,7 +185,8 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
   const app = mode === 'bind' ? appPorts(node.metadata) : new Map<number, number>();
   const clusterMap = new Map(s.sidecarClusters);
   for (const p of ports) {
-    const c = inboundCluster(p.port, p.protocol, app.get(p.port) ?? p.port);
+    // Capture mode: from 127.0.0.6, which the capture rules pass, so the hop to the app is not redirected again.
+    const c = inboundCluster(p.port, p.protocol, app.get(p.port) ?? p.port, mode === 'capture' ? INBOUND_PASSTHROUGH_SOURCE_V4 : null);
     clusterMap.set(c.name as string, c);
   }
   if (mode === 'bind') {
