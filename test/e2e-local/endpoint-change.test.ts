@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { freeVip, getJson, httpGet, loadLoop, namedServer, registry, sleep, startController, startSidecar, tempDir, waitFor, writeAtomic } from './mesh-processes';
 
 interface SynczProxy {
@@ -54,5 +54,31 @@ test('an EndpointSlice file change reaches traffic through a running sidecar wit
     t.diagnostic(`endpoint change reached traffic in ${tookMs} ms; ${load.answers.length} requests, 0 failed`);
   } catch (err) {
     throw new Error(`${(err as Error).message}${diag()}`);
+  }
+});
+
+test('a Service removed from the folder closes its VIP listener; added back, it serves again', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t, 'ferry-e2e-service-');
+  const reg = join(dir, 'registry');
+  mkdirSync(reg);
+  const a = await namedServer(t, 'A');
+  const vip = await freeVip();
+  const svc = join(reg, 'service.yaml');
+  writeFileSync(svc, registry.service('web', 'shop', vip.ip, vip.port));
+  writeFileSync(join(reg, 'endpoints.yaml'), registry.endpointSlice('web', 'shop', 'http', a.port, ['127.0.0.1']));
+  const controller = await startController(t, reg);
+  const sidecar = await startSidecar(t, dir, controller.ports.xds, { name: 'client-0', namespace: 'shop', ip: '127.0.2.1' });
+  try {
+    await waitFor('traffic to A', async () => (await httpGet(vip.ip, vip.port)).body === 'A');
+    rmSync(svc);
+    const refused = await waitFor('the listener to close', async () => {
+      const r = await httpGet(vip.ip, vip.port).then(() => null, (err: NodeJS.ErrnoException) => err.code ?? 'error');
+      return r;
+    }, 5_000);
+    assert.equal(refused, 'ECONNREFUSED');
+    writeAtomic(svc, registry.service('web', 'shop', vip.ip, vip.port));
+    await waitFor('traffic to A again', async () => (await httpGet(vip.ip, vip.port)).body === 'A', 5_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- controller ---\n${controller.log().slice(-3000)}\n--- sidecar ---\n${sidecar.log().slice(-3000)}`);
   }
 });
