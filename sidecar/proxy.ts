@@ -13,7 +13,9 @@ import { RouteTable } from './http/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
-import type { WorkloadIdentity } from './tls/workload-identity';
+import { identityOf, type WorkloadIdentity } from './tls/workload-identity';
+import type { IdentityManager } from './identity/identity-manager';
+import { identityChannelCredentials } from './identity/identity-credentials';
 
 export interface ProxyOptions {
   readonly logger?: Logger;
@@ -26,6 +28,11 @@ export interface ProxyOptions {
   readonly drainTimeoutMs?: number;
   /** The workload identity (certificate, key, trust bundle) for mTLS that names it. */
   readonly identity?: WorkloadIdentity | null;
+  /**
+   * The identity manager that gets and rotates this workload's certificate from the controller's
+   * CA; the proxy waits for the first certificate, and speaks ADS over mTLS with it.
+   */
+  readonly identityManager?: { readonly manager: IdentityManager; readonly controllerSpiffeId: string } | null;
 }
 
 const monotonicNow = (): number => performance.now();
@@ -48,6 +55,7 @@ export class Proxy implements AdminTarget {
   private ads: AdsClient | null = null;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly identity: WorkloadIdentity | null;
 
   constructor(
     readonly bootstrap: BootstrapConfig,
@@ -59,7 +67,8 @@ export class Proxy implements AdminTarget {
     const random = options.random ?? Math.random;
     this.now = now;
     this.random = random;
-    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random, identity: options.identity ?? null });
+    this.identity = options.identity ?? (options.identityManager ? identityOf(options.identityManager.manager) : null);
+    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random, identity: this.identity });
     for (const l of bootstrap.listeners) this.listeners.push(this.newListener(l));
   }
 
@@ -71,12 +80,14 @@ export class Proxy implements AdminTarget {
       now: this.now,
       random: this.random,
       routeConfigByName: (name) => this.routeTables.get(name) ?? null,
-      identity: this.options.identity ?? null,
+      identity: this.identity,
     });
   }
 
   /** Clusters first (so routes have somewhere to go), then listeners, then admin. */
   async start(): Promise<void> {
+    // The certificate first: TLS on listeners, clusters and the ADS stream needs it.
+    if (this.options.identityManager) await this.options.identityManager.manager.start();
     await this.clusters.addOrUpdate(this.bootstrap.clusters);
     for (const l of this.listeners) {
       const port = await l.listen();
@@ -127,7 +138,9 @@ export class Proxy implements AdminTarget {
     const target = `${ep.address.host.includes(':') ? `[${ep.address.host}]` : ep.address.host}:${ep.address.port}`;
     this.ads = new AdsClient(
       target,
-      adsCredentials(cluster.tls),
+      this.options.identityManager
+        ? identityChannelCredentials(this.options.identityManager.manager, this.options.identityManager.controllerSpiffeId)
+        : adsCredentials(cluster.tls),
       this.bootstrap.node,
       want,
       {
@@ -200,6 +213,11 @@ export class Proxy implements AdminTarget {
   /** Port a listener is bound to, by name (tests bind port 0). */
   listenerPort(name: string): number {
     return this.listeners.find((l) => l.config.name === name)?.port ?? 0;
+  }
+
+  /** False while the proxy waits for (or has lost, by expiry) its workload certificate. */
+  get identityReady(): boolean {
+    return this.identity === null || !this.options.identityManager || this.identity.current() !== null;
   }
 
   // ─── AdminTarget ───
@@ -303,6 +321,7 @@ export class Proxy implements AdminTarget {
     if (this.stopped) return;
     this.stopped = true;
     this.ads?.stop();
+    this.options.identityManager?.manager.stop();
     for (const l of this.listeners) l.close();
     this.clusters.close();
     await this.admin?.close();

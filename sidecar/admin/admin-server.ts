@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 /** What the admin server asks of the proxy it administers. */
 export interface AdminTarget {
   readonly state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
+  /** False while a required workload certificate is missing (not ready, though LIVE). */
+  readonly identityReady?: boolean;
   configDump(): unknown;
   clustersText(): string;
   clustersJson(): unknown;
@@ -53,8 +55,10 @@ export class AdminServer {
       res.end(JSON.stringify(body, jsonReplacer, 2) + '\n');
     };
     switch (url.pathname) {
-      case '/ready':
-        return text(t.state === 'LIVE' ? 200 : 503, `${t.state}\n`);
+      case '/ready': {
+        const ready = t.state === 'LIVE' && t.identityReady !== false;
+        return text(ready ? 200 : 503, ready || t.state !== 'LIVE' ? `${t.state}\n` : 'LIVE (no workload certificate)\n');
+      }
       case '/server_info':
         return json(200, { state: t.state, version: 'ferry/0.1.0' });
       case '/config_dump':

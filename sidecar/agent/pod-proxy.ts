@@ -12,6 +12,10 @@ import { Proxy } from '../proxy';
 import { parseAppProbes, type AppProbes } from './app-probes';
 import { HealthServer } from './health-server';
 import { podBootstrap, podEnvironment, type PodEnvironment } from './pod-bootstrap';
+import { readFileSync } from 'node:fs';
+import { IdentityManager } from '../identity/identity-manager';
+import { ProxyMetrics } from '../../src/observability/metrics';
+import { DEFAULT_SYSTEM_NAMESPACE } from '../../src/mesh/constants';
 
 export const POD_PROXY_USAGE = `usage: ferry proxy   (in a pod: configured from the injected FERRY_* environment)
   --controller-address A   the controller's xDS address (default $FERRY_CONTROLLER_ADDRESS)
@@ -23,6 +27,11 @@ export const POD_PROXY_USAGE = `usage: ferry proxy   (in a pod: configured from 
   --stats-address A        Prometheus metrics, "off" to disable (default 0.0.0.0:${PORT_METRICS})
   --drain-time-s S         how long SIGTERM waits for in-flight requests (default $FERRY_DRAIN_SECONDS or 5)
   --log-level LEVEL        debug | info | warn | error (default info)
+  --ca-root-file F         mesh root certificate: with it the proxy gets its SPIFFE certificate from
+                           the controller's CA and speaks mTLS (default $FERRY_CA_ROOT_FILE; unset: plaintext)
+  --token-file F           the token that proves the workload's identity to the CA
+                           (default $FERRY_TOKEN_FILE or /var/run/secrets/tokens/ferry-token)
+  --controller-identity ID the controller's SPIFFE ID (default spiffe://<td>/ns/${DEFAULT_SYSTEM_NAMESPACE}/sa/ferry-controller)
 `;
 
 export interface PodProxyOptions {
@@ -37,6 +46,8 @@ export interface PodProxyOptions {
   readonly appProbes: AppProbes;
   readonly drainTimeoutMs: number;
   readonly logLevel: LogLevel | null;
+  /** Set when the pod has a mesh root: get a certificate from the controller's CA. */
+  readonly identity: { readonly rootCertPem: string; readonly tokenFile: string; readonly controllerSpiffeId: string } | null;
 }
 
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'off'];
@@ -65,6 +76,9 @@ export function podProxyOptions(env: Readonly<Record<string, string | undefined>
     'stats-address': 'string',
     'drain-time-s': 'number',
     'log-level': 'string',
+    'ca-root-file': 'string',
+    'token-file': 'string',
+    'controller-identity': 'string',
   });
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   const pod = podEnvironment(env, {
@@ -90,6 +104,24 @@ export function podProxyOptions(env: Readonly<Record<string, string | undefined>
     appProbes: parseAppProbes(env[ENV_APP_PROBES]),
     drainTimeoutMs: drain * 1000,
     logLevel: (level as LogLevel | undefined) ?? null,
+    identity: podIdentity(values, env, pod),
+  });
+}
+
+function podIdentity(values: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, pod: PodEnvironment): PodProxyOptions['identity'] {
+  const rootFile = (values['ca-root-file'] as string | undefined) ?? env.FERRY_CA_ROOT_FILE;
+  if (!rootFile) return null;
+  let rootCertPem: string;
+  try {
+    rootCertPem = readFileSync(rootFile, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--ca-root-file / FERRY_CA_ROOT_FILE: cannot read ${rootFile}: ${(err as Error).message}`);
+  }
+  return Object.freeze({
+    rootCertPem,
+    tokenFile: (values['token-file'] as string | undefined) ?? env.FERRY_TOKEN_FILE ?? '/var/run/secrets/tokens/ferry-token',
+    controllerSpiffeId:
+      (values['controller-identity'] as string | undefined) ?? `spiffe://${pod.trustDomain}/ns/${DEFAULT_SYSTEM_NAMESPACE}/sa/ferry-controller`,
   });
 }
 
@@ -108,9 +140,25 @@ export interface RunningPodProxy {
  * configuration over ADS.
  */
 export async function startPodProxy(opts: PodProxyOptions, logger: Logger = rootLogger.child('pod')): Promise<RunningPodProxy> {
-  const proxy = new Proxy(opts.bootstrap, { drainTimeoutMs: opts.drainTimeoutMs });
+  const id = opts.identity;
+  const metrics = new ProxyMetrics();
+  const identityManager = id
+    ? {
+        manager: new IdentityManager({
+          caAddress: `${opts.pod.controller.host}:${opts.pod.controller.port}`,
+          spiffeId: `spiffe://${opts.pod.trustDomain}/ns/${opts.pod.namespace}/sa/${opts.pod.serviceAccount}`,
+          controllerSpiffeId: id.controllerSpiffeId,
+          rootCertPem: id.rootCertPem,
+          token: { file: id.tokenFile },
+          metrics: metrics.registry,
+          logger,
+        }),
+        controllerSpiffeId: id.controllerSpiffeId,
+      }
+    : null;
+  const proxy = new Proxy(opts.bootstrap, { drainTimeoutMs: opts.drainTimeoutMs, identityManager, metrics });
   const health = new HealthServer({
-    ready: () => proxy.state === 'LIVE',
+    ready: () => proxy.state === 'LIVE' && proxy.identityReady,
     probes: opts.appProbes,
     port: opts.healthPort,
     host: opts.healthHost,

@@ -79,3 +79,22 @@ export function downstreamSecureOptions(t: DownstreamTlsConfig, id: WorkloadIden
 export function usesIdentity(t: { workloadCertificate: boolean; workloadTrustBundle: boolean } | null): boolean {
   return t !== null && (t.workloadCertificate || t.workloadTrustBundle);
 }
+
+/** What the identity manager offers (sidecar/identity/), seen through this module's interface. */
+export interface IdentityManagerLike {
+  current(): { readonly key: string; readonly certChainPem: string; readonly trustBundlePem: string; readonly spiffeId: string; readonly notAfter: Date } | null;
+  onRotate(cb: (identity: unknown) => void): () => void;
+}
+
+/** Adapts the identity manager to the data plane's WorkloadIdentity. */
+export function identityOf(m: IdentityManagerLike): WorkloadIdentity {
+  return {
+    current() {
+      const c = m.current();
+      return c === null ? null : { keyPem: c.key, certChainPem: c.certChainPem, trustBundlePem: c.trustBundlePem, spiffeId: c.spiffeId, notAfter: c.notAfter };
+    },
+    onRotate(cb) {
+      return m.onRotate(() => cb());
+    },
+  };
+}

@@ -6,6 +6,7 @@ import { demoCommand } from './demo-command';
 import { certsCommand, initCommand, injectCommand, webhookCommand } from './mesh-commands';
 import { controllerCommand, proxyStatusCommand } from '../controller/command';
 import { drainCommand, waitReadyCommand } from '../../sidecar/agent/commands';
+import { tokenCommand } from '../controller/ca/ca-command';
 
 const USAGE = `ferry — a service mesh
 
@@ -16,6 +17,7 @@ commands:
   demo       run the local demo: a proxy in front of three demo upstreams, with traffic
   controller run the mesh controller: registry → xDS v3 (ADS) for sidecars, Envoy and gRPC clients
   proxy-status  show each connected proxy's xDS sync state (from the controller's admin server)
+  token      print a local-mesh bootstrap token (ferry token --namespace NS --service-account SA --token-key FILE)
   certs      create the mesh root and issuing CAs (certs root | certs intermediate)
   init       install the pod's traffic capture rules (iptables; runs in the init container)
   inject     add the Ferry sidecar to Kubernetes workloads in YAML (-f FILE|-)
@@ -39,6 +41,7 @@ const commands: Record<string, Command> = {
   inject: (argv) => injectCommand(argv),
   webhook: webhookCommand,
   drain: (argv) => drainCommand(argv),
+  token: (argv) => tokenCommand(argv),
   'wait-ready': (argv) => waitReadyCommand(argv),
   version: async () => {
     process.stdout.write('ferry 0.1.0\n');
