@@ -1,0 +1,214 @@
+// Test support for the namespace end-to-end tests: a "node" namespace with a bridge, "pod" namespaces on it, processes inside them, and cleanup.
+//
+// Everything lives in namespaces this module creates (named `ferry-e2e-<random>-<role>`): the pods reach
+// each other and the node only over the bridge, and nothing is routed out of the node namespace, so no
+// packet leaves the test. `cleanup()` kills every process by pid, then deletes every namespace (which
+// takes the veths, the bridge and the pods' iptables rules with it); it runs even when the test fails.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+/** The repository root, from dist/test/e2e. */
+export const REPO = resolve(__dirname, '..', '..', '..');
+/** The `ferry` launcher. */
+export const FERRY = resolve(REPO, 'bin', 'ferry');
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `probe` until it returns something other than null/false (errors count as "not yet"). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | false> | T | null | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    let v: T | null | false = null;
+    try {
+      v = await probe();
+    } catch (err) {
+      last = String(err);
+    }
+    if (v !== null && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A process inside a namespace (the pid is the program's own: `ip netns exec` and `setpriv` exec it). */
+export interface NsProcess {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  /** stdout and stderr so far. */
+  log(): string;
+  /** Resolves with the first match of `re` on the output; rejects if the process exits first. */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+export interface PodSpec {
+  /** Short role name, e.g. `client` (also the veth name on the bridge side). */
+  readonly role: string;
+  readonly ip: string;
+}
+
+/** A lab: one node namespace with a bridge, pod namespaces attached, processes, and their cleanup. */
+export class NetnsLab {
+  readonly id = randomBytes(3).toString('hex');
+  readonly node: string;
+  private readonly namespaces: string[] = [];
+  private readonly procs: NsProcess[] = [];
+
+  constructor(
+    /** The pods' subnet prefix length and the bridge's address in the node namespace. */
+    readonly bridgeIp: string,
+    readonly prefixLen: number,
+  ) {
+    this.node = this.nsName('node');
+  }
+
+  nsName(role: string): string {
+    return `ferry-e2e-${this.id}-${role}`;
+  }
+
+  /** Runs a command in the root namespace; throws with its output on failure. */
+  static sh(cmd: string, args: readonly string[]): string {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  /** Runs a command in `ns` synchronously (setup steps); throws with its output on failure. */
+  exec(ns: string, cmd: string, args: readonly string[]): string {
+    return NetnsLab.sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+  }
+
+  private addNamespace(ns: string): void {
+    NetnsLab.sh('ip', ['netns', 'add', ns]);
+    this.namespaces.push(ns);
+    this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
+  }
+
+  /** The node namespace and its bridge (the pods' default gateway); no route leads anywhere else. */
+  createNode(): void {
+    this.addNamespace(this.node);
+    this.exec(this.node, 'ip', ['link', 'add', 'fbr0', 'type', 'bridge']);
+    this.exec(this.node, 'ip', ['addr', 'add', `${this.bridgeIp}/${this.prefixLen}`, 'dev', 'fbr0']);
+    this.exec(this.node, 'ip', ['link', 'set', 'fbr0', 'up']);
+  }
+
+  /** A pod namespace: eth0 (a veth whose peer sits on the bridge) with `ip`, default route via the bridge. */
+  createPod(pod: PodSpec): string {
+    const ns = this.nsName(pod.role);
+    this.addNamespace(ns);
+    const hostSide = `v-${pod.role}`.slice(0, 15);
+    this.exec(this.node, 'ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    this.exec(this.node, 'ip', ['link', 'set', hostSide, 'master', 'fbr0']);
+    this.exec(this.node, 'ip', ['link', 'set', hostSide, 'up']);
+    this.exec(ns, 'ip', ['addr', 'add', `${pod.ip}/${this.prefixLen}`, 'dev', 'eth0']);
+    this.exec(ns, 'ip', ['link', 'set', 'eth0', 'up']);
+    this.exec(ns, 'ip', ['route', 'add', 'default', 'via', this.bridgeIp]);
+    return ns;
+  }
+
+  /** Starts `argv` in `ns`, optionally as `uid` (gid = uid, no supplementary groups). */
+  spawn(name: string, ns: string, argv: readonly string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): NsProcess {
+    const prefix = opts.uid === undefined ? [] : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups'];
+    const proc = spawn('ip', ['netns', 'exec', ns, ...prefix, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    proc.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const p: NsProcess = {
+      name,
+      proc,
+      log: () => out,
+      waitForLine: (re, timeoutMs = 20_000) =>
+        waitFor(`${name}: ${re}`, () => {
+          const m = re.exec(out);
+          if (m) return m;
+          if (proc.exitCode !== null || proc.signalCode !== null) {
+            throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}):\n${out.slice(-4000)}`);
+          }
+          return null;
+        }, timeoutMs).catch((err: Error) => {
+          throw new Error(`${err.message}\n--- ${name} output ---\n${out.slice(-4000)}`);
+        }),
+    };
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Runs `argv` in `ns` to completion (asynchronously, bounded by `timeoutMs`). */
+  run(ns: string, argv: readonly string[], timeoutMs = 15_000): Promise<RunResult> {
+    return new Promise((done) => {
+      const proc = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+      const timer = setTimeout(() => {
+        if (proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
+      }, timeoutMs);
+      proc.once('close', (code) => {
+        clearTimeout(timer);
+        done({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /** What to print when a step fails: the pods' nat rules and every process's recent output. */
+  diagnostics(pods: readonly string[]): string {
+    const parts: string[] = [];
+    for (const ns of pods) {
+      const r = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
+      parts.push(`--- iptables-save -t nat in ${ns} (exit ${r.status}) ---\n${r.stdout}${r.stderr}`);
+    }
+    for (const p of this.procs) parts.push(`--- ${p.name} (pid ${p.proc.pid}, exit ${p.proc.exitCode ?? p.proc.signalCode ?? 'running'}) ---\n${p.log().slice(-3000)}`);
+    return parts.join('\n');
+  }
+
+  /** Kills every process by pid (SIGTERM, then SIGKILL), then deletes every namespace. */
+  async cleanup(): Promise<void> {
+    const running = this.procs.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null && p.proc.pid !== undefined);
+    const exits = running.map((p) => new Promise<void>((r) => p.proc.once('exit', () => r())));
+    for (const p of running) {
+      try {
+        process.kill(p.proc.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    const grace = sleep(1_500).then(() => 'timeout' as const);
+    if ((await Promise.race([Promise.all(exits).then(() => 'done' as const), grace])) === 'timeout') {
+      for (const p of running) {
+        if (p.proc.exitCode !== null || p.proc.signalCode !== null) continue;
+        try {
+          process.kill(p.proc.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await Promise.race([Promise.all(exits), sleep(2_000)]);
+    }
+    for (const ns of this.namespaces.reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  }
+}
+
+/** Sums the samples of `name` whose labels include every pair in `labels` (Prometheus text format). */
+export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const ok = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
+    if (ok) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
