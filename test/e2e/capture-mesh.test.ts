@@ -66,13 +66,13 @@ function registryObjects(): object {
 test('capture mesh in network namespaces: unchanged apps through two Ferry sidecars', { timeout: 120_000 }, async (t: TestContext) => {
   const skip = netnsSkipReason(['iptables', 'iptables-save', 'setpriv']);
   if (skip) {
-    process.stdout.write(`# skipped: ${skip}\n`);
+    process.stdout.write(`capture-mesh e2e skipped: ${skip}\n`);
     return t.skip(skip);
   }
   if (!existsSync(addonPath())) {
     const why = `the SO_ORIGINAL_DST addon is not built at ${addonPath()} (run make build)`;
     if (process.env.CI) assert.fail(why);
-    process.stdout.write(`# skipped: ${why}\n`);
+    process.stdout.write(`capture-mesh e2e skipped: ${why}\n`);
     return t.skip(why);
   }
 
@@ -196,13 +196,14 @@ test('capture mesh in network namespaces: unchanged apps through two Ferry sidec
     const r = await call('echo', VIP.echo, String(PORT.echo), payload);
     await step('TCP through the VIP', async () => {
       assert.equal(r.got, payload, `client got ${JSON.stringify(r).slice(0, 300)}`);
-      await grew(clientNs, before.client, 'ferry_tcp_connections_opened_total', { reporter: 'source' });
-      await grew(serverNs, before.server, 'ferry_tcp_connections_opened_total', { reporter: 'destination' });
+      await grew(clientNs, before.client, 'ferry_tcp_connections_opened_total', { reporter: 'source', destination_cluster: `outbound|${PORT.echo}||echo.demo.svc.cluster.local` });
+      await grew(serverNs, before.server, 'ferry_tcp_connections_opened_total', { reporter: 'destination', destination_cluster: `inbound|${PORT.echo}||` });
       assert.match(app.log(), new RegExp(`^accept ${PORT.echo} 127\\.0\\.0\\.6$`, 'm'), 'the echo app saw the sidecar (127.0.0.6)');
     });
   });
 
   await t.test('server-first protocol: the greeting arrives though the client sends nothing', async () => {
+    // GREET_WAIT (ms, default 4000) lets a debugging run wait out the detection time-out to see what follows.
     const r = await call('greet', VIP.db, String(PORT.greet), process.env.GREET_WAIT ?? '4000');
     await step('server-first through the VIP (the MySQL port must skip protocol detection on both sidecars)', async () => {
       const detection = async (ns: string) => sumMetric(await metrics(ns), 'ferry_protocol_detection_timeouts_total');
@@ -220,7 +221,8 @@ test('capture mesh in network namespaces: unchanged apps through two Ferry sidec
     await step('pod IP on a captured port', async () => {
       assert.equal(c.status, 200, `client got ${JSON.stringify(c)}`);
       assert.equal((JSON.parse(String(c.body)) as { remote: string }).remote, '127.0.0.6');
-      await grew(clientNs, control0.client, 'ferry_tcp_connections_opened_total', { reporter: 'source' });
+      await grew(clientNs, control0.client, 'ferry_tcp_connections_opened_total', { reporter: 'source', destination_cluster: 'PassthroughCluster' });
+      await grew(serverNs, control0.server, 'ferry_requests_total', { reporter: 'destination', destination_cluster: `inbound|${PORT.http}||` });
     });
 
     const before = await counters();
