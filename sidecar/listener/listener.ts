@@ -14,6 +14,7 @@ import { TcpProxy } from '../tcp/tcp-proxy';
 import { FilterChainMatcher, needsInspection } from './filter-chain-match';
 import { sniff } from './sniff';
 import { PrefixedSocket } from './prefixed-socket';
+import { Cidr, parseIp } from './cidr';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { getOriginalDst } from '../native/original-dst';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
@@ -43,6 +44,7 @@ export class Listener {
   private matcher!: FilterChainMatcher;
   private inspect = false;
   private chains = new Map<FilterChainConfig, ChainRuntime>();
+  private sniffCache = new Map<string, boolean>();
   private readonly reporter: string;
 
   constructor(
@@ -56,6 +58,7 @@ export class Listener {
 
   private configure(config: ListenerConfig): void {
     this.config = config;
+    this.sniffCache = new Map();
     this.matcher = new FilterChainMatcher(config);
     // AUTO codec over plaintext must see the first bytes to tell HTTP/2 prior knowledge from HTTP/1.
     const autoPlain = [...config.filterChains, ...(config.defaultFilterChain ? [config.defaultFilterChain] : [])].some(
@@ -186,11 +189,43 @@ export class Listener {
       localPort: destPort,
       peerPrincipal: null as string | null,
     };
-    if (!this.inspect) {
+    if (!this.inspect || !this.mayNeedBytes(destIp, destPort)) {
+      // Server-first protocols (MySQL, SMTP, …) never wait: chains that cannot tell connections
+      // apart by their first bytes are chosen at once.
       socket.resume();
       return this.dispatch(socket, null, downstream, 'raw_buffer', null, [], null);
     }
     this.sniffThenDispatch(socket, downstream);
+  }
+
+  /**
+   * Whether any chain that could serve this destination chooses by what the client sends first (SNI,
+   * ALPN, TLS or not) or must see an HTTP/2 preface. Answers are cached per destination.
+   */
+  private mayNeedBytes(ip: string, port: number): boolean {
+    const key = `${ip}|${port}`;
+    const cached = this.sniffCache.get(key);
+    if (cached !== undefined) return cached;
+    const addr = parseIp(ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);
+    let needs = false;
+    const candidates = [...this.config.filterChains, ...(this.config.defaultFilterChain ? [this.config.defaultFilterChain] : [])];
+    for (const fc of candidates) {
+      const m = fc.match;
+      if (m.destinationPort !== null && m.destinationPort !== port) continue;
+      if (m.prefixRanges.length > 0 && addr !== null && !m.prefixRanges.some((r) => Cidr.parse(r.address, r.prefixLen)?.contains(addr))) continue;
+      if (
+        m.serverNames.length > 0 ||
+        m.transportProtocol !== null ||
+        m.applicationProtocols.length > 0 ||
+        (fc.tls === null && fc.network.kind === 'http_connection_manager' && fc.network.codecType === 'AUTO')
+      ) {
+        needs = true;
+        break;
+      }
+    }
+    if (this.sniffCache.size > 4096) this.sniffCache.clear();
+    this.sniffCache.set(key, needs);
+    return needs;
   }
 
   private sniffThenDispatch(socket: net.Socket, downstream: FilterDownstream & { peerPrincipal: string | null }): void {
