@@ -95,7 +95,10 @@ export class UpstreamCluster {
   private outlierTimer: NodeJS.Timeout | null = null;
   private dnsTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private lastTrafficAt = 0;
+  /** Picks so far, and as of the last traffic check: "has traffic" without a clock read per request. */
+  private picks = 0;
+  private picksSeen = 0;
+  private lastTrafficAt = Number.NEGATIVE_INFINITY;
   private readonly endpointGauges: { healthy: { set(v: number): void }; unhealthy: { set(v: number): void }; ejected: { set(v: number): void }; degraded: { set(v: number): void } };
 
   constructor(
@@ -121,11 +124,21 @@ export class UpstreamCluster {
           clusterName: this.name,
           tls: config.tls,
           random: deps.random,
-          hasTraffic: () => this.deps.now() - this.lastTrafficAt < 60_000,
+          hasTraffic: () => this.hasRecentTraffic(),
           onTransition: (key: string, healthy: boolean) => this.onHealthTransition(key, healthy),
         }),
       );
     }
+  }
+
+  /** Whether the cluster picked an endpoint in the last minute (health checks slow down otherwise). */
+  private hasRecentTraffic(): boolean {
+    const now = this.deps.now();
+    if (this.picks !== this.picksSeen) {
+      this.picksSeen = this.picks;
+      this.lastTrafficAt = now;
+    }
+    return now - this.lastTrafficAt < 60_000;
   }
 
   /** Starts DNS resolution, health checking and outlier evaluation. */
@@ -230,7 +243,7 @@ export class UpstreamCluster {
 
   /** Picks an endpoint for a request; null when none is available. */
   pick(ctx: PickContext): UpstreamHost | null {
-    this.lastTrafficAt = this.deps.now();
+    this.picks++;
     return this.lb.picker.pick(ctx) as UpstreamHost | null;
   }
 

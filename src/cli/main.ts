@@ -2,11 +2,17 @@
 
 import { FerryError } from '../errors';
 import { proxyCommand, PROXY_USAGE } from './proxy-command';
-import { demoCommand } from './demo-command';
-import { certsCommand, initCommand, injectCommand, webhookCommand } from './mesh-commands';
-import { controllerCommand, proxyStatusCommand } from '../controller/command';
-import { drainCommand, waitReadyCommand } from '../../sidecar/agent/commands';
-import { tokenCommand } from '../controller/ca/ca-command';
+
+// Subcommands other than `proxy` are loaded on first use, so the sidecar does not carry the PKI,
+// controller and webhook code in memory.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazy = {
+  demo: (): typeof import('./demo-command') => require('./demo-command'),
+  mesh: (): typeof import('./mesh-commands') => require('./mesh-commands'),
+  controller: (): typeof import('../controller/command') => require('../controller/command'),
+  agent: (): typeof import('../../sidecar/agent/commands') => require('../../sidecar/agent/commands'),
+  ca: (): typeof import('../controller/ca/ca-command') => require('../controller/ca/ca-command'),
+};
 
 const USAGE = `ferry — a service mesh
 
@@ -33,16 +39,16 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
   proxy: proxyCommand,
-  demo: demoCommand,
-  certs: certsCommand,
-  controller: (argv) => controllerCommand(argv),
-  'proxy-status': proxyStatusCommand,
-  init: (argv) => initCommand(argv),
-  inject: (argv) => injectCommand(argv),
-  webhook: webhookCommand,
-  drain: (argv) => drainCommand(argv),
-  token: (argv) => tokenCommand(argv),
-  'wait-ready': (argv) => waitReadyCommand(argv),
+  demo: (argv) => lazy.demo().demoCommand(argv),
+  certs: (argv) => lazy.mesh().certsCommand(argv),
+  controller: (argv) => lazy.controller().controllerCommand(argv),
+  'proxy-status': (argv) => lazy.controller().proxyStatusCommand(argv),
+  init: (argv) => lazy.mesh().initCommand(argv),
+  inject: (argv) => lazy.mesh().injectCommand(argv),
+  webhook: (argv) => lazy.mesh().webhookCommand(argv),
+  drain: (argv) => lazy.agent().drainCommand(argv),
+  token: (argv) => lazy.ca().tokenCommand(argv),
+  'wait-ready': (argv) => lazy.agent().waitReadyCommand(argv),
   version: async () => {
     process.stdout.write('ferry 0.1.0\n');
     return 0;

@@ -7,6 +7,7 @@ import { rootLogger, type LogLevel } from '../observability/logger';
 import { Proxy } from '../../sidecar/proxy';
 import { parseFlags, parseHostPort, UsageError } from './flags';
 import { runPrimary, runWorker } from './workers';
+import { collectStartupGarbage } from './startup-gc';
 import { isPodProxy, podProxyCommand } from '../../sidecar/agent/pod-proxy';
 
 export const PROXY_USAGE = `usage: ferry proxy --config FILE [--concurrency N] [--admin-address HOST:PORT]
@@ -61,6 +62,7 @@ export async function proxyCommand(argv: string[]): Promise<number> {
 
   const proxy = new Proxy(cfg, { drainTimeoutMs: drainMs });
   await proxy.start();
+  collectStartupGarbage();
   process.stdout.write(`ferry proxy: LIVE (admin ${cfg.admin?.address.host}:${proxy.adminPort})\n`);
   return new Promise<number>((resolve) => {
     const shutdown = (): void => {

@@ -8,6 +8,7 @@ import type { BootstrapConfig } from '../config/types';
 import { rootLogger } from '../observability/logger';
 import { Proxy } from '../../sidecar/proxy';
 import { AdminServer, type AdminTarget } from '../../sidecar/admin/admin-server';
+import { collectStartupGarbage } from './startup-gc';
 
 type Msg =
   | { ferry: 'ready' }
@@ -19,6 +20,7 @@ type Msg =
 export async function runWorker(cfg: BootstrapConfig, drainMs: number): Promise<number> {
   const proxy = new Proxy(cfg, { admin: false, drainTimeoutMs: drainMs });
   await proxy.start();
+  collectStartupGarbage();
   process.send?.({ ferry: 'ready' } satisfies Msg);
   return new Promise<number>((resolve) => {
     const stop = (): void => void proxy.drainAndStop().then(() => resolve(0));
