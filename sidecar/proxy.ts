@@ -14,6 +14,7 @@ import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
 import { identityOf, type WorkloadIdentity } from './tls/workload-identity';
+import { workloadOf, type WorkloadLabels } from '../src/observability/istio-labels';
 import type { IdentityManager } from './identity/identity-manager';
 import { identityChannelCredentials } from './identity/identity-credentials';
 
@@ -56,6 +57,7 @@ export class Proxy implements AdminTarget {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly identity: WorkloadIdentity | null;
+  private readonly source: WorkloadLabels;
 
   constructor(
     readonly bootstrap: BootstrapConfig,
@@ -67,6 +69,7 @@ export class Proxy implements AdminTarget {
     const random = options.random ?? Math.random;
     this.now = now;
     this.random = random;
+    this.source = workloadOf(bootstrap.node);
     this.identity = options.identity ?? (options.identityManager ? identityOf(options.identityManager.manager) : null);
     this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random, identity: this.identity });
     for (const l of bootstrap.listeners) this.listeners.push(this.newListener(l));
@@ -81,6 +84,7 @@ export class Proxy implements AdminTarget {
       random: this.random,
       routeConfigByName: (name) => this.routeTables.get(name) ?? null,
       identity: this.identity,
+      source: this.source,
     });
   }
 

@@ -7,6 +7,7 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { DownstreamTlsConfig, HttpConnectionManagerConfig, RouteActionConfig, RouteConfig, VirtualHostConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { HttpFilter, HttpFilterContext, FilterDownstream, FilterRequest } from '../filters/types';
@@ -41,6 +42,8 @@ export interface ConnectionManagerDeps {
   readonly random: () => number;
   /** 'source' for outbound listeners, 'destination' for inbound (Istio's reporter label). */
   readonly reporter: string;
+  /** This proxy's workload and namespace (source_workload labels). */
+  readonly source?: WorkloadLabels;
   readonly listenerName: string;
   /** The workload identity, for TLS that names it (SDS `default` / `ROOTCA`). */
   readonly identity?: WorkloadIdentity | null;
@@ -49,6 +52,7 @@ export interface ConnectionManagerDeps {
 }
 
 const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const UNKNOWN_WORKLOAD: WorkloadLabels = Object.freeze({ workload: 'unknown', namespace: 'unknown' });
 const CONNECTION_INFO = Symbol('ferry.connectionInfo');
 const STREAM_STATE = Symbol('ferry.streamState');
 
@@ -79,7 +83,7 @@ export class HttpConnectionManager {
     this.routerDeps = { metrics: deps.metrics, now: deps.now, random: deps.random };
     this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
-    this.stats = new RequestStatsTable(deps.metrics, deps.reporter, 'unknown');
+    this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
     const headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
     this.h1 = http.createServer({
       maxHeaderSize: config.maxRequestHeadersKb * 1024,

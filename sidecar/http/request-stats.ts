@@ -1,6 +1,7 @@
 // Per-destination request metric children, resolved once per (code, flags, grpc status) and reused.
 
 import type { ProxyMetrics } from '../../src/observability/metrics';
+import { destinationLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 
 interface Children {
   readonly count: { inc(): void };
@@ -22,9 +23,8 @@ export class RequestStats {
   constructor(
     private readonly metrics: ProxyMetrics,
     private readonly reporter: string,
-    private readonly destinationService: string,
     private readonly destinationCluster: string,
-    private readonly sourceWorkload: string,
+    private readonly source: WorkloadLabels,
   ) {}
 
   record(
@@ -63,12 +63,15 @@ export class RequestStats {
     const key = `${protocol}|${code}|${flags}|${grpcStatus}|${sourcePrincipal}|${security}`;
     let c = this.cache.get(key);
     if (c === undefined) {
+      const d = destinationLabels(this.destinationCluster);
       const labels = {
         reporter: this.reporter,
-        source_workload: this.sourceWorkload,
+        source_workload: this.source.workload,
+        source_workload_namespace: this.source.namespace,
         source_principal: sourcePrincipal || 'unknown',
-        destination_service: this.destinationService,
-        destination_service_name: this.destinationService.split('.')[0] || 'unknown',
+        destination_service: d.destination_service,
+        destination_service_name: d.destination_service_name,
+        destination_service_namespace: d.destination_service_namespace,
         destination_cluster: this.destinationCluster,
         request_protocol: protocol,
         response_code: String(code),
@@ -89,13 +92,13 @@ export class RequestStatsTable {
   constructor(
     private readonly metrics: ProxyMetrics,
     private readonly reporter: string,
-    private readonly sourceWorkload: string,
+    private readonly source: WorkloadLabels,
   ) {}
 
   for(cluster: string): RequestStats {
     let s = this.byCluster.get(cluster);
     if (s === undefined) {
-      s = new RequestStats(this.metrics, this.reporter, cluster || 'unknown', cluster || 'unknown', this.sourceWorkload);
+      s = new RequestStats(this.metrics, this.reporter, cluster || 'unknown', this.source);
       this.byCluster.set(cluster, s);
     }
     return s;

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { FilterChainConfig, ListenerConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
+import type { WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { FilterDownstream } from '../filters/types';
@@ -27,6 +28,8 @@ export interface ListenerDeps {
   readonly random: () => number;
   readonly routeConfigByName?: (name: string) => RouteTable | null;
   readonly identity?: WorkloadIdentity | null;
+  /** This proxy's workload (source_workload labels). */
+  readonly source?: WorkloadLabels;
 }
 
 interface ChainRuntime {
@@ -116,6 +119,7 @@ export class Listener {
             now: d.now,
             random: d.random,
             reporter: this.reporter,
+            source: d.source,
             listenerName: this.config.name,
             routeConfigByName: d.routeConfigByName,
               identity: d.identity,
@@ -125,7 +129,7 @@ export class Listener {
         : null;
     const tcp =
       net.kind === 'tcp_proxy'
-        ? new TcpProxy(net, { clusters: d.clusters, metrics: d.metrics, logger: d.logger, random: d.random, reporter: this.reporter })
+        ? new TcpProxy(net, { clusters: d.clusters, metrics: d.metrics, logger: d.logger, random: d.random, reporter: this.reporter, source: d.source })
         : null;
     const runtime: ChainRuntime = { config: fc, hcm, tcp, secureContext: null };
     const t = fc.tls;

@@ -11,9 +11,11 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 export const REQUEST_LABELS = [
   'reporter',
   'source_workload',
+  'source_workload_namespace',
   'source_principal',
   'destination_service',
   'destination_service_name',
+  'destination_service_namespace',
   'destination_cluster',
   'request_protocol',
   'response_code',
@@ -25,9 +27,11 @@ export const REQUEST_LABELS = [
 export const TCP_LABELS = [
   'reporter',
   'source_workload',
+  'source_workload_namespace',
   'source_principal',
   'destination_service',
   'destination_service_name',
+  'destination_service_namespace',
   'destination_cluster',
   'connection_security_policy',
 ] as const;
