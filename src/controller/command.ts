@@ -33,6 +33,8 @@ ${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxy
   --outbound-mode MODE         capture (default: iptables to 15001/15006) or bind (a local mesh
                                without iptables: sidecars bind each loopback service VIP:port and
                                their pod's own address; see docs/controller.md)
+  --mtls-mode MODE             with --ca-dir: inbound mode of services no AccessPolicy covers,
+                               PERMISSIVE (default: mTLS and plaintext) or STRICT (mTLS only)
   --log-level L                debug|info|warn|error (default info)
 `;
 
@@ -79,6 +81,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     'max-debounce-ms': 'number',
     'service-cidr': 'string',
     'outbound-mode': 'string',
+    'mtls-mode': 'string',
     'log-level': 'string',
     ...CA_FLAGS,
     help: 'boolean',
@@ -105,6 +108,10 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   const logger = new Logger('ferry.controller', level);
   const outbound = str('outbound-mode') ?? 'capture';
   if (outbound !== 'capture' && outbound !== 'bind') throw new UsageError(`flag --outbound-mode: ${JSON.stringify(outbound)} is not capture or bind`);
+  const mtlsMode = str('mtls-mode') ?? 'PERMISSIVE';
+  if (mtlsMode !== 'PERMISSIVE' && mtlsMode !== 'STRICT') throw new UsageError(`flag --mtls-mode: ${JSON.stringify(mtlsMode)} is not PERMISSIVE or STRICT`);
+  if (str('mtls-mode') !== null && !str('ca-dir')) throw new UsageError('flag --mtls-mode: needs --ca-dir (without the CA there are no workload certificates)');
+  const trustDomain = str('trust-domain') ?? undefined;
   let serviceCidr = str('service-cidr') ?? undefined;
   if (outbound === 'bind') {
     serviceCidr ??= BIND_SERVICE_CIDR;
@@ -116,7 +123,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   if (registry.startsWith('file:')) {
     const path = registry.slice('file:'.length);
     if (!path) throw new UsageError('flag --registry: file: needs a path');
-    source = new FileRegistry({ path, serviceCidr, debounceMs, logger: logger.child('registry') }) as unknown as MeshSource<never>;
+    source = new FileRegistry({ path, serviceCidr, debounceMs, trustDomain, logger: logger.child('registry') }) as unknown as MeshSource<never>;
   } else if (registry === 'kubernetes') {
     const make =
       deps.kubernetesSource ??
@@ -128,7 +135,9 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   }
 
   const makeTranslator = optionalExport<(o: TranslateOptions) => Translator<never>>(['./translate/translate-for-node'], 'createTranslator');
-  const translate = deps.translate ?? makeTranslator?.({ outbound });
+  // With the CA, sidecars hold workload certificates: mesh mTLS and AccessPolicy authorization.
+  const mtls = str('ca-dir') !== null;
+  const translate = deps.translate ?? makeTranslator?.({ outbound, mtls, mtlsMode, trustDomain });
   if (!translate) throw new FerryError('FERRY_ERR_UNAVAILABLE', 'the model → xDS translator is not available in this build');
   const nodeKey = deps.nodeKey ?? optionalExport<NodeKeyFn>(['./translate', './translate/translate-for-node', './translate/translate'], 'nodeKey') ?? undefined;
 

@@ -104,7 +104,7 @@ test('APP_PORTS: parsed, rejected with the metadata path, part of the node key',
   }
   const key = (m: Record<string, unknown>) => nodeKey(node('ferry', { NAMESPACE: 'shop', POD_IP: '127.0.3.1', ...m }));
   assert.notEqual(key({ APP_PORTS: '8080:18080' }), key({ APP_PORTS: '8080:18081' }));
-  assert.equal(key({}), 'sidecar|shop|127.0.3.1');
+  assert.equal(key({}), 'sidecar|ferry|shop|127.0.3.1');
 });
 
 test('BIND_OUTBOUND "false": only the pod\'s inbound listeners (one sidecar per machine owns the VIPs)', () => {
@@ -120,6 +120,14 @@ test('BIND_OUTBOUND "false": only the pod\'s inbound listeners (one sidecar per 
     else assert.equal(bindsOutbound(v === undefined ? {} : { BIND_OUTBOUND: v }), want, String(v));
   }
   assert.notEqual(nodeKey(node('ferry', { POD_IP: '127.0.3.1', BIND_OUTBOUND: 'false' })), nodeKey(node('ferry', { POD_IP: '127.0.3.1' })));
+  // A sidecar started from the pod environment says it with a pod label; the metadata key wins.
+  const label = (v: unknown, m: Record<string, unknown> = {}) => ({ LABELS: { app: 'web', 'ferry.io/bind-outbound': v }, ...m });
+  assert.equal(bindsOutbound(label('false')), false);
+  assert.equal(bindsOutbound(label('true')), true);
+  assert.equal(bindsOutbound(label('false', { BIND_OUTBOUND: 'true' })), true);
+  assert.throws(() => bindsOutbound(label('off')), /node\.metadata\.LABELS\["ferry\.io\/bind-outbound"\]/);
+  assert.equal(nodeKey(node('ferry', { POD_IP: '127.0.3.1', ...label('false') })), nodeKey(node('ferry', { POD_IP: '127.0.3.1', BIND_OUTBOUND: 'false' })));
+  assert.deepEqual([...bind({ POD_IP: '127.0.3.1', ...label('false') })[LISTENER_TYPE]!.keys()].sort(), ['inbound_127.0.3.1_7000', 'inbound_127.0.3.1_8080']);
 });
 
 test('loopback addresses', () => {

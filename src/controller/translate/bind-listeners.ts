@@ -3,7 +3,8 @@
 import { ConfigError } from '../../errors';
 import type { MeshService } from '../model/types';
 import { ADS_SOURCE, LISTENER_FILTERS, outboundClusterName, socketAddress } from './envoy-names';
-import { chains, hcm, inboundChains, tcpProxy, type InboundPort } from './listeners';
+import { chains, hcm, inboundChains, inspectorsFor, tcpProxy, type InboundPort, type TcpClusterFn } from './listeners';
+import type { MeshSecurity } from './mtls';
 import { serviceRouteConfiguration } from './routes';
 
 type Json = Record<string, unknown>;
@@ -39,16 +40,23 @@ export function appPorts(metadata: Readonly<Record<string, unknown>>): ReadonlyM
   return out;
 }
 
+/** The pod label that stands for BIND_OUTBOUND when a sidecar's node metadata comes from the pod (FERRY_POD_LABELS). */
+export const LABEL_BIND_OUTBOUND = 'ferry.io/bind-outbound';
+
 /**
  * Node metadata `BIND_OUTBOUND` (`"true"` by default): whether this proxy binds the service VIPs.
  * One socket address has one owner, so on one machine a single sidecar carries the outbound side
- * and the others (`"false"`) serve only their pod's inbound ports.
+ * and the others (`"false"`) serve only their pod's inbound ports. A sidecar started from the pod
+ * environment has no free-form metadata; its pod label `ferry.io/bind-outbound` says the same.
  */
 export function bindsOutbound(metadata: Readonly<Record<string, unknown>>): boolean {
-  const v = metadata.BIND_OUTBOUND;
+  const labels = metadata.LABELS;
+  const fromLabel = typeof labels === 'object' && labels !== null ? (labels as Record<string, unknown>)[LABEL_BIND_OUTBOUND] : undefined;
+  const v = metadata.BIND_OUTBOUND ?? fromLabel;
   if (v === undefined || v === 'true' || v === true) return true;
   if (v === 'false' || v === false) return false;
-  throw new ConfigError('node.metadata.BIND_OUTBOUND', `${JSON.stringify(v)} is not "true" or "false"`);
+  const path = metadata.BIND_OUTBOUND !== undefined ? 'node.metadata.BIND_OUTBOUND' : `node.metadata.LABELS["${LABEL_BIND_OUTBOUND}"]`;
+  throw new ConfigError(path, `${JSON.stringify(v)} is not "true" or "false"`);
 }
 
 function httpInspector(protocol: string): Json[] {
@@ -73,14 +81,14 @@ export interface BoundOutbound {
  * single `*` virtual host: the address already names the service) or TCP to the cluster. Services
  * whose VIP is not a loopback address are left out: no local socket could bind it.
  */
-export function boundOutbound(services: readonly MeshService[]): BoundOutbound {
+export function boundOutbound(services: readonly MeshService[], tcpCluster: TcpClusterFn = (svc, p) => outboundClusterName(p.port, svc.hostname)): BoundOutbound {
   const listeners: [string, Json][] = [];
   const routes: [string, Json][] = [];
   for (const svc of services) {
     if (!svc.clusterIP || svc.headless || !isLoopback(svc.clusterIP)) continue;
     for (const p of svc.ports) {
       const name = bindName(svc.clusterIP, p.port);
-      const cluster = outboundClusterName(p.port, svc.hostname);
+      const cluster = tcpCluster(svc, p);
       const filterChains = chains(
         name,
         {},
@@ -108,18 +116,19 @@ export function boundOutbound(services: readonly MeshService[]): BoundOutbound {
  * The workload's ports, each a listener at `<podIp>:<port>` forwarding to the app on
  * 127.0.0.1:<port>. A pod whose address is 127.0.0.1 itself gets none: the app holds those ports.
  */
-export function boundInbound(ports: readonly InboundPort[], podIp: string | null): [string, Json][] {
+export function boundInbound(ports: readonly InboundPort[], podIp: string | null, sec: MeshSecurity | null = null): [string, Json][] {
   if (!podIp || APP_ADDRESSES.has(podIp)) return [];
   return ports.map((p) => {
     const name = `inbound_${bindName(podIp, p.port)}`;
+    const filterChains = inboundChains(p, {}, sec);
     return [
       name,
       {
         name,
         address: socketAddress(podIp, p.port),
         traffic_direction: 'INBOUND',
-        listener_filters: httpInspector(p.protocol),
-        filter_chains: inboundChains(p, {}),
+        listener_filters: inspectorsFor(filterChains),
+        filter_chains: filterChains,
       },
     ];
   });

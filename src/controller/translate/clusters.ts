@@ -2,6 +2,7 @@
 
 import type { EffectiveTrafficPolicy, MeshEndpoint, MeshPort, MeshService, PortProtocol } from '../model/types';
 import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
+import { MESH_HTTP_ALPN, meshSni, portIdentities, upstreamTlsSocket } from './mtls';
 
 type Json = Record<string, unknown>;
 
@@ -68,10 +69,31 @@ function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol): Json[
 }
 
 /**
+ * `outbound|<port>|tcp|<host>`: for a meshed port of unknown protocol, the cluster its TCP chain
+ * uses. It shares the port's endpoints (EDS service_name) but offers no ALPN, so the peer's inbound
+ * side tells opaque TCP from HTTP/2 (ALPN h2) inside mTLS.
+ */
+export function opaqueClusterName(port: number, hostname: string): string {
+  return `outbound|${port}|tcp|${hostname}`;
+}
+
+/**
+ * Whether traffic to a service port goes over mTLS: the proxy has an identity (`trustDomain` set)
+ * and the port's endpoints are workloads of the mesh (their Pods, hence identities, are known).
+ */
+export function meshedPort(port: MeshPort, trustDomain: string | null): string[] | null {
+  if (trustDomain === null) return null;
+  const ids = portIdentities(port, trustDomain);
+  return ids.length > 0 ? ids : null;
+}
+
+/**
  * The EDS cluster of one service port. `grpc` clusters carry only what grpc-js-xds reads:
  * ROUND_ROBIN or RING_HASH (other policies fall back to ROUND_ROBIN), max_requests, outlier detection.
+ * With `meshTrustDomain` (a sidecar holding a workload identity), a meshed port gets mTLS that
+ * checks the server's SPIFFE ID, and HTTP ports speak HTTP/2 between the sidecars.
  */
-export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean): Json {
+export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean, meshTrustDomain: string | null = null): Json {
   const tp = svc.trafficPolicy;
   const name = outboundClusterName(port.port, svc.hostname);
   let lb = LB_POLICY[tp.loadBalancer.type];
@@ -91,8 +113,27 @@ export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean)
     const hc = healthChecks(tp, port.protocol);
     if (hc) out.health_checks = hc;
     if (usesHttp2(port.protocol)) out.typed_extension_protocol_options = http2Options();
+    const ids = meshedPort(port, meshTrustDomain);
+    if (ids) {
+      const http = port.protocol !== 'tcp';
+      out.transport_socket = upstreamTlsSocket(meshSni(port.port, svc.hostname), ids, http ? MESH_HTTP_ALPN : []);
+      if (http) out.typed_extension_protocol_options = http2Options();
+    }
   }
   return out;
+}
+
+/** The TCP twin of a meshed unknown-protocol port's cluster (see opaqueClusterName): mTLS without ALPN, no HTTP/2 options. */
+export function opaqueCluster(svc: MeshService, port: MeshPort, meshTrustDomain: string): Json {
+  const base = outboundCluster(svc, port, false, meshTrustDomain);
+  const { typed_extension_protocol_options: _h2, ...rest } = base;
+  const ids = meshedPort(port, meshTrustDomain)!;
+  return {
+    ...rest,
+    name: opaqueClusterName(port.port, svc.hostname),
+    eds_cluster_config: { eds_config: ADS_SOURCE, service_name: outboundClusterName(port.port, svc.hostname) },
+    transport_socket: upstreamTlsSocket(meshSni(port.port, svc.hostname), ids, []),
+  };
 }
 
 function localityKey(e: MeshEndpoint): string {

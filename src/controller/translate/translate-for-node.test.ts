@@ -180,8 +180,8 @@ test('node identity and keys', () => {
   const cases: [Parameters<typeof node>, { grpc: boolean; namespace: string; podIp: string | null }, string][] = [
     [['grpc'], { grpc: true, namespace: 'default', podIp: null }, 'grpc'],
     [['unknown', {}, 'gRPC Go'], { grpc: true, namespace: 'default', podIp: null }, 'grpc'],
-    [['envoy', { NAMESPACE: 'a', POD_IP: '10.0.0.1' }], { grpc: false, namespace: 'a', podIp: '10.0.0.1' }, 'sidecar|a|10.0.0.1'],
-    [['ferry', { NAMESPACE: 'a', INSTANCE_IPS: '10.0.0.2,fd00::2' }], { grpc: false, namespace: 'a', podIp: '10.0.0.2' }, 'sidecar|a|10.0.0.2'],
+    [['envoy', { NAMESPACE: 'a', POD_IP: '10.0.0.1' }], { grpc: false, namespace: 'a', podIp: '10.0.0.1' }, 'sidecar|envoy|a|10.0.0.1'],
+    [['ferry', { NAMESPACE: 'a', INSTANCE_IPS: '10.0.0.2,fd00::2' }], { grpc: false, namespace: 'a', podIp: '10.0.0.2' }, 'sidecar|ferry|a|10.0.0.2'],
   ];
   for (const [args, identity, key] of cases) {
     assert.deepEqual(proxyIdentity(node(...args)), identity);

@@ -3,12 +3,14 @@
 import { deepFreeze } from '../../config/freeze';
 import { INBOUND_PASSTHROUGH_SOURCE_V4 } from '../../mesh/constants';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
-import type { MeshModel } from '../model/types';
+import type { MeshModel, MeshPort, MeshService } from '../model/types';
 import type { NodeInfo, Snapshot, Translator } from '../types';
-import { blackholeCluster, inboundCluster, inboundPassthroughCluster, loadAssignment, outboundCluster, passthroughCluster } from './clusters';
+import { blackholeCluster, inboundCluster, inboundPassthroughCluster, loadAssignment, meshedPort, opaqueCluster, opaqueClusterName, outboundCluster, passthroughCluster } from './clusters';
+import { outboundClusterName } from './envoy-names';
 import { grpcApiListener } from './grpc-listeners';
-import { APP_ADDRESSES, appPorts, bindsOutbound, boundInbound, boundOutbound } from './bind-listeners';
-import { inboundListener, outboundListener, type InboundPort } from './listeners';
+import { APP_ADDRESSES, appPorts, bindsOutbound, boundInbound, boundOutbound, LABEL_BIND_OUTBOUND } from './bind-listeners';
+import { inboundListener, outboundListener, type InboundPort, type TcpClusterFn } from './listeners';
+import type { InboundMtlsMode, MeshSecurity } from './mtls';
 import { portRouteConfiguration } from './routes';
 
 type Json = Record<string, unknown>;
@@ -26,6 +28,17 @@ export interface TranslateOptions {
    * one per workload port at the pod's own address; unknown destinations are simply not intercepted.
    */
   outbound?: OutboundMode;
+  /**
+   * The controller runs the mesh CA, so sidecars hold workload certificates. Ferry sidecars then
+   * speak mTLS to meshed services (SPIFFE IDs checked), serve their inbound ports per AccessPolicy
+   * mode, and every sidecar enforces AccessPolicy allow rules (RBAC). Envoy sidecars stay plaintext:
+   * nothing serves them the SDS secrets. Default false.
+   */
+  mtls?: boolean;
+  /** The inbound mode of services no AccessPolicy covers (default PERMISSIVE). */
+  mtlsMode?: InboundMtlsMode;
+  /** SPIFFE trust domain of workload identities (default: the model's). */
+  trustDomain?: string;
 }
 
 export interface ProxyIdentity {
@@ -56,8 +69,12 @@ export function nodeKey(node: NodeInfo): string {
   const p = proxyIdentity(node);
   if (p.grpc) return 'grpc';
   // Bind mode's per-node choices; absent (as in capture mode) they leave the key as it was.
-  const extra = ['APP_PORTS', 'BIND_OUTBOUND'].map((k) => node.metadata[k]).filter((v) => v !== undefined && v !== '');
-  return ['sidecar', p.namespace, p.podIp ?? '', ...extra.map(String)].join('|');
+  const labels = node.metadata.LABELS;
+  const bindLabel = typeof labels === 'object' && labels !== null ? (labels as Record<string, unknown>)[LABEL_BIND_OUTBOUND] : undefined;
+  const extra = [node.metadata.APP_PORTS, node.metadata.BIND_OUTBOUND ?? bindLabel].filter((v) => v !== undefined && v !== '');
+  // Ferry sidecars resolve workload TLS in-process, Envoy sidecars are served plaintext: never one snapshot for both.
+  const kind = node.kind === 'ferry' ? 'ferry' : 'envoy';
+  return ['sidecar', kind, p.namespace, p.podIp ?? '', ...extra.map(String)].join('|');
 }
 
 interface Shared {
@@ -72,10 +89,10 @@ interface Shared {
 
 const cache = new WeakMap<MeshModel, Map<string, Shared>>();
 
-function shared(model: MeshModel, passthrough: boolean, mode: OutboundMode): Shared {
+function shared(model: MeshModel, passthrough: boolean, mode: OutboundMode, sec: MeshSecurity | null): Shared {
   let byOpt = cache.get(model);
   if (!byOpt) cache.set(model, (byOpt = new Map()));
-  const k = `${passthrough}|${mode}`;
+  const k = `${passthrough}|${mode}|${sec ? `${sec.tls}|${sec.authorize}|${sec.trustDomain}` : ''}`;
   let s = byOpt.get(k);
   if (!s) byOpt.set(k, (s = { routes: new Map() }));
   return s;
@@ -85,17 +102,35 @@ function frozenMap(entries: Iterable<[string, Json]>): Resources {
   return deepFreeze(new Map(entries));
 }
 
-function clusters(model: MeshModel, grpc: boolean): Resources {
+/** With mesh TLS, the trust domain whose identities outbound clusters check; else null (plaintext). */
+function tlsDomain(sec: MeshSecurity | null): string | null {
+  return sec?.tls ? sec.trustDomain : null;
+}
+
+function clusters(model: MeshModel, grpc: boolean, sec: MeshSecurity | null = null): Resources {
   const out: [string, Json][] = [];
+  const td = grpc ? null : tlsDomain(sec);
   for (const svc of model.services) {
     if (svc.headless) continue;
     for (const p of svc.ports) {
       if (grpc && p.protocol === 'tcp') continue;
-      const c = outboundCluster(svc, p, grpc);
+      const c = outboundCluster(svc, p, grpc, td);
       out.push([c.name as string, c]);
+      // A meshed port of unknown protocol: its TCP chain gets a twin without ALPN h2.
+      if (td !== null && p.protocol === 'unknown' && meshedPort(p, td)) {
+        const o = opaqueCluster(svc, p, td);
+        out.push([o.name as string, o]);
+      }
     }
   }
   return frozenMap(out);
+}
+
+/** Which cluster a service port's TCP chain uses: the opaque twin for meshed unknown-protocol ports. */
+function tcpClusterFn(sec: MeshSecurity | null): TcpClusterFn {
+  const td = tlsDomain(sec);
+  return (svc: MeshService, p: MeshPort) =>
+    td !== null && p.protocol === 'unknown' && meshedPort(p, td) ? opaqueClusterName(p.port, svc.hostname) : outboundClusterName(p.port, svc.hostname);
 }
 
 function assignments(model: MeshModel): Resources {
@@ -131,18 +166,26 @@ function routeConfigs(model: MeshModel, namespace: string, passthrough: boolean)
   return frozenMap(out);
 }
 
-/** The workload's own ports: every port at which an endpoint of some service is this pod's IP. */
-export function inboundPorts(model: MeshModel, podIp: string | null): InboundPort[] {
+/**
+ * The workload's own ports: every port at which an endpoint of some service is this pod's IP, with
+ * the AccessPolicy of that service. Its mTLS mode is the policy's, or `defaultMode` when no policy
+ * covers the service; two services on one port make it STRICT if either is.
+ */
+export function inboundPorts(model: MeshModel, podIp: string | null, defaultMode: InboundMtlsMode = 'PERMISSIVE'): InboundPort[] {
   if (!podIp) return [];
   const out = new Map<number, InboundPort>();
   for (const svc of model.services) {
+    const mode = svc.accessPolicy.source === null ? defaultMode : svc.accessPolicy.mtlsMode;
     for (const p of svc.ports) {
       for (const e of p.endpoints) {
         if (e.ip !== podIp) continue;
         const prev = out.get(e.port);
         // Two services on one target port: a declared protocol beats `unknown`.
         if (!prev || (prev.protocol === 'unknown' && p.protocol !== 'unknown')) {
-          out.set(e.port, { port: e.port, protocol: p.protocol, rateLimit: svc.accessPolicy.rateLimit });
+          const strict = mode === 'STRICT' || prev?.mtlsMode === 'STRICT';
+          out.set(e.port, { port: e.port, protocol: p.protocol, rateLimit: svc.accessPolicy.rateLimit, policy: svc.accessPolicy, mtlsMode: strict ? 'STRICT' : 'PERMISSIVE' });
+        } else if (mode === 'STRICT' && prev.mtlsMode !== 'STRICT') {
+          out.set(e.port, { ...prev, mtlsMode: 'STRICT' });
         }
       }
     }
@@ -175,13 +218,17 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
   const passthrough = options.passthrough ?? true;
   const mode = options.outbound ?? 'capture';
   const who = proxyIdentity(node);
-  const s = shared(model, passthrough, mode);
+  const sec: MeshSecurity | null = options.mtls && !who.grpc
+    ? { tls: node.kind === 'ferry', authorize: true, trustDomain: options.trustDomain ?? model.trustDomain }
+    : null;
+  const s = shared(model, passthrough, mode, who.grpc ? null : sec);
   if (who.grpc) return (s.grpcSnapshot ??= grpcSnapshot(model, s));
 
-  s.sidecarClusters ??= clusters(model, false);
+  s.sidecarClusters ??= clusters(model, false, sec);
   s.assignments ??= assignments(model);
   // In bind mode a pod at 127.0.0.1 gets no inbound listeners (the app holds those ports), so no inbound clusters.
-  const ports = mode === 'bind' && who.podIp !== null && APP_ADDRESSES.has(who.podIp) ? [] : inboundPorts(model, who.podIp);
+  const ports =
+    mode === 'bind' && who.podIp !== null && APP_ADDRESSES.has(who.podIp) ? [] : inboundPorts(model, who.podIp, options.mtlsMode ?? 'PERMISSIVE');
   const app = mode === 'bind' ? appPorts(node.metadata) : new Map<number, number>();
   const clusterMap = new Map(s.sidecarClusters);
   for (const p of ports) {
@@ -191,10 +238,10 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
   }
   if (mode === 'bind') {
     if (!s.bound) {
-      const b = boundOutbound(model.services);
+      const b = boundOutbound(model.services, tcpClusterFn(sec));
       s.bound = { listeners: frozenMap(b.listeners), routes: frozenMap(b.routes) };
     }
-    const inbound = boundInbound(ports, who.podIp).map(([n, l]) => [n, deepFreeze(l)] as [string, Json]);
+    const inbound = boundInbound(ports, who.podIp, sec).map(([n, l]) => [n, deepFreeze(l)] as [string, Json]);
     const outbound = bindsOutbound(node.metadata);
     const listeners = outbound ? s.bound.listeners : frozenMap([]);
     return {
@@ -205,10 +252,10 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
     };
   }
 
-  s.outbound ??= deepFreeze(outboundListener(model.services, passthrough));
+  s.outbound ??= deepFreeze(outboundListener(model.services, passthrough, tcpClusterFn(sec)));
   let routes = s.routes.get(who.namespace);
   if (!routes) s.routes.set(who.namespace, (routes = routeConfigs(model, who.namespace, passthrough)));
-  const inbound = inboundListener(ports);
+  const inbound = inboundListener(ports, sec);
   const extra = [passthrough ? passthroughCluster() : blackholeCluster(), inboundPassthroughCluster()];
   for (const c of extra) clusterMap.set(c.name as string, c);
   return {
