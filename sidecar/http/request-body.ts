@@ -6,6 +6,9 @@ import type { Readable } from 'node:stream';
 export interface BodySink {
   write(chunk: Buffer): void;
   end(): void;
+  /** Back-pressure: the sink is full; the body pauses until `onceDrain` calls back. */
+  backedUp(): boolean;
+  onceDrain(cb: () => void): void;
 }
 
 export class RequestBody {
@@ -43,7 +46,24 @@ export class RequestBody {
         this.chunks.push(c);
       }
     }
-    this.sink?.write(c);
+    const sink = this.sink;
+    if (sink !== null) {
+      sink.write(c);
+      if (sink.backedUp() && !this.paused) {
+        // Stream, don't buffer: stop reading the client until the upstream catches up.
+        this.paused = true;
+        this.source.pause();
+        sink.onceDrain(() => this.unpause(sink));
+      }
+    }
+  }
+
+  private paused = false;
+
+  private unpause(from: BodySink | null): void {
+    if (!this.paused || (from !== null && from !== this.sink)) return;
+    this.paused = false;
+    this.source.resume();
   }
 
   private onEnd(): void {
@@ -62,5 +82,7 @@ export class RequestBody {
 
   detach(): void {
     this.sink = null;
+    // A retry attaches again; never leave the client paused on an abandoned attempt.
+    this.unpause(null);
   }
 }

@@ -26,6 +26,10 @@ export interface AttemptRequest {
 
 export interface UpstreamAttempt {
   write(chunk: Buffer): void;
+  /** True when the upstream is not taking the request body as fast as it comes (back-pressure). */
+  backedUp(): boolean;
+  /** Calls `cb` once the upstream has taken what was written. */
+  onceDrain(cb: () => void): void;
   /** Stop reading the response (downstream back-pressure) and start again. */
   pause(): void;
   resume(): void;
@@ -108,9 +112,30 @@ class Http1Attempt implements UpstreamAttempt, Http1ConnectionUser, Http1Waiter 
     const q = this.queued;
     if (q !== null) {
       this.queued = null;
+      this.queuedBytes = 0;
       for (const b of q) this.write(b);
     }
     if (this.ended) this.end();
+    const waiters = this.drainWaiters;
+    if (waiters !== null) {
+      this.drainWaiters = null;
+      for (const cb of waiters) this.onceDrain(cb);
+    }
+  }
+
+  private queuedBytes = 0;
+  private drainWaiters: (() => void)[] | null = null;
+
+  backedUp(): boolean {
+    const c = this.conn;
+    return c === null ? this.queuedBytes > 256 * 1024 : c.socket.writableNeedDrain;
+  }
+
+  onceDrain(cb: () => void): void {
+    const c = this.conn;
+    if (c === null) (this.drainWaiters ??= []).push(cb);
+    else if (c.socket.writableNeedDrain) c.socket.once('drain', cb);
+    else process.nextTick(cb);
   }
 
   // ─── body from the router ───
@@ -120,6 +145,7 @@ class Http1Attempt implements UpstreamAttempt, Http1ConnectionUser, Http1Waiter 
     const c = this.conn;
     if (c === null) {
       (this.queued ??= []).push(chunk);
+      this.queuedBytes += chunk.length;
       return;
     }
     if (!this.headSent) {
@@ -279,6 +305,15 @@ class Http2Attempt implements UpstreamAttempt {
 
   write(chunk: Buffer): void {
     if (!this.done) this.stream.write(chunk);
+  }
+
+  backedUp(): boolean {
+    return !this.done && this.stream.writableNeedDrain;
+  }
+
+  onceDrain(cb: () => void): void {
+    if (this.stream.writableNeedDrain) this.stream.once('drain', cb);
+    else process.nextTick(cb);
   }
 
   pause(): void {

@@ -91,7 +91,17 @@ describe('sidecar proxy features (proxy-features.yaml)', () => {
         }
       });
     });
-    ups.bound = await httpUpstream((req, res) => res.end(req.socket.remoteAddress));
+    ups.bound = await httpUpstream((req, res) => {
+      if (req.method !== 'POST') return void res.end(req.socket.remoteAddress);
+      // A slow reader: takes 64 KiB, pauses, takes more — the proxy must stream, not buffer.
+      let n = 0;
+      req.on('data', (c: Buffer) => {
+        n += c.length;
+        req.pause();
+        setTimeout(() => req.resume(), 1);
+      });
+      req.on('end', () => res.end(String(n)));
+    });
     ups.garbage = await tcpUpstream((s) => {
       s.once('data', () => s.end('THIS IS NOT HTTP\r\n\r\n'));
     });
@@ -314,6 +324,22 @@ describe('sidecar proxy features (proxy-features.yaml)', () => {
 
   test('upstream_bind_config: connections to the upstream come from the configured source address', async () => {
     assert.equal((await request(port, '/bound')).body, '127.0.0.6');
+  });
+
+  test('a large upload streams to a slow upstream intact', async () => {
+    const size = 12 * 1024 * 1024;
+    const body = Buffer.alloc(size, 7);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/bound', method: 'POST', headers: { 'content-length': String(size) } }, (r) => {
+        let b = '';
+        r.on('data', (c) => (b += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: b }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, String(size));
   });
 
   test('garbage from an upstream gives 502 and the proxy keeps serving', async () => {
