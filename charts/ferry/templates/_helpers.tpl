@@ -59,7 +59,7 @@ ferry.io/component: {{ .component }}
 {{- define "ferry.webhookCaBundle" -}}
 {{- $bundle := .Values.webhook.tls.caBundle | default "" | trim -}}
 {{- if $bundle -}}
-{{- if hasPrefix "-----BEGIN" $bundle -}}{{- $bundle | b64enc -}}{{- else -}}{{- $bundle -}}{{- end -}}
+{{- if hasPrefix "-----BEGIN" $bundle -}}{{- printf "%s\n" $bundle | b64enc -}}{{- else -}}{{- $bundle -}}{{- end -}}
 {{- else -}}
 {{- $secret := lookup "v1" "Secret" .Release.Namespace .Values.webhook.tls.secretName -}}
 {{- if and $secret $secret.data (index $secret.data "ca.crt") -}}
