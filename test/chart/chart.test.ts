@@ -204,6 +204,7 @@ test('controller: args are flags `ferry controller` accepts, wired to the mounte
   assert.ok(!args.includes('--insecure-xds'), 'the CA needs TLS on 15012');
   assert.equal(flag(args, '--system-namespace'), NS);
   assert.equal(flag(args, '--trust-domain'), 'cluster.local');
+  assert.equal(flag(args, '--mtls-mode'), 'PERMISSIVE');
   const caDir = flag(args, '--ca-dir');
   const mount = c.volumeMounts.find((m: Obj) => m.mountPath === caDir);
   assert.ok(mount, '--ca-dir is a mounted volume');
@@ -292,13 +293,14 @@ test('value combinations render valid objects and flags both commands accept', {
 
   const combos: { name: string; args: string[]; check: (objs: Obj[]) => void }[] = [
     {
-      name: 'plaintext xDS, cert TTL, extra args, two replicas',
-      args: ['--set', 'controller.plaintextXds.enabled=true', '--set', 'controller.workloadCertTtlSeconds=3600', '--set', 'controller.extraArgs={--debounce-ms,250}', '--set', 'controller.replicas=2', '--set', 'controller.logLevel=debug'],
+      name: 'plaintext xDS, STRICT mTLS, cert TTL, extra args, two replicas',
+      args: ['--set', 'meshConfig.mtls.mode=STRICT', '--set', 'controller.plaintextXds.enabled=true', '--set', 'controller.workloadCertTtlSeconds=3600', '--set', 'controller.extraArgs={--debounce-ms,250}', '--set', 'controller.replicas=2', '--set', 'controller.logLevel=debug'],
       check: (objs) => {
         const d = find(objs, 'Deployment', 'ferry-controller');
         const args: string[] = container(d).args;
         assert.deepEqual(parseHostPort('plaintext-xds-address', flag(args, '--plaintext-xds-address')!), { host: '0.0.0.0', port: 15010 });
         assert.equal(flag(args, '--workload-ttl-seconds'), '3600');
+        assert.equal(flag(args, '--mtls-mode'), 'STRICT');
         assert.equal(flag(args, '--debounce-ms'), '250');
         assert.equal(d.spec.replicas, 2);
         assert.ok(find(objs, 'Service', 'ferry-controller').spec.ports.some((p: Obj) => p.port === 15010));
@@ -359,7 +361,7 @@ test('value combinations render valid objects and flags both commands accept', {
 
 test('values the controller cannot apply are refused with the value\'s name', { skip: SKIP }, () => {
   const cases: [string[], RegExp][] = [
-    [['--set', 'meshConfig.mtls.mode=STRICT'], /meshConfig\.mtls\.mode: "STRICT" is not supported yet/],
+    [['--set', 'meshConfig.mtls.mode=strict'], /meshConfig\.mtls\.mode: "strict" must be PERMISSIVE or STRICT/],
     [['--set', 'meshConfig.outbound=blackhole'], /meshConfig\.outbound: "blackhole"/],
     [['--set', 'meshConfig.proxy.resources.requests.cpu=200m'], /meshConfig\.proxy\.resources/],
     [['--set', 'webhook.failurePolicy=Sometimes'], /webhook\.failurePolicy: "Sometimes" must be Fail or Ignore/],

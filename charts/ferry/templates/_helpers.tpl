@@ -73,8 +73,8 @@ Refuses values this controller and injector cannot apply yet, instead of silentl
 Included by the controller Deployment, so every install runs it.
 */}}
 {{- define "ferry.validateValues" -}}
-{{- if ne .Values.meshConfig.mtls.mode "PERMISSIVE" -}}
-{{- fail (printf "meshConfig.mtls.mode: %q is not supported yet: the controller has no mesh-wide mTLS setting (only PERMISSIVE). Use an AccessPolicy per namespace or Service." .Values.meshConfig.mtls.mode) -}}
+{{- if not (has .Values.meshConfig.mtls.mode (list "PERMISSIVE" "STRICT")) -}}
+{{- fail (printf "meshConfig.mtls.mode: %q must be PERMISSIVE or STRICT" .Values.meshConfig.mtls.mode) -}}
 {{- end -}}
 {{- if ne .Values.meshConfig.outbound "passthrough" -}}
 {{- fail (printf "meshConfig.outbound: %q is not supported yet: `ferry controller` has no flag for the outbound policy (only passthrough)." .Values.meshConfig.outbound) -}}
