@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real peers Ferry's tests and benchmarks talk to. Idempotent.
-#   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop)
+#   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop), iptables, openssl, helm
 #   setup-tools.sh bench  the above plus fortio, HAProxy and wrk
 #   setup-tools.sh chart  only helm (for the chart tests: helm lint, helm template)
 set -euo pipefail
@@ -48,6 +48,11 @@ fi
 # Transparent-capture tests need iptables (nft and legacy) and iproute2 in network namespaces.
 if [ "$(id -u)" = "0" ]; then
   apt_install iptables:iptables ip:iproute2 openssl:openssl
+fi
+
+# The chart tests (helm lint / helm template) are part of `make test`.
+if [ "$what" = "test" ]; then
+  install_helm
 fi
 
 if [ "$what" = "bench" ]; then
