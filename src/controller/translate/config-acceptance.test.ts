@@ -11,7 +11,7 @@ import {
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, localMeshModel, modelFrom, node } from './test-fixtures';
+import { exampleModel, localMeshModel, meshedModel, modelFrom, node } from './test-fixtures';
 import { translateForNode, type OutboundMode } from './translate-for-node';
 
 const TRANSLATORS = [
@@ -94,37 +94,6 @@ const CASES: [string, () => MeshModel, Record<string, unknown>, boolean, Outboun
   ['bind mode, sample mesh (no loopback VIPs), reviews pod', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, true, 'bind'],
   ['bind mode, every feature, web pod', everyFeatureModel, { NAMESPACE: 'x', POD_IP: '10.1.1.4' }, true, 'bind'],
 ];
-
-/** A meshed local model: Pods with service accounts behind every endpoint, STRICT and allow rules, HTTP, TCP and unknown ports. */
-function meshedModel(): MeshModel {
-  const ns = 'm';
-  const pod = (name: string, ip: string, sa: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { serviceAccountName: sa }, status: { podIP: ip } });
-  const svc = (name: string, clusterIP: string, port: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { clusterIP, ports: [port] } });
-  const slice = (service: string, portName: string, port: number, ip: string) => ({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${service}-1`, namespace: ns, labels: { 'kubernetes.io/service-name': service } },
-    addressType: 'IPv4',
-    ports: [{ name: portName, port }],
-    endpoints: [{ addresses: [ip] }],
-  });
-  const ap = (target: Record<string, unknown>, spec: Record<string, unknown>) => ({ apiVersion: 'ferry.io/v1alpha1', kind: 'AccessPolicy', metadata: { name: String(target.name), namespace: ns }, spec: { targetRef: target, ...spec } });
-  return modelFrom([
-    pod('web-0', '127.0.3.1', 'web'),
-    pod('db-0', '127.0.3.2', 'db'),
-    svc('web', '127.10.0.1', { name: 'http', port: 80, targetPort: 8080 }),
-    slice('web', 'http', 8080, '127.0.3.1'),
-    svc('grpc', '127.10.0.2', { name: 'grpc', port: 9090 }),
-    slice('grpc', 'grpc', 9090, '127.0.3.1'),
-    svc('raw', '127.10.0.3', { name: 'p', port: 7000 }),
-    slice('raw', 'p', 7000, '127.0.3.1'),
-    svc('db', '127.10.0.4', { name: 'tcp-pg', port: 5432 }),
-    slice('db', 'tcp-pg', 5432, '127.0.3.2'),
-    ap({ kind: 'Service', name: 'web' }, { mtls: { mode: 'STRICT' }, allow: { identities: ['spiffe://cluster.local/ns/m/sa/client'], namespaces: ['ops'] }, rateLimit: { requests: 5, interval: '1s' } }),
-    ap({ kind: 'Service', name: 'db' }, { allow: { namespaces: ['m'] } }),
-    ap({ kind: 'Namespace', name: 'm' }, { mtls: { mode: 'STRICT' } }),
-  ]);
-}
 
 for (const [name, model, metadata, passthrough, outbound] of CASES) {
   for (const kind of ['ferry', 'envoy'] as const) {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, localMeshModel, node } from './test-fixtures';
+import { exampleModel, localMeshModel, meshedModel, node } from './test-fixtures';
+import { issueWorkload, makeTestPki } from '../../../certs/test-pki';
 import { translateForNode, type TranslateOptions } from './translate-for-node';
 
 type Json = Record<string, any>;
@@ -34,10 +35,11 @@ export function staticBootstrap(snap: Snapshot): Json {
   };
   const clusters = [...snap[CLUSTER_TYPE]!.values()].map((c) => {
     if (c.type !== 'EDS') return c;
-    const { eds_cluster_config: _eds, ...rest } = c;
-    const la = cla.get(c.name as string);
+    const { eds_cluster_config: eds, ...rest } = c;
+    const service = ((eds as Json).service_name as string | undefined) ?? (c.name as string);
+    const la = cla.get(service);
     assert.ok(la, `assignment for ${String(c.name)} is served`);
-    return { ...rest, type: 'STATIC', load_assignment: la };
+    return { ...rest, type: 'STATIC', load_assignment: { ...la, cluster_name: c.name } };
   });
   return {
     node: { id: 'validate', cluster: 'validate' },
@@ -65,6 +67,35 @@ for (const [name, model, metadata, options] of CASES) {
       encoding: 'utf8',
       timeout: 50_000,
     });
+    assert.equal(r.status, 0, `envoy rejected the snapshot:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout + r.stderr, /OK/);
+  });
+}
+
+// A Ferry sidecar's mTLS snapshot names the workload identity through SDS `default` / `ROOTCA`
+// without an SDS source; given those as static secrets, Envoy accepts the same TLS shapes.
+const MTLS_CASES: [string, Record<string, unknown>, TranslateOptions][] = [
+  ['meshed web pod, capture, PERMISSIVE', { NAMESPACE: 'm', POD_IP: '127.0.3.1' }, { mtls: true }],
+  ['meshed db pod, capture, STRICT', { NAMESPACE: 'm', POD_IP: '127.0.3.2' }, { mtls: true, mtlsMode: 'STRICT' }],
+  ['meshed web pod, bind, PERMISSIVE', { NAMESPACE: 'm', POD_IP: '127.0.3.1' }, { mtls: true, outbound: 'bind' }],
+];
+
+for (const [name, metadata, options] of MTLS_CASES) {
+  test(`envoy --mode validate accepts a Ferry sidecar's mTLS snapshot with the identity as static secrets: ${name}`, { skip, timeout: 60_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-envoy-validate-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const pki = await makeTestPki();
+    const id = await issueWorkload(pki.issuer, 'spiffe://cluster.local/ns/m/sa/web');
+    const snap = translateForNode(meshedModel(), node('ferry', metadata), options);
+    assert.ok([...snap[CLUSTER_TYPE]!.values()].some((c) => c.transport_socket !== undefined), 'the snapshot has mTLS clusters');
+    const boot = staticBootstrap(snap);
+    boot.static_resources.secrets = [
+      { name: 'default', tls_certificate: { certificate_chain: { inline_string: id.chainPem }, private_key: { inline_string: id.keyPem } } },
+      { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: id.trustBundlePem } } },
+    ];
+    const file = join(dir, 'bootstrap.json');
+    writeFileSync(file, JSON.stringify(boot, null, 1));
+    const r = spawnSync('envoy', ['--mode', 'validate', '-c', file, '--log-level', 'error', '--base-id', String((process.pid % 1000) + 100)], { encoding: 'utf8', timeout: 50_000 });
     assert.equal(r.status, 0, `envoy rejected the snapshot:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout + r.stderr, /OK/);
   });
