@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import type { TestContext } from 'node:test';
+import { parsePrometheusText, sumWhere } from '../../src/observability/prom-text';
 import { FERRY, freePort, freeVip, httpGet, loadLoop, namedServer, registry, sleep, tempDir, waitFor, writeAtomic } from './mesh-processes';
 
 const NS = 'shop';
@@ -58,16 +59,9 @@ async function line(p: Proc, re: RegExp, what: string): Promise<RegExpMatchArray
   });
 }
 
-/** Sum of a Prometheus counter/gauge over the series whose labels include `labels`. */
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | null {
-  let sum: number | null = null;
-  for (const l of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(l);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[3]);
-  }
-  return sum;
+/** Sum of a metric over the series whose labels include `labels` (0 when there is none). */
+function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  return sumWhere(parsePrometheusText(text), name, labels);
 }
 
 async function metrics(adminPort: number): Promise<string> {
@@ -180,14 +174,14 @@ test('mTLS local mesh: identities from the controller CA, rotation under load, S
     await waitFor('client → VIP → client sidecar → mTLS → server sidecar → app', async () => (await httpGet(vip.ip, vip.port)).body === 'web-0');
     const seen = await metrics(server.admin);
     assert.ok(
-      (metricValue(seen, 'ferry_requests_total', { source_principal: CLIENT_ID, connection_security_policy: 'mutual_tls', response_code: '200' }) ?? 0) >= 1,
+      metricValue(seen, 'ferry_requests_total', { source_principal: CLIENT_ID, connection_security_policy: 'mutual_tls', response_code: '200' }) >= 1,
       `server sidecar metrics:\n${seen.split('\n').filter((l) => l.startsWith('ferry_requests_total')).join('\n')}`,
     );
 
     // 2. Both sidecars export their certificate's expiry, a few seconds ahead.
     for (const s of [client, server]) {
       const exp = metricValue(await metrics(s.admin), 'ferry_identity_cert_expiration_timestamp_seconds');
-      assert.ok(exp !== null && exp > Date.now() / 1000 && exp < Date.now() / 1000 + TTL_SECONDS + 5, `expiry ${exp}`);
+      assert.ok(exp > Date.now() / 1000 && exp < Date.now() / 1000 + TTL_SECONDS + 5, `expiry ${exp}`);
     }
 
     // 3. STRICT: plaintext straight to the server sidecar's inbound port never reaches the app.
@@ -198,13 +192,13 @@ test('mTLS local mesh: identities from the controller CA, rotation under load, S
 
     // 4. Rotation under load: both certificates are replaced (short TTL) and no request fails.
     const serial0 = await serialAt(podIp, app.port, rootPem);
-    const clientExp0 = metricValue(await metrics(client.admin), 'ferry_identity_cert_expiration_timestamp_seconds')!;
+    const clientExp0 = metricValue(await metrics(client.admin), 'ferry_identity_cert_expiration_timestamp_seconds');
     const load = loadLoop(vip.ip, vip.port, 4, 10);
     t.after(() => load.stop());
     await waitFor('the server sidecar presents a new certificate', async () => (await serialAt(podIp, app.port, rootPem)) !== serial0, TTL_SECONDS * 3000, 200);
     await waitFor(
       'the client sidecar renews its certificate',
-      async () => (metricValue(await metrics(client.admin), 'ferry_identity_cert_expiration_timestamp_seconds') ?? 0) > clientExp0,
+      async () => metricValue(await metrics(client.admin), 'ferry_identity_cert_expiration_timestamp_seconds') > clientExp0,
       TTL_SECONDS * 3000,
       200,
     );
@@ -213,7 +207,7 @@ test('mTLS local mesh: identities from the controller CA, rotation under load, S
     assert.deepEqual(load.failures, [], `failed requests across rotation${diag()}`);
     assert.ok(load.count('web-0') > 50, `${load.count('web-0')} requests served across rotation`);
     const rotated = await metrics(server.admin);
-    assert.ok((metricValue(rotated, 'ferry_requests_total', { source_principal: CLIENT_ID, connection_security_policy: 'mutual_tls', response_code: '200' }) ?? 0) > 50);
+    assert.ok(metricValue(rotated, 'ferry_requests_total', { source_principal: CLIENT_ID, connection_security_policy: 'mutual_tls', response_code: '200' }) > 50);
 
     // 5. An AccessPolicy that does not allow the client: 403, counted; allowing it again: 200.
     setPolicy(`  mtls: {mode: STRICT}\n  allow:\n    identities: ["spiffe://${TD}/ns/${NS}/sa/someone-else"]\n`);
@@ -222,8 +216,8 @@ test('mTLS local mesh: identities from the controller CA, rotation under load, S
       return r.status === 403 ? r : null;
     });
     assert.equal(denied.body, 'RBAC: access denied');
-    assert.ok((metricValue(await metrics(server.admin), 'ferry_authz_denied_total') ?? 0) >= 1);
-    assert.ok((metricValue(await metrics(server.admin), 'ferry_requests_total', { response_code: '403', source_principal: CLIENT_ID }) ?? 0) >= 1);
+    assert.ok(metricValue(await metrics(server.admin), 'ferry_authz_denied_total') >= 1);
+    assert.ok(metricValue(await metrics(server.admin), 'ferry_requests_total', { response_code: '403', source_principal: CLIENT_ID }) >= 1);
     setPolicy(`  mtls: {mode: STRICT}\n  allow:\n    identities: ["${CLIENT_ID}"]\n    namespaces: [ops]\n`);
     await waitFor('the policy allows the client again', async () => (await httpGet(vip.ip, vip.port)).status === 200);
 
@@ -232,7 +226,7 @@ test('mTLS local mesh: identities from the controller CA, rotation under load, S
     await waitFor('plaintext is served in PERMISSIVE mode', async () => (await httpGet(podIp, app.port, '/', false, 2000)).body === 'web-0');
     assert.equal((await httpGet(vip.ip, vip.port)).body, 'web-0', 'mTLS still works next to plaintext');
     const last = await metrics(server.admin);
-    assert.ok((metricValue(last, 'ferry_requests_total', { connection_security_policy: 'none', response_code: '200' }) ?? 0) >= 1);
+    assert.ok(metricValue(last, 'ferry_requests_total', { connection_security_policy: 'none', response_code: '200' }) >= 1);
   } catch (err) {
     const reg = await httpGet('127.0.0.1', Number(controllerAdmin), '/debug/registry').catch(() => null);
     const sync = await httpGet('127.0.0.1', Number(controllerAdmin), '/debug/syncz').catch(() => null);
