@@ -1,17 +1,23 @@
 // The `csr-sign` scenario: CSR signing rate and latency through the controller's real gRPC CA (TLS, bootstrap token) on loopback.
 //
-// Usage: node dist/bench/csr-sign.js [--seconds=N] [--concurrency=N] [--warmup=N] [--json]
+// Part of the harness (`run.js --scenarios=csr-sign`); also runs alone:
+// node dist/bench/csr-sign.js [--seconds=N] [--concurrency=N] [--warmup=N] [--json]
 // The controller runs in a child process; this process is the client. The rate is reported per wall
 // second and per CPU second of the controller (a "per core" figure that does not depend on how busy
 // the machine is); latency is per call as the client sees it (TLS channel already open).
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { createWorkloadCsr } from '../certs/csr';
 import { certificateServiceClient } from '../src/controller/ca/ca-proto';
 import { startTestMesh, TEST_CONTROLLER_ID } from '../src/controller/ca/test-mesh';
 import { SPIFFE_CHANNEL_OPTIONS, caChannelCredentials } from '../sidecar/identity/ca-client';
+import type { RunSpec } from './plan';
+import { rssMbOf } from './processes';
+import { emptyResult, round } from './run-result';
+import type { Env } from './run';
+import type { RunResult } from './types';
 
 export const CSR_SIGN_TARGET = { perCorePerSecond: 2000, p99Ms: 5 } as const;
 
@@ -20,6 +26,9 @@ interface Options {
   warmupSeconds: number;
   concurrency: number;
   json: boolean;
+  /** Pin the controller child (all its threads) to this CPU with taskset; null: unpinned. */
+  cpu?: number | null;
+  tasksetPath?: string | null;
 }
 
 export interface CsrSignResult {
@@ -36,6 +45,8 @@ export interface CsrSignResult {
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly meetsTarget: boolean;
+  /** The controller child's RSS at the end, MB. */
+  readonly controllerRssMb: number | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -86,6 +97,9 @@ export async function runCsrSign(o: Options): Promise<CsrSignResult> {
   try {
     const first = await lines.next();
     const { address, bundle, token } = JSON.parse(first.value as string) as { address: string; bundle: string; token: string };
+    if (o.cpu != null && o.tasksetPath && child.pid !== undefined) {
+      execFileSync(o.tasksetPath, ['-a', '-p', '-c', String(o.cpu), String(child.pid)], { stdio: 'ignore' });
+    }
     // Workload-side cost (key generation) is not the CA's: make a pool of CSRs up front and reuse them.
     const csrs = await Promise.all(Array.from({ length: 64 }, () => createWorkloadCsr('spiffe://cluster.local/ns/bench/sa/client')));
     const Client = certificateServiceClient();
@@ -128,6 +142,12 @@ export async function runCsrSign(o: Options): Promise<CsrSignResult> {
     const { lat, errors } = await run(o.seconds * 1000, true);
     const wall = (performance.now() - t0) / 1000;
     const { cpuSeconds } = (await ask(child, lines, 'cpu')) as { cpuSeconds: number };
+    let controllerRssMb: number | null = null;
+    try {
+      controllerRssMb = child.pid !== undefined ? rssMbOf([child.pid]) : null;
+    } catch {
+      /* not Linux */
+    }
     client.close();
     const sorted = Float64Array.from(lat).sort();
     const perCoreSecond = cpuSeconds > 0 ? lat.length / cpuSeconds : 0;
@@ -145,6 +165,7 @@ export async function runCsrSign(o: Options): Promise<CsrSignResult> {
       p99Ms,
       maxMs: sorted.length ? sorted[sorted.length - 1] : 0,
       meetsTarget: errors === 0 && perCoreSecond >= CSR_SIGN_TARGET.perCorePerSecond && p99Ms < CSR_SIGN_TARGET.p99Ms,
+      controllerRssMb,
     };
   } finally {
     child.stdin!.write('stop\n');
@@ -159,6 +180,19 @@ export async function runCsrSign(o: Options): Promise<CsrSignResult> {
       });
     });
   }
+}
+
+/** The harness entry: one csr-sign run as a RunResult (controller pinned like the proxies). */
+export async function runCsrSignScenario(env: Env, spec: RunSpec): Promise<RunResult> {
+  const r = await runCsrSign({
+    seconds: spec.durationS, warmupSeconds: spec.warmupS, concurrency: spec.connections, json: false,
+    cpu: env.launch.proxyCpu, tasksetPath: env.tools.taskset,
+  });
+  return emptyResult(spec, {
+    duration_s: round(r.seconds, 3), qps_actual: round(r.perSecond, 1), p50_ms: round(r.p50Ms), p99_ms: round(r.p99Ms),
+    requests: r.signed, errors: r.errors, controller_cpu_s: round(r.controllerCpuSeconds, 3),
+    controller_rss_mb: r.controllerRssMb === null ? null : round(r.controllerRssMb, 1), rate_per_cpu_s: round(r.perCoreSecond, 0),
+  });
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -54,3 +54,32 @@ test('many services: one cluster and one virtual host per service, each routing 
   assert.equal(vhosts[737].routes[0].route.cluster, 'svc-737');
   assert.equal(clusters[737].name, 'svc-737');
 });
+
+const TLS_FILES = { certFile: '/c/a-cert.pem', keyFile: '/c/a-key.pem', caFile: '/c/ca.pem' };
+
+test('mTLS client hop (A): the cluster originates TLS with its certificate and checks the peer SPIFFE ID against the CA', () => {
+  const doc: Any = parse(httpHopBootstrap({ listenPort: 1, upstreamPort: 2, adminPort: 3, tls: { role: 'client', ...TLS_FILES, peerSpiffeId: 'spiffe://cluster.local/ns/bench/sa/server' } }));
+  assert.equal(doc.static_resources.listeners[0].filter_chains[0].transport_socket, undefined);
+  const ts = doc.static_resources.clusters[0].transport_socket;
+  assert.equal(ts.name, 'envoy.transport_sockets.tls');
+  assert.match(ts.typed_config['@type'], /\.UpstreamTlsContext$/);
+  const ctx = ts.typed_config.common_tls_context;
+  assert.deepEqual(ctx.tls_certificates, [{ certificate_chain: { filename: '/c/a-cert.pem' }, private_key: { filename: '/c/a-key.pem' } }]);
+  assert.deepEqual(ctx.validation_context, {
+    trusted_ca: { filename: '/c/ca.pem' },
+    match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/bench/sa/server' } }],
+  });
+  assert.deepEqual(ctx.alpn_protocols, ['http/1.1']);
+});
+
+test('mTLS server hop (B): the filter chain requires a client certificate with the client SPIFFE ID; TCP hops carry no ALPN', () => {
+  const tls = { role: 'server' as const, ...TLS_FILES, peerSpiffeId: 'spiffe://cluster.local/ns/bench/sa/client' };
+  for (const [doc, alpn] of [[parse(httpHopBootstrap({ listenPort: 1, upstreamPort: 2, adminPort: 3, tls })), ['http/1.1']], [parse(tcpHopBootstrap({ listenPort: 1, upstreamPort: 2, adminPort: 3, tls })), undefined]] as [Any, unknown][]) {
+    assert.equal(doc.static_resources.clusters[0].transport_socket, undefined);
+    const tc = doc.static_resources.listeners[0].filter_chains[0].transport_socket.typed_config;
+    assert.match(tc['@type'], /\.DownstreamTlsContext$/);
+    assert.equal(tc.require_client_certificate, true);
+    assert.equal(tc.common_tls_context.validation_context.match_typed_subject_alt_names[0].matcher.exact, tls.peerSpiffeId);
+    assert.deepEqual(tc.common_tls_context.alpn_protocols, alpn);
+  }
+});

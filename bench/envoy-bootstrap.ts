@@ -8,12 +8,26 @@ import { stringify } from 'yaml';
 /** Circuit breakers effectively disabled (1e9 of everything). */
 const UNLIMITED = 1_000_000_000;
 
+/** One side of mutual TLS between the two hops of a pair, from certificate files. */
+export interface HopTls {
+  /** `client`: this hop originates mTLS to its upstream (A); `server`: it terminates mTLS (B). */
+  readonly role: 'client' | 'server';
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Trust bundle the peer's chain must verify against. */
+  readonly caFile: string;
+  /** The SPIFFE ID (URI SAN) the peer's certificate must carry. */
+  readonly peerSpiffeId: string;
+}
+
 export interface HttpHopOptions {
   readonly listenPort: number;
   /** Where this hop forwards: the upstream server or the next proxy. */
   readonly upstreamPort: number;
   /** Admin listener; each hop needs its own so two proxies of a pair do not collide. */
   readonly adminPort: number;
+  /** mTLS towards the upstream (client) or on the listener (server); absent: plain text. */
+  readonly tls?: HopTls;
 }
 
 export interface ManyServicesOptions extends HttpHopOptions {
@@ -37,18 +51,53 @@ function thresholds(): Record<string, unknown> {
   };
 }
 
-function staticCluster(name: string, port: number): Record<string, unknown> {
+function staticCluster(name: string, port: number, transportSocket?: Record<string, unknown>): Record<string, unknown> {
   return {
     name,
     type: 'STATIC',
     connect_timeout: '1s',
     lb_policy: 'ROUND_ROBIN',
     circuit_breakers: thresholds(),
+    ...(transportSocket ? { transport_socket: transportSocket } : {}),
     load_assignment: {
       cluster_name: name,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(port) } }] }],
     },
   };
+}
+
+const TLS_TYPES = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.';
+
+/**
+ * common_tls_context from files: our certificate, the trust bundle, and the peer's SPIFFE ID as an
+ * exact URI SAN match (what a mesh sidecar checks). HTTP hops pin ALPN to http/1.1 on both sides so
+ * the pair speaks the same protocol as the plain-text pair, whichever proxy runs it.
+ */
+function commonTlsContext(t: HopTls, http: boolean): Record<string, unknown> {
+  return {
+    ...(http ? { alpn_protocols: ['http/1.1'] } : {}),
+    tls_certificates: [{ certificate_chain: { filename: t.certFile }, private_key: { filename: t.keyFile } }],
+    validation_context: {
+      trusted_ca: { filename: t.caFile },
+      match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: t.peerSpiffeId } }],
+    },
+  };
+}
+
+/** The transport_socket for A's cluster (UpstreamTlsContext) or B's filter chain (DownstreamTlsContext). */
+export function tlsTransportSocket(t: HopTls, http: boolean): Record<string, unknown> {
+  const typed = t.role === 'client'
+    ? { '@type': `${TLS_TYPES}UpstreamTlsContext`, common_tls_context: commonTlsContext(t, http) }
+    : { '@type': `${TLS_TYPES}DownstreamTlsContext`, require_client_certificate: true, common_tls_context: commonTlsContext(t, http) };
+  return { name: 'envoy.transport_sockets.tls', typed_config: typed };
+}
+
+function upstreamSocket(t: HopTls | undefined, http: boolean): Record<string, unknown> | undefined {
+  return t?.role === 'client' ? tlsTransportSocket(t, http) : undefined;
+}
+
+function downstreamSocket(t: HopTls | undefined, http: boolean): Record<string, unknown> {
+  return t?.role === 'server' ? { transport_socket: tlsTransportSocket(t, http) } : {};
 }
 
 function socketAddress(port: number): Record<string, unknown> {
@@ -59,12 +108,13 @@ function route(cluster: string): Record<string, unknown> {
   return { match: { prefix: '/' }, route: { cluster } };
 }
 
-function httpListener(port: number, virtualHosts: readonly Record<string, unknown>[]): Record<string, unknown> {
+function httpListener(port: number, virtualHosts: readonly Record<string, unknown>[], tls?: HopTls): Record<string, unknown> {
   return {
     name: 'bench_http',
     address: socketAddress(port),
     filter_chains: [
       {
+        ...downstreamSocket(tls, true),
         filters: [
           {
             name: 'envoy.filters.network.http_connection_manager',
@@ -103,7 +153,7 @@ function bootstrap(adminPort: number, listener: Record<string, unknown>, cluster
 /** One HTTP hop: listener → http_connection_manager → route "/" → STATIC cluster `upstream`. */
 export function httpHopBootstrap(opts: HttpHopOptions): string {
   const vhost = { name: 'all', domains: ['*'], routes: [route('upstream')] };
-  return bootstrap(opts.adminPort, httpListener(opts.listenPort, [vhost]), [staticCluster('upstream', opts.upstreamPort)]);
+  return bootstrap(opts.adminPort, httpListener(opts.listenPort, [vhost], opts.tls), [staticCluster('upstream', opts.upstreamPort, upstreamSocket(opts.tls, true))]);
 }
 
 /** One opaque TCP hop: listener → tcp_proxy → STATIC cluster `upstream`. */
@@ -113,6 +163,7 @@ export function tcpHopBootstrap(opts: HttpHopOptions): string {
     address: socketAddress(opts.listenPort),
     filter_chains: [
       {
+        ...downstreamSocket(opts.tls, false),
         filters: [
           {
             name: 'envoy.filters.network.tcp_proxy',
@@ -126,7 +177,7 @@ export function tcpHopBootstrap(opts: HttpHopOptions): string {
       },
     ],
   };
-  return bootstrap(opts.adminPort, listener, [staticCluster('upstream', opts.upstreamPort)]);
+  return bootstrap(opts.adminPort, listener, [staticCluster('upstream', opts.upstreamPort, upstreamSocket(opts.tls, false))]);
 }
 
 /**

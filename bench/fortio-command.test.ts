@@ -36,3 +36,15 @@ test('warm-up writes no JSON and max rate is qps 0', () => {
   assert.equal(flag(args, '-qps'), '0');
   assert.equal(args.includes('-H'), false);
 });
+
+test('webhook load: POSTs a payload file as JSON over HTTPS without verifying the self-signed certificate', () => {
+  const args = fortioLoadArgs({
+    url: 'https://127.0.0.1:3/inject', qps: 200, connections: 4, durationS: 5, payloadBytes: 1024, jsonPath: null,
+    payloadFile: '/review.json', contentType: 'application/json', insecure: true,
+  });
+  assert.equal(flag(args, '-payload-file'), '/review.json');
+  assert.equal(args.includes('-payload-size'), false);
+  assert.equal(flag(args, '-content-type'), 'application/json');
+  assert.equal(args.includes('-k'), true);
+  assert.equal(args.at(-1), 'https://127.0.0.1:3/inject');
+});

@@ -30,6 +30,11 @@ export interface FortioLoadOptions {
   /** Where fortio writes its JSON result; null = none (warm-up). */
   readonly jsonPath: string | null;
   readonly hostHeader?: string;
+  /** POST this file's bytes instead of a generated payload (payloadBytes is then ignored). */
+  readonly payloadFile?: string;
+  readonly contentType?: string;
+  /** HTTPS without verifying the server's certificate (fortio -k). */
+  readonly insecure?: boolean;
 }
 
 /** Percentiles the result must carry (parseFortioResult reads exactly these). */
@@ -43,10 +48,12 @@ export function fortioLoadArgs(o: FortioLoadOptions): string[] {
     '-qps', String(o.qps),
     '-c', String(o.connections),
     '-t', `${o.durationS}s`,
-    '-payload-size', String(o.payloadBytes),
+    ...(o.payloadFile !== undefined ? ['-payload-file', o.payloadFile] : ['-payload-size', String(o.payloadBytes)]),
     '-r', '0.00001',
     '-p', PERCENTILES,
   ];
+  if (o.contentType !== undefined) args.push('-content-type', o.contentType);
+  if (o.insecure === true) args.push('-k');
   if (o.jsonPath !== null) args.push('-json', o.jsonPath);
   if (o.hostHeader !== undefined) args.push('-H', `Host: ${o.hostHeader}`);
   args.push(o.url);

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { haproxyHttpHop, haproxyManyServices, haproxyTcpHop } from './haproxy-config';
+import { haproxyHttpHop, haproxyManyServices, haproxyTcpHop, spiffeIdHex } from './haproxy-config';
 
 test('HTTP hop: one thread, http mode, bind and server on loopback', () => {
   const cfg = haproxyHttpHop({ listenPort: 10001, upstreamPort: 10002 });
@@ -27,4 +27,22 @@ test('many services: one backend per service and a host map naming each', () => 
   const lines = mapFile.trim().split('\n');
   assert.equal(lines.length, 1000);
   assert.equal(lines[42], 'svc-42.bench.local svc-42');
+});
+
+const TLS = { certFile: '/c/x-cert.pem', keyFile: '/c/x-key.pem', combinedFile: '/c/x.pem', caFile: '/c/ca.pem' };
+
+test('mTLS client hop (A): the server line has the certificate and verifies the peer chain against the Ferry CA', () => {
+  const cfg = haproxyHttpHop({ listenPort: 1, upstreamPort: 2, tls: { role: 'client', ...TLS, peerSpiffeId: 'spiffe://cluster.local/ns/bench/sa/server' } });
+  assert.match(cfg, /^\s*server s1 127\.0\.0\.1:2 ssl crt \/c\/x\.pem ca-file \/c\/ca\.pem verify required alpn http\/1\.1$/m);
+  assert.match(cfg, /^\s*bind 127\.0\.0\.1:1$/m);
+  assert.doesNotMatch(cfg, /tcp-request session/);
+});
+
+test('mTLS server hop (B): the bind line requires a verified client certificate and the client SPIFFE ID is matched per connection', () => {
+  const id = 'spiffe://cluster.local/ns/bench/sa/client';
+  const cfg = haproxyTcpHop({ listenPort: 1, upstreamPort: 2, tls: { role: 'server', ...TLS, peerSpiffeId: id } });
+  assert.match(cfg, /^\s*bind 127\.0\.0\.1:1 ssl crt \/c\/x\.pem ca-file \/c\/ca\.pem verify required$/m);
+  assert.match(cfg, new RegExp(`^\\s*tcp-request session reject unless \\{ ssl_c_der,hex -m sub ${spiffeIdHex(id)} \\}$`, 'm'));
+  assert.match(cfg, /^\s*server s1 127\.0\.0\.1:2$/m);
+  assert.equal(spiffeIdHex('spiffe://a'), '7370696666653A2F2F61');
 });

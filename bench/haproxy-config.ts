@@ -1,10 +1,17 @@
 // Generates the HAProxy configuration equivalent to each benchmark Envoy bootstrap (one thread, no logs).
 
-import { serviceHost } from './envoy-bootstrap';
+import { serviceHost, type HopTls } from './envoy-bootstrap';
+
+/** HAProxy wants the certificate chain and its key in one file (`crt`). */
+export interface HaproxyTls extends HopTls {
+  readonly combinedFile: string;
+}
 
 export interface HaproxyHopOptions {
   readonly listenPort: number;
   readonly upstreamPort: number;
+  /** mTLS on the server line (client, hop A) or on the bind line (server, hop B); absent: plain text. */
+  readonly tls?: HaproxyTls;
 }
 
 export interface HaproxyManyServices extends HaproxyHopOptions {
@@ -29,32 +36,53 @@ function header(mode: 'http' | 'tcp'): string[] {
   ];
 }
 
-function backend(name: string, port: number): string[] {
-  return [`backend ${name}`, `  server s1 127.0.0.1:${port}`, ''];
+function backend(name: string, port: number, serverTls = ''): string[] {
+  return [`backend ${name}`, `  server s1 127.0.0.1:${port}${serverTls}`, ''];
+}
+
+/** The SPIFFE ID as HAProxy's `hex` converter prints bytes (upper case): how it appears inside the DER. */
+export function spiffeIdHex(id: string): string {
+  return Buffer.from(id, 'utf8').toString('hex').toUpperCase();
+}
+
+/**
+ * TLS keywords for the hop. Client (A), on the server line: its certificate, and the peer's chain
+ * verified against the Ferry root (`verify required ca-file`). HAProxy 2.6 cannot check a URI SAN
+ * there: `verifyhost` compares only DNS SANs and the CN, and workload certificates carry only the
+ * SPIFFE URI. Server (B), on the bind line: its certificate, a client certificate required and
+ * verified against the root, and — once per connection (`tcp-request session`) — the client's
+ * SPIFFE ID looked for in the certificate's DER bytes (no SAN fetch exists in 2.6; the root signs
+ * only SPIFFE URIs, so the bytes can only come from the URI SAN).
+ */
+function tlsParts(t: HaproxyTls | undefined, http: boolean): { bind: string; server: string; session: string[] } {
+  if (!t) return { bind: '', server: '', session: [] };
+  const alpn = http ? ' alpn http/1.1' : '';
+  const common = ` ssl crt ${t.combinedFile} ca-file ${t.caFile} verify required${alpn}`;
+  if (t.role === 'client') return { bind: '', server: common, session: [] };
+  return { bind: common, server: '', session: [`  tcp-request session reject unless { ssl_c_der,hex -m sub ${spiffeIdHex(t.peerSpiffeId)} }`] };
+}
+
+function hop(mode: 'http' | 'tcp', frontend: string, opts: HaproxyHopOptions): string {
+  const t = tlsParts(opts.tls, mode === 'http');
+  return [
+    ...header(mode),
+    `frontend ${frontend}`,
+    `  bind 127.0.0.1:${opts.listenPort}${t.bind}`,
+    ...t.session,
+    '  default_backend upstream',
+    '',
+    ...backend('upstream', opts.upstreamPort, t.server),
+  ].join('\n');
 }
 
 /** One HTTP hop: frontend on 127.0.0.1:listenPort → backend with the single upstream server. */
 export function haproxyHttpHop(opts: HaproxyHopOptions): string {
-  return [
-    ...header('http'),
-    'frontend bench',
-    `  bind 127.0.0.1:${opts.listenPort}`,
-    '  default_backend upstream',
-    '',
-    ...backend('upstream', opts.upstreamPort),
-  ].join('\n');
+  return hop('http', 'bench', opts);
 }
 
 /** One opaque TCP hop. */
 export function haproxyTcpHop(opts: HaproxyHopOptions): string {
-  return [
-    ...header('tcp'),
-    'frontend bench_tcp',
-    `  bind 127.0.0.1:${opts.listenPort}`,
-    '  default_backend upstream',
-    '',
-    ...backend('upstream', opts.upstreamPort),
-  ].join('\n');
+  return hop('tcp', 'bench_tcp', opts);
 }
 
 /** `services` backends `svc-<i>`, chosen by Host through a map file (HAProxy's idiom for many vhosts). */

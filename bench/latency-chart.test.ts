@@ -10,6 +10,7 @@ function run(over: Partial<RunResult>): RunResult {
     scenario: 'latency-1000rps', topology: 'single', proxy: 'envoy', tls: 'none', status: 'ok', error: null,
     duration_s: 10, qps_target: 1000, qps_actual: 1000, p50_ms: 0.5, p90_ms: 1, p99_ms: 2, p999_ms: 3,
     requests: 10000, errors: 0, mb_per_s: null, proxy_cpu_s_per_1k_req: null, proxy_rss_mb: null,
+    streams: null, controller_cpu_s: null, controller_rss_mb: null, mb_per_proxy: null, rate_per_cpu_s: null,
     ...over,
   };
 }

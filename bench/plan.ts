@@ -1,6 +1,6 @@
 // The list of runs a benchmark performs, with their durations, for quick and full mode.
 
-import { PROXIES, type ProxyName, type Scenario, type Topology } from './types';
+import { PROXIES, SCENARIOS, type ProxyName, type Scenario, type Topology } from './types';
 
 export interface RunSpec {
   readonly scenario: Scenario;
@@ -13,13 +13,22 @@ export interface RunSpec {
   readonly qps: number; // 0 = max
   readonly connections: number;
   readonly payloadBytes: number;
+  /** xds-convergence: ADS streams the simulated proxies open (0 for other scenarios). */
+  readonly streams: number;
+  /** xds-convergence: EndpointSlice changes measured (0 for other scenarios). */
+  readonly changes: number;
 }
 
 export interface PlanOptions {
   readonly quick: boolean;
-  /** Proxies to include (default all); `direct` is the baseline. */
+  /** Proxies to include (default all); `direct` is the baseline. Control-plane scenarios run with `ferry`. */
   readonly proxies?: readonly ProxyName[];
+  /** Scenarios to include (default all). */
+  readonly scenarios?: readonly Scenario[];
 }
+
+/** Services (each with an EndpointSlice) in the registry the xds-convergence controller serves. */
+export const XDS_SERVICES = 1000;
 
 /** Number of generated services for rss-1000-services. */
 export const MANY_SERVICES = 1000;
@@ -42,13 +51,36 @@ const SHAPES: readonly ScenarioShape[] = [
   { scenario: 'rss-1000-services', topologies: ['single'], direct: false, qps: 1000, payloadBytes: 1024, full: [10, 10], quick: [3, 2] },
 ];
 
+interface ControlShape {
+  readonly scenario: Scenario;
+  readonly topology: Topology;
+  readonly qps: number;
+  readonly connections: number;
+  /** xds-convergence: one run per stream count. */
+  readonly streams: { readonly full: readonly number[]; readonly quick: readonly number[] };
+  readonly changes: { readonly full: number; readonly quick: number };
+  readonly full: readonly [number, number];
+  readonly quick: readonly [number, number];
+}
+
+const CONTROL_SHAPES: readonly ControlShape[] = [
+  // Duration here is the settle time allowed per change; the measured part is `changes` edits.
+  { scenario: 'xds-convergence', topology: 'controller', qps: 0, connections: 0, streams: { full: [100, 1000], quick: [100] }, changes: { full: 15, quick: 8 }, full: [1, 0], quick: [1, 0] },
+  // As many CreateCertificate calls as 4 concurrent callers make; warm-up opens the channel and the JIT.
+  { scenario: 'csr-sign', topology: 'controller', qps: 0, connections: 4, streams: { full: [0], quick: [0] }, changes: { full: 0, quick: 0 }, full: [10, 2], quick: [4, 1] },
+  // AdmissionReviews at a fixed rate over 4 keep-alive HTTPS connections.
+  { scenario: 'webhook', topology: 'webhook', qps: 200, connections: 4, streams: { full: [0], quick: [0] }, changes: { full: 0, quick: 0 }, full: [20, 2], quick: [5, 1] },
+];
+
 /** Runs in execution order: per scenario, `direct` first, then every topology for every proxy. */
 export function buildPlan(opts: PlanOptions): RunSpec[] {
   const wanted = new Set(opts.proxies ?? PROXIES);
+  const scenarios = new Set(opts.scenarios ?? SCENARIOS);
   const runs: RunSpec[] = [];
   for (const shape of SHAPES) {
+    if (!scenarios.has(shape.scenario)) continue;
     const [durationS, warmupS] = opts.quick ? shape.quick : shape.full;
-    const base = { scenario: shape.scenario, durationS, warmupS, qps: shape.qps, connections: 16, payloadBytes: shape.payloadBytes };
+    const base = { scenario: shape.scenario, durationS, warmupS, qps: shape.qps, connections: 16, payloadBytes: shape.payloadBytes, streams: 0, changes: 0 };
     if (shape.direct && wanted.has('direct')) runs.push({ ...base, topology: 'direct', proxy: 'direct' });
     for (const topology of shape.topologies) {
       for (const proxy of PROXIES) {
@@ -56,10 +88,29 @@ export function buildPlan(opts: PlanOptions): RunSpec[] {
       }
     }
   }
+  // The control plane is Ferry's alone: it runs whenever `ferry` is among the proxies.
+  if (!wanted.has('ferry')) return runs;
+  for (const shape of CONTROL_SHAPES) {
+    if (!scenarios.has(shape.scenario)) continue;
+    const [durationS, warmupS] = opts.quick ? shape.quick : shape.full;
+    for (const streams of opts.quick ? shape.streams.quick : shape.streams.full) {
+      runs.push({
+        scenario: shape.scenario, topology: shape.topology, proxy: 'ferry', durationS, warmupS, qps: shape.qps,
+        connections: shape.connections, payloadBytes: 0, streams, changes: opts.quick ? shape.changes.quick : shape.changes.full,
+      });
+    }
+  }
   return runs;
 }
 
-/** Seconds of load the plan generates (excludes process start-up). */
+/** `--scenarios=a,b` → the named scenarios, or a FerryError-worthy message naming the unknown ones. */
+export function parseScenarioList(list: string): { scenarios: Scenario[] } | { unknown: string[] } {
+  const names = list.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !SCENARIOS.includes(n as Scenario));
+  return unknown.length > 0 ? { unknown } : { scenarios: names as Scenario[] };
+}
+
+/** Seconds of load the plan generates (excludes process start-up); an xds change counts its settle time. */
 export function plannedLoadSeconds(runs: readonly RunSpec[]): number {
-  return runs.reduce((sum, r) => sum + r.durationS + r.warmupS, 0);
+  return runs.reduce((sum, r) => sum + (r.changes > 0 ? r.changes * r.durationS : r.durationS) + r.warmupS, 0);
 }

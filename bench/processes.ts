@@ -1,11 +1,12 @@
 // Starts, health-checks and stops the benchmark's child processes (proxies, upstream, load generator).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import { FerryError } from '../src/errors';
 import { exitReason } from './exit-reason';
+import { parseCpuTicks, parseRssMb } from './proc-stats';
 
 /** Every process still running, so an interrupted run can kill them all by pid. */
 const live = new Set<ManagedProcess>();
@@ -241,4 +242,18 @@ export async function runToCompletion(opts: StartOptions & { readonly timeoutMs:
   const info = await p.exited;
   clearTimeout(timer);
   return { code: info.code, output: p.describeExit() };
+}
+
+/** User + system CPU seconds of the processes with these pids so far (from /proc/<pid>/stat). */
+export function cpuSecondsOf(pids: readonly number[], clockTicks: number): number {
+  let sum = 0;
+  for (const pid of pids) sum += parseCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return sum / clockTicks;
+}
+
+/** Summed VmRSS of the processes with these pids, in MB (from /proc/<pid>/status). */
+export function rssMbOf(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) sum += parseRssMb(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return sum;
 }

@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpHopBootstrap, manyServicesBootstrap, tcpHopBootstrap } from './envoy-bootstrap';
-import { haproxyHttpHop, haproxyManyServices, haproxyTcpHop } from './haproxy-config';
+import { haproxyHttpHop, haproxyManyServices, haproxyTcpHop, type HaproxyTls } from './haproxy-config';
+import type { MeshCertFiles } from './mesh-certs';
 import { MANY_SERVICES } from './plan';
 import { freePort, startProcess, waitForPort, type ManagedProcess } from './processes';
 import type { ToolPaths } from './tools';
@@ -31,6 +32,21 @@ interface HopPorts {
   readonly listenPort: number;
   readonly upstreamPort: number;
   readonly adminPort: number;
+  readonly tls?: HaproxyTls;
+}
+
+/** mTLS settings of hop `hop` of a pair: A originates (client), B terminates (server); each checks the other's SPIFFE ID. */
+export function pairHopTls(certs: MeshCertFiles, hop: 'a' | 'b'): HaproxyTls {
+  const mine = certs[hop];
+  const peer = certs[hop === 'a' ? 'b' : 'a'];
+  return {
+    role: hop === 'a' ? 'client' : 'server',
+    certFile: mine.certFile,
+    keyFile: mine.keyFile,
+    combinedFile: mine.combinedFile,
+    caFile: certs.caFile,
+    peerSpiffeId: peer.spiffeId,
+  };
 }
 
 let baseId = 100 + (process.pid % 10_000) * 10;
@@ -73,6 +89,8 @@ export async function launchChain(
   kind: HopKind,
   upstreamPort: number,
   label: string,
+  /** For a pair: mTLS between A and B with these files (null: plain text). */
+  certs: MeshCertFiles | null = null,
 ): Promise<Chain> {
   const hops = topology === 'pair' ? ['b', 'a'] : ['a'];
   const procs: ManagedProcess[] = [];
@@ -83,7 +101,8 @@ export async function launchChain(
       const ext = proxy === 'haproxy' ? 'cfg' : 'yaml';
       const configPath = path.join(ctx.workDir, `${label}-${hop}.${ext}`);
       const adminPort = await freePort();
-      writeFileSync(configPath, configFor(proxy, kind, { listenPort, upstreamPort: next, adminPort }, configPath));
+      const tls = certs !== null && hops.length > 1 ? pairHopTls(certs, hop as 'a' | 'b') : undefined;
+      writeFileSync(configPath, configFor(proxy, kind, { listenPort, upstreamPort: next, adminPort, ...(tls ? { tls } : {}) }, configPath));
       const [cmd, args] = command(ctx, proxy, configPath);
       const p = startProcess({
         name: `${proxy}${hops.length > 1 ? ` (${hop.toUpperCase()})` : ''}`,

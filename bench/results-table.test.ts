@@ -10,6 +10,7 @@ function fakeRun(over: Partial<RunResult>): RunResult {
     scenario: 'latency-1000rps', topology: 'single', proxy: 'envoy', tls: 'none', status: 'ok', error: null,
     duration_s: 10, qps_target: 1000, qps_actual: 1000, p50_ms: 1, p90_ms: 2, p99_ms: 3, p999_ms: 4,
     requests: 10000, errors: 0, mb_per_s: null, proxy_cpu_s_per_1k_req: 0.05, proxy_rss_mb: 20,
+    streams: null, controller_cpu_s: null, controller_rss_mb: null, mb_per_proxy: null, rate_per_cpu_s: null,
     ...over,
   };
 }

@@ -1,6 +1,6 @@
 // Turns a benchmark report into markdown: figures per proxy, added latency over direct, Ferry / Envoy ratios.
 
-import type { BenchReport, RunResult, Scenario, Topology } from './types';
+import { SCENARIOS, type BenchReport, type RunResult, type Scenario, type Topology } from './types';
 
 interface Column {
   readonly title: string;
@@ -63,6 +63,37 @@ const COLUMNS: Readonly<Record<Scenario, readonly Column[]>> = {
     rss,
   ],
   'rss-1000-services': [rss, { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms }, { title: 'p99 ms', digits: 3, get: (r) => r.p99_ms }, errors, cpu],
+  'xds-convergence': [
+    { title: 'streams', digits: 0, get: (r) => r.streams },
+    { title: 'all ACKed p50 ms', digits: 1, get: (r) => r.p50_ms },
+    { title: 'p90 ms', digits: 1, get: (r) => r.p90_ms },
+    { title: 'p99 ms', digits: 1, get: (r) => r.p99_ms },
+    { title: 'changes', digits: 0, get: (r) => r.requests },
+    { title: 'timed out', digits: 0, get: (r) => r.errors },
+    { title: 'controller CPU s', digits: 2, get: (r) => r.controller_cpu_s },
+    { title: 'controller RSS MB', digits: 1, get: (r) => r.controller_rss_mb },
+    { title: 'MB / proxy', digits: 3, get: (r) => r.mb_per_proxy },
+  ],
+  'csr-sign': [
+    { title: 'signed / s', digits: 0, get: (r) => r.qps_actual },
+    { title: 'per controller CPU s', digits: 0, get: (r) => r.rate_per_cpu_s },
+    { title: 'p50 ms', digits: 2, get: (r) => r.p50_ms },
+    { title: 'p99 ms', digits: 2, get: (r) => r.p99_ms },
+    { title: 'signed', digits: 0, get: (r) => r.requests },
+    errors,
+    { title: 'controller CPU s', digits: 2, get: (r) => r.controller_cpu_s },
+    { title: 'controller RSS MB', digits: 1, get: (r) => r.controller_rss_mb },
+  ],
+  webhook: [
+    { title: 'qps', digits: 1, get: (r) => r.qps_actual },
+    { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms },
+    { title: 'p90 ms', digits: 3, get: (r) => r.p90_ms },
+    { title: 'p99 ms', digits: 3, get: (r) => r.p99_ms },
+    { title: 'p99.9 ms', digits: 3, get: (r) => r.p999_ms },
+    errors,
+    { title: 'CPU s / 1k reviews', digits: 4, get: (r) => r.proxy_cpu_s_per_1k_req },
+    rss,
+  ],
 };
 
 const DESCRIPTIONS: Readonly<Record<Scenario, string>> = {
@@ -70,6 +101,17 @@ const DESCRIPTIONS: Readonly<Record<Scenario, string>> = {
   'max-rps': 'As many requests/s as 16 connections carry (fortio -qps 0), 1 KiB POST echoed.',
   'tcp-throughput': 'Opaque TCP through the pair: 16 connections echoing 16 KiB messages; MB/s = payload bytes received per second.',
   'rss-1000-services': 'Each proxy loaded with 1,000 clusters and 1,000 virtual hosts; every service requested once, then 1,000 requests/s to one; RSS read after.',
+  'xds-convergence':
+    '`ferry controller --registry file:DIR --insecure-xds` (default 100 ms debounce) serving 1,000 Services, each with its own EndpointSlice file; ' +
+    'simulated Ferry sidecars (250 ADS streams per simulator process) subscribe CDS/LDS, then EDS/RDS by name, and ACK everything. ' +
+    'One slice file is rewritten per change; "all ACKed" is the time from the write until the last stream ACKed EDS with the new address ' +
+    '(file-watch debounce, reload, translation, push debounce and fan-out included). MB / proxy = (RSS with N streams − RSS before any) / N; CPU over the changes.',
+  'csr-sign':
+    'CreateCertificate over the controller\'s real gRPC CA (TLS, bootstrap token) from 4 concurrent callers, pre-made ECDSA P-256 CSRs; ' +
+    'rate per wall second and per controller CPU second (the per-core figure), latency per call.',
+  webhook:
+    'AdmissionReview POSTs (a two-container Deployment pod, every probe kind) to `ferry webhook` over HTTPS (self-signed P-256 certificate) ' +
+    'by fortio at a fixed rate over 4 keep-alive connections; every answer is a JSON Patch.',
 };
 
 function format(value: number | null, digits: number): string {
@@ -130,6 +172,8 @@ interface Target {
   readonly envoy: number | null;
   readonly unit: string;
   readonly met: boolean | null;
+  /** A Ferry control-plane target: there is no Envoy figure to show. */
+  readonly ferryOnly?: boolean;
 }
 
 /** The issue's targets, evaluated on this report (null `met` = Ferry has no figure yet). */
@@ -156,15 +200,35 @@ export function targets(runs: readonly RunResult[]): Target[] {
   const fm = rssF?.proxy_rss_mb ?? null;
   const em = rssE?.proxy_rss_mb ?? null;
   result.push({ text: 'RSS with 1,000 services ≤ Envoy and ≤ 50 MB', ferry: fm, envoy: em, unit: 'MB', met: cmp(fm, em, (a, b) => a <= b && a <= 50) });
+  result.push(...controlPlaneTargets(runs));
   return result;
+}
+
+/** Ferry-only targets of the control plane (no Envoy figure to compare with). */
+function controlPlaneTargets(runs: readonly RunResult[]): Target[] {
+  const alone = (text: string, value: number | null, unit: string, good: (v: number) => boolean): Target =>
+    ({ text, ferry: value, envoy: null, unit, met: value === null ? null : good(value), ferryOnly: true });
+  const xds = ok(runs.find((r) => r.scenario === 'xds-convergence' && r.streams === 1000) ?? null);
+  const xdsAny = runs.filter((r) => r.scenario === 'xds-convergence' && r.status === 'ok');
+  const worstMb = xdsAny.length > 0 ? Math.max(...xdsAny.map((r) => r.mb_per_proxy ?? 0)) : null;
+  const csr = ok(find(runs, 'csr-sign', 'controller', 'ferry'));
+  const hook = ok(find(runs, 'webhook', 'webhook', 'ferry'));
+  return [
+    alone('xds-convergence p99 ≤ 200 ms at 1,000 streams (debounce included)', xds?.p99_ms ?? null, 'ms', (v) => v <= 200),
+    alone('controller memory ≤ 1 MB per connected proxy', worstMb, 'MB', (v) => v <= 1),
+    alone('csr-sign ≥ 2,000 certificates/s per controller core', csr?.rate_per_cpu_s ?? null, '/s', (v) => v >= 2000),
+    alone('csr-sign p99 < 5 ms', csr?.p99_ms ?? null, 'ms', (v) => v < 5),
+    alone('webhook p99 < 5 ms', hook?.p99_ms ?? null, 'ms', (v) => v < 5),
+  ];
 }
 
 function targetTable(runs: readonly RunResult[]): string {
   const lines = [row(['target', 'ferry', 'envoy', 'ferry / envoy', 'met']), row(['---', '---:', '---:', '---:', '---'])];
   for (const t of targets(runs)) {
-    const digits = t.unit === 'ms' ? 3 : t.unit === 'rps' ? 0 : 1;
+    const digits = t.unit === 'ms' ? 3 : t.unit === 'rps' || t.unit === '/s' ? 0 : t.unit === 'MB' && t.ferry !== null && t.ferry < 10 ? 3 : 1;
     const met = t.met === null ? 'pending (no Ferry figure)' : t.met ? 'yes' : 'no';
-    lines.push(row([t.text, `${format(t.ferry, digits)} ${t.unit}`, `${format(t.envoy, digits)} ${t.unit}`, formatRatio(ratio(t.ferry, t.envoy)), met]));
+    const envoy = t.ferryOnly ? '–' : `${format(t.envoy, digits)} ${t.unit}`;
+    lines.push(row([t.text, `${format(t.ferry, digits)} ${t.unit}`, envoy, formatRatio(ratio(t.ferry, t.envoy)), met]));
   }
   return lines.join('\n');
 }
@@ -176,7 +240,8 @@ export function renderResultsMarkdown(report: BenchReport): string {
     `# Benchmark results (${report.mode})`,
     '',
     `Run ${report.date} with \`make ${report.mode === 'quick' ? 'bench-quick' : 'bench'}\`. Machine: ${m.cpus} CPUs, Node ${m.node}, ` +
-      `Envoy ${m.envoy}, HAProxy ${m.haproxy}, fortio ${m.fortio}. All traffic on 127.0.0.1, plain text (no TLS yet).`,
+      `Envoy ${m.envoy}, HAProxy ${m.haproxy}, fortio ${m.fortio}. All traffic on 127.0.0.1. ` +
+      '`pair`: mTLS between hop A and hop B (ECDSA P-256 certificates from a Ferry CA, each side verifies the other against it; SPIFFE ID checks as in BENCHMARKS.md); everything else plain text.',
     '',
     `Pinning: ${report.pinning}`,
     '',
@@ -184,7 +249,7 @@ export function renderResultsMarkdown(report: BenchReport): string {
       `after: ${m.load_avg_end.map((x) => x.toFixed(2)).join(' / ')} (anything well above 0 means other work shared the CPUs and the figures are noisy).`,
     '',
   ];
-  for (const scenario of ['latency-1000rps', 'max-rps', 'tcp-throughput', 'rss-1000-services'] as const) {
+  for (const scenario of SCENARIOS) {
     const table = scenarioTable(report.runs, scenario);
     if (table === null) continue;
     parts.push(`## ${scenario}`, '', DESCRIPTIONS[scenario], '', table, '');

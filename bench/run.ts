@@ -1,6 +1,6 @@
 // The benchmark harness: Ferry, Envoy, HAProxy and a direct connection under fortio, side by side.
 //
-// Usage: node dist/bench/run.js [--quick] [--proxies=direct,envoy,...]
+// Usage: node dist/bench/run.js [--quick] [--proxies=direct,envoy,...] [--scenarios=latency-1000rps,xds-convergence,...]
 // Writes bench/results/latest.{json,md}, a dated JSON copy and bench/results/latency.svg.
 
 import { execFileSync } from 'node:child_process';
@@ -14,24 +14,30 @@ import { serviceHost } from './envoy-bootstrap';
 import { fortioLoadArgs, fortioServerArgs } from './fortio-command';
 import { parseFortioResult } from './fortio-result';
 import { renderLatencyChart } from './latency-chart';
-import { buildPlan, MANY_SERVICES, plannedLoadSeconds, type RunSpec } from './plan';
-import { parseCpuTicks, parseRssMb } from './proc-stats';
+import { runCsrSignScenario } from './csr-sign';
+import { writeMeshCerts, type MeshCertFiles } from './mesh-certs';
+import { buildPlan, MANY_SERVICES, parseScenarioList, plannedLoadSeconds, type RunSpec } from './plan';
 import { launchChain, type HopKind, type LaunchContext } from './proxy-launch';
+import { emptyResult, failedResult, round } from './run-result';
+import { runWebhookScenario } from './webhook-bench';
+import { runXdsConvergence } from './xds-convergence';
 import {
-  freePort, httpGet, killAllNow, runToCompletion, startProcess, stopAll, waitForEcho, waitForHttp200, waitForPort,
+  cpuSecondsOf, freePort, httpGet, killAllNow, rssMbOf, runToCompletion, startProcess, stopAll, waitForEcho, waitForHttp200, waitForPort,
   type ManagedProcess,
 } from './processes';
 import { renderResultsMarkdown } from './results-table';
 import { locateTools, toolVersions, type ToolPaths } from './tools';
-import { PROXIES, type BenchReport, type ProxyName, type RunResult } from './types';
+import { PROXIES, SCENARIOS, type BenchReport, type ProxyName, type RunResult, type Scenario } from './types';
 
-interface Env {
+export interface Env {
   readonly tools: ToolPaths;
   readonly launch: LaunchContext;
   /** CPU for fortio (server and client); null = unpinned. */
   readonly loadCpu: number | null;
   readonly upstream: { readonly http: number; readonly tcp: number };
   readonly clockTicks: number;
+  /** Certificate files for the pair's mTLS, from a throw-away Ferry CA. */
+  readonly certs: MeshCertFiles;
 }
 
 function log(message: string): void {
@@ -58,15 +64,11 @@ function clockTicksPerSecond(): number {
 }
 
 function cpuSeconds(procs: readonly ManagedProcess[], ticks: number): number {
-  let sum = 0;
-  for (const p of procs) sum += parseCpuTicks(readFileSync(`/proc/${p.pid}/stat`, 'utf8'));
-  return sum / ticks;
+  return cpuSecondsOf(procs.map((p) => p.pid), ticks);
 }
 
 function rssMb(procs: readonly ManagedProcess[]): number {
-  let sum = 0;
-  for (const p of procs) sum += parseRssMb(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
-  return sum;
+  return rssMbOf(procs.map((p) => p.pid));
 }
 
 function kindOf(spec: RunSpec): HopKind {
@@ -105,14 +107,6 @@ async function touchAllServices(port: number): Promise<void> {
   }
 }
 
-function failed(spec: RunSpec, reason: string): RunResult {
-  return {
-    scenario: spec.scenario, topology: spec.topology, proxy: spec.proxy, tls: 'none', status: 'failed', error: reason,
-    duration_s: spec.durationS, qps_target: spec.qps, qps_actual: null, p50_ms: null, p90_ms: null, p99_ms: null,
-    p999_ms: null, requests: null, errors: null, mb_per_s: null, proxy_cpu_s_per_1k_req: null, proxy_rss_mb: null,
-  };
-}
-
 async function executeRun(env: Env, spec: RunSpec): Promise<RunResult> {
   const kind = kindOf(spec);
   const label = `${spec.scenario}-${spec.topology}-${spec.proxy}`;
@@ -121,7 +115,7 @@ async function executeRun(env: Env, spec: RunSpec): Promise<RunResult> {
   try {
     let entry = upstreamPort;
     if (spec.proxy !== 'direct' && spec.topology !== 'direct') {
-      const chain = await launchChain(env.launch, spec.proxy, spec.topology, kind, upstreamPort, label);
+      const chain = await launchChain(env.launch, spec.proxy, spec.topology as 'single' | 'pair', kind, upstreamPort, label, spec.topology === 'pair' ? env.certs : null);
       procs = chain.procs;
       entry = chain.entryPort;
     }
@@ -136,17 +130,16 @@ async function executeRun(env: Env, spec: RunSpec): Promise<RunResult> {
     const rss = procs.length > 0 ? rssMb(procs) : null;
     for (const p of procs) if (p.hasExited) throw new FerryError('FERRY_ERR_BENCH_PROCESS', p.describeExit());
     const s = parseFortioResult(JSON.parse(readFileSync(jsonPath, 'utf8')));
-    return {
-      scenario: spec.scenario, topology: spec.topology, proxy: spec.proxy, tls: 'none', status: 'ok', error: null,
-      duration_s: Number(s.durationS.toFixed(3)), qps_target: spec.qps, qps_actual: Number(s.qpsActual.toFixed(1)),
+    return emptyResult(spec, {
+      duration_s: Number(s.durationS.toFixed(3)), qps_actual: Number(s.qpsActual.toFixed(1)),
       p50_ms: round(s.p50Ms), p90_ms: round(s.p90Ms), p99_ms: round(s.p99Ms), p999_ms: round(s.p999Ms),
       requests: s.requests, errors: s.errors,
       mb_per_s: kind === 'tcp' ? Number((s.bytesReceivedPerS / 1e6).toFixed(1)) : null,
       proxy_cpu_s_per_1k_req: procs.length > 0 && s.requests > 0 ? round((cpu * 1000) / s.requests, 5) : null,
       proxy_rss_mb: rss === null ? null : Number(rss.toFixed(1)),
-    };
+    });
   } catch (err) {
-    return failed(spec, err instanceof Error ? err.message : String(err));
+    return failedResult(spec, err instanceof Error ? err.message : String(err));
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }
@@ -156,27 +149,61 @@ function round3(values: readonly number[]): number[] {
   return values.map((v) => Number(v.toFixed(2)));
 }
 
-function round(n: number, digits = 4): number {
-  return Number(n.toFixed(digits));
+/** One run of any scenario: the data-plane ones under fortio here, the control-plane ones in their modules. */
+async function runOne(env: Env, spec: RunSpec): Promise<RunResult> {
+  try {
+    switch (spec.scenario) {
+      case 'xds-convergence':
+        return await runXdsConvergence(env, spec);
+      case 'csr-sign':
+        return await runCsrSignScenario(env, spec);
+      case 'webhook':
+        return await runWebhookScenario(env, spec);
+      default:
+        return await executeRun(env, spec);
+    }
+  } catch (err) {
+    return failedResult(spec, err instanceof Error ? err.message : String(err));
+  }
 }
 
-function parseArgs(argv: readonly string[]): { quick: boolean; proxies: ProxyName[] } {
+function describe(r: RunResult): string {
+  if (r.status !== 'ok') return `FAILED: ${r.error}`;
+  switch (r.scenario) {
+    case 'xds-convergence':
+      return `${r.streams} streams: convergence p50 ${r.p50_ms} p99 ${r.p99_ms} ms, controller ${r.controller_rss_mb} MB RSS (${r.mb_per_proxy} MB/proxy), ${r.controller_cpu_s} CPU s`;
+    case 'csr-sign':
+      return `${r.qps_actual}/s wall, ${r.rate_per_cpu_s}/controller CPU s, p50 ${r.p50_ms} p99 ${r.p99_ms} ms, errors ${r.errors}`;
+    default:
+      return `qps ${r.qps_actual} p50 ${r.p50_ms} p99 ${r.p99_ms} ms${r.mb_per_s !== null ? ` ${r.mb_per_s} MB/s` : ''}${r.proxy_rss_mb !== null ? ` rss ${r.proxy_rss_mb} MB` : ''}`;
+  }
+}
+
+const USAGE = `usage: run.js [--quick] [--proxies=${PROXIES.join(',')}] [--scenarios=${SCENARIOS.join(',')}]`;
+
+function parseArgs(argv: readonly string[]): { quick: boolean; proxies: ProxyName[]; scenarios: Scenario[] } {
   let quick = false;
   let proxies: ProxyName[] = [...PROXIES];
+  let scenarios: Scenario[] = [...SCENARIOS];
   for (const a of argv) {
     if (a === '--quick') quick = true;
+    else if (a.startsWith('--scenarios=')) {
+      const parsed = parseScenarioList(a.slice('--scenarios='.length));
+      if ('unknown' in parsed) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--scenarios: unknown ${parsed.unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+      scenarios = parsed.scenarios;
+    }
     else if (a.startsWith('--proxies=')) {
       const names = a.slice('--proxies='.length).split(',').filter(Boolean);
       const unknown = names.filter((n) => !PROXIES.includes(n as ProxyName));
       if (unknown.length > 0) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--proxies: unknown ${unknown.join(', ')} (known: ${PROXIES.join(', ')})`);
       proxies = names as ProxyName[];
-    } else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown argument ${a} (usage: run.js [--quick] [--proxies=direct,ferry,envoy,haproxy])`);
+    } else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown argument ${a} (${USAGE})`);
   }
-  return { quick, proxies };
+  return { quick, proxies, scenarios };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { quick, proxies } = parseArgs(argv);
+  const { quick, proxies, scenarios } = parseArgs(argv);
   const tools = locateTools();
   const versions = toolVersions(tools);
   const cpus = os.availableParallelism();
@@ -192,7 +219,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   mkdirSync(workDir, { recursive: true });
 
   const loadAvgStart = os.loadavg();
-  const plan = buildPlan({ quick, proxies });
+  const plan = buildPlan({ quick, proxies, scenarios });
   log(`${plan.length} runs, about ${Math.round(plannedLoadSeconds(plan) / 60)} min of load; envoy ${versions.envoy}, haproxy ${versions.haproxy}, fortio ${versions.fortio}`);
   log(`pinning: ${pinning}`);
 
@@ -209,15 +236,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     const env: Env = {
       tools, loadCpu, upstream: upstreamPorts, clockTicks: clockTicksPerSecond(),
       launch: { tools, repoRoot, workDir, proxyCpu: pinned ? 1 : null },
+      certs: await writeMeshCerts(workDir),
     };
     for (const [i, spec] of plan.entries()) {
       const started = Date.now();
-      const r = await executeRun(env, spec);
+      const r = await runOne(env, spec);
       runs.push(r);
-      const what = r.status === 'ok'
-        ? `qps ${r.qps_actual} p50 ${r.p50_ms} p99 ${r.p99_ms} ms${r.mb_per_s !== null ? ` ${r.mb_per_s} MB/s` : ''}${r.proxy_rss_mb !== null ? ` rss ${r.proxy_rss_mb} MB` : ''}`
-        : `FAILED: ${r.error}`;
-      log(`[${i + 1}/${plan.length}] ${spec.scenario} ${spec.topology} ${spec.proxy} (${((Date.now() - started) / 1000).toFixed(0)}s): ${what}`);
+      log(`[${i + 1}/${plan.length}] ${spec.scenario} ${spec.topology} ${spec.proxy} (${((Date.now() - started) / 1000).toFixed(0)}s): ${describe(r)}`);
     }
   } finally {
     await upstream.stop();

@@ -1,10 +1,30 @@
 // The benchmark's shared vocabulary: scenarios, topologies, proxies and the recorded result shape.
 
 export type ProxyName = 'direct' | 'ferry' | 'envoy' | 'haproxy';
-export type Topology = 'direct' | 'single' | 'pair';
-export type Scenario = 'latency-1000rps' | 'max-rps' | 'tcp-throughput' | 'rss-1000-services';
+/** Data-plane topologies, plus the control-plane "topologies": the controller (xDS, CA) and the webhook. */
+export type Topology = 'direct' | 'single' | 'pair' | 'controller' | 'webhook';
+export type Scenario =
+  | 'latency-1000rps'
+  | 'max-rps'
+  | 'tcp-throughput'
+  | 'rss-1000-services'
+  | 'xds-convergence'
+  | 'csr-sign'
+  | 'webhook';
 
-export const SCENARIOS: readonly Scenario[] = ['latency-1000rps', 'max-rps', 'tcp-throughput', 'rss-1000-services'];
+/** Every scenario in the order a run performs them (and `--scenarios=` accepts). */
+export const SCENARIOS: readonly Scenario[] = [
+  'latency-1000rps',
+  'max-rps',
+  'tcp-throughput',
+  'rss-1000-services',
+  'xds-convergence',
+  'csr-sign',
+  'webhook',
+];
+
+/** Scenarios that measure a Ferry control-plane component rather than a proxy hop. */
+export const CONTROL_PLANE_SCENARIOS: readonly Scenario[] = ['xds-convergence', 'csr-sign', 'webhook'];
 /** Proxies in the order they are run and shown; `direct` (no proxy) is always first. */
 export const PROXIES: readonly ProxyName[] = ['direct', 'ferry', 'envoy', 'haproxy'];
 
@@ -33,6 +53,16 @@ export interface RunResult {
   readonly proxy_cpu_s_per_1k_req: number | null;
   /** Resident set size at the end of the run (sum of both proxies for `pair`). */
   readonly proxy_rss_mb: number | null;
+  /** xds-convergence: ADS streams held open by the simulated proxies. */
+  readonly streams: number | null;
+  /** xds-convergence, csr-sign: user + system CPU of the controller process over the measured part. */
+  readonly controller_cpu_s: number | null;
+  /** xds-convergence: controller RSS with every stream connected and synced (csr-sign: at the end). */
+  readonly controller_rss_mb: number | null;
+  /** xds-convergence: (RSS with N streams − RSS before any stream) / N. */
+  readonly mb_per_proxy: number | null;
+  /** csr-sign: certificates signed per controller CPU second (the "per core" rate). */
+  readonly rate_per_cpu_s: number | null;
 }
 
 export interface MachineInfo {
