@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Operation, applyPatch } from 'fast-json-patch';
 import { parseAllDocuments, stringify } from 'yaml';
-import { CONTROLLER_SERVICE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN, PORT_CONTROLLER_GRPC } from '../src/mesh/constants';
 import { inject } from './inject';
+import { MESH_FLAGS_USAGE, meshOptionsFromFlags } from './mesh-flags';
 import type { InjectOptions, Pod } from './types';
 
 const USAGE = `usage: ferry inject -f FILE|- [options]
@@ -15,11 +15,9 @@ CronJobs (and Lists of them) in multi-document YAML; everything else passes thro
 
   -f, --filename FILE|-       input ("-" = stdin)
   --image IMAGE               the Ferry image (default: $FERRY_IMAGE or ${defaultImage()})
-  --controller-address ADDR   default ${CONTROLLER_SERVICE_NAME}.${DEFAULT_SYSTEM_NAMESPACE}.svc:${PORT_CONTROLLER_GRPC}
-  --trust-domain NAME         default ${DEFAULT_TRUST_DOMAIN}
   --kubernetes-version 1.N    target cluster version; before 1.29 the proxy is a regular container
                               (default 1.30)
-`;
+${MESH_FLAGS_USAGE}`;
 
 function defaultImage(): string {
   return 'ferry/ferry:0.1.0';
@@ -129,6 +127,8 @@ export async function injectCommand(argv: string[], io: InjectIo = defaultIo): P
         image: { type: 'string' },
         'controller-address': { type: 'string' },
         'trust-domain': { type: 'string' },
+        'system-namespace': { type: 'string' },
+        'ca-root-file': { type: 'string' },
         'kubernetes-version': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -149,10 +149,12 @@ export async function injectCommand(argv: string[], io: InjectIo = defaultIo): P
   try {
     const options: InjectOptions = {
       image: (values.image as string | undefined) ?? io.env.FERRY_IMAGE ?? defaultImage(),
-      controllerAddress:
-        (values['controller-address'] as string | undefined) ??
-        `${CONTROLLER_SERVICE_NAME}.${DEFAULT_SYSTEM_NAMESPACE}.svc:${PORT_CONTROLLER_GRPC}`,
-      trustDomain: (values['trust-domain'] as string | undefined) ?? DEFAULT_TRUST_DOMAIN,
+      ...meshOptionsFromFlags({
+        controllerAddress: values['controller-address'] as string | undefined,
+        trustDomain: values['trust-domain'] as string | undefined,
+        systemNamespace: values['system-namespace'] as string | undefined,
+        caRootFile: values['ca-root-file'] as string | undefined,
+      }),
       kubernetesMinor: parseMinor(values['kubernetes-version'] as string | undefined),
       namespaceInjection: true,
     };

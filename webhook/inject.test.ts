@@ -7,6 +7,8 @@ import { ConfigError } from '../src/errors';
 import { inject } from './inject';
 import type { Container, InjectOptions, Pod, Probe } from './types';
 
+const ROOT_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+
 const OPTIONS: InjectOptions = {
   image: 'example.com/ferry:0.1.0',
   controllerAddress: 'ferry-controller.ferry-system.svc:15012',
@@ -46,6 +48,37 @@ function applied(p: Pod, options = OPTIONS): Pod {
   return applyPatch(structuredClone(p), result.patch as Operation[], true, false).newDocument;
 }
 
+type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } };
+const proxyOf = (p: Pod): Container =>
+  [...(p.spec!.initContainers ?? []), ...p.spec!.containers!].find((c) => c.name === 'ferry-proxy')!;
+const envOf = (c: Container): Map<string, EnvVar> => new Map((c.env as EnvVar[]).map((e) => [e.name, e]));
+const statusOf = (p: Pod) => JSON.parse(p.metadata!.annotations!['ferry.io/status']) as { volumes: string[] };
+
+/** The root reaches the proxy: annotation → downward API volume → read-only mount → FERRY_CA_ROOT_FILE. */
+function assertCaRoot(p: Pod, pem: string): void {
+  assert.equal(p.metadata!.annotations!['ferry.io/ca-root'], pem);
+  const volume = p.spec!.volumes!.find((v) => v.name === 'ferry-ca-root');
+  assert.deepEqual(volume, {
+    name: 'ferry-ca-root',
+    downwardAPI: { defaultMode: 0o444, items: [{ path: 'root-cert.pem', fieldRef: { apiVersion: 'v1', fieldPath: "metadata.annotations['ferry.io/ca-root']" } }] },
+  });
+  const proxy = proxyOf(p);
+  const mount = (proxy.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => m.name === 'ferry-ca-root');
+  assert.deepEqual(mount, { name: 'ferry-ca-root', mountPath: '/var/run/secrets/ferry/ca', readOnly: true });
+  assert.equal(envOf(proxy).get('FERRY_CA_ROOT_FILE')?.value, `${mount!.mountPath}/root-cert.pem`);
+  assert.ok(statusOf(p).volumes.includes('ferry-ca-root'), 'the status annotation lists the added volume');
+  for (const c of [...p.spec!.initContainers!, ...p.spec!.containers!].filter((x) => x.name !== 'ferry-proxy')) {
+    assert.ok(!((c.volumeMounts as { name: string }[] | undefined) ?? []).some((m) => m.name === 'ferry-ca-root'), `${c.name} does not mount the root`);
+  }
+}
+
+function assertNoCaRoot(p: Pod): void {
+  assert.equal(p.metadata!.annotations!['ferry.io/ca-root'], undefined);
+  assert.ok(!p.spec!.volumes!.some((v) => v.name === 'ferry-ca-root'));
+  assert.equal(envOf(proxyOf(p)).get('FERRY_CA_ROOT_FILE'), undefined);
+  assert.ok(!statusOf(p).volumes.includes('ferry-ca-root'));
+}
+
 const PROBED: Container = {
   name: 'app',
   image: 'app:1',
@@ -78,6 +111,11 @@ const INJECTED: { name: string; pod: Pod; options?: Partial<InjectOptions>; chec
       assert.equal(env.find((e) => e.name === 'FERRY_POD_IP')?.valueFrom?.fieldRef.fieldPath, 'status.podIP');
       assert.equal(env.find((e) => e.name === 'FERRY_CONTROLLER_ADDRESS')?.value, OPTIONS.controllerAddress);
       assert.equal(env.find((e) => e.name === 'FERRY_TRUST_DOMAIN')?.value, 'cluster.local');
+      assert.deepEqual(proxy.args, ['proxy', '--controller-identity', 'spiffe://cluster.local/ns/ferry-system/sa/ferry-controller']);
+      // FERRY_TOKEN_FILE is the projected token's file inside its mount.
+      const tokenMount = (proxy.volumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === 'ferry-token')!;
+      assert.equal(env.find((e) => e.name === 'FERRY_TOKEN_FILE')?.value, `${tokenMount.mountPath}/ferry-token`);
+      assertNoCaRoot(p);
       const a = p.metadata!.annotations!;
       assert.equal(a['prometheus.io/port'], '15090');
       assert.equal(a['kubectl.kubernetes.io/default-container'], 'app');
@@ -164,6 +202,40 @@ const INJECTED: { name: string; pod: Pod; options?: Partial<InjectOptions>; chec
     },
   },
   {
+    name: 'with the mesh root: annotation, downward API volume, read-only mount and FERRY_CA_ROOT_FILE in the proxy',
+    pod: pod({ volumes: [{ name: 'data', emptyDir: {} }] }, { name: 'x', annotations: { team: 'a' } }),
+    options: { caRootPem: ROOT_PEM },
+    check: (p) => {
+      assertCaRoot(p, ROOT_PEM);
+      assert.deepEqual(p.spec!.volumes!.map((v) => v.name), ['data', 'ferry-token', 'ferry-data', 'ferry-init-run', 'ferry-ca-root']);
+      assert.equal(p.metadata!.annotations!.team, 'a');
+    },
+  },
+  {
+    name: 'with the mesh root, no annotations or volumes yet, Kubernetes 1.28 (proxy among containers)',
+    pod: pod({}, { generateName: 'web-' }),
+    options: { caRootPem: ROOT_PEM, kubernetesMinor: 28 },
+    check: (p) => {
+      assertCaRoot(p, ROOT_PEM);
+      assert.equal(p.spec!.containers![0].name, 'ferry-proxy');
+    },
+  },
+  {
+    name: 'a ferry.io/ca-root the pod brought is replaced by the mesh root',
+    pod: pod({}, { name: 'x', annotations: { 'ferry.io/ca-root': '-----BEGIN CERTIFICATE-----\nnot ours\n-----END CERTIFICATE-----\n' } }),
+    options: { caRootPem: ROOT_PEM },
+    check: (p) => assertCaRoot(p, ROOT_PEM),
+  },
+  {
+    name: 'custom system namespace and trust domain: the controller identity follows them',
+    pod: pod({}, { name: 'x', namespace: 'ferry-system' }),
+    options: { systemNamespace: 'mesh', trustDomain: 'corp.example', caRootPem: ROOT_PEM },
+    check: (p) => {
+      assert.deepEqual(proxyOf(p).args, ['proxy', '--controller-identity', 'spiffe://corp.example/ns/mesh/sa/ferry-controller']);
+      assertCaRoot(p, ROOT_PEM);
+    },
+  },
+  {
     name: 'namespace not enabled, but the pod opts in by label',
     pod: pod({}, { name: 'x', labels: { 'ferry.io/inject': 'enabled' } }),
     options: { namespaceInjection: false },
@@ -189,6 +261,7 @@ const SKIPPED: [string, Pod, RegExp, Partial<InjectOptions>?][] = [
   ['opted out by label', pod({}, { name: 'x', labels: { 'ferry.io/inject': 'disabled' } }), /opted out/],
   ['mesh component label', pod({}, { name: 'x', labels: { 'ferry.io/component': 'controller' } }), /mesh's own/],
   ['mesh namespace', pod({}, { name: 'x', namespace: 'ferry-system' }), /mesh's own/],
+  ['custom mesh namespace', pod({}, { name: 'x', namespace: 'mesh' }), /mesh's own/, { systemNamespace: 'mesh', caRootPem: ROOT_PEM }],
   ['namespace not enabled', pod({}), /not enabled/, { namespaceInjection: false }],
   ['manually injected without status', pod({ containers: [{ name: 'app' }, { name: 'ferry-proxy' }] }), /already injected/],
 ];
@@ -211,6 +284,22 @@ for (const [annotations, message] of REJECTED) {
     assert.throws(() => inject(pod({}, { name: 'x', annotations }), OPTIONS), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   });
 }
+
+const BAD_OPTIONS: [string, Partial<InjectOptions>, RegExp][] = [
+  ['a root over 64 KiB', { caRootPem: `${ROOT_PEM}${'#'.repeat(64 * 1024)}` }, /^caRootPem: \d+ bytes is over the 65536-byte limit: .*ferry\.io\/ca-root.*256 KiB/],
+  ['a root that is not PEM', { caRootPem: 'hello' }, /^caRootPem: expected a PEM certificate/],
+  ['a system namespace that cannot be in a SPIFFE ID', { systemNamespace: 'a/b' }, /^trustDomain\/systemNamespace: "cluster\.local" \/ "a\/b"/],
+];
+for (const [name, options, message] of BAD_OPTIONS) {
+  test(`options: ${name} is a ConfigError naming the option`, () => {
+    assert.throws(() => inject(pod({}), { ...OPTIONS, ...options }), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+  });
+}
+
+test('a root of exactly 64 KiB is accepted', () => {
+  const pem = ROOT_PEM + '#'.repeat(64 * 1024 - ROOT_PEM.length);
+  assertCaRoot(applied(pod({}), { ...OPTIONS, caRootPem: pem }), pem);
+});
 
 test('annotations with "/" are escaped in patch paths', () => {
   const r = inject(pod({}, { name: 'x', annotations: {} }), OPTIONS);

@@ -7,9 +7,13 @@
 //     with a ready proxy and Jobs complete; before Kubernetes 1.29, the proxy as the first
 //     container with a postStart hook that waits for readiness;
 //   - a projected ServiceAccount token for the CA, an in-memory data dir, env, drain on preStop;
+//   - the controller's SPIFFE ID as a proxy flag, and, when the mesh root is known, the root itself:
+//     a `ferry.io/ca-root` annotation that a downward API volume turns into a file in the proxy
+//     (the ConfigMap that holds it lives in the system namespace, out of reach of other namespaces);
 //   - app probes rewritten to the sidecar's health port (see probes.ts);
 //   - Prometheus scrape annotations and the `ferry.io/status` annotation that makes it idempotent.
 
+import { buildSpiffeId } from '../certs/spiffe';
 import { ConfigError } from '../src/errors';
 import {
   ANNOTATION_INJECT,
@@ -52,11 +56,44 @@ export const DEFAULT_PROXY_RESOURCES: ResourceRequirements = Object.freeze({
 const INIT_RESOURCES: ResourceRequirements = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } };
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+/** Pod annotation that carries the mesh root certificate (PEM) into the pod. */
+export const ANNOTATION_CA_ROOT = 'ferry.io/ca-root';
+/** The downward API volume that turns ANNOTATION_CA_ROOT into a file. */
+export const VOLUME_CA_ROOT = 'ferry-ca-root';
+/** Where the proxy finds the mesh root: FERRY_CA_ROOT_FILE. Beside the token, outside the writable data dir. */
+export const CA_ROOT_MOUNT_PATH = '/var/run/secrets/ferry/ca';
+export const CA_ROOT_FILE_NAME = 'root-cert.pem';
+/** Largest root bundle the injector puts in an annotation (all of a pod's annotations share 256 KiB). */
+export const MAX_CA_ROOT_BYTES = 64 * 1024;
+/** The controller's ServiceAccount (fixed by the chart); with the system namespace it names 15012's identity. */
+const CONTROLLER_SERVICE_ACCOUNT = 'ferry-controller';
 const PROMETHEUS = { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(PORT_METRICS), 'prometheus.io/path': '/metrics' };
 
 /** JSON Pointer escaping for one path segment. */
 export function pointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Rejects a root bundle that is not PEM or too large for a pod annotation; `source` names the option or flag. */
+export function checkCaRootPem(pem: string, source = 'caRootPem'): void {
+  const bytes = Buffer.byteLength(pem, 'utf8');
+  if (bytes > MAX_CA_ROOT_BYTES) {
+    throw new ConfigError(
+      source,
+      `${bytes} bytes is over the ${MAX_CA_ROOT_BYTES}-byte limit: the root travels in the pod annotation ${ANNOTATION_CA_ROOT}, and a pod's annotations share 256 KiB`,
+    );
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(source, 'expected a PEM certificate (-----BEGIN CERTIFICATE-----)');
+}
+
+/** The SPIFFE ID the proxy expects from the controller: spiffe://<trustDomain>/ns/<systemNamespace>/sa/ferry-controller. */
+export function controllerSpiffeId(options: Pick<InjectOptions, 'trustDomain' | 'systemNamespace'>): string {
+  const namespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  try {
+    return buildSpiffeId(options.trustDomain, namespace, CONTROLLER_SERVICE_ACCOUNT);
+  } catch (err) {
+    throw new ConfigError('trustDomain/systemNamespace', `"${options.trustDomain}" / "${namespace}": ${(err as Error).message}`);
+  }
 }
 
 /** Why the pod is not injected, or null when it is. */
@@ -155,7 +192,13 @@ function proxyContainer(
     { name: 'FERRY_DRAIN_SECONDS', value: String(drain) },
     { name: 'FERRY_APP_CONTAINERS', value: appContainers.join(',') },
   ];
+  if (options.caRootPem !== undefined) env.push({ name: 'FERRY_CA_ROOT_FILE', value: `${CA_ROOT_MOUNT_PATH}/${CA_ROOT_FILE_NAME}` });
   if (Object.keys(probes).length > 0) env.push({ name: ENV_APP_PROBES, value: JSON.stringify(probes) });
+  const volumeMounts = [
+    { name: VOLUME_TOKEN, mountPath: TOKEN_MOUNT_PATH, readOnly: true },
+    { name: VOLUME_DATA, mountPath: DATA_MOUNT_PATH },
+  ];
+  if (options.caRootPem !== undefined) volumeMounts.push({ name: VOLUME_CA_ROOT, mountPath: CA_ROOT_MOUNT_PATH, readOnly: true });
   const lifecycle: Record<string, unknown> = {
     preStop: { exec: { command: ['ferry', 'drain', '--seconds', String(drain)] } },
   };
@@ -164,7 +207,7 @@ function proxyContainer(
     name: CONTAINER_PROXY,
     image: options.image,
     ...(options.imagePullPolicy ? { imagePullPolicy: options.imagePullPolicy } : {}),
-    args: ['proxy'],
+    args: ['proxy', '--controller-identity', controllerSpiffeId(options)],
     ...(native ? { restartPolicy: 'Always' } : {}),
     env,
     ports: [
@@ -184,14 +227,11 @@ function proxyContainer(
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     },
-    volumeMounts: [
-      { name: VOLUME_TOKEN, mountPath: TOKEN_MOUNT_PATH, readOnly: true },
-      { name: VOLUME_DATA, mountPath: DATA_MOUNT_PATH },
-    ],
+    volumeMounts,
   };
 }
 
-const VOLUMES = [
+const BASE_VOLUMES = [
   {
     name: VOLUME_TOKEN,
     projected: {
@@ -201,6 +241,13 @@ const VOLUMES = [
   { name: VOLUME_DATA, emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
   { name: VOLUME_INIT_RUN, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
 ];
+const CA_ROOT_VOLUME = {
+  name: VOLUME_CA_ROOT,
+  downwardAPI: {
+    defaultMode: 0o444,
+    items: [{ path: CA_ROOT_FILE_NAME, fieldRef: { apiVersion: 'v1', fieldPath: `metadata.annotations['${ANNOTATION_CA_ROOT}']` } }],
+  },
+};
 
 /** Decides and builds the patch. A bad ferry.io/ annotation throws ConfigError naming it. */
 export function inject(pod: Pod, options: InjectOptions, ctx: InjectContext = {}): InjectResult {
@@ -214,6 +261,8 @@ export function inject(pod: Pod, options: InjectOptions, ctx: InjectContext = {}
   if (nativeAnnotation !== undefined && nativeAnnotation !== 'true' && nativeAnnotation !== 'false') {
     throw new ConfigError(ANNOTATION_NATIVE_SIDECAR, `"${nativeAnnotation}" must be "true" or "false"`);
   }
+  if (options.caRootPem !== undefined) checkCaRootPem(options.caRootPem);
+  const volumes = options.caRootPem === undefined ? BASE_VOLUMES : [...BASE_VOLUMES, CA_ROOT_VOLUME];
   const native = nativeAnnotation === undefined ? options.kubernetesMinor >= 29 : nativeAnnotation === 'true';
   const rewrite = annotations[ANNOTATION_REWRITE_PROBES] === 'false' ? { ops: [], probes: {} } : rewriteProbes(containers);
   const appNames = containers.map((c) => c.name);
@@ -227,13 +276,15 @@ export function inject(pod: Pod, options: InjectOptions, ctx: InjectContext = {}
     version: options.version ?? 'dev',
     initContainers: native ? [CONTAINER_INIT, CONTAINER_PROXY] : [CONTAINER_INIT],
     containers: native ? [] : [CONTAINER_PROXY],
-    volumes: VOLUMES.map((v) => v.name),
+    volumes: volumes.map((v) => v.name),
     rewrittenProbes: Object.keys(rewrite.probes),
     nativeSidecar: native,
   };
   const added: Record<string, string> = { [ANNOTATION_STATUS]: JSON.stringify(status) };
   if (!Object.keys(annotations).some((k) => k.startsWith('prometheus.io/'))) Object.assign(added, PROMETHEUS);
   if (annotations[DEFAULT_CONTAINER_ANNOTATION] === undefined) added[DEFAULT_CONTAINER_ANNOTATION] = appNames[0];
+  // Always the mesh's root, even over a value the pod brought: the proxy trusts what this file says.
+  if (options.caRootPem !== undefined) added[ANNOTATION_CA_ROOT] = options.caRootPem;
   if (meta.annotations === undefined) {
     if (pod.metadata === undefined) patch.push({ op: 'add', path: '/metadata', value: {} });
     patch.push({ op: 'add', path: '/metadata/annotations', value: added });
@@ -241,8 +292,8 @@ export function inject(pod: Pod, options: InjectOptions, ctx: InjectContext = {}
     for (const [k, v] of Object.entries(added)) patch.push({ op: 'add', path: `/metadata/annotations/${pointer(k)}`, value: v });
   }
 
-  if (spec.volumes === undefined) patch.push({ op: 'add', path: '/spec/volumes', value: VOLUMES });
-  else for (const v of VOLUMES) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
+  if (spec.volumes === undefined) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
+  else for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
 
   const firstInits = native ? [init, proxy] : [init];
   if (spec.initContainers === undefined) {
@@ -252,5 +303,4 @@ export function inject(pod: Pod, options: InjectOptions, ctx: InjectContext = {}
   }
   if (!native) patch.push({ op: 'add', path: '/spec/containers/0', value: proxy });
   return { patch: structuredClone(patch) }; // callers may mutate what they apply
-
 }

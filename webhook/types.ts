@@ -85,8 +85,17 @@ export interface InjectOptions {
   readonly kubernetesMinor: number;
   /** Default proxy resources; per-pod annotations override single values. */
   readonly proxyResources?: ResourceRequirements;
-  /** Where the mesh's own components run; pods there are never injected (default ferry-system). */
+  /**
+   * Where the mesh's own components run (default ferry-system): pods there are never injected, and
+   * the proxy expects the controller as spiffe://<trustDomain>/ns/<systemNamespace>/sa/ferry-controller.
+   */
   readonly systemNamespace?: string;
+  /**
+   * The mesh root certificate(s), PEM, at most 64 KiB. Set: every injected pod carries it in the
+   * `ferry.io/ca-root` annotation, mounted into the proxy as FERRY_CA_ROOT_FILE, so the proxy gets its
+   * certificate from the controller's CA and speaks mTLS. Unset: the proxy runs without identity.
+   */
+  readonly caRootPem?: string;
   /** Whether the namespace asked for injection (the webhook's namespaceSelector did; default true). */
   readonly namespaceInjection?: boolean;
   /** Seconds the proxy drains connections on preStop (default 5). */

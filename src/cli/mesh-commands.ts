@@ -3,8 +3,9 @@
 import { certsIntermediateCommand, certsRootCommand } from '../../certs/commands';
 import { initCommand } from '../../sidecar/init/command';
 import { injectCommand } from '../../webhook/inject-command';
+import { MESH_FLAGS_USAGE, meshOptionsFromFlags } from '../../webhook/mesh-flags';
 import { startWebhook } from '../../webhook/server';
-import { CONTROLLER_SERVICE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN, PORT_CONTROLLER_GRPC, PORT_WEBHOOK } from '../mesh/constants';
+import { PORT_WEBHOOK } from '../mesh/constants';
 import { parseFlags, UsageError } from './flags';
 
 const CERTS_USAGE = `usage:
@@ -46,10 +47,10 @@ export async function certsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-const WEBHOOK_USAGE = `usage: ferry webhook --cert FILE --key FILE [--listen ADDR] [--image IMAGE]
-                     [--controller-address ADDR] [--trust-domain NAME] [--kubernetes-minor N]
+const WEBHOOK_USAGE = `usage: ferry webhook --cert FILE --key FILE [--listen ADDR] [--image IMAGE] [--kubernetes-minor N]
+                     [--controller-address ADDR] [--trust-domain NAME] [--system-namespace NS] [--ca-root-file FILE]
   Serves POST /inject (AdmissionReview), /healthz and /metrics over HTTPS (default :${PORT_WEBHOOK}).
-`;
+${MESH_FLAGS_USAGE}`;
 
 export async function webhookCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
@@ -59,6 +60,8 @@ export async function webhookCommand(argv: string[]): Promise<number> {
     image: 'string',
     'controller-address': 'string',
     'trust-domain': 'string',
+    'system-namespace': 'string',
+    'ca-root-file': 'string',
     'kubernetes-minor': 'number',
     help: 'boolean',
   });
@@ -67,17 +70,21 @@ export async function webhookCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (typeof values.cert !== 'string' || typeof values.key !== 'string') throw new UsageError('ferry webhook needs --cert FILE and --key FILE');
+  const str = (name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const mesh = meshOptionsFromFlags({
+    controllerAddress: str('controller-address'),
+    trustDomain: str('trust-domain'),
+    systemNamespace: str('system-namespace'),
+    caRootFile: str('ca-root-file'),
+  });
+  if (mesh.caRootPem === undefined) process.stderr.write('ferry webhook: no --ca-root-file: injected sidecars get no mesh root and run without identity\n');
   const server = await startWebhook({
     listen: typeof values.listen === 'string' ? values.listen : `:${PORT_WEBHOOK}`,
     cert: values.cert,
     key: values.key,
     injectOptions: {
       image: typeof values.image === 'string' ? values.image : (process.env.FERRY_IMAGE ?? 'ferry/ferry:0.1.0'),
-      controllerAddress:
-        typeof values['controller-address'] === 'string'
-          ? values['controller-address']
-          : `${CONTROLLER_SERVICE_NAME}.${DEFAULT_SYSTEM_NAMESPACE}.svc:${PORT_CONTROLLER_GRPC}`,
-      trustDomain: typeof values['trust-domain'] === 'string' ? values['trust-domain'] : DEFAULT_TRUST_DOMAIN,
+      ...mesh,
       kubernetesMinor: typeof values['kubernetes-minor'] === 'number' ? values['kubernetes-minor'] : 29,
     },
   });
