@@ -18,6 +18,8 @@ import * as https from 'node:https';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { tlsConnectOptions } from './connection-pool';
+import type { WorkloadIdentity } from '../tls/workload-identity';
 import type { HealthCheckConfig, SocketAddress, UpstreamTlsConfig } from '../../src/config/types';
 import { HealthCheckStateMachine, HostHealthState, type HealthCheckResult } from './health-check-state';
 import { decodeHealthCheckResponse, encodeHealthCheckRequest, matchesInOrder } from './health-check-codec';
@@ -34,6 +36,8 @@ export interface HealthCheckTarget {
 export interface HealthCheckerOptions {
   readonly clusterName: string;
   readonly tls?: UpstreamTlsConfig | null;
+  /** The workload identity, when the cluster's TLS names it (SDS `default` / `ROOTCA`). */
+  readonly identity?: WorkloadIdentity | null;
   /** Called when a host becomes healthy or unhealthy (and, with `false`, when its first check fails). */
   onTransition(key: string, healthy: boolean): void;
   /** Whether the cluster has carried traffic recently (else no_traffic_interval applies). */
@@ -210,22 +214,27 @@ export class HealthChecker {
 
   // ───────────── TLS ─────────────
 
-  private tlsOptions(alpn: string[]): tls.ConnectionOptions | null {
+  /**
+   * The cluster's upstream TLS for a probe (the same options data connections use, workload identity
+   * included); throws MissingIdentityError before the first workload certificate.
+   */
+  private tlsOptions(s: Session, alpn: string[]): tls.ConnectionOptions | null {
     const t = this.opts.tls;
     if (!t) return null;
-    const o: tls.ConnectionOptions = {
-      ALPNProtocols: t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : alpn,
-      rejectUnauthorized: t.ca !== null,
-      // Envoy checks peer identity only through match_subject_alt_names, never the hostname.
-      checkServerIdentity: () => undefined,
-    };
-    if (t.ca) o.ca = t.ca;
-    if (t.certChain) o.cert = t.certChain;
-    if (t.privateKey) o.key = t.privateKey;
-    if (t.sni) o.servername = t.sni;
-    if (t.minVersion) o.minVersion = t.minVersion;
-    if (t.maxVersion) o.maxVersion = t.maxVersion;
+    const o = tlsConnectOptions(t, { host: s.host, port: s.port }, this.opts.identity ?? null);
+    // The probe's codec decides ALPN (an HTTP/1.1 check must not negotiate h2); TCP checks offer the cluster's.
+    o.ALPNProtocols = alpn.length > 0 ? alpn : [...t.alpnProtocols];
     return o;
+  }
+
+  /** tlsOptions, or false after failing the probe (no workload certificate yet). */
+  private tlsOrFail(s: Session, alpn: string[], finish: (r: HealthCheckResult) => void): tls.ConnectionOptions | null | false {
+    try {
+      return this.tlsOptions(s, alpn);
+    } catch {
+      finish('network_fail');
+      return false;
+    }
   }
 
   // ───────────── HTTP/1.1 ─────────────
@@ -235,7 +244,8 @@ export class HealthChecker {
     check: Extract<Check, { kind: 'http' }>,
     finish: (r: HealthCheckResult) => void,
   ): void {
-    const tlsOpts = this.tlsOptions(['http/1.1']);
+    const tlsOpts = this.tlsOrFail(s, ['http/1.1'], finish);
+    if (tlsOpts === false) return;
     if (this.config.reuseConnection && s.agent === null) {
       s.agent = tlsOpts
         ? new https.Agent({ ...tlsOpts, keepAlive: true, maxSockets: 1 })
@@ -273,7 +283,7 @@ export class HealthChecker {
   private h2Session(s: Session): http2.ClientHttp2Session {
     const existing = s.h2;
     if (existing !== null && !existing.closed && !existing.destroyed) return existing;
-    const tlsOpts = this.tlsOptions(['h2']);
+    const tlsOpts = this.tlsOptions(s, ['h2']);
     const host = net.isIPv6(s.host) ? `[${s.host}]` : s.host;
     const session = tlsOpts
       ? http2.connect(`https://${host}:${s.port}`, tlsOpts as http2.SecureClientSessionOptions)
@@ -316,6 +326,7 @@ export class HealthChecker {
     check: Extract<Check, { kind: 'http' }>,
     finish: (r: HealthCheckResult) => void,
   ): void {
+    if (this.opts.tls && this.tlsOrFail(s, ['h2'], finish) === false) return;
     const headers: http2.OutgoingHttpHeaders = {
       ':method': 'GET',
       ':path': check.path,
@@ -334,6 +345,7 @@ export class HealthChecker {
   }
 
   private probeGrpc(s: Session, check: Extract<Check, { kind: 'grpc' }>, finish: (r: HealthCheckResult) => void): void {
+    if (this.opts.tls && this.tlsOrFail(s, ['h2'], finish) === false) return;
     const headers: http2.OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': '/grpc.health.v1.Health/Check',
@@ -375,7 +387,8 @@ export class HealthChecker {
     let sock = s.tcp;
     const fresh = sock === null || sock.destroyed;
     if (fresh) {
-      const tlsOpts = this.tlsOptions([]);
+      const tlsOpts = this.tlsOrFail(s, [], finish);
+      if (tlsOpts === false) return;
       sock = tlsOpts
         ? tls.connect({ ...tlsOpts, host: s.host, port: s.port })
         : net.connect({ host: s.host, port: s.port });

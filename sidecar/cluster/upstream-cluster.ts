@@ -123,6 +123,7 @@ export class UpstreamCluster {
         new HealthChecker(hc, {
           clusterName: this.name,
           tls: config.tls,
+          identity: deps.identity ?? null,
           random: deps.random,
           hasTraffic: () => this.hasRecentTraffic(),
           onTransition: (key: string, healthy: boolean) => this.onHealthTransition(key, healthy),

@@ -11,7 +11,8 @@ import type { Proxy } from '../../sidecar/proxy';
 import { StaticIdentity, type WorkloadCertificate } from '../../sidecar/tls/workload-identity';
 import { issueWorkload, makeTestPki, type TestPki } from '../../certs/test-pki';
 import type { BootstrapConfig, ClusterConfig } from '../../src/config/types';
-import { closedPort, httpUpstream, metric, request, startProxy, type Upstream } from './support';
+import { closedPort, eventually, httpUpstream, metric, request, startProxy, type Upstream } from './support';
+import { translateHealthCheck } from '../../src/config/health-check';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/server';
@@ -165,6 +166,23 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     assert.equal((await request(outboundPort, '/private')).status, 200, 'the allowed identity still passes');
     assert.equal(await metric(server, 'ferry_requests_total', { response_code: '403', response_flags: 'RBAC', source_principal: 'spiffe://cluster.local/ns/default/sa/intruder' }), 1);
     assert.equal(await metric(server, 'ferry_authz_denied_total', { stat_prefix: 'inbound' }), 1);
+  });
+
+  test('active health checks to a STRICT peer use the workload certificate', async () => {
+    const hc = translateHealthCheck({ timeout: '1s', interval: '0.05s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/' } }, 'hc');
+    const checked = await startProxy(
+      'mtls-pair',
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
+      { identity: clientIdentity },
+      (cfg: BootstrapConfig) => ({
+        ...cfg,
+        clusters: cfg.clusters.map((c: ClusterConfig) => (c.name === 'server_mtls' ? { ...c, healthChecks: [hc] } : c)),
+      }),
+    );
+    extra.push(checked);
+    const healthy = await eventually(async () => (await metric(checked, 'ferry_upstream_endpoints', { destination_cluster: 'server_mtls', health: 'healthy' })) === 1, 5_000);
+    assert.ok(healthy, 'the health checker passed mTLS with the workload identity');
+    assert.equal((await request(checked.listenerPort('outbound'), '/')).status, 200);
   });
 
   test('rotation: new handshakes get the new certificate, traffic keeps flowing', async () => {
