@@ -96,6 +96,33 @@ test('ferry inject -f - reads stdin; --kubernetes-version 1.28 puts the proxy am
   assert.equal(again.stdout, r.stdout);
 });
 
+test('ferry inject --ca-root-file --system-namespace: the root and the controller identity reach the proxy', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ferry-inject-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root-cert.pem');
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+  writeFileSync(root, pem);
+  const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop}\nspec:\n  containers: [{name: app, image: a}]\n';
+  const r = await run(['-f', '-', '--ca-root-file', root, '--system-namespace', 'mesh', '--trust-domain', 'corp.example'], pod);
+  assert.equal(r.code, 0, r.stderr);
+  const injected = (parseAllDocuments(r.stdout) as unknown as { toJS(): Obj }[])[0].toJS();
+  await validate(injected);
+  assert.equal(injected.metadata.annotations['ferry.io/ca-root'], pem);
+  const proxy = injected.spec.initContainers.find((c: Obj) => c.name === 'ferry-proxy');
+  assert.deepEqual(proxy.args, ['proxy', '--controller-identity', 'spiffe://corp.example/ns/mesh/sa/ferry-controller']);
+  const env = new Map(proxy.env.map((e: Obj) => [e.name, e.value]));
+  assert.equal(env.get('FERRY_CONTROLLER_ADDRESS'), 'ferry-controller.mesh.svc:15012');
+  assert.equal(env.get('FERRY_CA_ROOT_FILE'), '/var/run/secrets/ferry/ca/root-cert.pem');
+  assert.ok(injected.spec.volumes.some((v: Obj) => v.name === 'ferry-ca-root' && v.downwardAPI));
+  // A pod in the custom system namespace is the mesh's own: left alone.
+  const own = await run(['-f', '-', '--system-namespace', 'mesh'], pod.replace('namespace: shop', 'namespace: mesh'));
+  assert.equal(own.code, 0, own.stderr);
+  assert.match(own.stderr, /Pod\/a: not injected: one of the mesh's own pods/);
+  const missing = await run(['-f', '-', '--ca-root-file', path.join(dir, 'nope.pem')], pod);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^ferry inject: flag --ca-root-file: cannot read .*nope\.pem/);
+});
+
 test('errors name the file and document', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ferry-inject-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -118,6 +119,20 @@ function flag(args: string[], name: string): string | undefined {
 function ferryAccepts(args: string[]): { ok: boolean; stderr: string } {
   const r = spawnSync(process.execPath, [FERRY, ...args, '--help'], { encoding: 'utf8' });
   return { ok: r.status === 0, stderr: r.stderr };
+}
+
+/** The webhook's --ca-root-file is root-cert.pem of the ConfigMap ferry-ca-root, mounted read-only and required. */
+function assertCaRootMounted(deploy: Obj): void {
+  const c = container(deploy);
+  const file = flag(c.args, '--ca-root-file');
+  assert.ok(file, 'the webhook gets --ca-root-file');
+  const m = c.volumeMounts.find((v: Obj) => path.dirname(file) === v.mountPath);
+  assert.ok(m, `--ca-root-file ${file} is in a mounted volume`);
+  assert.equal(m.readOnly, true);
+  const vol = deploy.spec.template.spec.volumes.find((v: Obj) => v.name === m.name);
+  assert.equal(vol.configMap?.name, 'ferry-ca-root');
+  assert.notEqual(vol.configMap.optional, true, 'no root, no webhook: never inject sidecars that cannot reach the controller');
+  assert.deepEqual(vol.configMap.items, [{ key: 'root-cert.pem', path: path.basename(file) }]);
 }
 
 /** A Kubernetes label selector (matchLabels + matchExpressions) against a label set. */
@@ -249,6 +264,9 @@ test('webhook: args are flags `ferry webhook` accepts; the configuration calls i
   }
   assert.equal(c.readinessProbe.httpGet.scheme, 'HTTPS');
   assert.equal(deploy.spec.template.spec.automountServiceAccountToken, false);
+  // The mesh root reaches injected pods through the webhook, and sidecars expect the controller here.
+  assert.equal(flag(args, '--system-namespace'), NS);
+  assertCaRootMounted(deploy);
 
   const mwc = find(objs, 'MutatingWebhookConfiguration', 'ferry-sidecar-injector');
   assert.equal(mwc.webhooks.length, 1);
@@ -313,8 +331,18 @@ test('value combinations render valid objects and flags both commands accept', {
         const w = find(objs, 'MutatingWebhookConfiguration', 'ferry-sidecar-injector').webhooks[0];
         assert.equal(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), root.certPem);
         assert.equal(w.failurePolicy, 'Ignore');
-        assert.equal(find(objs, 'ConfigMap', 'ferry-ca-root').data['root-cert.pem'].trim(), root.certPem.trim());
-        const args: string[] = container(find(objs, 'Deployment', 'ferry-webhook')).args;
+        const configMap = find(objs, 'ConfigMap', 'ferry-ca-root');
+        assert.equal(configMap.data['root-cert.pem'].trim(), root.certPem.trim());
+        const webhook = find(objs, 'Deployment', 'ferry-webhook');
+        assertCaRootMounted(webhook);
+        const key = webhook.spec.template.spec.volumes.find((v: Obj) => v.name === 'ca-root').configMap.items[0].key;
+        assert.ok(Object.hasOwn(configMap.data, key), 'the mounted key is in the rendered ConfigMap');
+        assert.equal(
+          webhook.spec.template.metadata.annotations['checksum/ca-root'],
+          createHash('sha256').update(root.certPem.trim()).digest('hex'),
+          'a new root rolls the webhook out',
+        );
+        const args: string[] = webhook.spec.template.spec.containers[0].args;
         assert.equal(flag(args, '--image'), 'registry.example/ferry:dev');
         assert.equal(flag(args, '--trust-domain'), 'mesh.example');
         assert.equal(flag(args, '--kubernetes-minor'), '28');
@@ -389,7 +417,24 @@ test('NOTES.txt renders, with the warnings an install without caBundle or root c
   assert.match(inSystem, /ferry-controller\.ferry-system\.svc:15012/);
   assert.match(inSystem, /kubectl label namespace <ns> ferry\.io\/inject=enabled/);
   assert.match(inSystem, /no caBundle/);
-  assert.match(inSystem, /ferry-ca-root was not created/);
-  assert.doesNotMatch(inSystem, /install Ferry into ferry-system/);
-  assert.match(text('mesh'), /install Ferry into ferry-system/);
+  assert.match(inSystem, /ferry-ca-root was not created.*\n.*\n.*does not start without it/);
+  assert.match(inSystem, /spiffe:\/\/cluster\.local\/ns\/ferry-system\/sa\/ferry-controller/);
+  const other = text('mesh');
+  assert.match(other, /spiffe:\/\/cluster\.local\/ns\/mesh\/sa\/ferry-controller/);
+  assert.doesNotMatch(other, /ferry-system/, 'nothing points at ferry-system from another namespace');
+});
+
+test('another release namespace: the webhook names it to sidecars and the controller serves as it', { skip: SKIP }, async () => {
+  const objs = render(['--set', 'webhook.podAnnotations.team=mesh'], CHART, 'mesh');
+  await validateAll(objs);
+  for (const o of objs.filter((x) => x.metadata.namespace !== undefined)) assert.equal(o.metadata.namespace, 'mesh', `${o.kind}/${o.metadata.name}`);
+  const webhook = find(objs, 'Deployment', 'ferry-webhook');
+  const args: string[] = container(webhook).args;
+  assert.ok(ferryAccepts(args).ok, `ferry ${args.join(' ')} --help`);
+  assert.equal(flag(args, '--system-namespace'), 'mesh');
+  assert.equal(flag(args, '--controller-address'), `${CONTROLLER_SERVICE_NAME}.mesh.svc:${PORT_CONTROLLER_GRPC}`);
+  assert.equal(flag(container(find(objs, 'Deployment', 'ferry-controller')).args, '--system-namespace'), 'mesh', 'the controller serves 15012 as .../ns/mesh/sa/ferry-controller');
+  assertCaRootMounted(webhook);
+  assert.equal(webhook.spec.template.metadata.annotations.team, 'mesh', 'podAnnotations sit beside the checksum');
+  assert.ok(webhook.spec.template.metadata.annotations['checksum/ca-root']);
 });
