@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '../../observability/logger';
@@ -130,4 +130,23 @@ test('a single file works as a registry', async (t) => {
   await reg.start((m) => (model = m));
   assert.equal(model!.services.length, 3);
   await reg.stop();
+});
+
+test('files replaced by rename are still seen, change after change', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-registry-rename-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const svc = (port: number): string =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{name: http, port: ${port}, targetPort: 8080}]\n`;
+  writeFileSync(join(dir, 'svc.yaml'), svc(80));
+  const reg = new FileRegistry({ path: dir, debounceMs: 20, pollMs: 100, logger: quiet });
+  const ports: number[] = [];
+  await reg.start((m) => ports.push(m.services[0].ports[0].port));
+  t.after(() => reg.stop());
+  for (const p of [81, 82, 83]) {
+    writeFileSync(join(dir, '.svc.tmp'), svc(p));
+    renameSync(join(dir, '.svc.tmp'), join(dir, 'svc.yaml'));
+    const deadline = Date.now() + 3_000;
+    while (ports[ports.length - 1] !== p && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(ports, [80, 81, 82, 83]);
 });

@@ -19,6 +19,11 @@ export interface FileRegistryOptions {
   serviceCidr?: string;
   /** Quiet period after the last file event before reloading (default 100 ms). */
   debounceMs?: number;
+  /**
+   * Also look for changes this often (default 1,000 ms; 0 disables): file events are lost when a file
+   * is replaced by rename or a mounted ConfigMap swaps its symlinks, so a cheap stat sweep backs them up.
+   */
+  pollMs?: number;
   /** Watch for changes (default true). */
   watch?: boolean;
   clusterDomain?: string;
@@ -58,6 +63,8 @@ export class FileRegistry implements Registry {
   private current: MeshModel | null = null;
   private onChange: ((model: MeshModel) => void) | null = null;
   private watcher: FSWatcher | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private fingerprint = '';
   private timer: NodeJS.Timeout | null = null;
   private loading: Promise<boolean> | null = null;
   private again = false;
@@ -91,6 +98,8 @@ export class FileRegistry implements Registry {
     this.onChange = null;
     this.watcher?.close();
     this.watcher = null;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.loading?.catch(() => undefined);
@@ -162,6 +171,34 @@ export class FileRegistry implements Registry {
       this.schedule();
     });
     this.watcher.on('error', (err) => this.log.warn('registry watch error', { error: err.message }));
+    const pollMs = this.options.pollMs ?? 1_000;
+    if (pollMs > 0) {
+      void this.takeFingerprint().then((f) => (this.fingerprint = f));
+      this.pollTimer = setInterval(() => {
+        void this.takeFingerprint().then((f) => {
+          if (f !== this.fingerprint) {
+            this.fingerprint = f;
+            this.schedule();
+          }
+        });
+      }, pollMs);
+      this.pollTimer.unref();
+    }
+  }
+
+  /** Names, sizes and modification times of the registry's files (what a change would alter). */
+  private async takeFingerprint(): Promise<string> {
+    try {
+      const files = this.isDirectory ? await listFiles(this.path) : [this.path];
+      const parts: string[] = [];
+      for (const f of files) {
+        const st = await stat(f).catch(() => null);
+        if (st) parts.push(`${f}:${st.size}:${st.mtimeMs}:${st.ino}`);
+      }
+      return parts.join('|');
+    } catch {
+      return '';
+    }
   }
 
   private schedule(): void {
