@@ -73,7 +73,7 @@ test('defaults apply without policies', () => {
   assert.deepEqual(web.trafficPolicy.retries, DEFAULT_RETRIES);
   assert.deepEqual(web.trafficPolicy.outlierDetection, DEFAULT_OUTLIER);
   assert.equal(web.trafficPolicy.timeoutMs, DEFAULT_TIMEOUT_MS);
-  assert.equal(web.accessPolicy.mtlsMode, 'PERMISSIVE');
+  assert.equal(web.accessPolicy.mtlsMode, null, 'no policy: the mesh-wide default applies');
 });
 
 test('policies: a TrafficPolicy overrides only what it sets; service AccessPolicy beats the namespace one', () => {

@@ -66,7 +66,7 @@ function effectiveAccess(p: AccessPolicyObject | undefined): EffectiveAccessPoli
   if (!p) return DEFAULT_ACCESS;
   return {
     source: `${p.namespace}/${p.name}`,
-    mtlsMode: p.spec.mtlsMode ?? DEFAULT_ACCESS.mtlsMode,
+    mtlsMode: p.spec.mtlsMode ?? null,
     allowedIdentities: p.spec.allowedIdentities,
     allowedNamespaces: p.spec.allowedNamespaces,
     rateLimit: p.spec.rateLimit,

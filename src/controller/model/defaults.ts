@@ -23,10 +23,10 @@ export const DEFAULT_OUTLIER: OutlierSpec = Object.freeze({
 /** The whole-request timeout (all retries included). */
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
-/** PERMISSIVE until workload identities land: plaintext and mTLS peers are both accepted. */
+/** No AccessPolicy: the mesh-wide mTLS mode applies (PERMISSIVE unless the controller says otherwise). */
 export const DEFAULT_ACCESS: EffectiveAccessPolicy = Object.freeze({
   source: null,
-  mtlsMode: 'PERMISSIVE',
+  mtlsMode: null,
   allowedIdentities: Object.freeze([]) as readonly string[],
   allowedNamespaces: Object.freeze([]) as readonly string[],
   rateLimit: null,

@@ -240,7 +240,8 @@ export interface EffectiveTrafficPolicy {
 export interface EffectiveAccessPolicy {
   /** `<ns>/<name>` of the AccessPolicy (service-level wins over namespace-level), or null. */
   readonly source: string | null;
-  readonly mtlsMode: MtlsMode;
+  /** null: the policy does not say; the mesh-wide default (`ferry controller --mtls-mode`) applies. */
+  readonly mtlsMode: MtlsMode | null;
   readonly allowedIdentities: readonly string[];
   readonly allowedNamespaces: readonly string[];
   readonly rateLimit: RateLimitSpec | null;

@@ -189,6 +189,14 @@ test('the mesh-wide default mode applies where no AccessPolicy covers the servic
   assert.deepEqual(chainsByName(l).inbound_8080.filters[0].typed_config.http_filters.map((f: Json) => f.name), ['envoy.filters.http.router']);
 });
 
+test('a policy with allow rules but no mode keeps the mesh-wide STRICT default', () => {
+  // db's policy only allows an identity; under --mtls-mode STRICT its port must stay STRICT.
+  const l = get(webPod({ ...MTLS, mtlsMode: 'STRICT' }), LISTENER_TYPE, 'inbound');
+  const names = (l.filter_chains as Json[]).map((c) => c.name);
+  const db = names.filter((n) => n.startsWith('inbound_5432'));
+  assert.ok(db.length > 0 && db.every((n) => n.includes('mtls')), `db chains: ${db.join(', ')}`);
+});
+
 /** Which chain the sidecar's own matcher picks for a connection to `port`. */
 function pick(l: Json, port: number, transport: 'tls' | 'raw_buffer', alpn: string[]): string | null {
   const cfg = translateListener(l, 'l');

@@ -175,7 +175,8 @@ export function inboundPorts(model: MeshModel, podIp: string | null, defaultMode
   if (!podIp) return [];
   const out = new Map<number, InboundPort>();
   for (const svc of model.services) {
-    const mode = svc.accessPolicy.source === null ? defaultMode : svc.accessPolicy.mtlsMode;
+    // A policy that names no mode (only allow rules or a rate limit) keeps the mesh-wide default.
+    const mode = svc.accessPolicy.mtlsMode ?? defaultMode;
     for (const p of svc.ports) {
       for (const e of p.endpoints) {
         if (e.ip !== podIp) continue;
