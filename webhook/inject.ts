@@ -24,7 +24,12 @@ import {
   ANNOTATION_PROXY_MEMORY_LIMIT,
   ANNOTATION_REWRITE_PROBES,
   ANNOTATION_STATUS,
+  ANNOTATION_CA_ROOT,
+  CA_ROOT_FILE_NAME,
+  CA_ROOT_MOUNT_PATH,
   CA_TOKEN_AUDIENCE,
+  CONTROLLER_SERVICE_ACCOUNT,
+  VOLUME_CA_ROOT,
   CONTAINER_INIT,
   CONTAINER_PROXY,
   DATA_MOUNT_PATH,
@@ -56,17 +61,8 @@ export const DEFAULT_PROXY_RESOURCES: ResourceRequirements = Object.freeze({
 const INIT_RESOURCES: ResourceRequirements = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } };
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
-/** Pod annotation that carries the mesh root certificate (PEM) into the pod. */
-export const ANNOTATION_CA_ROOT = 'ferry.io/ca-root';
-/** The downward API volume that turns ANNOTATION_CA_ROOT into a file. */
-export const VOLUME_CA_ROOT = 'ferry-ca-root';
-/** Where the proxy finds the mesh root: FERRY_CA_ROOT_FILE. Beside the token, outside the writable data dir. */
-export const CA_ROOT_MOUNT_PATH = '/var/run/secrets/ferry/ca';
-export const CA_ROOT_FILE_NAME = 'root-cert.pem';
 /** Largest root bundle the injector puts in an annotation (all of a pod's annotations share 256 KiB). */
 export const MAX_CA_ROOT_BYTES = 64 * 1024;
-/** The controller's ServiceAccount (fixed by the chart); with the system namespace it names 15012's identity. */
-const CONTROLLER_SERVICE_ACCOUNT = 'ferry-controller';
 const PROMETHEUS = { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(PORT_METRICS), 'prometheus.io/path': '/metrics' };
 
 /** JSON Pointer escaping for one path segment. */

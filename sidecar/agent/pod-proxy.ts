@@ -15,7 +15,7 @@ import { podBootstrap, podEnvironment, type PodEnvironment } from './pod-bootstr
 import { readFileSync } from 'node:fs';
 import { IdentityManager } from '../identity/identity-manager';
 import { ProxyMetrics } from '../../src/observability/metrics';
-import { DEFAULT_SYSTEM_NAMESPACE } from '../../src/mesh/constants';
+import { CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, TOKEN_FILE_NAME, TOKEN_MOUNT_PATH } from '../../src/mesh/constants';
 
 export const POD_PROXY_USAGE = `usage: ferry proxy   (in a pod: configured from the injected FERRY_* environment)
   --controller-address A   the controller's xDS address (default $FERRY_CONTROLLER_ADDRESS)
@@ -30,8 +30,9 @@ export const POD_PROXY_USAGE = `usage: ferry proxy   (in a pod: configured from 
   --ca-root-file F         mesh root certificate: with it the proxy gets its SPIFFE certificate from
                            the controller's CA and speaks mTLS (default $FERRY_CA_ROOT_FILE; unset: plaintext)
   --token-file F           the token that proves the workload's identity to the CA
-                           (default $FERRY_TOKEN_FILE or /var/run/secrets/tokens/ferry-token)
-  --controller-identity ID the controller's SPIFFE ID (default spiffe://<td>/ns/${DEFAULT_SYSTEM_NAMESPACE}/sa/ferry-controller)
+                           (default $FERRY_TOKEN_FILE or the injected token mount)
+  --controller-identity ID the controller's SPIFFE ID (the injector passes it; default
+                           spiffe://<td>/ns/${DEFAULT_SYSTEM_NAMESPACE}/sa/ferry-controller)
 `;
 
 export interface PodProxyOptions {
@@ -119,9 +120,10 @@ function podIdentity(values: Record<string, unknown>, env: Readonly<Record<strin
   }
   return Object.freeze({
     rootCertPem,
-    tokenFile: (values['token-file'] as string | undefined) ?? env.FERRY_TOKEN_FILE ?? '/var/run/secrets/tokens/ferry-token',
+    tokenFile: (values['token-file'] as string | undefined) ?? env.FERRY_TOKEN_FILE ?? `${TOKEN_MOUNT_PATH}/${TOKEN_FILE_NAME}`,
     controllerSpiffeId:
-      (values['controller-identity'] as string | undefined) ?? `spiffe://${pod.trustDomain}/ns/${DEFAULT_SYSTEM_NAMESPACE}/sa/ferry-controller`,
+      (values['controller-identity'] as string | undefined) ??
+      `spiffe://${pod.trustDomain}/ns/${DEFAULT_SYSTEM_NAMESPACE}/sa/${CONTROLLER_SERVICE_ACCOUNT}`,
   });
 }
 

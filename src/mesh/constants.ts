@@ -88,6 +88,16 @@ export const VOLUME_INIT_RUN = 'ferry-init-run';
 /** Where the projected ServiceAccount token (audience `ferry-ca`) is mounted in the proxy. */
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/ferry/tokens';
 export const TOKEN_FILE_NAME = 'ferry-token';
+
+/** The controller's ServiceAccount (fixed by the chart); with the system namespace it names 15012's SPIFFE ID. */
+export const CONTROLLER_SERVICE_ACCOUNT = 'ferry-controller';
+/** Pod annotation that carries the mesh root certificate (PEM) into the pod. */
+export const ANNOTATION_CA_ROOT = 'ferry.io/ca-root';
+/** The downward API volume that turns ANNOTATION_CA_ROOT into a file. */
+export const VOLUME_CA_ROOT = 'ferry-ca-root';
+/** Where the proxy finds the mesh root (FERRY_CA_ROOT_FILE): beside the token, outside the writable data dir. */
+export const CA_ROOT_MOUNT_PATH = '/var/run/secrets/ferry/ca';
+export const CA_ROOT_FILE_NAME = 'root-cert.pem';
 /** The proxy's writable in-memory directory (keys, sockets); the root filesystem is read-only. */
 export const DATA_MOUNT_PATH = '/var/run/ferry';
 /** Path prefix of rewritten probes on the health port: `/app-health/<container>/<kind>`. */

@@ -9,7 +9,8 @@ import { Logger, rootLogger } from '../../observability/logger';
 import { meshPortInterceptor } from './mesh-auth-interceptor';
 
 /** The controller's ServiceAccount; its SPIFFE ID is what sidecars expect from port 15012. */
-export const CONTROLLER_SERVICE_ACCOUNT = 'ferry-controller';
+export { CONTROLLER_SERVICE_ACCOUNT } from '../../mesh/constants';
+import { CONTROLLER_SERVICE_ACCOUNT } from '../../mesh/constants';
 
 type CaListener = experimental.CaCertificateUpdateListener;
 type IdentityListener = experimental.IdentityCertificateUpdateListener;
