@@ -83,12 +83,12 @@ function compilePrincipal(p: RbacPrincipal): Compiled {
   }
 }
 
-interface CompiledRules {
+export interface CompiledRules {
   readonly allow: boolean; // action ALLOW
   readonly policies: readonly { readonly name: string; readonly matches: Compiled }[];
 }
 
-function compileRules(r: { action: 'ALLOW' | 'DENY'; policies: readonly RbacPolicyConfig[] }): CompiledRules {
+export function compileRules(r: { action: 'ALLOW' | 'DENY'; policies: readonly RbacPolicyConfig[] }): CompiledRules {
   return {
     allow: r.action === 'ALLOW',
     policies: r.policies.map((p) => {
@@ -100,7 +100,7 @@ function compileRules(r: { action: 'ALLOW' | 'DENY'; policies: readonly RbacPoli
 }
 
 /** True when the request may pass under these rules. */
-function permitted(rules: CompiledRules, ctx: HttpFilterContext, req: MatchableRequest): boolean {
+export function permitted(rules: CompiledRules, ctx: HttpFilterContext, req: MatchableRequest): boolean {
   let matched = false;
   for (const p of rules.policies) {
     if (p.matches(ctx, req)) {

@@ -32,6 +32,8 @@ export interface ConnectionInfo {
   readonly secure: boolean;
   /** 'h2' when TLS negotiated it, or when the listener saw the HTTP/2 preface. */
   readonly protocolHint: 'h2' | 'http/1.1' | null;
+  /** Connection-level admission (network RBAC) once the peer is known after the TLS handshake. */
+  readonly admit?: (downstream: FilterDownstream) => boolean;
 }
 
 export interface ConnectionManagerDeps {
@@ -154,6 +156,10 @@ export class HttpConnectionManager {
         return;
       }
       const downstream = { ...(base?.downstream ?? emptyDownstream), peerPrincipal: hasPeer ? spiffeIdOf(peer) : null };
+      if (base?.admit && !base.admit(downstream)) {
+        sock.destroy();
+        return;
+      }
       (sock as unknown as Record<symbol, ConnectionInfo>)[CONNECTION_INFO] = {
         downstream,
         secure: true,

@@ -10,6 +10,7 @@ import { FilterChainMatcher, needsInspection, type ConnectionInfo } from './filt
 function chain(name: string, match: Partial<FilterChainMatchConfig> = {}): FilterChainConfig {
   return {
     name,
+    networkRbac: null,
     match: {
       destinationPort: null,
       prefixRanges: [],

@@ -8,7 +8,8 @@ import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
-import type { FilterDownstream } from '../filters/types';
+import type { FilterDownstream, HttpFilterContext } from '../filters/types';
+import { compileRules, permitted, type CompiledRules } from '../filters/rbac';
 import { HttpConnectionManager } from '../http/connection-manager';
 import type { RouteTable } from '../http/route-table';
 import { TcpProxy } from '../tcp/tcp-proxy';
@@ -34,6 +35,8 @@ export interface ListenerDeps {
 
 interface ChainRuntime {
   readonly config: FilterChainConfig;
+  /** Compiled network RBAC rules (null: no filter, or a filter with no rules). */
+  readonly rbac: CompiledRules | null;
   readonly hcm: HttpConnectionManager | null;
   readonly tcp: TcpProxy | null;
   /** TLS context for TCP chains that terminate TLS; rebuilt when the workload identity rotates. */
@@ -131,7 +134,7 @@ export class Listener {
       net.kind === 'tcp_proxy'
         ? new TcpProxy(net, { clusters: d.clusters, metrics: d.metrics, logger: d.logger, random: d.random, reporter: this.reporter, source: d.source })
         : null;
-    const runtime: ChainRuntime = { config: fc, hcm, tcp, secureContext: null };
+    const runtime: ChainRuntime = { config: fc, hcm, tcp, secureContext: null, rbac: fc.networkRbac?.rules ? compileRules(fc.networkRbac.rules) : null };
     const t = fc.tls;
     if (t !== null && tcp !== null) {
       const build = (): void => {
@@ -309,7 +312,20 @@ export class Listener {
       stream = socket;
     }
     if (tlsCfg !== null && chain.hcm !== null) {
-      chain.hcm.handleTls(stream, { downstream, secure: true, protocolHint: null });
+      const rbac = chain.rbac;
+      chain.hcm.handleTls(stream, {
+        downstream,
+        secure: true,
+        protocolHint: null,
+        admit:
+          rbac === null
+            ? undefined
+            : (d) => {
+                if (this.connectionPermitted(rbac, d)) return true;
+                this.deps.metrics.authzDenied.labels(chain.config.networkRbac!.statPrefix).inc();
+                return false;
+              },
+      });
       return;
     }
     if (tlsCfg !== null && chain.secureContext === null) {
@@ -354,9 +370,26 @@ export class Listener {
     secure: boolean,
     hint: 'h2' | null,
   ): void {
+    if (chain.rbac !== null && !this.connectionPermitted(chain.rbac, downstream)) {
+      this.deps.metrics.authzDenied.labels(chain.config.networkRbac!.statPrefix).inc();
+      socket.destroy();
+      return;
+    }
     if (chain.hcm !== null) chain.hcm.handle(socket, { downstream, secure, protocolHint: hint });
     else if (chain.tcp !== null) chain.tcp.handle(socket, downstream);
     else socket.destroy();
+  }
+
+  /** Network RBAC: the connection's peer identity, address and destination port against the rules. */
+  private connectionPermitted(rules: CompiledRules, downstream: FilterDownstream): boolean {
+    const ctx: HttpFilterContext = {
+      request: { method: '', scheme: '', authority: '', path: '', headers: {} },
+      downstream,
+      route: null,
+      now: this.deps.now,
+      random: this.deps.random,
+    };
+    return permitted(rules, ctx, { method: '', path: '', headers: {} });
   }
 
   /** Stops accepting; HTTP connections are told to go away. */

@@ -1,7 +1,8 @@
 // Listener → ListenerConfig: address, listener filters, filter chains and their matches.
 
 import { ConfigError, UnsupportedConfigError } from '../errors';
-import type { FilterChainConfig, FilterChainMatchConfig, ListenerConfig } from './types';
+import type { FilterChainConfig, FilterChainMatchConfig, ListenerConfig, NetworkRbacConfig } from './types';
+import { NETWORK_RBAC_NAME, NETWORK_RBAC_TYPE, translateNetworkRbac } from './rbac';
 import { cidrRange, duration, socketAddress } from './common';
 import { translateNetworkFilter } from './http-connection-manager';
 import { Reader } from './reader';
@@ -55,15 +56,34 @@ function filterChain(v: unknown, path: string, name: string): FilterChainConfig 
   const match = m === undefined ? EMPTY_MATCH : filterChainMatch(m, r.at('filter_chain_match'));
   const ts = r.get('transport_socket');
   const tls = ts === undefined ? null : translateDownstreamTransportSocket(ts, r.at('transport_socket'));
-  const filters = r.list('filters', translateNetworkFilter);
+  // An optional network RBAC filter, then exactly one terminal filter (HCM or tcp_proxy).
+  let networkRbac: NetworkRbacConfig | null = null;
+  const raw = r.get('filters');
+  const list = Array.isArray(raw) ? raw : [];
+  const first = list[0] as { name?: unknown; typed_config?: { ['@type']?: unknown } } | undefined;
+  let skip = 0;
+  if (first && (first.typed_config?.['@type'] === NETWORK_RBAC_TYPE || (first.name === NETWORK_RBAC_NAME && !first.typed_config))) {
+    const f = new Reader(first, `${r.at('filters')}[0]`);
+    f.str('name');
+    const tc = f.obj('typed_config');
+    f.done();
+    if (!tc) throw new ConfigError(`${r.at('filters')}[0].typed_config`, 'is required for envoy.filters.network.rbac');
+    tc.ignore('@type');
+    networkRbac = translateNetworkRbac(tc);
+    skip = 1;
+  }
+  const filters = r.list('filters', (v, p, i) => (i < skip ? null : translateNetworkFilter(v, p))).filter((x) => x !== null);
   if (filters.length !== 1) {
-    throw new UnsupportedConfigError(r.at('filters'), 'exactly one network filter (http_connection_manager or tcp_proxy) is supported');
+    throw new UnsupportedConfigError(
+      r.at('filters'),
+      'exactly one terminal network filter (http_connection_manager or tcp_proxy), optionally after envoy.filters.network.rbac, is supported',
+    );
   }
   const given = r.str('name');
   r.ignore('metadata');
   r.reject('transport_socket_connect_timeout', 'use_proxy_proto', 'on_demand_configuration', 'filter_chain_match_type');
   r.done();
-  return { name: given || name, match, tls, network: filters[0] };
+  return { name: given || name, match, tls, networkRbac, network: filters[0]! };
 }
 
 /** A Listener (static_resources.listeners[i] or an LDS resource). */

@@ -2,7 +2,7 @@
 // principals, the subset a mesh's authorization needs.
 
 import { ConfigError, UnsupportedConfigError } from '../errors';
-import type { RbacFilterConfig, RbacPermission, RbacPolicyConfig, RbacPrincipal } from './types';
+import type { NetworkRbacConfig, RbacFilterConfig, RbacPermission, RbacPolicyConfig, RbacPrincipal } from './types';
 import { cidrRange, headerMatcher, stringMatcher } from './common';
 import { Reader } from './reader';
 
@@ -125,6 +125,30 @@ function rules(v: unknown, path: string): { action: 'ALLOW' | 'DENY'; policies: 
   r.reject('audit_logging_options');
   r.done();
   return { action, policies };
+}
+
+export const NETWORK_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+export const NETWORK_RBAC_NAME = 'envoy.filters.network.rbac';
+
+/** envoy.filters.network.rbac: the same rules, judged once per connection (no request fields). */
+export function translateNetworkRbac(r: Reader): NetworkRbacConfig {
+  const statPrefix = r.requiredStr('stat_prefix');
+  const rulesV = r.get('rules');
+  r.ignore('shadow_rules', 'shadow_rules_stat_prefix', 'enforcement_type');
+  r.reject('matcher', 'shadow_matcher', 'delay_deny');
+  r.done();
+  const out = rulesV === undefined ? null : rules(rulesV, r.at('rules'));
+  if (out) {
+    // A connection has no HTTP request: header and path permissions could never be judged.
+    const requestOnly = (p: RbacPermission): boolean =>
+      p.kind === 'header' || p.kind === 'url_path' || ((p.kind === 'and' || p.kind === 'or') && p.rules.some(requestOnly)) || (p.kind === 'not' && requestOnly(p.rule));
+    for (const pol of out.policies) {
+      if (pol.permissions.some(requestOnly)) {
+        throw new ConfigError(`${r.at('rules')}.policies.${pol.name}`, 'header and url_path permissions need the HTTP RBAC filter, not the network one');
+      }
+    }
+  }
+  return { statPrefix, rules: out };
 }
 
 /** The RBAC filter's typed_config (`per_route` for RBACPerRoute, which wraps it). */

@@ -80,7 +80,15 @@ export interface FilterChainConfig {
   readonly name: string;
   readonly match: FilterChainMatchConfig;
   readonly tls: DownstreamTlsConfig | null;
+  /** envoy.filters.network.rbac before the terminal filter: connections it denies are closed. */
+  readonly networkRbac: NetworkRbacConfig | null;
   readonly network: HttpConnectionManagerConfig | TcpProxyConfig;
+}
+
+/** Connection-level RBAC: principals and permissions over the peer identity, address and port. */
+export interface NetworkRbacConfig {
+  readonly statPrefix: string;
+  readonly rules: { readonly action: 'ALLOW' | 'DENY'; readonly policies: readonly RbacPolicyConfig[] } | null;
 }
 
 export interface TcpProxyConfig {

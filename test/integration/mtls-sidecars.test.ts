@@ -61,13 +61,13 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     const sds = await closedPort();
     server = await startProxy(
       'mtls-pair',
-      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: await closedPort(), UPSTREAM_PORT: app.port, SDS_PORT: sds },
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: await closedPort(), UPSTREAM_PORT: app.port, SDS_PORT: sds },
       { identity: serverIdentity },
     );
     inboundPort = server.listenerPort('inbound');
     client = await startProxy(
       'mtls-pair',
-      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: sds },
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: sds },
       { identity: clientIdentity },
     );
     outboundPort = client.listenerPort('outbound');
@@ -120,7 +120,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     // A sidecar trusting that old CA still refuses the expired leaf.
     const s2 = await startProxy(
       'mtls-pair',
-      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: await closedPort(), UPSTREAM_PORT: app.port, SDS_PORT: await closedPort() },
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: await closedPort(), UPSTREAM_PORT: app.port, SDS_PORT: await closedPort() },
       { identity: new StaticIdentity({ ...(await identityFor(pki, SERVER_ID)), trustBundlePem: oldPki.ca.trustBundle.toPem() + pki.ca.trustBundle.toPem() }) },
     );
     extra.push(s2);
@@ -134,7 +134,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
   test('the client refuses a server whose SPIFFE ID is not the one expected for the destination', async () => {
     const wrong = await startProxy(
       'mtls-pair',
-      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
       { identity: clientIdentity },
       (cfg: BootstrapConfig) => ({
         ...cfg,
@@ -155,7 +155,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
   test('authorization: another mesh identity gets 403 on a private path and 200 on a public one', async () => {
     const intruder = await startProxy(
       'mtls-pair',
-      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
       { identity: new StaticIdentity(await identityFor(pki, 'spiffe://cluster.local/ns/default/sa/intruder')) },
     );
     extra.push(intruder);
@@ -172,7 +172,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     const hc = translateHealthCheck({ timeout: '1s', interval: '0.05s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/' } }, 'hc');
     const checked = await startProxy(
       'mtls-pair',
-      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: inboundPort, UPSTREAM_PORT: await closedPort(), SDS_PORT: await closedPort() },
       { identity: clientIdentity },
       (cfg: BootstrapConfig) => ({
         ...cfg,
@@ -183,6 +183,24 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     const healthy = await eventually(async () => (await metric(checked, 'ferry_upstream_endpoints', { destination_cluster: 'server_mtls', health: 'healthy' })) === 1, 5_000);
     assert.ok(healthy, 'the health checker passed mTLS with the workload identity');
     assert.equal((await request(checked.listenerPort('outbound'), '/')).status, 200);
+  });
+
+  test('network RBAC: a TCP chain admits only the allowed SPIFFE ID and closes the rest', async () => {
+    const tcpPort = server.listenerPort('inbound_tcp');
+    const talk = (id: WorkloadCertificate): Promise<string> =>
+      new Promise((resolve) => {
+        let got = '';
+        const s = tls.connect({ host: '127.0.0.1', port: tcpPort, key: id.keyPem, cert: id.certChainPem, ca: pki.ca.trustBundle.toPem(), checkServerIdentity: () => undefined }, () =>
+          s.write('GET /tcp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
+        );
+        s.on('data', (c) => (got += c));
+        s.on('close', () => resolve(got));
+        s.on('error', () => undefined);
+      });
+    assert.match(await talk(clientIdentity.current()!), /app saw request/);
+    const before = await metric(server, 'ferry_authz_denied_total', { stat_prefix: 'inbound_tcp' });
+    assert.equal(await talk(await identityFor(pki, 'spiffe://cluster.local/ns/default/sa/intruder')), '');
+    assert.equal((await metric(server, 'ferry_authz_denied_total', { stat_prefix: 'inbound_tcp' })) - before, 1);
   });
 
   test('rotation: new handshakes get the new certificate, traffic keeps flowing', async () => {
