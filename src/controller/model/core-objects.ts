@@ -11,13 +11,25 @@ import type { EndpointSliceObject, EndpointSpec, NamespaceObject, PodObject, Por
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-/** The protocol of a port: appProtocol first, else the port name's prefix (`http-web`, `grpc`, `tcp-db`). */
-export function portProtocol(appProtocol: string | null, name: string): PortProtocol {
+/**
+ * Ports of server-first protocols, where the server speaks before the client: they are opaque TCP
+ * unless the Service says otherwise, so no sidecar waits to sniff a first byte that never comes
+ * (MySQL, PostgreSQL, Redis, SMTP and submission, Memcached, MongoDB, NATS).
+ */
+export const SERVER_FIRST_PORTS: ReadonlySet<number> = new Set([3306, 5432, 6379, 25, 587, 11211, 27017, 4222]);
+
+/**
+ * The protocol of a port: appProtocol first, else the port name's prefix (`http-web`, `grpc`, `tcp-db`),
+ * else opaque TCP for a well-known server-first port, else `unknown` (sniffed).
+ */
+export function portProtocol(appProtocol: string | null, name: string, port = 0): PortProtocol {
   const p = (appProtocol ?? '').toLowerCase();
   const fromApp = classify(p);
   if (fromApp !== 'unknown') return fromApp;
   const prefix = name.toLowerCase().split('-')[0];
-  return classify(prefix);
+  const fromName = classify(prefix);
+  if (fromName !== 'unknown') return fromName;
+  return SERVER_FIRST_PORTS.has(port) ? 'tcp' : 'unknown';
 }
 
 function classify(p: string): PortProtocol {
@@ -73,7 +85,7 @@ export function parseService(obj: Record<string, unknown>): ServiceObject {
       const appProtocol = p.optStr('appProtocol');
       if (names.has(name)) throw new ConfigError(p.at('name'), `duplicate port name ${JSON.stringify(name)}`);
       names.add(name);
-      return { name, port: number, targetPort, appProtocol, protocol: portProtocol(appProtocol, name) };
+      return { name, port: number, targetPort, appProtocol, protocol: portProtocol(appProtocol, name, number) };
     });
     if (ports.length > 1 && ports.some((p) => p.name === '')) {
       throw new ConfigError(spec.at('ports'), 'every port must be named when there are several');
