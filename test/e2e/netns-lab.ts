@@ -3,10 +3,13 @@
 // Everything lives in namespaces this module creates (named `ferry-e2e-<random>-<role>`): the pods reach
 // each other and the node only over the bridge, and nothing is routed out of the node namespace, so no
 // packet leaves the test. `cleanup()` kills every process by pid, then deletes every namespace (which
-// takes the veths, the bridge and the pods' iptables rules with it); it runs even when the test fails.
+// takes the veths, the bridge and the pods' iptables rules with it) and the folders the lab owns; it
+// runs even when the test fails, and a synchronous version runs if the test process exits or is
+// interrupted (SIGINT, SIGTERM) before it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** The repository root, from dist/test/e2e. */
@@ -63,6 +66,13 @@ export class NetnsLab {
   readonly node: string;
   private readonly namespaces: string[] = [];
   private readonly procs: NsProcess[] = [];
+  private readonly dirs: string[] = [];
+  private armed = false;
+  private readonly lastResort = (): void => this.killSync();
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.killSync();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
 
   constructor(
     /** The pods' subnet prefix length and the bridge's address in the node namespace. */
@@ -89,6 +99,7 @@ export class NetnsLab {
   }
 
   private addNamespace(ns: string): void {
+    this.arm();
     NetnsLab.sh('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
     this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
@@ -114,6 +125,13 @@ export class NetnsLab {
     this.exec(ns, 'ip', ['link', 'set', 'eth0', 'up']);
     this.exec(ns, 'ip', ['route', 'add', 'default', 'via', this.bridgeIp]);
     return ns;
+  }
+
+  /** A folder (e.g. a mkdtemp with keys and tokens) removed with the namespaces, also on the way out of an interrupted run. */
+  ownDir(dir: string): string {
+    this.arm();
+    this.dirs.push(dir);
+    return dir;
   }
 
   /** Starts `argv` in `ns`, optionally as `uid` (gid = uid, no supplementary groups). */
@@ -175,7 +193,7 @@ export class NetnsLab {
     return parts.join('\n');
   }
 
-  /** Kills every process by pid (SIGTERM, then SIGKILL), then deletes every namespace. */
+  /** Kills every process by pid (SIGTERM, then SIGKILL), then deletes every namespace and owned folder; safe to call twice. */
   async cleanup(): Promise<void> {
     const running = this.procs.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null && p.proc.pid !== undefined);
     const exits = running.map((p) => new Promise<void>((r) => p.proc.once('exit', () => r())));
@@ -198,7 +216,42 @@ export class NetnsLab {
       }
       await Promise.race([Promise.all(exits), sleep(2_000)]);
     }
-    for (const ns of this.namespaces.reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    this.killSync();
+    this.disarm();
+  }
+
+  /**
+   * Until cleanup() has run, a test process that exits or is interrupted (SIGINT, SIGTERM) still
+   * kills the lab's processes and deletes its namespaces, synchronously, on its way out.
+   */
+  private arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    process.once('exit', this.lastResort);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+
+  private disarm(): void {
+    if (!this.armed) return;
+    this.armed = false;
+    process.removeListener('exit', this.lastResort);
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+  }
+
+  /** SIGKILLs whatever still runs, deletes every namespace (with its veths, bridge and rules) and owned folder; forgets them. */
+  private killSync(): void {
+    for (const p of this.procs.splice(0)) {
+      if (p.proc.exitCode !== null || p.proc.signalCode !== null || p.proc.pid === undefined) continue;
+      try {
+        process.kill(p.proc.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
