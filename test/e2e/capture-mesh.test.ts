@@ -29,7 +29,8 @@ const PROXY_UID = 1337;
 const NS = 'demo';
 const CLIENT_ID = `spiffe://cluster.local/ns/${NS}/sa/client`;
 const VIP = { web: '10.200.255.10', echo: '10.200.255.11', db: '10.200.255.12' };
-const PORT = { http: 8080, echo: 9000, greet: 3306, direct: 7070 };
+/** The server app's ports: `extra` is one that no Service declares and no rule excludes (a debug port, say). */
+const PORT = { http: 8080, echo: 9000, greet: 3306, direct: 7070, extra: 6060 };
 const NODE = process.execPath;
 
 type Security = 'mtls' | 'plaintext';
@@ -137,7 +138,7 @@ function captureMesh(security: Security) {
     await step('ferry init (client)', () => lab.exec(clientNs, NODE, [FERRY, 'init', '--annotations-file', annotations]));
     await step('ferry init (server)', () => lab.exec(serverNs, NODE, [FERRY, 'init', '--exclude-inbound-ports', String(PORT.direct)]));
 
-    const app = lab.spawn('server app', serverNs, [NODE, '-e', SERVER_APP, `http=${PORT.http}`, `echo=${PORT.echo}`, `greet=${PORT.greet}`, `direct=${PORT.direct}`]);
+    const app = lab.spawn('server app', serverNs, [NODE, '-e', SERVER_APP, `http=${PORT.http}`, `echo=${PORT.echo}`, `greet=${PORT.greet}`, `direct=${PORT.direct}`, `extra=${PORT.extra}`]);
     await step('server app start', () => app.waitForLine(/^ready$/m));
 
     const sidecar = async (role: string, ns: string, ip: string) => {
@@ -266,6 +267,34 @@ function captureMesh(security: Security) {
         });
       });
     }
+
+    // Known defects (todo until fixed in the translator): the server sidecar's InboundPassthroughCluster
+    // dials the pod's own IP:port without the 127.0.0.6 source the capture rules let through, so its
+    // hop is redirected to 15006 again and loops until the circuit breaker's 1024 connections trip
+    // (ECONNRESET after 1024 connections to itself for one call). And the passthrough chain has no TLS, so
+    // once it stops looping, STRICT would not cover ports that no Service declares.
+    const passthroughTodo =
+      'InboundPassthroughCluster has no upstream_bind_config 127.0.0.6 (loops through 15006)' + (mtls ? '; STRICT does not cover the passthrough chain' : '');
+    await t.test(`a port no Service declares: ${mtls ? 'STRICT refuses plaintext to it' : 'plaintext passes through to the app'}, with one upstream connection`, { todo: passthroughTodo }, async () => {
+      const before = await metrics(serverNs);
+      const seen = accepts(PORT.extra);
+      const r = await callFrom(lab.node, 'http', SERVER_IP, String(PORT.extra), '/undeclared');
+      await step(`node → undeclared captured port ${PORT.extra}`, async () => {
+        await sleep(300);
+        const after = await metrics(serverNs);
+        const passthrough = { destination_cluster: 'InboundPassthroughCluster' };
+        const opened = sumMetric(after, 'ferry_tcp_connections_opened_total', passthrough) - sumMetric(before, 'ferry_tcp_connections_opened_total', passthrough);
+        const overflow = sumMetric(after, 'ferry_upstream_rq_overflow_total', passthrough) - sumMetric(before, 'ferry_upstream_rq_overflow_total', passthrough);
+        assert.ok(opened <= 1 && overflow === 0, `the server sidecar opened ${opened} passthrough connections (${overflow} overflows) for one call; the node got ${JSON.stringify(r)}`);
+        if (mtls) {
+          assert.equal(r.status, undefined, `plaintext HTTP from the node to ${PORT.extra} got ${JSON.stringify(r)}`);
+          assert.equal(accepts(PORT.extra), seen, 'the server app accepted a plaintext connection');
+        } else {
+          assert.equal(r.status, 200, `the node got ${JSON.stringify(r)}`);
+          assert.equal((JSON.parse(String(r.body)) as { remote: string }).remote, '127.0.0.6');
+        }
+      });
+    });
 
     await t.test('excluded ports bypass both sidecars; a port that is not excluded does not', async () => {
       // Control: the server's pod IP on a captured port goes through the client's sidecar (passthrough) into the server's inbound chain.

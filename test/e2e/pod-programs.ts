@@ -2,8 +2,8 @@
 
 /**
  * The server pod's app, listening on every address (the sidecar reaches it on 127.0.0.1). Ports come
- * as argv: `http=8080 echo=9000 greet=3306 direct=7070`.
- * - http / direct: HTTP, answers 200 with JSON {app, port, remote} (the peer address the app saw);
+ * as argv: `http=8080 echo=9000 greet=3306 direct=7070 [extra=6060]`.
+ * - http / direct / extra: HTTP, answers 200 with JSON {app, port, remote} (the peer address the app saw);
  * - echo: opaque TCP, echoes every byte;
  * - greet: server-first, writes `HELLO <peer address>\n` as soon as a connection arrives, then echoes.
  * Each accepted connection is logged as `accept <port> <peer>`; prints `ready` when all listen.
@@ -28,7 +28,7 @@ const tcp = (port, greet) => listen(net.createServer((s) => {
   if (greet) s.write('HELLO ' + s.remoteAddress + '\\n');
   s.pipe(s);
 }), port);
-Promise.all([web(ports.http), web(ports.direct), tcp(ports.echo, false), tcp(ports.greet, true)])
+Promise.all([web(ports.http), web(ports.direct), tcp(ports.echo, false), tcp(ports.greet, true), ports.extra ? web(ports.extra) : null])
   .then(() => process.stdout.write('ready\\n'), (e) => { process.stderr.write(String(e) + '\\n'); process.exit(1); });
 `;
 
