@@ -190,6 +190,12 @@ export function blackholeCluster(): Json {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: dur(10_000) };
 }
 
-export function inboundPassthroughCluster(): Json {
-  return passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER);
+/**
+ * Inbound traffic to a port no Service declares goes to its original destination — from 127.0.0.6
+ * (`sourceAddress`), which the capture rules pass, or it would be captured into 15006 again, forever.
+ */
+export function inboundPassthroughCluster(sourceAddress: string | null = null): Json {
+  const c = passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER);
+  if (sourceAddress !== null) c.upstream_bind_config = { source_address: { address: sourceAddress, port_value: 0 } };
+  return c;
 }

@@ -189,14 +189,20 @@ export function inspectorsFor(filterChains: readonly Json[]): Json[] {
  * 0.0.0.0:15006: one chain per port of the workload (matched on the original destination port) to
  * `inbound|<port>||`; other ports pass through to the original destination.
  */
-export function inboundListener(ports: readonly InboundPort[], sec: MeshSecurity | null = null): Json {
+export function inboundListener(ports: readonly InboundPort[], sec: MeshSecurity | null = null, strictByDefault = false): Json {
   const filterChains = ports.flatMap((p) => inboundChains(p, { destination_port: p.port }, sec));
+  const passthrough = [tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)];
+  // Under a mesh-wide STRICT mode, ports no Service declares are mesh-only too (as in Istio).
+  const defaultChain =
+    sec?.tls && strictByDefault
+      ? { name: INBOUND_PASSTHROUGH_CLUSTER, transport_socket: downstreamTlsSocket(sec.trustDomain, []), filters: passthrough }
+      : { name: INBOUND_PASSTHROUGH_CLUSTER, filters: passthrough };
   return {
     name: INBOUND_LISTENER,
     address: socketAddress('0.0.0.0', PORT_INBOUND_CAPTURE),
     traffic_direction: 'INBOUND',
     listener_filters: listenerFilters(),
     filter_chains: filterChains,
-    default_filter_chain: { name: INBOUND_PASSTHROUGH_CLUSTER, filters: [tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)] },
+    default_filter_chain: defaultChain,
   };
 }

@@ -256,8 +256,8 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
   s.outbound ??= deepFreeze(outboundListener(model.services, passthrough, tcpClusterFn(sec)));
   let routes = s.routes.get(who.namespace);
   if (!routes) s.routes.set(who.namespace, (routes = routeConfigs(model, who.namespace, passthrough)));
-  const inbound = inboundListener(ports, sec);
-  const extra = [passthrough ? passthroughCluster() : blackholeCluster(), inboundPassthroughCluster()];
+  const inbound = inboundListener(ports, sec, options.mtlsMode === 'STRICT');
+  const extra = [passthrough ? passthroughCluster() : blackholeCluster(), inboundPassthroughCluster(INBOUND_PASSTHROUGH_SOURCE_V4)];
   for (const c of extra) clusterMap.set(c.name as string, c);
   return {
     [LISTENER_TYPE]: frozenMap([
