@@ -1,7 +1,7 @@
 // Per-destination request metric children, resolved once per (code, flags, grpc status) and reused.
 
 import type { ProxyMetrics } from '../../src/observability/metrics';
-import { destinationLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
+import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 
 interface Children {
   readonly count: { inc(): void };
@@ -63,15 +63,10 @@ export class RequestStats {
     const key = `${protocol}|${code}|${flags}|${grpcStatus}|${sourcePrincipal}|${security}`;
     let c = this.cache.get(key);
     if (c === undefined) {
-      const d = destinationLabels(this.destinationCluster);
       const labels = {
         reporter: this.reporter,
-        source_workload: this.source.workload,
-        source_workload_namespace: this.source.namespace,
+        ...requestLabels(this.reporter, this.destinationCluster, this.source, sourcePrincipal),
         source_principal: sourcePrincipal || 'unknown',
-        destination_service: d.destination_service,
-        destination_service_name: d.destination_service_name,
-        destination_service_namespace: d.destination_service_namespace,
         destination_cluster: this.destinationCluster,
         request_protocol: protocol,
         response_code: String(code),

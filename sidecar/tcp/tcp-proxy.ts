@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { TcpProxyConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
-import { destinationLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
+import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
@@ -52,15 +52,10 @@ export class TcpProxy {
       return;
     }
     const principal = downstream.peerPrincipal ?? 'unknown';
-    const d = destinationLabels(cluster.name);
     const labels = {
       reporter: this.deps.reporter,
-      source_workload: this.deps.source?.workload ?? 'unknown',
-      source_workload_namespace: this.deps.source?.namespace ?? 'unknown',
+      ...requestLabels(this.deps.reporter, cluster.name, this.deps.source ?? { workload: 'unknown', namespace: 'unknown' }, downstream.peerPrincipal ?? ''),
       source_principal: principal,
-      destination_service: d.destination_service,
-      destination_service_name: d.destination_service_name,
-      destination_service_namespace: d.destination_service_namespace,
       destination_cluster: cluster.name,
       connection_security_policy: downstream.peerPrincipal ? 'mutual_tls' : 'none',
     };

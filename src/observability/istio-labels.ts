@@ -30,6 +30,30 @@ export function destinationLabels(cluster: string): DestinationLabels {
   return d;
 }
 
+/**
+ * Labels for one request or connection as a reporter sees it. The destination reporter (inbound)
+ * serves its own workload; it does not know the caller's workload (no metadata exchange), only its
+ * namespace from the peer's SPIFFE ID when the connection is mTLS.
+ */
+export function requestLabels(
+  reporter: string,
+  cluster: string,
+  self: WorkloadLabels,
+  peerPrincipal: string,
+): { source_workload: string; source_workload_namespace: string } & DestinationLabels {
+  if (reporter === 'destination') {
+    const m = /\/ns\/([^/]+)\//.exec(peerPrincipal);
+    return {
+      source_workload: 'unknown',
+      source_workload_namespace: m ? m[1] : 'unknown',
+      destination_service: self.workload === 'unknown' ? destinationLabels(cluster).destination_service : `${self.workload}.${self.namespace}.svc.cluster.local`,
+      destination_service_name: self.workload,
+      destination_service_namespace: self.namespace,
+    };
+  }
+  return { source_workload: self.workload, source_workload_namespace: self.namespace, ...destinationLabels(cluster) };
+}
+
 export interface WorkloadLabels {
   readonly workload: string;
   readonly namespace: string;
