@@ -44,6 +44,8 @@ test('scenario filter: each scenario runs alone; the control plane needs ferry a
   assert.deepEqual(xds.map((r) => `${r.scenario}/${r.streams}/${r.changes}`), ['xds-convergence/100/8']);
   assert.deepEqual(buildPlan({ quick: false, scenarios: ['webhook', 'csr-sign'] }).map((r) => r.scenario), ['csr-sign', 'webhook']);
   assert.deepEqual(buildPlan({ quick: true, scenarios: ['csr-sign'], proxies: ['envoy'] }), []);
+  assert.deepEqual(buildPlan({ quick: false, scenarios: ['xds-convergence'] }).map((r) => [r.streams, r.changes]), [[100, 15], [1000, 5]]);
+  assert.deepEqual(buildPlan({ quick: false, scenarios: ['xds-convergence'], xdsStreams: [1000, 300] }).map((r) => [r.streams, r.changes]), [[1000, 5], [300, 5]]);
   const pair = buildPlan({ quick: true, scenarios: ['tcp-throughput'] });
   assert.deepEqual(pair.map((r) => r.topology), ['direct', 'pair', 'pair', 'pair']);
 });

@@ -25,6 +25,8 @@ export interface PlanOptions {
   readonly proxies?: readonly ProxyName[];
   /** Scenarios to include (default all). */
   readonly scenarios?: readonly Scenario[];
+  /** xds-convergence stream counts instead of the mode's (100 and 1,000 full, 100 quick). */
+  readonly xdsStreams?: readonly number[];
 }
 
 /** Services (each with an EndpointSlice) in the registry the xds-convergence controller serves. */
@@ -56,20 +58,20 @@ interface ControlShape {
   readonly topology: Topology;
   readonly qps: number;
   readonly connections: number;
-  /** xds-convergence: one run per stream count. */
-  readonly streams: { readonly full: readonly number[]; readonly quick: readonly number[] };
-  readonly changes: { readonly full: number; readonly quick: number };
+  /** xds-convergence: one run per [streams, changes]; others: [[0, 0]]. */
+  readonly runs: { readonly full: readonly (readonly [number, number])[]; readonly quick: readonly (readonly [number, number])[] };
   readonly full: readonly [number, number];
   readonly quick: readonly [number, number];
 }
 
 const CONTROL_SHAPES: readonly ControlShape[] = [
   // Duration here is the settle time allowed per change; the measured part is `changes` edits.
-  { scenario: 'xds-convergence', topology: 'controller', qps: 0, connections: 0, streams: { full: [100, 1000], quick: [100] }, changes: { full: 15, quick: 8 }, full: [1, 0], quick: [1, 0] },
+  // At 1,000 streams a change takes ~30 s to reach everyone (2026-11-22), so fewer changes there keep `make bench` near 20 min.
+  { scenario: 'xds-convergence', topology: 'controller', qps: 0, connections: 0, runs: { full: [[100, 15], [1000, 5]], quick: [[100, 8]] }, full: [1, 0], quick: [1, 0] },
   // As many CreateCertificate calls as 4 concurrent callers make; warm-up opens the channel and the JIT.
-  { scenario: 'csr-sign', topology: 'controller', qps: 0, connections: 4, streams: { full: [0], quick: [0] }, changes: { full: 0, quick: 0 }, full: [10, 2], quick: [4, 1] },
+  { scenario: 'csr-sign', topology: 'controller', qps: 0, connections: 4, runs: { full: [[0, 0]], quick: [[0, 0]] }, full: [10, 2], quick: [4, 1] },
   // AdmissionReviews at a fixed rate over 4 keep-alive HTTPS connections.
-  { scenario: 'webhook', topology: 'webhook', qps: 200, connections: 4, streams: { full: [0], quick: [0] }, changes: { full: 0, quick: 0 }, full: [20, 2], quick: [5, 1] },
+  { scenario: 'webhook', topology: 'webhook', qps: 200, connections: 4, runs: { full: [[0, 0]], quick: [[0, 0]] }, full: [20, 2], quick: [5, 1] },
 ];
 
 /** Runs in execution order: per scenario, `direct` first, then every topology for every proxy. */
@@ -93,10 +95,14 @@ export function buildPlan(opts: PlanOptions): RunSpec[] {
   for (const shape of CONTROL_SHAPES) {
     if (!scenarios.has(shape.scenario)) continue;
     const [durationS, warmupS] = opts.quick ? shape.quick : shape.full;
-    for (const streams of opts.quick ? shape.streams.quick : shape.streams.full) {
+    const shaped = opts.quick ? shape.runs.quick : shape.runs.full;
+    const chosen = shape.scenario === 'xds-convergence' && opts.xdsStreams
+      ? opts.xdsStreams.map((n) => [n, shaped.find(([m]) => m === n)?.[1] ?? shaped.at(-1)![1]] as const)
+      : shaped;
+    for (const [streams, changes] of chosen) {
       runs.push({
         scenario: shape.scenario, topology: shape.topology, proxy: 'ferry', durationS, warmupS, qps: shape.qps,
-        connections: shape.connections, payloadBytes: 0, streams, changes: opts.quick ? shape.changes.quick : shape.changes.full,
+        connections: shape.connections, payloadBytes: 0, streams, changes,
       });
     }
   }

@@ -179,9 +179,17 @@ function describe(r: RunResult): string {
   }
 }
 
-const USAGE = `usage: run.js [--quick] [--proxies=${PROXIES.join(',')}] [--scenarios=${SCENARIOS.join(',')}]`;
+const USAGE = `usage: run.js [--quick] [--proxies=${PROXIES.join(',')}] [--scenarios=${SCENARIOS.join(',')}] [--xds-streams=100,1000]`;
 
-function parseArgs(argv: readonly string[]): { quick: boolean; proxies: ProxyName[]; scenarios: Scenario[] } {
+interface Args {
+  quick: boolean;
+  proxies: ProxyName[];
+  scenarios: Scenario[];
+  xdsStreams?: number[];
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  let xdsStreams: number[] | undefined;
   let quick = false;
   let proxies: ProxyName[] = [...PROXIES];
   let scenarios: Scenario[] = [...SCENARIOS];
@@ -191,6 +199,9 @@ function parseArgs(argv: readonly string[]): { quick: boolean; proxies: ProxyNam
       const parsed = parseScenarioList(a.slice('--scenarios='.length));
       if ('unknown' in parsed) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--scenarios: unknown ${parsed.unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
       scenarios = parsed.scenarios;
+    } else if (a.startsWith('--xds-streams=')) {
+      xdsStreams = a.slice('--xds-streams='.length).split(',').map(Number);
+      if (xdsStreams.some((n) => !Number.isInteger(n) || n < 1)) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--xds-streams: ${a.slice(14)} is not a list of positive integers`);
     }
     else if (a.startsWith('--proxies=')) {
       const names = a.slice('--proxies='.length).split(',').filter(Boolean);
@@ -199,11 +210,11 @@ function parseArgs(argv: readonly string[]): { quick: boolean; proxies: ProxyNam
       proxies = names as ProxyName[];
     } else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown argument ${a} (${USAGE})`);
   }
-  return { quick, proxies, scenarios };
+  return { quick, proxies, scenarios, ...(xdsStreams ? { xdsStreams } : {}) };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { quick, proxies, scenarios } = parseArgs(argv);
+  const { quick, proxies, scenarios, xdsStreams } = parseArgs(argv);
   const tools = locateTools();
   const versions = toolVersions(tools);
   const cpus = os.availableParallelism();
@@ -219,7 +230,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   mkdirSync(workDir, { recursive: true });
 
   const loadAvgStart = os.loadavg();
-  const plan = buildPlan({ quick, proxies, scenarios });
+  const plan = buildPlan({ quick, proxies, scenarios, ...(xdsStreams ? { xdsStreams } : {}) });
   log(`${plan.length} runs, about ${Math.round(plannedLoadSeconds(plan) / 60)} min of load; envoy ${versions.envoy}, haproxy ${versions.haproxy}, fortio ${versions.fortio}`);
   log(`pinning: ${pinning}`);
 

@@ -61,14 +61,17 @@ class ShardProcess {
     for (const f of w) f();
   }
 
-  /** The next message of `type` (earlier ones of other types are dropped); fails on an error, exit or timeout. */
-  async next<T extends ShardMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ShardMessage, { type: T }>> {
+  /**
+   * The next message of `type` (for change `id`, when given); earlier ones of other types or
+   * changes are dropped (a late answer to a timed-out change). Fails on an error, exit or timeout.
+   */
+  async next<T extends ShardMessage['type']>(type: T, timeoutMs: number, id?: number): Promise<Extract<ShardMessage, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.inbox.length > 0) {
         const m = this.inbox.shift()!;
         if (m.type === 'error') throw new FerryError('FERRY_ERR_BENCH_XDS', `${this.name}: ${m.message}`);
-        if (m.type === type) return m as Extract<ShardMessage, { type: T }>;
+        if (m.type === type && (id === undefined || !('id' in m) || m.id === id)) return m as Extract<ShardMessage, { type: T }>;
       }
       if (this.exitError) throw new FerryError('FERRY_ERR_BENCH_XDS', this.exitError);
       const left = deadline - Date.now();
@@ -164,15 +167,17 @@ export async function runXdsConvergence(env: Env, spec: RunSpec): Promise<RunRes
     const allAcked: number[] = [];
     const firstAcked: number[] = [];
     let timeouts = 0;
+    // A change must reach every stream within this long, or it counts as timed out.
+    const changeTimeoutMs = 30_000 + n * 60;
     for (let g = 1; g <= spec.changes; g++) {
       const svc = changedService(g, XDS_SERVICES);
       const marker = addressMarker(changedIp(g)).toString('hex');
       for (const s of shards) s.send({ cmd: 'expect', id: g, marker });
-      await Promise.all(shards.map((s) => s.next('armed', 10_000)));
+      await Promise.all(shards.map((s) => s.next('armed', 10_000, g)));
       const wroteAt = wallNow();
       writeFileSync(path.join(dir, endpointSliceFile(svc)), endpointSliceYaml(svc, g));
       try {
-        const done = await Promise.all(shards.map((s) => s.next('converged', 30_000)));
+        const done = await Promise.all(shards.map((s) => s.next('converged', changeTimeoutMs, g)));
         allAcked.push(Math.max(...done.map((d) => d.last)) - wroteAt);
         firstAcked.push(Math.min(...done.map((d) => d.first)) - wroteAt);
       } catch (err) {
