@@ -5,6 +5,9 @@
 // process) open the N ADS streams. Then, `changes` times: every shard is told which address to
 // expect, one slice file is rewritten, and the time until the last stream ACKed an EDS response
 // carrying that address is recorded. Controller CPU and RSS come from /proc.
+//
+// Profiling: FERRY_BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" passes node flags to
+// the controller only (NODE_OPTIONS refuses --cpu-prof); the profile is written when it stops.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -143,6 +146,7 @@ export async function runXdsConvergence(env: Env, spec: RunSpec): Promise<RunRes
     name: 'ferry controller',
     command: process.execPath,
     args: [
+      ...(process.env['FERRY_BENCH_CONTROLLER_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
       path.join(env.launch.repoRoot, 'bin', 'ferry'), 'controller', '--registry', `file:${dir}`, '--insecure-xds',
       '--xds-address', `127.0.0.1:${xdsPort}`, '--admin-address', `127.0.0.1:${adminPort}`, '--log-level', 'warn',
     ],
