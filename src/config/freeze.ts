@@ -1,4 +1,8 @@
 // Deep-freezes translated config: objects, arrays, Sets and Maps (Buffers and RegExps are left alone).
+//
+// An object that is already frozen is taken as deeply frozen and not walked again: the controller
+// freezes shared resources once and then every proxy's snapshot that holds them, so re-walking would
+// cost as much as the mesh is large, per proxy.
 
 function refuse(): never {
   throw new TypeError('frozen config: cannot modify');
@@ -7,7 +11,7 @@ function refuse(): never {
 export function deepFreeze<T>(value: T): T {
   const seen = new Set<unknown>();
   const visit = (v: unknown): void => {
-    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    if (typeof v !== 'object' || v === null || seen.has(v) || Object.isFrozen(v)) return;
     if (Buffer.isBuffer(v) || v instanceof RegExp || ArrayBuffer.isView(v)) return;
     seen.add(v);
     if (v instanceof Set) {

@@ -34,6 +34,13 @@ function sha(s: string): string {
 export class SnapshotCache {
   private readonly entries = new Map<string, Map<ResourceTypeUrl, TypeSnapshot>>();
   private readonly listeners = new Set<SnapshotListener>();
+  /**
+   * Shared across node keys: proxies of one mesh get mostly the same resources (often the very same
+   * frozen objects), so each is hashed and encoded once, and a type whose content another key already
+   * has is the same TypeSnapshot — encoded response bodies included.
+   */
+  private readonly encoded = new WeakMap<object, { readonly hash: string; readonly any: AnyMessage }>();
+  private readonly byVersion = new Map<string, TypeSnapshot>();
 
   /**
    * Replaces the snapshot of `key`. Unchanged types keep their version (and are not pushed);
@@ -51,9 +58,15 @@ export class SnapshotCache {
         if (before) changed.push(typeUrl);
         continue;
       }
-      const ts = encodeType(typeUrl, resources, before);
+      let ts = this.encodeType(typeUrl, resources, before);
       if (before && before.version === ts.version) next.set(typeUrl, before);
       else {
+        const shared = this.byVersion.get(`${typeUrl}|${ts.version}`);
+        if (shared) ts = shared;
+        else {
+          if (this.byVersion.size >= 10_000) this.pruneVersions();
+          this.byVersion.set(`${typeUrl}|${ts.version}`, ts);
+        }
         next.set(typeUrl, ts);
         changed.push(typeUrl);
       }
@@ -82,31 +95,43 @@ export class SnapshotCache {
     this.entries.delete(key);
   }
 
+  /** Keeps only the shared type snapshots some key still uses. */
+  private pruneVersions(): void {
+    const live = new Set<TypeSnapshot>();
+    for (const e of this.entries.values()) for (const ts of e.values()) live.add(ts);
+    for (const [k, ts] of this.byVersion) if (!live.has(ts)) this.byVersion.delete(k);
+  }
+
+  private encodeType(
+    typeUrl: ResourceTypeUrl,
+    resources: ReadonlyMap<string, Record<string, unknown>>,
+    before: TypeSnapshot | undefined,
+  ): TypeSnapshot {
+    const out = new Map<string, EncodedResource>();
+    let versionInput = '';
+    for (const name of [...resources.keys()].sort()) {
+      const object = resources.get(name)!;
+      const old = before?.resources.get(name);
+      if (old && old.object === object) {
+        out.set(name, old);
+        versionInput += `${name}\0${old.hash}\n`;
+        continue;
+      }
+      let e = this.encoded.get(object);
+      if (e === undefined) {
+        const hash = sha(JSON.stringify(object));
+        e = old && old.hash === hash ? old : { hash, any: encodeResource(typeUrl, object, `${shortTypeName(typeUrl)}[${name}]`) };
+        this.encoded.set(object, e);
+      }
+      out.set(name, old && old.hash === e.hash ? old : Object.freeze({ name, object, any: e.any, hash: e.hash }));
+      versionInput += `${name}\0${e.hash}\n`;
+    }
+    return { typeUrl, version: sha(versionInput), resources: out, bodies: new Map() };
+  }
+
   /** Called synchronously after each setSnapshot that changed a type. Returns an unsubscribe. */
   onChange(listener: SnapshotListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-}
-
-function encodeType(
-  typeUrl: ResourceTypeUrl,
-  resources: ReadonlyMap<string, Record<string, unknown>>,
-  before: TypeSnapshot | undefined,
-): TypeSnapshot {
-  const out = new Map<string, EncodedResource>();
-  for (const name of [...resources.keys()].sort()) {
-    const object = resources.get(name)!;
-    const json = JSON.stringify(object);
-    const hash = sha(json);
-    const old = before?.resources.get(name);
-    if (old && old.hash === hash) {
-      out.set(name, old);
-      continue;
-    }
-    const any = encodeResource(typeUrl, object, `${shortTypeName(typeUrl)}[${name}]`);
-    out.set(name, Object.freeze({ name, object, any, hash }));
-  }
-  const version = sha([...out.values()].map((r) => `${r.name}\0${r.hash}`).join('\n'));
-  return { typeUrl, version, resources: out, bodies: new Map() };
 }

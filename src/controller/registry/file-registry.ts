@@ -64,6 +64,8 @@ export class FileRegistry implements Registry {
   private onChange: ((model: MeshModel) => void) | null = null;
   private watcher: FSWatcher | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
+  /** Parsed objects per file, with the text they came from. */
+  private readonly parsedFiles = new Map<string, { text: string; entries: { obj: MeshObject; where: string }[] }>();
   private fingerprint = '';
   private timer: NodeJS.Timeout | null = null;
   private loading: Promise<boolean> | null = null;
@@ -219,33 +221,46 @@ export class FileRegistry implements Registry {
       throw new ConfigFileError(this.path, (e as Error).message, { cause: e });
     }
     const objects = new Map<string, { obj: MeshObject; where: string }>();
-    for (const file of files) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (e) {
-        throw new ConfigFileError(file, (e as Error).message, { cause: e });
-      }
-      for (const doc of parseYamlDocuments(file, text)) {
-        const items = this.items(doc);
-        for (const { value, prefix } of items) {
-          let obj: MeshObject | null;
-          try {
-            obj = parseObject(value);
-          } catch (e) {
-            if (!(e instanceof ConfigError)) throw e;
-            const line = doc.lineOf(prefix + fieldPath(e));
-            throw new ConfigFileError(`${file}:${line}`, `document ${doc.index + 1}: ${e.message}`, { cause: e });
+    // Read every file at once (a large registry is many small files), then parse in order.
+    const texts = await Promise.all(
+      files.map((file) =>
+        readFile(file, 'utf8').catch((e: Error) => {
+          throw new ConfigFileError(file, e.message, { cause: e });
+        }),
+      ),
+    );
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i];
+      const text = texts[i];
+      // Unchanged files are not parsed again (a mesh of a thousand files changes one at a time).
+      const cached = this.parsedFiles.get(file);
+      let entries: { obj: MeshObject; where: string }[];
+      if (cached !== undefined && cached.text === text) entries = cached.entries;
+      else {
+        entries = [];
+        for (const doc of parseYamlDocuments(file, text)) {
+          for (const { value, prefix } of this.items(doc)) {
+            let obj: MeshObject | null;
+            try {
+              obj = parseObject(value);
+            } catch (e) {
+              if (!(e instanceof ConfigError)) throw e;
+              const line = doc.lineOf(prefix + fieldPath(e));
+              throw new ConfigFileError(`${file}:${line}`, `document ${doc.index + 1}: ${e.message}`, { cause: e });
+            }
+            if (obj) entries.push({ obj, where: `${file}:${doc.line}` });
           }
-          if (!obj) continue;
-          const key = objectKey(obj);
-          const prev = objects.get(key);
-          const where = `${file}:${doc.line}`;
-          if (prev) throw new ConfigFileError(where, `${obj.kind} ${'namespace' in obj ? `${obj.namespace}/` : ''}${obj.name} is also defined at ${prev.where}`);
-          objects.set(key, { obj, where });
         }
+        this.parsedFiles.set(file, { text, entries });
+      }
+      for (const { obj, where } of entries) {
+        const key = objectKey(obj);
+        const prev = objects.get(key);
+        if (prev) throw new ConfigFileError(where, `${obj.kind} ${'namespace' in obj ? `${obj.namespace}/` : ''}${obj.name} is also defined at ${prev.where}`);
+        objects.set(key, { obj, where });
       }
     }
+    for (const f of [...this.parsedFiles.keys()]) if (!files.includes(f)) this.parsedFiles.delete(f);
     const list = this.allocateClusterIps([...objects.values()].map((o) => o.obj));
     this.objectCount = list.length;
     return buildMeshModel(list, { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain });
