@@ -2,23 +2,7 @@
 
 import type { PeerCertificate } from 'node:tls';
 import type { StringMatcherConfig } from '../../src/config/types';
-
-export function stringMatches(m: StringMatcherConfig, input: string): boolean {
-  const v = m.ignoreCase ? input.toLowerCase() : input;
-  const want = m.ignoreCase ? m.value.toLowerCase() : m.value;
-  switch (m.kind) {
-    case 'exact':
-      return v === want;
-    case 'prefix':
-      return v.startsWith(want);
-    case 'suffix':
-      return v.endsWith(want);
-    case 'contains':
-      return v.includes(want);
-    case 'safe_regex':
-      return m.regex !== null && m.regex.test(input);
-  }
-}
+import { StringMatcher } from '../http/header-matcher';
 
 /** The subjectAltName entries of a peer certificate, e.g. ['URI:spiffe://…', 'DNS:a.b']. */
 export function subjectAltNames(cert: PeerCertificate): string[] {
@@ -43,10 +27,12 @@ export function verifyPeerSubjectAltNames(
 ): Error | undefined {
   if (matchers.length === 0) return undefined;
   const sans = subjectAltNames(cert);
+  // Handshakes are rare next to requests: compiling the matchers here keeps one matcher implementation.
+  const compiled = matchers.map((m) => new StringMatcher(m));
   for (const san of sans) {
     const colon = san.indexOf(':');
     const value = colon >= 0 ? san.slice(colon + 1) : san;
-    for (const m of matchers) if (stringMatches(m, value)) return undefined;
+    for (const m of compiled) if (m.match(value)) return undefined;
   }
   const err = new Error(`peer certificate SANs [${sans.join(', ')}] match none of the expected subject alt names`);
   (err as NodeJS.ErrnoException).code = 'ERR_FERRY_SAN_MISMATCH';
