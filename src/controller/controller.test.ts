@@ -106,6 +106,7 @@ test('controller: model → snapshot → ADS; model change pushes; bad translati
   call.write({ typeUrl: CLUSTER_TYPE, versionInfo: second.versionInfo, responseNonce: second.nonce });
 
   source.set({ clusters: ['a', 'bad'] });
+  await waitFor(async () => JSON.parse((await httpGet(ports.admin!, '/debug/controller')).body).translateErrors === 1);
   const debug = JSON.parse((await httpGet(ports.admin!, '/debug/controller')).body);
   assert.equal(debug.translateErrors, 1);
   assert.match(debug.lastTranslateError, /CDS\[bad\]\.lb_policy/);

@@ -5,7 +5,8 @@ import type { WorkloadIssuer } from '../../certs/issuer';
 import { Logger, rootLogger } from '../observability/logger';
 import { AdminServer } from './admin/admin-server';
 import { ControllerMetrics } from './admin/controller-metrics';
-import { AdsServer } from './ads/ads-server';
+import { AdsServer, systemClock, type Clock } from './ads/ads-server';
+import { DebounceState } from './ads/debounce';
 import { SnapshotCache } from './ads/snapshot-cache';
 import type { TokenAuthenticator } from './ca/authenticator';
 import { certificateServiceDefinition } from './ca/ca-proto';
@@ -39,9 +40,12 @@ export interface ControllerOptions<M> {
   /** Optional plaintext xDS port for proxyless gRPC clients. */
   readonly plaintextXdsAddress?: HostPort | null;
   readonly adminAddress?: HostPort | null;
+  /** Quiet period after a model change before it is translated and pushed (default 100 ms; 0: at once). */
   readonly debounceMs?: number;
+  /** Bound on that delay under a steady stream of changes (default 10 × debounceMs, at least 1 s). */
   readonly maxDebounceMs?: number;
   readonly logger?: Logger;
+  readonly clock?: Clock;
 }
 
 export interface ControllerPorts {
@@ -69,14 +73,22 @@ export class Controller<M> {
   private translateErrors = 0;
   private lastTranslateError: string | null = null;
   private bound = false;
+  private readonly clock: Clock;
+  private readonly debounce: DebounceState;
+  private debounceTimer: unknown = null;
 
   constructor(private readonly opts: ControllerOptions<M>) {
     this.log = opts.logger ?? rootLogger.child('controller');
+    this.clock = opts.clock ?? systemClock;
+    const quiet = opts.debounceMs ?? 100;
+    this.debounce = new DebounceState(quiet, Math.max(quiet, opts.maxDebounceMs ?? Math.max(1000, quiet * 10)));
+    // Changes are debounced here, before translation (a burst of registry events is translated
+    // once); the ADS server then pushes what changed at once.
     this.ads = new AdsServer({
       cache: this.cache,
       nodeKey: opts.nodeKey ?? defaultNodeKey,
-      debounceMs: opts.debounceMs,
-      maxDebounceMs: opts.maxDebounceMs,
+      debounceMs: 0,
+      clock: this.clock,
       metrics: this.metrics,
       logger: this.log.child('ads'),
       extraServices: opts.identity
@@ -140,6 +152,8 @@ export class Controller<M> {
   }
 
   async stop(): Promise<void> {
+    if (this.debounceTimer !== null) this.clock.clearTimeout(this.debounceTimer);
+    this.debounceTimer = null;
     await this.opts.source.stop();
     await this.ads.close();
     this.opts.identity?.serving.stop();
@@ -147,14 +161,43 @@ export class Controller<M> {
   }
 
   private onModel(model: M): void {
+    const first = this.model === null;
     this.model = model;
     this.modelCount++;
-    for (const [key, node] of this.nodes) this.translateKey(key, node, model);
+    if (first || this.debounce.quietMs === 0) {
+      this.translateAll(this.clock.now());
+      return;
+    }
+    this.armDebounce(this.debounce.event(this.clock.now()));
   }
 
-  private translateKey(key: string, node: NodeInfo, model: M): void {
+  private armDebounce(dueAt: number): void {
+    if (this.debounceTimer !== null) this.clock.clearTimeout(this.debounceTimer);
+    this.debounceTimer = this.clock.setTimeout(() => {
+      this.debounceTimer = null;
+      const changeAt = this.debounce.firstEventAt ?? this.clock.now();
+      if (this.debounce.fire(this.clock.now())) this.translateAll(changeAt);
+      else {
+        const due = this.debounce.dueAt();
+        if (due !== null) this.armDebounce(due);
+      }
+    }, Math.max(0, dueAt - this.clock.now()));
+  }
+
+  /** Translates the current model for every connected node key; pushes follow from the snapshot changes. */
+  private translateAll(changeAt: number): void {
+    const model = this.model;
+    if (model === null) return;
+    const start = process.hrtime.bigint();
+    this.ads.batch(() => {
+      for (const [key, node] of this.nodes) this.translateKey(key, node, model, changeAt);
+      if (this.nodes.size > 0) this.metrics.translateDuration.observe(Number(process.hrtime.bigint() - start) / 1e9);
+    });
+  }
+
+  private translateKey(key: string, node: NodeInfo, model: M, changeAt?: number): void {
     try {
-      this.cache.setSnapshot(key, this.opts.translate(model, node));
+      this.cache.setSnapshot(key, this.opts.translate(model, node), changeAt);
     } catch (err) {
       // The previous snapshot stays in force; the error names the resource and field.
       this.translateErrors++;

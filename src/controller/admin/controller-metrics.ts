@@ -13,6 +13,8 @@ export class ControllerMetrics {
   readonly pushesTotal: Counter<'type'>;
   /** Time to build and write one debounced push to every affected stream. */
   readonly pushDuration: Histogram;
+  /** Time to translate one model change for every connected node key (snapshots included). */
+  readonly translateDuration: Histogram;
   /** NACKs received, by type. */
   readonly nacksTotal: Counter<'type'>;
   /** From a snapshot change (or a subscription) to the client's ACK of the response carrying it. */
@@ -32,6 +34,12 @@ export class ControllerMetrics {
     this.pushDuration = new Histogram({
       name: 'ferry_controller_push_duration_seconds',
       help: 'Time to encode and write one debounced push to every affected stream.',
+      buckets: PUSH_BUCKETS_SECONDS,
+      registers,
+    });
+    this.translateDuration = new Histogram({
+      name: 'ferry_controller_translate_duration_seconds',
+      help: 'Time to translate one model change into the snapshots of every connected proxy.',
       buckets: PUSH_BUCKETS_SECONDS,
       registers,
     });

@@ -1,4 +1,4 @@
-// The ADS server: state-of-the-world xDS over grpc-js, fed by the snapshot cache, with debounced pushes.
+// The ADS server: state-of-the-world and delta xDS over grpc-js, fed by the snapshot cache, with debounced pushes.
 
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Logger, rootLogger } from '../../observability/logger';
@@ -7,6 +7,7 @@ import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-
 import type { ControllerMetrics } from '../admin/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
 import { DebounceState } from './debounce';
+import { DeltaStreams, type DeltaCall } from './delta-streams';
 import { parseNode } from './node-info';
 import type { SnapshotCache, TypeSnapshot } from './snapshot-cache';
 import { StreamState, type PlannedResponse, type SyncStatus } from './stream-state';
@@ -69,6 +70,8 @@ export interface SynczProxy {
   readonly userAgent: string;
   readonly nodeKey: string;
   readonly stream: number;
+  /** The xDS variant the stream speaks: state of the world or incremental (delta). */
+  readonly protocol: 'sotw' | 'delta';
   readonly connectedAt: string;
   /** By short type name: CDS, EDS, LDS, RDS, SDS. */
   readonly types: Readonly<Record<string, SynczType>>;
@@ -89,7 +92,9 @@ export class AdsServer {
   private server: Server | null = null;
   private nextConnId = 1;
   private nonceCounter = 0;
+  private holding = 0;
   private readonly unsubscribe: () => void;
+  private readonly delta: DeltaStreams;
 
   constructor(private readonly opts: AdsServerOptions) {
     this.cache = opts.cache;
@@ -98,14 +103,28 @@ export class AdsServer {
     this.log = opts.logger ?? rootLogger.child('ads');
     const quiet = opts.debounceMs ?? 100;
     this.debounce = new DebounceState(quiet, Math.max(quiet, opts.maxDebounceMs ?? Math.max(1000, quiet * 10)));
-    this.unsubscribe = this.cache.onChange((key, types) => this.onSnapshotChange(key, types));
+    this.delta = new DeltaStreams({
+      cache: this.cache,
+      nodeKey: this.nodeKey,
+      clock: this.clock,
+      log: this.log,
+      metrics: opts.metrics,
+      onNodeConnect: opts.onNodeConnect,
+      onNodeDisconnect: opts.onNodeDisconnect,
+      nextStreamId: () => this.nextConnId++,
+      otherStreams: (key) => this.byKey.get(key)?.size ?? 0,
+    });
+    this.unsubscribe = this.cache.onChange((key, types, changeAt) => this.onSnapshotChange(key, types, changeAt));
   }
 
   /** Binds the ADS service on `address` (host:port; port 0 picks one); may be called for several ports. */
   async listen(address: string, credentials = ServerCredentials.createInsecure()): Promise<number> {
     if (!this.server) {
       this.server = new Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-      this.server.addService(adsServiceDefinition(), { StreamAggregatedResources: (call: Call) => this.handleStream(call) });
+      this.server.addService(adsServiceDefinition(), {
+        StreamAggregatedResources: (call: Call) => this.handleStream(call),
+        DeltaAggregatedResources: (call: DeltaCall) => this.delta.handle(call),
+      });
       for (const svc of this.opts.extraServices ?? []) this.server.addService(svc.definition, svc.implementation);
     }
     const server = this.server;
@@ -120,6 +139,7 @@ export class AdsServer {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     for (const c of this.conns.values()) c.call.end();
+    this.delta.endAll();
     const server = this.server;
     this.server = null;
     if (!server) return;
@@ -139,7 +159,20 @@ export class AdsServer {
   get connectedCount(): number {
     let n = 0;
     for (const c of this.conns.values()) if (c.node) n++;
-    return n;
+    return n + this.delta.connectedCount;
+  }
+
+  /**
+   * Runs `fn` (which sets snapshots) with pushes held, then pushes all it changed as one flush.
+   * Without a debounce period, this is how a caller changing many keys gets one push, not one per key.
+   */
+  batch(fn: () => void): void {
+    this.holding++;
+    try {
+      fn();
+    } finally {
+      if (--this.holding === 0 && this.debounce.quietMs === 0 && this.pending.size > 0) this.flush();
+    }
   }
 
   /** Pushes pending changes now instead of at the end of the debounce period. */
@@ -154,6 +187,7 @@ export class AdsServer {
       for (const conn of this.byKey.get(key) ?? []) {
         for (const typeUrl of PUSH_ORDER) if (p.types.has(typeUrl)) this.push(conn, typeUrl, p.since, false);
       }
+      this.delta.push(key, p.types, p.since);
     }
     if (pending.length > 0) this.opts.metrics?.pushDuration.observe(Number(process.hrtime.bigint() - start) / 1e9);
   }
@@ -173,7 +207,7 @@ export class AdsServer {
           versionSent: st.sentVersion,
           versionAcked: st.ackedVersion,
           nonceSent: st.sentNonce,
-          resources: st.sent.size,
+          resources: st.sentCount,
           lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: new Date(st.lastNack.at).toISOString() },
         };
       }
@@ -183,10 +217,12 @@ export class AdsServer {
         userAgent: `${c.node.userAgentName} ${c.node.userAgentVersion}`.trim(),
         nodeKey: c.key,
         stream: c.id,
+        protocol: 'sotw',
         connectedAt: new Date(c.connectedAt).toISOString(),
         types,
       });
     }
+    out.push(...this.delta.syncz((key) => this.pending.get(key)?.types));
     return out.sort((a, b) => a.id.localeCompare(b.id) || a.stream - b.stream);
   }
 
@@ -194,6 +230,8 @@ export class AdsServer {
   configDump(id: string): Record<string, unknown> | null {
     let conn: Conn | null = null;
     for (const c of this.conns.values()) if (c.node?.id === id && (!conn || c.id > conn.id)) conn = c;
+    const delta = this.delta.newest(id);
+    if (delta && (!conn || delta.id > conn.id)) return this.delta.configDump(delta);
     if (!conn || !conn.node) return null;
     const types: Record<string, unknown> = {};
     for (const typeUrl of conn.state.typeUrls()) {
@@ -201,10 +239,10 @@ export class AdsServer {
       types[typeUrl] = {
         version: st.sentVersion,
         status: conn.state.status(typeUrl),
-        resources: [...st.sent.values()].map((r) => ({ '@type': typeUrl, ...r.object })),
+        resources: conn.state.held(typeUrl).map((r) => ({ '@type': typeUrl, ...r.object })),
       };
     }
-    return { proxy: id, kind: conn.node.kind, nodeKey: conn.key, node: conn.node, resources: types };
+    return { proxy: id, kind: conn.node.kind, protocol: 'sotw', nodeKey: conn.key, node: conn.node, resources: types };
   }
 
   // ───────────────────────────── streams ─────────────────────────────
@@ -230,7 +268,7 @@ export class AdsServer {
       if (set && set.size === 0) this.byKey.delete(conn.key);
       this.opts.metrics?.connectedProxies.dec({ kind: conn.node.kind });
       this.log.info('proxy disconnected', { proxy: conn.node.id, stream: conn.id });
-      this.opts.onNodeDisconnect?.(conn.node, conn.key, set?.size ?? 0);
+      this.opts.onNodeDisconnect?.(conn.node, conn.key, (set?.size ?? 0) + this.delta.count(conn.key));
     };
     call.on('data', (req: DiscoveryRequestMsg) => {
       try {
@@ -315,14 +353,15 @@ export class AdsServer {
 
   // ───────────────────────────── debounced pushes ─────────────────────────────
 
-  private onSnapshotChange(key: string, types: readonly ResourceTypeUrl[]): void {
-    if (!this.byKey.has(key)) return; // nobody to push to; new streams read the cache
+  private onSnapshotChange(key: string, types: readonly ResourceTypeUrl[], changeAt?: number): void {
+    if (!this.byKey.has(key) && this.delta.count(key) === 0) return; // nobody to push to; new streams read the cache
     const now = this.clock.now();
     let p = this.pending.get(key);
-    if (!p) this.pending.set(key, (p = { types: new Set(), since: now }));
+    if (!p) this.pending.set(key, (p = { types: new Set(), since: changeAt ?? now }));
+    else if (changeAt !== undefined && changeAt < p.since) p.since = changeAt;
     for (const t of types) p.types.add(t);
     if (this.debounce.quietMs === 0) {
-      this.flush();
+      if (this.holding === 0) this.flush();
       return;
     }
     this.arm(this.debounce.event(now));

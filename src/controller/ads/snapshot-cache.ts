@@ -23,9 +23,33 @@ export interface TypeSnapshot {
   readonly resources: ReadonlyMap<string, EncodedResource>;
   /** Encoded DiscoveryResponse bodies (without nonce) by subset; filled by the ADS server. */
   readonly bodies: Map<string, Buffer>;
+  /** changedSince() results by the older snapshot. */
+  readonly diffs: WeakMap<TypeSnapshot, ReadonlySet<string>>;
 }
 
-export type SnapshotListener = (key: string, changed: readonly ResourceTypeUrl[]) => void;
+/**
+ * Names of the resources that differ between `from` and `to` (added, removed or changed content).
+ * Computed once per pair and remembered on `to`: every stream that held `from` shares the answer,
+ * so a push to a thousand streams costs one comparison of the two snapshots, not a thousand.
+ */
+export function changedSince(from: TypeSnapshot, to: TypeSnapshot): ReadonlySet<string> {
+  if (from === to) return EMPTY;
+  let d = to.diffs.get(from);
+  if (d) return d;
+  const out = new Set<string>();
+  if (from.version !== to.version) {
+    for (const [name, r] of to.resources) if (from.resources.get(name)?.hash !== r.hash) out.add(name);
+    for (const name of from.resources.keys()) if (!to.resources.has(name)) out.add(name);
+  }
+  d = out;
+  to.diffs.set(from, d);
+  return d;
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** `changeAt`: when the change behind the new snapshot happened (ms), if the caller knows it. */
+export type SnapshotListener = (key: string, changed: readonly ResourceTypeUrl[], changeAt?: number) => void;
 
 function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 16);
@@ -41,13 +65,18 @@ export class SnapshotCache {
    */
   private readonly encoded = new WeakMap<object, { readonly hash: string; readonly any: AnyMessage }>();
   private readonly byVersion = new Map<string, TypeSnapshot>();
+  /**
+   * By the very resource map a translation returned: a map shared by a thousand proxies (the mesh's
+   * clusters, its endpoints) is looked at once per change, not once per proxy.
+   */
+  private readonly byMap = new Map<ResourceTypeUrl, WeakMap<object, TypeSnapshot>>(PUSH_ORDER.map((t) => [t, new WeakMap()]));
 
   /**
    * Replaces the snapshot of `key`. Unchanged types keep their version (and are not pushed);
    * unchanged resources are not encoded again. Atomic: a resource that fails to encode throws a
    * ConfigError naming it, and the previous snapshot stays. Returns the types whose version changed.
    */
-  setSnapshot(key: string, snapshot: Snapshot): ResourceTypeUrl[] {
+  setSnapshot(key: string, snapshot: Snapshot, changeAt?: number): ResourceTypeUrl[] {
     const prev = this.entries.get(key);
     const next = new Map<ResourceTypeUrl, TypeSnapshot>();
     const changed: ResourceTypeUrl[] = [];
@@ -58,7 +87,16 @@ export class SnapshotCache {
         if (before) changed.push(typeUrl);
         continue;
       }
-      let ts = this.encodeType(typeUrl, resources, before);
+      const byMap = this.byMap.get(typeUrl)!;
+      // Only a frozen map (deepFreeze makes a Map's setters throw) can be known by identity.
+      const frozen = Object.isFrozen(resources);
+      let ts = frozen ? byMap.get(resources) : undefined;
+      if (!ts) {
+        ts = this.encodeType(typeUrl, resources, before);
+        const shared = this.byVersion.get(`${typeUrl}|${ts.version}`);
+        if (shared) ts = shared;
+        if (frozen) byMap.set(resources, ts);
+      }
       if (before && before.version === ts.version) next.set(typeUrl, before);
       else {
         const shared = this.byVersion.get(`${typeUrl}|${ts.version}`);
@@ -75,7 +113,7 @@ export class SnapshotCache {
       if (!PUSH_ORDER.includes(t as ResourceTypeUrl)) throw new ConfigError(`snapshot[${key}]`, `unknown resource type ${t}`);
     }
     this.entries.set(key, next);
-    if (changed.length > 0) for (const l of this.listeners) l(key, changed);
+    if (changed.length > 0) for (const l of this.listeners) l(key, changed, changeAt);
     return changed;
   }
 
@@ -126,7 +164,7 @@ export class SnapshotCache {
       out.set(name, old && old.hash === e.hash ? old : Object.freeze({ name, object, any: e.any, hash: e.hash }));
       versionInput += `${name}\0${e.hash}\n`;
     }
-    return { typeUrl, version: sha(versionInput), resources: out, bodies: new Map() };
+    return { typeUrl, version: sha(versionInput), resources: out, bodies: new Map(), diffs: new WeakMap() };
   }
 
   /** Called synchronously after each setSnapshot that changed a type. Returns an unsubscribe. */

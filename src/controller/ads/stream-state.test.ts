@@ -11,7 +11,7 @@ import { clientKind, parseNode } from './node-info';
 function ts(typeUrl: string, version: string, resources: Record<string, string>): TypeSnapshot {
   const m = new Map<string, EncodedResource>();
   for (const [name, hash] of Object.entries(resources)) m.set(name, { name, hash, object: { name }, any: { type_url: typeUrl, value: new Uint8Array() } });
-  return { typeUrl: typeUrl as TypeSnapshot['typeUrl'], version, resources: m, bodies: new Map() };
+  return { typeUrl: typeUrl as TypeSnapshot['typeUrl'], version, resources: m, bodies: new Map(), diffs: new WeakMap() };
 }
 
 function req(typeUrl: string, over: Partial<RequestIn> = {}): RequestIn {
@@ -75,10 +75,12 @@ test('named EDS: waits for unknown names, sends them when they appear, answers s
   assert.equal(s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v1', { z: '1' }), 0, 0, true), null, 'nothing known yet');
   const p = s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v2', { x: '1', z: '1' }), 1, 1)!;
   assert.deepEqual(p.resources.map((r) => r.name), ['x']);
-  assert.equal(p.subsetKey, 'x');
+  assert.equal(p.subsetKey, 'x\ny', 'the subscribed names: with the snapshot they decide the subset');
   s.onRequest(req(ENDPOINT_TYPE, { versionInfo: 'v2', responseNonce: p.nonce, resourceNames: ['x', 'y'] }), 2);
   assert.equal(s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v3', { x: '1', z: '2' }), 3, 3), null, 'z changed, but x did not');
-  assert.deepEqual(s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v4', { x: '1', y: '1' }), 4, 4)!.resources.map((r) => r.name), ['x', 'y']);
+  // y appears: only y is sent (EDS responses to a change carry what changed).
+  const v4 = s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v4', { x: '1', y: '1' }), 4, 4)!;
+  assert.deepEqual([v4.resources.map((r) => r.name), v4.incremental, v4.subsetKey], [['y'], true, 'y']);
   const ack = s.onRequest(req(ENDPOINT_TYPE, { versionInfo: 'v4', responseNonce: 'n2', resourceNames: ['y'] }), 5);
   assert.deepEqual(ack, { kind: 'ack', version: 'v4', convergenceMs: 1, respond: true });
   assert.deepEqual(s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v4', { x: '1', y: '1' }), 6, 6)!.resources.map((r) => r.name), ['y']);

@@ -4,7 +4,7 @@
 // it what to send when a request or a snapshot change calls for a response (`plan`).
 
 import { FULL_STATE_TYPES } from '../../xds/type-urls';
-import type { EncodedResource, TypeSnapshot } from './snapshot-cache';
+import { changedSince, type EncodedResource, type TypeSnapshot } from './snapshot-cache';
 
 export type SyncStatus = 'SYNCED' | 'NOT SENT' | 'STALE' | 'NACKED';
 
@@ -19,9 +19,17 @@ export interface NackRecord {
 export interface TypeStreamState {
   wildcard: boolean;
   names: ReadonlySet<string>;
+  /** The names, sorted, and joined with newlines (the body cache's key for a named subset). */
+  sortedNames: readonly string[];
+  namesKey: string;
+  /** The subscription changed since the last response: the next one carries the whole subset. */
+  namesChanged: boolean;
   sentVersion: string | null;
   sentNonce: string | null;
-  sent: ReadonlyMap<string, EncodedResource>;
+  /** The snapshot the client was last brought up to, for its subscribed names. */
+  sentFrom: TypeSnapshot | null;
+  /** How many resources that gave the client (for syncz). */
+  sentCount: number;
   sentAt: number | null;
   /** When the change behind the last response happened (for convergence time); null once ACKed. */
   changeAt: number | null;
@@ -51,8 +59,10 @@ export interface PlannedResponse {
   readonly version: string;
   readonly nonce: string;
   readonly resources: readonly EncodedResource[];
-  /** Identifies the resource subset: "*" for all of them, else the sorted names. */
+  /** With the snapshot, identifies the resources sent: "*" for all, else sorted names (subscribed, or changed when incremental). */
   readonly subsetKey: string;
+  /** Only the resources that changed (RDS/EDS may be sent so; LDS/CDS never are). */
+  readonly incremental: boolean;
 }
 
 export class StreamState {
@@ -76,12 +86,17 @@ export class StreamState {
     const names = new Set(req.resourceNames.filter((n) => n !== '*'));
     if (!st || req.responseNonce === '') {
       // A new subscription, or a client that resubscribes without a nonce (e.g. after a reconnect).
+      const sortedNames = [...names].sort();
       st = {
         wildcard,
         names,
+        sortedNames,
+        namesKey: sortedNames.join('\n'),
+        namesChanged: true,
         sentVersion: st?.sentVersion ?? null,
         sentNonce: st?.sentNonce ?? null,
-        sent: new Map(),
+        sentFrom: null,
+        sentCount: 0,
         sentAt: st?.sentAt ?? null,
         changeAt: now,
         ackedVersion: req.versionInfo || (st?.ackedVersion ?? null),
@@ -93,8 +108,13 @@ export class StreamState {
     }
     if (req.responseNonce !== st.sentNonce) return { kind: 'stale' };
     const namesChanged = st.wildcard !== wildcard || !sameNames(st.names, names);
-    st.wildcard = wildcard;
-    st.names = names;
+    if (namesChanged) {
+      st.wildcard = wildcard;
+      st.names = names;
+      st.sortedNames = [...names].sort();
+      st.namesKey = st.sortedNames.join('\n');
+      st.namesChanged = true;
+    }
     if (req.errorMessage !== null) {
       const version = st.sentVersion ?? '';
       st.lastNack = { version, nonce: req.responseNonce, message: req.errorMessage, at: now };
@@ -110,30 +130,88 @@ export class StreamState {
 
   /**
    * What to send for `typeUrl` given the node's current snapshot of that type, or null. A response
-   * is planned on a first request (`force`), or when the resources this client should have differ
-   * from those last sent — so a NACKed response is never sent again unchanged, and names a client
-   * asked for before they existed are sent when they appear. Records the response as sent.
+   * is planned on a first request (`force`), when the subscription changed, or when resources this
+   * client should have differ from those it was sent — so a NACKed response is never sent again
+   * unchanged, and names a client asked for before they existed are sent when they appear. RDS and
+   * EDS responses to a snapshot change carry only what changed (the protocol allows it for types
+   * whose absence does not mean deletion); the cost is proportional to the change, not the mesh,
+   * because the difference between two snapshots is computed once for every stream. Records the
+   * response as sent.
    */
   plan(typeUrl: string, ts: TypeSnapshot | undefined, now: number, changeAt: number, force = false): PlannedResponse | null {
     const st = this.types.get(typeUrl);
     if (!st || !ts) return null;
-    const subset: EncodedResource[] = [];
-    if (st.wildcard) subset.push(...ts.resources.values());
-    else for (const n of [...st.names].sort()) {
-      const r = ts.resources.get(n);
-      if (r) subset.push(r);
-    }
     const fullState = FULL_STATE_TYPES.has(typeUrl);
-    // Named RDS/EDS with nothing known yet: wait (absence in a response would not mean "gone").
-    if (!fullState && subset.length === 0) return null;
-    if (!force && st.sentNonce !== null && sameResources(st.sent, subset)) return null;
+    const whole = force || st.namesChanged || st.sentFrom === null;
+    let subset: EncodedResource[];
+    let subsetKey: string;
+    if (!whole) {
+      const changed = changedSince(st.sentFrom!, ts);
+      if (changed.size === 0) return this.advance(st, ts);
+      if (st.wildcard) {
+        subset = [...ts.resources.values()];
+        subsetKey = '*';
+      } else {
+        const names: string[] = [];
+        if (changed.size < st.names.size) {
+          for (const n of changed) if (st.names.has(n)) names.push(n);
+        } else for (const n of st.names) if (changed.has(n)) names.push(n);
+        if (names.length === 0) return this.advance(st, ts);
+        if (fullState) subset = this.named(st, ts);
+        else {
+          names.sort();
+          subset = [];
+          for (const n of names) {
+            const r = ts.resources.get(n);
+            if (r) subset.push(r);
+          }
+          // Only removals: nothing to say in a response that cannot express them.
+          if (subset.length === 0) return this.advance(st, ts);
+          return this.record(st, ts, now, changeAt, subset, subset.map((r) => r.name).join('\n'), true);
+        }
+        subsetKey = st.namesKey;
+      }
+    } else {
+      subset = st.wildcard ? [...ts.resources.values()] : this.named(st, ts);
+      subsetKey = st.wildcard ? '*' : st.namesKey;
+      // Named RDS/EDS with nothing known yet: wait (absence in a response would not mean "gone").
+      if (!fullState && subset.length === 0) return null;
+    }
+    return this.record(st, ts, now, changeAt, subset, subsetKey, false);
+  }
+
+  /** What the client holds of this type after the responses sent so far (for config dumps). */
+  held(typeUrl: string): EncodedResource[] {
+    const st = this.types.get(typeUrl);
+    if (!st || !st.sentFrom) return [];
+    return st.wildcard ? [...st.sentFrom.resources.values()] : this.named(st, st.sentFrom);
+  }
+
+  private named(st: TypeStreamState, ts: TypeSnapshot): EncodedResource[] {
+    const out: EncodedResource[] = [];
+    for (const n of st.sortedNames) {
+      const r = ts.resources.get(n);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Nothing this client subscribes to changed: it is up to date with `ts` without a response. */
+  private advance(st: TypeStreamState, ts: TypeSnapshot): null {
+    st.sentFrom = ts;
+    return null;
+  }
+
+  private record(st: TypeStreamState, ts: TypeSnapshot, now: number, changeAt: number, subset: EncodedResource[], subsetKey: string, incremental: boolean): PlannedResponse {
     const nonce = this.nextNonce();
     st.sentVersion = ts.version;
     st.sentNonce = nonce;
-    st.sent = new Map(subset.map((r) => [r.name, r]));
+    st.sentFrom = ts;
+    st.namesChanged = false;
+    st.sentCount = incremental ? st.sentCount : subset.length;
     st.sentAt = now;
     st.changeAt = st.changeAt === null ? changeAt : Math.min(st.changeAt, changeAt);
-    return { typeUrl, version: ts.version, nonce, resources: subset, subsetKey: st.wildcard ? '*' : subset.map((r) => r.name).join('\n') };
+    return { typeUrl: ts.typeUrl, version: ts.version, nonce, resources: subset, subsetKey, incremental };
   }
 
   status(typeUrl: string): SyncStatus {
@@ -147,11 +225,5 @@ export class StreamState {
 function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const n of a) if (!b.has(n)) return false;
-  return true;
-}
-
-function sameResources(sent: ReadonlyMap<string, EncodedResource>, subset: readonly EncodedResource[]): boolean {
-  if (sent.size !== subset.length) return false;
-  for (const r of subset) if (sent.get(r.name)?.hash !== r.hash) return false;
   return true;
 }
