@@ -9,19 +9,21 @@
 //   carrying the expected address (wall-clock ms), {type:'error', message}.
 
 import * as grpc from '@grpc/grpc-js';
-import { adsClient, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from '../src/xds/ads-service';
+import { adsClient, encodeDiscoveryRequest, type DiscoveryResponseMsg } from '../src/xds/ads-service';
 import { decodeResource } from '../src/xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../src/xds/type-urls';
 import { simulatedNodeId } from './xds-registry';
-import { clusterEdsName, listenerRdsNames, resourcesContain } from './xds-wire';
+import { clusterEdsName, encodeRequest, encodeResourceNames, listenerRdsNames, resourcesContain } from './xds-wire';
 
 /** Streams opened but not yet synced, at most: connects in waves, as pods of a rollout would. */
 const OPEN_AHEAD = 50;
 
-type Call = grpc.ClientDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>;
+type Call = grpc.ClientDuplexStream<Buffer, DiscoveryResponseMsg>;
 
 interface TypeState {
   names: string[] | null; // null: wildcard
+  /** resource_names as encoded, once per subscription change. */
+  namesField: Buffer;
   version: string;
   nonce: string;
 }
@@ -43,13 +45,13 @@ class SimStream {
   private readonly client: grpc.Client;
   private readonly call: Call;
   private readonly types = new Map<string, TypeState>();
-  private readonly node: Record<string, unknown>;
+  private readonly nodeField: Buffer;
   synced = false;
   /** The expectation this stream has already met. */
   metId = 0;
 
   constructor(target: string, j: number, services: number, private readonly shard: Shard) {
-    this.node = { id: simulatedNodeId(j, services), cluster: 'bench', userAgentName: 'ferry', userAgentVersion: '0.1.0' };
+    this.nodeField = encodeDiscoveryRequest({ node: { id: simulatedNodeId(j, services), cluster: 'bench', userAgentName: 'ferry', userAgentVersion: '0.1.0' } });
     const Client = adsClient();
     this.client = new Client(target, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
@@ -57,7 +59,7 @@ class SimStream {
     });
     this.call = (this.client as unknown as { StreamAggregatedResources(): Call }).StreamAggregatedResources();
     for (const t of [CLUSTER_TYPE, LISTENER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE]) {
-      this.types.set(t, { names: t === CLUSTER_TYPE || t === LISTENER_TYPE ? null : [], version: '', nonce: '' });
+      this.types.set(t, { names: t === CLUSTER_TYPE || t === LISTENER_TYPE ? null : [], namesField: Buffer.alloc(0), version: '', nonce: '' });
     }
     this.call.on('data', (res: DiscoveryResponseMsg) => this.onResponse(res));
     this.call.on('error', (err: grpc.ServiceError) => {
@@ -69,7 +71,7 @@ class SimStream {
 
   private send(typeUrl: string): void {
     const s = this.types.get(typeUrl)!;
-    this.call.write({ versionInfo: s.version, node: this.node, resourceNames: s.names ?? [], typeUrl, responseNonce: s.nonce });
+    this.call.write(encodeRequest(s.version, this.nodeField, s.namesField, typeUrl, s.nonce));
   }
 
   private subscribe(typeUrl: string, names: string[]): void {
@@ -77,6 +79,7 @@ class SimStream {
     const sorted = [...new Set(names)].sort();
     if (s.names !== null && s.names.length === sorted.length && s.names.every((n, i) => n === sorted[i])) return;
     s.names = sorted;
+    s.namesField = encodeResourceNames(sorted);
     this.send(typeUrl);
   }
 

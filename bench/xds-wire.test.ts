@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeResource, encodeResource } from '../src/xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE } from '../src/xds/type-urls';
-import { addressMarker, clusterEdsName, fields, listenerRdsNames, resourcesContain } from './xds-wire';
+import { decodeDiscoveryRequest, encodeDiscoveryRequest } from '../src/xds/ads-service';
+import { addressMarker, clusterEdsName, encodeRequest, encodeResourceNames, fields, listenerRdsNames, resourcesContain } from './xds-wire';
 
 test('clusterEdsName: EDS service_name, else the name; null for other discovery types', () => {
   const cases: [Record<string, unknown>, string | null][] = [
@@ -48,4 +49,13 @@ test('addressMarker matches the exact endpoint address only', () => {
   assert.equal(resourcesContain([cla('10.1.0.1'), cla('10.250.0.1')], addressMarker('10.250.0.1')), true);
   assert.equal(resourcesContain([cla('10.250.0.12')], addressMarker('10.250.0.1')), false);
   assert.equal(resourcesContain([], addressMarker('10.250.0.1')), false);
+});
+
+test('encodeRequest: the same bytes the project codec decodes to the same request', () => {
+  const node = { id: 'sidecar~10.1.0.1~svc-0-0.bench~bench.svc.cluster.local', cluster: 'bench', userAgentName: 'ferry', userAgentVersion: '0.1.0' };
+  const nodeField = encodeDiscoveryRequest({ node });
+  const names = ['outbound|80||svc-0.bench.svc.cluster.local', 'outbound|80||svc-1.bench.svc.cluster.local'];
+  const buf = encodeRequest('v1', nodeField, encodeResourceNames(names), ENDPOINT_TYPE, '17');
+  assert.deepEqual(buf, encodeDiscoveryRequest({ versionInfo: 'v1', node, resourceNames: names, typeUrl: ENDPOINT_TYPE, responseNonce: '17' }));
+  assert.deepEqual(decodeDiscoveryRequest(encodeRequest('', nodeField, encodeResourceNames([]), CLUSTER_TYPE, '')), { node, typeUrl: CLUSTER_TYPE });
 });

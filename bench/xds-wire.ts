@@ -112,3 +112,39 @@ export function resourcesContain(resources: readonly { readonly value: Uint8Arra
   }
   return false;
 }
+
+// ─── requests, pre-encoded ───
+// A real sidecar repeats the same subscription in every ACK; the simulator encodes each part once
+// (node, names) and writes the bytes, so 250 streams in one process do not measure protobufjs.
+
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+/** One length-delimited field: tag, length, bytes. */
+export function lengthDelimited(field: number, value: Buffer | string): Buffer {
+  const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  return Buffer.concat([Buffer.from([...varintBytes(field * 8 + 2), ...varintBytes(v.length)]), v]);
+}
+
+/** DiscoveryRequest.resource_names (field 3) for `names`. */
+export function encodeResourceNames(names: readonly string[]): Buffer {
+  return Buffer.concat(names.map((n) => lengthDelimited(3, n)));
+}
+
+/**
+ * A DiscoveryRequest from parts: `nodeField` is an encoded request holding only the node (field 2),
+ * `namesField` from encodeResourceNames. Fields in number order, as protobufjs writes them.
+ */
+export function encodeRequest(version: string, nodeField: Buffer, namesField: Buffer, typeUrl: string, nonce: string): Buffer {
+  const parts = [nodeField, namesField, lengthDelimited(4, typeUrl)];
+  if (version !== '') parts.unshift(lengthDelimited(1, version));
+  if (nonce !== '') parts.push(lengthDelimited(5, nonce));
+  return Buffer.concat(parts);
+}

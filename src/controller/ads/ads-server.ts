@@ -70,8 +70,8 @@ export interface SynczProxy {
   readonly userAgent: string;
   readonly nodeKey: string;
   readonly stream: number;
-  /** The xDS variant the stream speaks: state of the world or incremental (delta). */
-  readonly protocol: 'sotw' | 'delta';
+  /** The xDS variant the stream speaks: state of the world or incremental (delta); the server always sets it. */
+  readonly protocol?: 'sotw' | 'delta';
   readonly connectedAt: string;
   /** By short type name: CDS, EDS, LDS, RDS, SDS. */
   readonly types: Readonly<Record<string, SynczType>>;
@@ -314,7 +314,11 @@ export class AdsServer {
       {
         typeUrl,
         versionInfo: req.versionInfo ?? '',
-        resourceNames: req.resourceNames ?? [],
+        // A getter: names are decoded only if the stream finds the subscription changed.
+        get resourceNames() {
+          return req.resourceNames ?? [];
+        },
+        resourceNamesRaw: (req as { resourceNamesRaw?: Buffer }).resourceNamesRaw,
         responseNonce: req.responseNonce ?? '',
         errorMessage: req.errorDetail ? (req.errorDetail.message ?? '') : null,
       },

@@ -119,3 +119,36 @@ test('node info: client kinds and fields', () => {
   const n = parseNode({ id: 'p1', cluster: 'c', userAgentName: 'envoy', userAgentBuildVersion: { version: { majorNumber: 1, minorNumber: 40 } }, metadata: { NAMESPACE: 'ns' }, locality: { zone: 'z' } });
   assert.deepEqual([n.id, n.kind, n.userAgentVersion, n.metadata.NAMESPACE, n.locality.zone], ['p1', 'envoy', '1.40.0', 'ns', 'z']);
 });
+
+test('an ACK repeating the subscription byte for byte is not decoded; a changed one is', () => {
+  const s = newState();
+  const raw = Buffer.from('names x,y');
+  s.onRequest(req(ENDPOINT_TYPE, { resourceNames: ['x', 'y'], resourceNamesRaw: raw }), 0);
+  const p = s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v1', { x: '1', y: '1' }), 0, 0, true)!;
+  const untouchable = {
+    typeUrl: ENDPOINT_TYPE, versionInfo: 'v1', responseNonce: p.nonce, errorMessage: null, resourceNamesRaw: Buffer.from(raw),
+    get resourceNames(): string[] {
+      throw new Error('names decoded although the raw bytes were equal');
+    },
+  };
+  assert.deepEqual(s.onRequest(untouchable, 1), { kind: 'ack', version: 'v1', convergenceMs: 1, respond: false });
+  const v2 = s.plan(ENDPOINT_TYPE, ts(ENDPOINT_TYPE, 'v2', { x: '1', y: '2' }), 2, 2)!;
+  const changed = s.onRequest(req(ENDPOINT_TYPE, { versionInfo: 'v2', responseNonce: v2.nonce, resourceNames: ['x'], resourceNamesRaw: Buffer.from('names x') }), 3);
+  assert.equal(changed.kind === 'ack' && changed.respond, true);
+  assert.deepEqual([...s.type(ENDPOINT_TYPE)!.names], ['x']);
+});
+
+test('a change of one resource reaches many streams as one comparison and one response body', () => {
+  const streams = Array.from({ length: 50 }, () => newState());
+  const names = Array.from({ length: 200 }, (_, i) => `c${i}`);
+  const v1 = ts(ENDPOINT_TYPE, 'v1', Object.fromEntries(names.map((n) => [n, '1'])));
+  const v2 = ts(ENDPOINT_TYPE, 'v2', { ...Object.fromEntries(names.map((n) => [n, '1'])), c7: '2' });
+  for (const s of streams) {
+    s.onRequest(req(ENDPOINT_TYPE, { resourceNames: names }), 0);
+    const p = s.plan(ENDPOINT_TYPE, v1, 0, 0, true)!;
+    s.onRequest(req(ENDPOINT_TYPE, { versionInfo: 'v1', responseNonce: p.nonce, resourceNames: names }), 1);
+  }
+  const plans = streams.map((s) => s.plan(ENDPOINT_TYPE, v2, 2, 2)!);
+  for (const p of plans) assert.deepEqual([p.resources.map((r) => r.name), p.incremental, p.subsetKey], [['c7'], true, 'c7']);
+  assert.ok(v2.diffs.get(v1), 'the difference is remembered on the newer snapshot');
+});

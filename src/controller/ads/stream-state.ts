@@ -24,6 +24,8 @@ export interface TypeStreamState {
   namesKey: string;
   /** The subscription changed since the last response: the next one carries the whole subset. */
   namesChanged: boolean;
+  /** The wire bytes of the subscription's names, when the request carried them. */
+  namesRaw: Buffer | null;
   sentVersion: string | null;
   sentNonce: string | null;
   /** The snapshot the client was last brought up to, for its subscribed names. */
@@ -41,7 +43,10 @@ export interface TypeStreamState {
 export interface RequestIn {
   readonly typeUrl: string;
   readonly versionInfo: string;
+  /** Read only when `resourceNamesRaw` is absent or differs from the previous request's. */
   readonly resourceNames: readonly string[];
+  /** The names as encoded on the wire: equal bytes, equal subscription (no decoding needed). */
+  readonly resourceNamesRaw?: Buffer;
   readonly responseNonce: string;
   readonly errorMessage: string | null;
 }
@@ -82,8 +87,13 @@ export class StreamState {
 
   onRequest(req: RequestIn, now: number): RequestOutcome {
     let st = this.types.get(req.typeUrl);
-    const wildcard = FULL_STATE_TYPES.has(req.typeUrl) && (req.resourceNames.length === 0 || req.resourceNames.includes('*'));
-    const names = new Set(req.resourceNames.filter((n) => n !== '*'));
+    if (st && req.responseNonce !== '' && req.responseNonce !== st.sentNonce) return { kind: 'stale' };
+    // An ACK repeating the subscription byte for byte: nothing to decode or compare.
+    const sameRaw = st !== undefined && req.resourceNamesRaw !== undefined && st.namesRaw !== null && req.resourceNamesRaw.equals(st.namesRaw);
+    const wildcard = sameRaw ? st!.wildcard : FULL_STATE_TYPES.has(req.typeUrl) && (req.resourceNames.length === 0 || req.resourceNames.includes('*'));
+    const names = sameRaw ? st!.names : new Set(req.resourceNames.filter((n) => n !== '*'));
+    // Kept as a copy: the request's buffer is a view into a larger gRPC message.
+    const namesRaw = sameRaw ? st!.namesRaw : req.resourceNamesRaw ? Buffer.from(req.resourceNamesRaw) : null;
     if (!st || req.responseNonce === '') {
       // A new subscription, or a client that resubscribes without a nonce (e.g. after a reconnect).
       const sortedNames = [...names].sort();
@@ -93,6 +103,7 @@ export class StreamState {
         sortedNames,
         namesKey: sortedNames.join('\n'),
         namesChanged: true,
+        namesRaw,
         sentVersion: st?.sentVersion ?? null,
         sentNonce: st?.sentNonce ?? null,
         sentFrom: null,
@@ -106,8 +117,8 @@ export class StreamState {
       this.types.set(req.typeUrl, st);
       return { kind: 'subscribe', respond: true };
     }
-    if (req.responseNonce !== st.sentNonce) return { kind: 'stale' };
-    const namesChanged = st.wildcard !== wildcard || !sameNames(st.names, names);
+    const namesChanged = !sameRaw && (st.wildcard !== wildcard || !sameNames(st.names, names));
+    st.namesRaw = namesRaw;
     if (namesChanged) {
       st.wildcard = wildcard;
       st.names = names;
