@@ -1,7 +1,9 @@
 // The ADS gRPC service (envoy.service.discovery.v3.AggregatedDiscoveryService), state of the world:
 // its grpc-js definition with codecs for DiscoveryRequest/DiscoveryResponse, and a client constructor.
+// The definition also carries the incremental method (DeltaAggregatedResources, see delta-service.ts).
 
 import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { deltaAdsMethodDefinition } from './delta-service';
 import { lookupType, toProtoObject, fromProtoObject, type AnyMessage } from './protos';
 
 const REQUEST = 'envoy.service.discovery.v3.DiscoveryRequest';
@@ -82,8 +84,9 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
 export const ADS_METHOD_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
 /**
- * The service definition for grpc-js servers and clients. A server may write a pre-encoded
- * Buffer instead of a DiscoveryResponseMsg (protobuf messages concatenate, see the ADS server).
+ * The service definition for grpc-js servers and clients, both methods: StreamAggregatedResources
+ * (state of the world) and DeltaAggregatedResources (incremental). A server may write a pre-encoded
+ * Buffer instead of a response message (protobuf messages concatenate, see the ADS server).
  */
 export function adsServiceDefinition(): ServiceDefinition {
   return {
@@ -97,10 +100,14 @@ export function adsServiceDefinition(): ServiceDefinition {
       responseSerialize: (r: DiscoveryResponseMsg | Buffer) => (Buffer.isBuffer(r) ? r : encodeDiscoveryResponse(r)),
       responseDeserialize: decodeDiscoveryResponse,
     },
+    DeltaAggregatedResources: deltaAdsMethodDefinition(),
   } as ServiceDefinition;
 }
 
-/** A grpc-js client class for ADS: `new (adsClient())(target, creds).StreamAggregatedResources()`. */
+/**
+ * A grpc-js client class for ADS: `new (adsClient())(target, creds).StreamAggregatedResources()`
+ * (or `.DeltaAggregatedResources()`).
+ */
 export function adsClient() {
   return makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService');
 }
