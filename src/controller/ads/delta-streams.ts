@@ -1,0 +1,247 @@
+// The ADS server's incremental streams: DeltaAggregatedResources calls, each with its DeltaState.
+//
+// The AdsServer owns the debouncer and the snapshot cache subscription; it hands this class the
+// calls of the delta method and, on each debounced push, the node key and types that changed. A
+// resource is encoded as an envoy.service.discovery.v3.Resource once for every stream (its version
+// is its content hash); only the envelope (type, nonce, removals) is written per response.
+
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from '../../observability/logger';
+import { deltaResponseBytes, encodeDeltaResource, type DeltaDiscoveryRequestMsg } from '../../xds/delta-service';
+import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
+import type { ControllerMetrics } from '../admin/controller-metrics';
+import type { NodeInfo, NodeKeyFn } from '../types';
+import type { SynczProxy, SynczType } from './ads-server';
+import { DeltaState } from './delta-state';
+import { parseNode } from './node-info';
+import type { EncodedResource, SnapshotCache } from './snapshot-cache';
+
+export type DeltaCall = ServerDuplexStream<DeltaDiscoveryRequestMsg, Buffer>;
+
+/** What the delta streams share with the server that owns them. */
+export interface DeltaStreamsHost {
+  readonly cache: SnapshotCache;
+  readonly nodeKey: NodeKeyFn;
+  readonly clock: { now(): number };
+  readonly log: Logger;
+  readonly metrics?: ControllerMetrics;
+  readonly onNodeConnect?: (node: NodeInfo, key: string) => void;
+  readonly onNodeDisconnect?: (node: NodeInfo, key: string, remaining: number) => void;
+  /** A stream number, from the same sequence as the state-of-the-world streams'. */
+  nextStreamId(): number;
+  /** State-of-the-world streams open for `key` (a key is let go when no stream of either kind uses it). */
+  otherStreams(key: string): number;
+}
+
+export interface DeltaConn {
+  readonly id: number;
+  readonly call: DeltaCall;
+  readonly state: DeltaState;
+  readonly connectedAt: number;
+  node: NodeInfo | null;
+  key: string;
+}
+
+/** Resource messages by the encoded resource they carry, shared by every stream and node key. */
+const resourceBytes = new WeakMap<EncodedResource, Buffer>();
+
+function encoded(r: EncodedResource): Buffer {
+  let b = resourceBytes.get(r);
+  if (!b) {
+    b = encodeDeltaResource(r.name, r.hash, r.any);
+    resourceBytes.set(r, b);
+  }
+  return b;
+}
+
+export class DeltaStreams {
+  private readonly conns = new Map<number, DeltaConn>();
+  private readonly byKey = new Map<string, Set<DeltaConn>>();
+  private nonceCounter = 0;
+
+  constructor(private readonly host: DeltaStreamsHost) {}
+
+  /** Delta streams that have identified their node. */
+  get connectedCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.node) n++;
+    return n;
+  }
+
+  /** Delta streams open for node key `key`. */
+  count(key: string): number {
+    return this.byKey.get(key)?.size ?? 0;
+  }
+
+  /** Serves one DeltaAggregatedResources call until it ends. */
+  handle(call: DeltaCall): void {
+    const conn: DeltaConn = {
+      id: this.host.nextStreamId(),
+      call,
+      state: new DeltaState(() => `d${++this.nonceCounter}`),
+      connectedAt: this.host.clock.now(),
+      node: null,
+      key: '',
+    };
+    this.conns.set(conn.id, conn);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.conns.delete(conn.id);
+      if (!conn.node) return;
+      const set = this.byKey.get(conn.key);
+      set?.delete(conn);
+      if (set && set.size === 0) this.byKey.delete(conn.key);
+      this.host.metrics?.connectedProxies.dec({ kind: conn.node.kind });
+      this.host.log.info('proxy disconnected', { proxy: conn.node.id, stream: conn.id, protocol: 'delta' });
+      this.host.onNodeDisconnect?.(conn.node, conn.key, (set?.size ?? 0) + this.host.otherStreams(conn.key));
+    };
+    call.on('data', (req: DeltaDiscoveryRequestMsg) => {
+      try {
+        this.onRequest(conn, req);
+      } catch (err) {
+        this.host.log.error('delta ADS request failed', { stream: conn.id, err });
+        call.emit('error', { code: status.INTERNAL, details: String(err) });
+        close();
+      }
+    });
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('close', close);
+    call.on('cancelled', close);
+  }
+
+  /** After a debounced snapshot change of `key`: each delta stream of the key, types in push order. */
+  push(key: string, types: ReadonlySet<ResourceTypeUrl>, changeAt: number): void {
+    const set = this.byKey.get(key);
+    if (!set) return;
+    for (const conn of set) for (const typeUrl of PUSH_ORDER) if (types.has(typeUrl)) this.pushType(conn, typeUrl, changeAt);
+  }
+
+  /** One entry per identified delta stream; `pending` says which types of a key await a debounced push. */
+  syncz(pending: (key: string) => ReadonlySet<string> | undefined): SynczProxy[] {
+    const out: SynczProxy[] = [];
+    for (const c of this.conns.values()) {
+      if (!c.node) continue;
+      const waiting = pending(c.key);
+      const types: Record<string, SynczType> = {};
+      for (const typeUrl of c.state.typeUrls()) {
+        const st = c.state.type(typeUrl)!;
+        let s = c.state.status(typeUrl);
+        if (s === 'SYNCED' && waiting?.has(typeUrl)) s = 'STALE';
+        types[shortTypeName(typeUrl)] = {
+          status: s,
+          versionSent: st.sentVersion,
+          versionAcked: st.ackedVersion,
+          nonceSent: st.sentNonce,
+          resources: st.held.size,
+          lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: new Date(st.lastNack.at).toISOString() },
+        };
+      }
+      out.push({
+        id: c.node.id,
+        kind: c.node.kind,
+        userAgent: `${c.node.userAgentName} ${c.node.userAgentVersion}`.trim(),
+        nodeKey: c.key,
+        stream: c.id,
+        protocol: 'delta',
+        connectedAt: new Date(c.connectedAt).toISOString(),
+        types,
+      });
+    }
+    return out;
+  }
+
+  /** The newest identified delta stream of proxy `id`, if any. */
+  newest(id: string): DeltaConn | null {
+    let conn: DeltaConn | null = null;
+    for (const c of this.conns.values()) if (c.node?.id === id && (!conn || c.id > conn.id)) conn = c;
+    return conn;
+  }
+
+  /**
+   * What `conn`'s client holds, per type: resource objects where the version it holds is the one in
+   * the current snapshot, else the name and version only (e.g. reported by a reconnecting client).
+   */
+  configDump(conn: DeltaConn): Record<string, unknown> {
+    const snap = this.host.cache.get(conn.key);
+    const types: Record<string, unknown> = {};
+    for (const typeUrl of conn.state.typeUrls()) {
+      const st = conn.state.type(typeUrl)!;
+      const current = snap?.get(typeUrl as ResourceTypeUrl);
+      types[typeUrl] = {
+        version: st.sentVersion,
+        status: conn.state.status(typeUrl),
+        subscribed: st.wildcard ? ['*', ...[...st.names].sort()] : [...st.names].sort(),
+        resources: conn.state.held(typeUrl).map(([name, version]) => {
+          const r = current?.resources.get(name);
+          return r && r.hash === version ? { '@type': typeUrl, ...r.object } : { name, version };
+        }),
+      };
+    }
+    return { proxy: conn.node?.id ?? '', kind: conn.node?.kind ?? 'unknown', protocol: 'delta', nodeKey: conn.key, node: conn.node, resources: types };
+  }
+
+  /** Ends every delta stream (server shutdown). */
+  endAll(): void {
+    for (const c of this.conns.values()) c.call.end();
+  }
+
+  private onRequest(conn: DeltaConn, req: DeltaDiscoveryRequestMsg): void {
+    const now = this.host.clock.now();
+    if (!conn.node) {
+      if (!req.node) {
+        conn.call.emit('error', { code: status.INVALID_ARGUMENT, details: 'the first DeltaDiscoveryRequest must carry node' });
+        return;
+      }
+      const node = parseNode(req.node);
+      conn.node = node;
+      conn.key = this.host.nodeKey(node);
+      let set = this.byKey.get(conn.key);
+      if (!set) this.byKey.set(conn.key, (set = new Set()));
+      set.add(conn);
+      this.host.metrics?.connectedProxies.inc({ kind: node.kind });
+      this.host.log.info('proxy connected', { proxy: node.id, kind: node.kind, userAgent: node.userAgentName, nodeKey: conn.key, stream: conn.id, protocol: 'delta' });
+      if (!this.host.cache.has(conn.key)) this.host.onNodeConnect?.(node, conn.key);
+    }
+    const typeUrl = req.typeUrl ?? '';
+    if (!typeUrl) {
+      this.host.log.warn('DeltaDiscoveryRequest without type_url ignored', { proxy: conn.node.id });
+      return;
+    }
+    const out = conn.state.onRequest(
+      {
+        typeUrl,
+        subscribe: req.resourceNamesSubscribe ?? [],
+        unsubscribe: req.resourceNamesUnsubscribe ?? [],
+        initialVersions: req.initialResourceVersions ?? {},
+        responseNonce: req.responseNonce ?? '',
+        errorMessage: req.errorDetail ? (req.errorDetail.message ?? '') : null,
+      },
+      now,
+    );
+    const short = shortTypeName(typeUrl);
+    if (out.kind === 'nack') {
+      this.host.metrics?.nacksTotal.inc({ type: short });
+      this.host.log.warn('proxy rejected configuration (NACK)', { proxy: conn.node.id, type: short, version: out.version, nonce: out.nonce, error: out.message, protocol: 'delta' });
+    } else if (out.kind === 'ack') {
+      this.host.metrics?.convergence.observe({ type: short }, out.convergenceMs / 1000);
+    }
+    if (out.respond) this.pushType(conn, typeUrl, now);
+  }
+
+  private pushType(conn: DeltaConn, typeUrl: string, changeAt: number): void {
+    const ts = this.host.cache.get(conn.key)?.get(typeUrl as ResourceTypeUrl);
+    const plan = conn.state.plan(typeUrl, ts, this.host.clock.now(), changeAt);
+    if (!plan) return;
+    conn.call.write(deltaResponseBytes(plan.systemVersion, typeUrl, plan.resources.map(encoded), plan.removed, plan.nonce));
+    this.host.metrics?.pushesTotal.inc({ type: shortTypeName(typeUrl) });
+    if (this.host.log.enabled('debug')) {
+      this.host.log.debug('pushed', { proxy: conn.node?.id, type: shortTypeName(typeUrl), version: plan.systemVersion, nonce: plan.nonce, resources: plan.resources.length, removed: plan.removed.length, protocol: 'delta' });
+    }
+  }
+}
