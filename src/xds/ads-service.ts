@@ -4,6 +4,7 @@
 
 import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { deltaAdsMethodDefinition } from './delta-service';
+import { decodeDiscoveryRequestWire } from './discovery-request-wire';
 import { lookupType, toProtoObject, fromProtoObject, type AnyMessage } from './protos';
 
 const REQUEST = 'envoy.service.discovery.v3.DiscoveryRequest';
@@ -95,8 +96,10 @@ export function adsServiceDefinition(): ServiceDefinition {
       requestStream: true,
       responseStream: true,
       originalName: 'streamAggregatedResources',
-      requestSerialize: encodeDiscoveryRequest,
-      requestDeserialize: decodeDiscoveryRequest,
+      // A client may write a pre-encoded request (the benchmark's simulated sidecars do).
+      requestSerialize: (r: DiscoveryRequestMsg | Buffer) => (Buffer.isBuffer(r) ? r : encodeDiscoveryRequest(r)),
+      // Servers read requests with the names left raw until needed (see discovery-request-wire.ts).
+      requestDeserialize: decodeDiscoveryRequestWire,
       responseSerialize: (r: DiscoveryResponseMsg | Buffer) => (Buffer.isBuffer(r) ? r : encodeDiscoveryResponse(r)),
       responseDeserialize: decodeDiscoveryResponse,
     },

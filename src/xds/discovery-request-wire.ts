@@ -4,27 +4,29 @@
 // sidecar of a 1,000-service mesh names 1,000 clusters in every EDS ACK. Decoding those names into
 // strings (and converting the message to proto3 JSON) cost more than everything else the controller
 // does per ACK. Here the names stay raw bytes (`resourceNamesRaw`), which the stream compares with
-// the previous request's bytes; only a changed subscription is decoded. The node (sent once per
-// stream) and error_detail are decoded in full.
+// the previous request's bytes; only a changed subscription is decoded. The node, which clients
+// repeat in every request, is decoded only when read (the server reads the first).
 
 import { fromProtoObject, lookupType } from './protos';
 import type { DiscoveryRequestMsg } from './ads-service';
 
 const NODE = 'envoy.config.core.v3.Node';
 
-/** A DiscoveryRequest whose resource names are decoded on first use. */
+/** A DiscoveryRequest whose resource names and node are decoded on first use. */
 export class WireDiscoveryRequest implements DiscoveryRequestMsg {
   versionInfo?: string;
-  node?: Record<string, unknown>;
   typeUrl?: string;
   responseNonce?: string;
   errorDetail?: { code?: number; message?: string };
   /** The resource_names fields as they were on the wire (empty when there are none). */
   readonly resourceNamesRaw: Buffer;
   private names: string[] | null = null;
+  private nodeRaw: Buffer | null;
+  private nodeValue: Record<string, unknown> | undefined;
 
-  constructor(raw: Buffer) {
+  constructor(raw: Buffer, nodeRaw: Buffer | null) {
     this.resourceNamesRaw = raw;
+    this.nodeRaw = nodeRaw;
   }
 
   get resourceNames(): string[] {
@@ -34,6 +36,20 @@ export class WireDiscoveryRequest implements DiscoveryRequestMsg {
 
   set resourceNames(v: string[]) {
     this.names = v;
+  }
+
+  /** The node (clients repeat it in every request; a server reads it from the first). */
+  get node(): Record<string, unknown> | undefined {
+    if (this.nodeRaw !== null) {
+      this.nodeValue = decodeNode(this.nodeRaw);
+      this.nodeRaw = null;
+    }
+    return this.nodeValue;
+  }
+
+  set node(v: Record<string, unknown> | undefined) {
+    this.nodeRaw = null;
+    this.nodeValue = v;
   }
 }
 
@@ -106,14 +122,16 @@ function decodeNode(buf: Buffer): Record<string, unknown> {
   return fromProtoObject(NODE, o);
 }
 
-/** envoy.service.discovery.v3.DiscoveryRequest bytes → a request with lazily decoded names. */
+/** envoy.service.discovery.v3.DiscoveryRequest bytes → a request with lazily decoded names and node. */
 export function decodeDiscoveryRequestWire(buf: Buffer): WireDiscoveryRequest {
   const r = new Reader(buf);
-  const nameParts: Buffer[] = [];
-  let namesStart = -1;
-  let namesEnd = -1;
-  let contiguous = true;
-  const fields: { versionInfo?: string; node?: Buffer; typeUrl?: string; responseNonce?: string; errorDetail?: Buffer } = {};
+  // [start, end) byte ranges of the resource_names fields; usually one contiguous run.
+  const ranges: number[] = [];
+  let versionInfo: string | undefined;
+  let node: Buffer | undefined;
+  let typeUrl: string | undefined;
+  let responseNonce: string | undefined;
+  let errorDetail: Buffer | undefined;
   while (r.pos < buf.length) {
     const start = r.pos;
     const tag = r.varint();
@@ -123,27 +141,38 @@ export function decodeDiscoveryRequestWire(buf: Buffer): WireDiscoveryRequest {
       r.skip(wire);
       continue;
     }
+    if (field === 3) {
+      // Skipped, not sliced: a thousand names cost a thousand varint reads.
+      const end = r.varint() + r.pos;
+      if (end > buf.length) throw new RangeError('DiscoveryRequest: truncated field');
+      r.pos = end;
+      if (ranges.length > 0 && ranges[ranges.length - 1] === start) ranges[ranges.length - 1] = end;
+      else ranges.push(start, end);
+      continue;
+    }
     const value = r.bytes();
     switch (field) {
-      case 1: fields.versionInfo = value.toString('utf8'); break;
-      case 2: fields.node = value; break;
-      case 3:
-        if (namesStart < 0) namesStart = start;
-        else if (start !== namesEnd) contiguous = false;
-        namesEnd = r.pos;
-        nameParts.push(buf.subarray(start, r.pos));
-        break;
-      case 4: fields.typeUrl = value.toString('utf8'); break;
-      case 5: fields.responseNonce = value.toString('utf8'); break;
-      case 6: fields.errorDetail = value; break;
+      case 1: versionInfo = value.toString('utf8'); break;
+      case 2: node = value; break;
+      case 4: typeUrl = value.toString('utf8'); break;
+      case 5: responseNonce = value.toString('utf8'); break;
+      case 6: errorDetail = value; break;
     }
   }
-  const raw = namesStart < 0 ? Buffer.alloc(0) : contiguous ? buf.subarray(namesStart, namesEnd) : Buffer.concat(nameParts);
-  const req = new WireDiscoveryRequest(raw);
-  if (fields.versionInfo !== undefined) req.versionInfo = fields.versionInfo;
-  if (fields.node !== undefined) req.node = decodeNode(fields.node);
-  if (fields.typeUrl !== undefined) req.typeUrl = fields.typeUrl;
-  if (fields.responseNonce !== undefined) req.responseNonce = fields.responseNonce;
-  if (fields.errorDetail !== undefined) req.errorDetail = decodeStatus(fields.errorDetail);
+  let raw: Buffer;
+  if (ranges.length === 0) raw = EMPTY;
+  else if (ranges.length === 2) raw = buf.subarray(ranges[0], ranges[1]);
+  else {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < ranges.length; i += 2) parts.push(buf.subarray(ranges[i], ranges[i + 1]));
+    raw = Buffer.concat(parts);
+  }
+  const req = new WireDiscoveryRequest(raw, node ?? null);
+  if (versionInfo !== undefined) req.versionInfo = versionInfo;
+  if (typeUrl !== undefined) req.typeUrl = typeUrl;
+  if (responseNonce !== undefined) req.responseNonce = responseNonce;
+  if (errorDetail !== undefined) req.errorDetail = decodeStatus(errorDetail);
   return req;
 }
+
+const EMPTY = Buffer.alloc(0);
