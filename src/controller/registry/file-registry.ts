@@ -17,7 +17,10 @@ export interface FileRegistryOptions {
   path: string;
   /** Where Services without a clusterIP get one (default 10.96.0.0/16). */
   serviceCidr?: string;
-  /** Quiet period after the last file event before reloading (default 100 ms). */
+  /**
+   * Quiet period after the last file event before reloading (default 20 ms: enough to gather the
+   * events of one write; the controller debounces model changes again before pushing).
+   */
   debounceMs?: number;
   /**
    * Also look for changes this often (default 1,000 ms; 0 disables): file events are lost when a file
@@ -66,7 +69,10 @@ export class FileRegistry implements Registry {
   private pollTimer: NodeJS.Timeout | null = null;
   /** Parsed objects per file, with the text they came from. */
   private readonly parsedFiles = new Map<string, { text: string; entries: { obj: MeshObject; where: string }[] }>();
-  private fingerprint = '';
+  /** Size, mtime and inode of each file at the last sweep. */
+  private fingerprint = new Map<string, string>();
+  /** Files to read again at the next load; null: all of them (start, unknown events, after a failure). */
+  private dirty: Set<string> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private loading: Promise<boolean> | null = null;
   private again = false;
@@ -107,8 +113,14 @@ export class FileRegistry implements Registry {
     await this.loading?.catch(() => undefined);
   }
 
-  /** Reloads now; resolves true when a new model was published, false when it failed or was unchanged. */
+  /** Reads every file again now; resolves true when a new model was published, false when it failed or was unchanged. */
   reload(): Promise<boolean> {
+    this.dirty = null;
+    return this.reloadChanged();
+  }
+
+  /** Reloads, reading only the files marked dirty since the last load. */
+  private reloadChanged(): Promise<boolean> {
     if (this.loading) {
       this.again = true;
       return this.loading;
@@ -117,7 +129,7 @@ export class FileRegistry implements Registry {
       this.loading = null;
       if (this.again) {
         this.again = false;
-        void this.reload();
+        void this.reloadChanged();
       }
     });
     return this.loading;
@@ -152,6 +164,7 @@ export class FileRegistry implements Registry {
       return true;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
+      this.dirty = null;
       this.failures++;
       this.lastError = err.message;
       this.log.error('registry reload failed; keeping the previous model', { path: this.path, error: err.message });
@@ -170,7 +183,10 @@ export class FileRegistry implements Registry {
     }
     this.watcher = watch(target, { recursive: this.isDirectory }, (_event, name) => {
       if (only !== null && name !== null && basename(String(name)) !== only) return;
-      this.schedule();
+      // A registry file named by the event is read again; anything else (a folder, a ConfigMap's
+      // symlink swap, no name at all) makes the next load read everything.
+      const file = name === null ? null : only !== null ? this.path : join(target, String(name));
+      this.schedule(file !== null && EXTENSIONS.has(extname(file)) ? file : null);
     });
     this.watcher.on('error', (err) => this.log.warn('registry watch error', { error: err.message }));
     const pollMs = this.options.pollMs ?? 1_000;
@@ -178,37 +194,48 @@ export class FileRegistry implements Registry {
       void this.takeFingerprint().then((f) => (this.fingerprint = f));
       this.pollTimer = setInterval(() => {
         void this.takeFingerprint().then((f) => {
-          if (f !== this.fingerprint) {
-            this.fingerprint = f;
-            this.schedule();
-          }
+          const changed: string[] = [];
+          for (const [file, sig] of f) if (this.fingerprint.get(file) !== sig) changed.push(file);
+          for (const file of this.fingerprint.keys()) if (!f.has(file)) changed.push(file);
+          this.fingerprint = f;
+          if (changed.length === 0) return;
+          for (const file of changed) this.markDirty(file);
+          this.schedule(undefined);
         });
       }, pollMs);
       this.pollTimer.unref();
     }
   }
 
-  /** Names, sizes and modification times of the registry's files (what a change would alter). */
-  private async takeFingerprint(): Promise<string> {
+  /** Names, sizes, modification times and inodes of the registry's files (what a change would alter). */
+  private async takeFingerprint(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
     try {
       const files = this.isDirectory ? await listFiles(this.path) : [this.path];
-      const parts: string[] = [];
-      for (const f of files) {
-        const st = await stat(f).catch(() => null);
-        if (st) parts.push(`${f}:${st.size}:${st.mtimeMs}:${st.ino}`);
+      const stats = await Promise.all(files.map((f) => stat(f).catch(() => null)));
+      for (let i = 0; i < files.length; i++) {
+        const st = stats[i];
+        if (st) out.set(files[i], `${st.size}:${st.mtimeMs}:${st.ino}`);
       }
-      return parts.join('|');
     } catch {
-      return '';
+      /* the folder is gone: an empty fingerprint, and the load reports the error */
     }
+    return out;
   }
 
-  private schedule(): void {
+  private markDirty(file: string | null): void {
+    if (file === null) this.dirty = null;
+    else this.dirty?.add(file);
+  }
+
+  /** `file`: read that file again; null: read all; undefined: already marked. */
+  private schedule(file: string | null | undefined): void {
+    if (file !== undefined) this.markDirty(file);
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.reload();
-    }, this.options.debounceMs ?? 100);
+      void this.reloadChanged();
+    }, this.options.debounceMs ?? 20);
   }
 
   /** Reads, validates and builds; throws ConfigFileError naming file, line and field on the first problem. */
@@ -221,18 +248,23 @@ export class FileRegistry implements Registry {
       throw new ConfigFileError(this.path, (e as Error).message, { cause: e });
     }
     const objects = new Map<string, { obj: MeshObject; where: string }>();
-    // Read every file at once (a large registry is many small files), then parse in order.
+    // Only files named by events since the last load (and new ones) are read: a mesh of a thousand
+    // files changes one at a time. The rest are read at once (a large registry is many small files).
+    const dirty = this.dirty;
+    this.dirty = new Set();
     const texts = await Promise.all(
-      files.map((file) =>
-        readFile(file, 'utf8').catch((e: Error) => {
+      files.map((file) => {
+        const cached = this.parsedFiles.get(file);
+        if (cached !== undefined && dirty !== null && !dirty.has(file)) return cached.text;
+        return readFile(file, 'utf8').catch((e: Error) => {
           throw new ConfigFileError(file, e.message, { cause: e });
-        }),
-      ),
+        });
+      }),
     );
     for (let i = 0; i < files.length; i++) {
       const file = files[i];
       const text = texts[i];
-      // Unchanged files are not parsed again (a mesh of a thousand files changes one at a time).
+      // Unchanged files are not parsed again.
       const cached = this.parsedFiles.get(file);
       let entries: { obj: MeshObject; where: string }[];
       if (cached !== undefined && cached.text === text) entries = cached.entries;

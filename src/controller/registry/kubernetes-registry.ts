@@ -18,7 +18,7 @@ export interface KubernetesRegistryOptions {
   kubeConfig?: KubeConfig;
   clusterDomain?: string;
   trustDomain?: string;
-  /** Quiet period after an event before the model is rebuilt (default 50 ms). */
+  /** Quiet period after an event before the model is rebuilt (default 20 ms; the controller debounces model changes again). */
   debounceMs?: number;
   /** Back-off after a failed list or watch: initial and maximum delay (default 500 ms, 30 s), jittered. */
   backoffMs?: { initial: number; max: number };
@@ -218,7 +218,7 @@ export class KubernetesRegistry implements Registry {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.rebuild();
-    }, this.options.debounceMs ?? 50);
+    }, this.options.debounceMs ?? 20);
   }
 
   private rebuild(): void {
