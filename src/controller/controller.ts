@@ -162,6 +162,7 @@ export class Controller<M> {
 
   private onModel(model: M): void {
     const first = this.model === null;
+    if (this.log.enabled('debug')) this.log.debug('model received', { first });
     this.model = model;
     this.modelCount++;
     if (first || this.debounce.quietMs === 0) {
@@ -189,10 +190,18 @@ export class Controller<M> {
     const model = this.model;
     if (model === null) return;
     const start = process.hrtime.bigint();
+    let translated = 0;
     this.ads.batch(() => {
       for (const [key, node] of this.nodes) this.translateKey(key, node, model, changeAt);
-      if (this.nodes.size > 0) this.metrics.translateDuration.observe(Number(process.hrtime.bigint() - start) / 1e9);
+      translated = Number(process.hrtime.bigint() - start) / 1e6;
+      if (this.nodes.size > 0) this.metrics.translateDuration.observe(translated / 1000);
     });
+    if (this.log.enabled('debug')) {
+      const total = Number(process.hrtime.bigint() - start) / 1e6;
+      this.log.debug('model translated and pushed', {
+        nodeKeys: this.nodes.size, sinceChangeMs: this.clock.now() - changeAt, translateMs: +translated.toFixed(1), pushMs: +(total - translated).toFixed(1),
+      });
+    }
   }
 
   private translateKey(key: string, node: NodeInfo, model: M, changeAt?: number): void {

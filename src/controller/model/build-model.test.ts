@@ -139,3 +139,25 @@ test('the model is frozen and its version follows content', () => {
   const c = build([...BASE.slice(1), svc('web', '10.96.0.99', [{ name: 'http', port: 80 }])]);
   assert.notEqual(a.version, c.version);
 });
+
+test('a rebuild keeps unchanged services as the same objects; a changed one is new', () => {
+  const objs = (ip: string) =>
+    [
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'ns' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'http', port: 80 }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'b', namespace: 'ns' }, spec: { clusterIP: '10.96.0.2', ports: [{ name: 'http', port: 80 }] } },
+      {
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'b-1', namespace: 'ns', labels: { 'kubernetes.io/service-name': 'b' } },
+        addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints: [{ addresses: [ip] }],
+      },
+    ].map((r) => parseObject(r)).filter((o): o is MeshObject => o !== null);
+  const first = buildMeshModel(objs('10.1.0.1'));
+  const same = buildMeshModel(objs('10.1.0.1'), { previous: first });
+  assert.equal(same.version, first.version);
+  assert.equal(same.services[0], first.services[0]);
+  assert.equal(same.services[1], first.services[1]);
+  const moved = buildMeshModel(objs('10.1.0.9'), { previous: first });
+  assert.notEqual(moved.version, first.version);
+  assert.equal(moved.services[0], first.services[0], 'a did not change');
+  assert.notEqual(moved.services[1], first.services[1], 'b has a new endpoint');
+  assert.equal(moved.services[1].ports[0].endpoints[0].ip, '10.1.0.9');
+});

@@ -26,6 +26,18 @@ import type {
 export interface BuildOptions {
   clusterDomain?: string;
   trustDomain?: string;
+  /**
+   * The model this one replaces: services whose content did not change are the very same objects,
+   * so translation caches keyed by service (and the snapshot cache's encodings) keep working.
+   */
+  previous?: MeshModel | null;
+}
+
+/** The JSON of each service a build produced (Maps as entry lists): its content, for the next build to compare. */
+const serviceJson = new WeakMap<MeshService, string>();
+
+function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x instanceof Map ? [...x] : x));
 }
 
 function byName<T extends { namespace: string; name: string }>(a: T, b: T): number {
@@ -164,6 +176,7 @@ export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOpti
   }
 
   const list: MeshService[] = [];
+  const versionHash = createHash('sha256');
   for (const svc of [...services.values()].sort(byName)) {
     const key = `${svc.namespace}/${svc.name}`;
     const svcSlices = slices.get(key) ?? [];
@@ -173,7 +186,7 @@ export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOpti
       protocol: p.protocol,
       endpoints: endpointsFor(svc, p.name, svcSlices, pods, podsByIp, trustDomain),
     }));
-    list.push({
+    const built: MeshService = {
       namespace: svc.namespace,
       name: svc.name,
       hostname: hostname(svc.namespace, svc.name),
@@ -183,13 +196,17 @@ export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOpti
       routes: attached.get(key) ?? new Map(),
       trafficPolicy: effectiveTraffic(trafficByTarget.get(key)),
       accessPolicy: effectiveAccess(accessByTarget.get(key) ?? accessByTarget.get(svc.namespace)),
-    });
+    };
+    const json = toJson(built);
+    const prev = options.previous?.serviceIndex.get(key);
+    // Unchanged: the previous (already frozen) object, so one edited slice changes one service.
+    const same = prev !== undefined && serviceJson.get(prev) === json;
+    if (!same) serviceJson.set(built, json);
+    list.push(same ? prev : built);
+    versionHash.update(json).update('\n');
   }
   const serviceIndex = new Map(list.map((s) => [`${s.namespace}/${s.name}`, s]));
-  const version = createHash('sha256')
-    .update(JSON.stringify({ clusterDomain, trustDomain, list, ns: [...namespaces.values()], pods: [...podsByIp] }, (_k, v) => (v instanceof Map ? [...v] : v)))
-    .digest('hex')
-    .slice(0, 16);
+  const version = versionHash.update(toJson({ clusterDomain, trustDomain, ns: [...namespaces.values()], pods: [...podsByIp] })).digest('hex').slice(0, 16);
   return deepFreeze({
     version,
     clusterDomain,

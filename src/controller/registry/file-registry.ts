@@ -295,7 +295,7 @@ export class FileRegistry implements Registry {
     for (const f of [...this.parsedFiles.keys()]) if (!files.includes(f)) this.parsedFiles.delete(f);
     const list = this.allocateClusterIps([...objects.values()].map((o) => o.obj));
     this.objectCount = list.length;
-    return buildMeshModel(list, { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain });
+    return buildMeshModel(list, { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain, previous: this.current });
   }
 
   /** A document is one object, or a `kind: List` of them. */

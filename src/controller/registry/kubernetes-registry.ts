@@ -222,7 +222,7 @@ export class KubernetesRegistry implements Registry {
   }
 
   private rebuild(): void {
-    const model = buildMeshModel(this.store.list(), { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain });
+    const model = buildMeshModel(this.store.list(), { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain, previous: this.current });
     this.builds++;
     if (this.current && this.current.version === model.version) return;
     this.current = model;

@@ -197,3 +197,32 @@ test('translation is pure: equal inputs give equal, frozen snapshots', () => {
   assert.deepEqual(a, b);
   assert.throws(() => (get(a, CLUSTER_TYPE, REVIEWS).lb_policy = 'RANDOM'));
 });
+
+test('across models: an endpoint change rebuilds only its service; listeners, routes and other services are the same objects', async () => {
+  const { buildMeshModel } = await import('../model/build-model.js');
+  const { parseObject } = await import('../model/object-store.js');
+  const raw = (ip: string): unknown[] => [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'ns' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'http', port: 80 }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'b', namespace: 'ns' }, spec: { clusterIP: '10.96.0.2', ports: [{ name: 'http', port: 80 }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'b-1', namespace: 'ns', labels: { 'kubernetes.io/service-name': 'b' } },
+      addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints: [{ addresses: [ip] }],
+    },
+  ];
+  const build = (ip: string, previous: ReturnType<typeof modelFrom> | null) =>
+    buildMeshModel(raw(ip).map((r) => parseObject(r)).filter((o) => o !== null) as Parameters<typeof buildMeshModel>[0], { previous });
+  const m1 = build('10.1.0.1', null);
+  const m2 = build('10.1.0.2', m1);
+  const n = node('ferry', { NAMESPACE: 'ns', POD_IP: '10.1.0.50' });
+  const s1 = translateForNode(m1, n);
+  const s2 = translateForNode(m2, n);
+  const a = 'outbound|80||a.ns.svc.cluster.local';
+  const b = 'outbound|80||b.ns.svc.cluster.local';
+  assert.equal(s2[LISTENER_TYPE]!.get('virtualOutbound'), s1[LISTENER_TYPE]!.get('virtualOutbound'));
+  assert.equal(s2[ROUTE_TYPE], s1[ROUTE_TYPE], 'route configurations: the same map');
+  assert.equal(s2[CLUSTER_TYPE]!.get(a), s1[CLUSTER_TYPE]!.get(a), 'an unchanged service: the same cluster');
+  assert.deepEqual(s2[CLUSTER_TYPE]!.get(b), s1[CLUSTER_TYPE]!.get(b), 'clusters do not hold endpoints');
+  assert.equal(s2[ENDPOINT_TYPE]!.get(a), s1[ENDPOINT_TYPE]!.get(a));
+  assert.notEqual(s2[ENDPOINT_TYPE]!.get(b), s1[ENDPOINT_TYPE]!.get(b));
+  assert.match(JSON.stringify(s2[ENDPOINT_TYPE]!.get(b)), /10\.1\.0\.2/);
+});

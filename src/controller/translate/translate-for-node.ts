@@ -1,5 +1,6 @@
 // Pure model → xDS translation for one proxy: sidecars (Ferry, Envoy) get capture or bound listeners, gRPC clients api_listeners.
 
+import { createHash } from 'node:crypto';
 import { deepFreeze } from '../../config/freeze';
 import { INBOUND_PASSTHROUGH_SOURCE_V4 } from '../../mesh/constants';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
@@ -10,7 +11,7 @@ import { outboundClusterName } from './envoy-names';
 import { grpcApiListener } from './grpc-listeners';
 import { APP_ADDRESSES, appPorts, bindsOutbound, boundInbound, boundOutbound, LABEL_BIND_OUTBOUND } from './bind-listeners';
 import { inboundListener, outboundListener, type InboundPort, type TcpClusterFn } from './listeners';
-import type { InboundMtlsMode, MeshSecurity } from './mtls';
+import { portIdentities, type InboundMtlsMode, type MeshSecurity } from './mtls';
 import { portRouteConfiguration } from './routes';
 
 type Json = Record<string, unknown>;
@@ -122,21 +123,77 @@ function tlsDomain(sec: MeshSecurity | null): string | null {
   return sec?.tls ? sec.trustDomain : null;
 }
 
+// ─── caches across models ───
+// A model change usually touches one service. The registry hands over the unchanged services as the
+// very same objects, so what is translated from one service is cached by that object, and what is
+// built from all of them (the outbound listener, route configurations) by their shapes: a change
+// of endpoints alone rebuilds neither.
+
+/** Per service object: its clusters (by options) and load assignments. */
+const perService = new WeakMap<MeshService, { clusters: Map<string, [string, Json][]>; assignments: [string, Json][] | null }>();
+
+function serviceCache(svc: MeshService) {
+  let c = perService.get(svc);
+  if (!c) perService.set(svc, (c = { clusters: new Map(), assignments: null }));
+  return c;
+}
+
+const shapes = new WeakMap<MeshService, string>();
+
+/**
+ * What listeners and routes read of a service: everything but its endpoints, except the identities
+ * behind each port (mesh TLS names them). Hashed, so a mesh's shape key is short.
+ */
+function shapeKey(svc: MeshService): string {
+  let k = shapes.get(svc);
+  if (k === undefined) {
+    const shape = {
+      ...svc,
+      ports: svc.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, ids: portIdentities(p, '') })),
+      routes: [...svc.routes],
+    };
+    k = createHash('sha256').update(JSON.stringify(shape)).digest('base64').slice(0, 16);
+    shapes.set(svc, k);
+  }
+  return k;
+}
+
+/** The last aggregate built per purpose, with the shape key it was built from. */
+const aggregates = new Map<string, { readonly key: string; readonly value: unknown }>();
+
+function byShape<T>(purpose: string, services: readonly MeshService[], build: () => T): T {
+  let key = '';
+  for (const svc of services) key += shapeKey(svc);
+  const last = aggregates.get(purpose);
+  if (last && last.key === key) return last.value as T;
+  const value = build();
+  aggregates.set(purpose, { key, value });
+  return value;
+}
+
 function clusters(model: MeshModel, grpc: boolean, sec: MeshSecurity | null = null): Resources {
   const out: [string, Json][] = [];
   const td = grpc ? null : tlsDomain(sec);
+  const opt = `${grpc}|${td}`;
   for (const svc of model.services) {
     if (svc.headless) continue;
-    for (const p of svc.ports) {
-      if (grpc && p.protocol === 'tcp') continue;
-      const c = outboundCluster(svc, p, grpc, td);
-      out.push([c.name as string, c]);
-      // A meshed port of unknown protocol: its TCP chain gets a twin without ALPN h2.
-      if (td !== null && p.protocol === 'unknown' && meshedPort(p, td)) {
-        const o = opaqueCluster(svc, p, td);
-        out.push([o.name as string, o]);
+    const cache = serviceCache(svc);
+    let mine = cache.clusters.get(opt);
+    if (!mine) {
+      mine = [];
+      for (const p of svc.ports) {
+        if (grpc && p.protocol === 'tcp') continue;
+        const c = deepFreeze(outboundCluster(svc, p, grpc, td));
+        mine.push([c.name as string, c]);
+        // A meshed port of unknown protocol: its TCP chain gets a twin without ALPN h2.
+        if (td !== null && p.protocol === 'unknown' && meshedPort(p, td)) {
+          const o = deepFreeze(opaqueCluster(svc, p, td));
+          mine.push([o.name as string, o]);
+        }
       }
+      cache.clusters.set(opt, mine);
     }
+    out.push(...mine);
   }
   return frozenMap(out);
 }
@@ -152,10 +209,14 @@ function assignments(model: MeshModel): Resources {
   const out: [string, Json][] = [];
   for (const svc of model.services) {
     if (svc.headless) continue;
-    for (const p of svc.ports) {
-      const la = loadAssignment(svc, p);
-      out.push([la.cluster_name as string, la]);
+    const cache = serviceCache(svc);
+    if (!cache.assignments) {
+      cache.assignments = svc.ports.map((p) => {
+        const la = deepFreeze(loadAssignment(svc, p));
+        return [la.cluster_name as string, la] as [string, Json];
+      });
     }
+    out.push(...cache.assignments);
   }
   return frozenMap(out);
 }
@@ -218,19 +279,22 @@ export function inboundPortsByIp(model: MeshModel, defaultMode: InboundMtlsMode)
 }
 
 function grpcSnapshot(model: MeshModel, s: Shared): Snapshot {
-  const listeners: [string, Json][] = [];
-  for (const svc of model.services) {
-    if (svc.headless) continue;
-    for (const p of svc.ports) {
-      if (p.protocol === 'tcp') continue;
-      const l = grpcApiListener(svc, p.port);
-      listeners.push([l.name as string, l]);
+  const listeners = byShape('grpc', model.services, () => {
+    const out: [string, Json][] = [];
+    for (const svc of model.services) {
+      if (svc.headless) continue;
+      for (const p of svc.ports) {
+        if (p.protocol === 'tcp') continue;
+        const l = grpcApiListener(svc, p.port);
+        out.push([l.name as string, l]);
+      }
     }
-  }
+    return frozenMap(out);
+  });
   s.grpcClusters ??= clusters(model, true);
   s.assignments ??= assignments(model);
   return {
-    [LISTENER_TYPE]: frozenMap(listeners),
+    [LISTENER_TYPE]: listeners,
     [ROUTE_TYPE]: frozenMap([]),
     [CLUSTER_TYPE]: s.grpcClusters,
     [ENDPOINT_TYPE]: s.assignments,
@@ -271,10 +335,10 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
     s.clusterMaps.set(clusterKey, (clusterMap = deepFreeze(m)));
   }
   if (mode === 'bind') {
-    if (!s.bound) {
+    s.bound ??= byShape(`bound|${tlsDomain(sec)}`, model.services, () => {
       const b = boundOutbound(model.services, tcpClusterFn(sec));
-      s.bound = { listeners: frozenMap(b.listeners), routes: frozenMap(b.routes) };
-    }
+      return { listeners: frozenMap(b.listeners), routes: frozenMap(b.routes) };
+    });
     const inbound = boundInbound(ports, who.podIp, sec).map(([n, l]) => [n, deepFreeze(l)] as [string, Json]);
     const outbound = bindsOutbound(node.metadata);
     const listeners = outbound ? s.bound.listeners : frozenMap([]);
@@ -286,9 +350,12 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
     };
   }
 
-  s.outbound ??= deepFreeze(outboundListener(model.services, passthrough, tcpClusterFn(sec)));
+  s.outbound ??= byShape(`outbound|${passthrough}|${tlsDomain(sec)}`, model.services, () => deepFreeze(outboundListener(model.services, passthrough, tcpClusterFn(sec))));
   let routes = s.routes.get(who.namespace);
-  if (!routes) s.routes.set(who.namespace, (routes = routeConfigs(model, who.namespace, passthrough)));
+  if (!routes) {
+    routes = byShape(`routes|${who.namespace}|${passthrough}`, model.services, () => routeConfigs(model, who.namespace, passthrough));
+    s.routes.set(who.namespace, routes);
+  }
   // The inbound listener is a function of the ports, their policies and the options: pods alike share it.
   const listenerKey = ports.map((p) => `${p.port}/${p.protocol}/${p.mtlsMode}/${policyId(s, p.policy)}/${policyId(s, p.rateLimit)}`).join(',');
   let listeners = s.listenerMaps.get(listenerKey);
