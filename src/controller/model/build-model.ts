@@ -13,6 +13,7 @@ import type {
   EndpointSliceObject,
   HttpRouteObject,
   MeshEndpoint,
+  MeshHttpRoute,
   MeshModel,
   MeshObject,
   MeshPort,
@@ -33,8 +34,41 @@ export interface BuildOptions {
   previous?: MeshModel | null;
 }
 
-/** The JSON of each service a build produced (Maps as entry lists): its content, for the next build to compare. */
-const serviceJson = new WeakMap<MeshService, string>();
+/** What a build knows of each service it produced: its content and the inputs it came from. */
+interface Built {
+  /** The service's JSON (Maps as entry lists), for the next build to compare. */
+  readonly json: string;
+  /** Short content hash (part of the model version). */
+  readonly hash: string;
+  readonly svc: ServiceObject;
+  readonly slices: readonly EndpointSliceObject[];
+  readonly traffic: TrafficPolicyObject | undefined;
+  readonly access: AccessPolicyObject | undefined;
+  readonly routesJson: string;
+  /** Identifies the Pods (and domains) the endpoints were resolved against. */
+  readonly podsEpoch: object;
+}
+const builtServices = new WeakMap<MeshService, Built>();
+
+/** One epoch object per distinct set of Pod objects (by identity) and domains: equal epoch, equal Pod lookups. */
+interface PodsEpoch {
+  readonly pods: ReadonlyMap<string, PodObject>;
+  readonly domains: string;
+}
+const epochs = new WeakMap<MeshModel, PodsEpoch>();
+
+function sameInputs(b: Built, svc: ServiceObject, slices: readonly EndpointSliceObject[], traffic: TrafficPolicyObject | undefined, access: AccessPolicyObject | undefined, routesJson: string, epoch: object): boolean {
+  if (b.svc !== svc || b.traffic !== traffic || b.access !== access || b.podsEpoch !== epoch || b.routesJson !== routesJson) return false;
+  if (b.slices.length !== slices.length) return false;
+  for (let i = 0; i < slices.length; i++) if (b.slices[i] !== slices[i]) return false;
+  return true;
+}
+
+function sameObjects<T>(a: ReadonlyMap<string, T>, b: ReadonlyMap<string, T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
 
 function toJson(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x instanceof Map ? [...x] : x));
@@ -177,9 +211,25 @@ export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOpti
 
   const list: MeshService[] = [];
   const versionHash = createHash('sha256');
+  // The Pods and domains endpoints are resolved against: unchanged (same objects) since the previous
+  // build, a service whose own inputs are the same objects too is that build's service, untouched.
+  const domains = `${clusterDomain}|${trustDomain}`;
+  const prevEpoch = options.previous ? epochs.get(options.previous) : undefined;
+  const epoch: PodsEpoch = prevEpoch && prevEpoch.domains === domains && sameObjects(prevEpoch.pods, pods) ? prevEpoch : { pods, domains };
   for (const svc of [...services.values()].sort(byName)) {
     const key = `${svc.namespace}/${svc.name}`;
     const svcSlices = slices.get(key) ?? [];
+    const traffic = trafficByTarget.get(key);
+    const access = accessByTarget.get(key) ?? accessByTarget.get(svc.namespace);
+    const routes = attached.get(key) ?? new Map<number, MeshHttpRoute[]>();
+    const routesJson = routes.size === 0 ? '' : toJson(routes);
+    const prev = options.previous?.serviceIndex.get(key);
+    const prevBuilt = prev ? builtServices.get(prev) : undefined;
+    if (prev && prevBuilt && sameInputs(prevBuilt, svc, svcSlices, traffic, access, routesJson, epoch)) {
+      list.push(prev);
+      versionHash.update(prevBuilt.hash);
+      continue;
+    }
     const ports: MeshPort[] = svc.ports.map((p) => ({
       name: p.name,
       port: p.port,
@@ -193,21 +243,22 @@ export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOpti
       clusterIP: svc.clusterIP,
       headless: svc.headless,
       ports,
-      routes: attached.get(key) ?? new Map(),
-      trafficPolicy: effectiveTraffic(trafficByTarget.get(key)),
-      accessPolicy: effectiveAccess(accessByTarget.get(key) ?? accessByTarget.get(svc.namespace)),
+      routes,
+      trafficPolicy: effectiveTraffic(traffic),
+      accessPolicy: effectiveAccess(access),
     };
     const json = toJson(built);
-    const prev = options.previous?.serviceIndex.get(key);
-    // Unchanged: the previous (already frozen) object, so one edited slice changes one service.
-    const same = prev !== undefined && serviceJson.get(prev) === json;
-    if (!same) serviceJson.set(built, json);
-    list.push(same ? prev : built);
-    versionHash.update(json).update('\n');
+    // Same content from new inputs (a rewritten but equal file): still the previous object.
+    const same = prev !== undefined && prevBuilt !== undefined && prevBuilt.json === json;
+    const out = same ? prev : built;
+    const hash = same ? prevBuilt.hash : createHash('sha256').update(json).digest('base64').slice(0, 16);
+    builtServices.set(out, { json, hash, svc, slices: svcSlices, traffic, access, routesJson, podsEpoch: epoch });
+    list.push(out);
+    versionHash.update(hash);
   }
   const serviceIndex = new Map(list.map((s) => [`${s.namespace}/${s.name}`, s]));
   const version = versionHash.update(toJson({ clusterDomain, trustDomain, ns: [...namespaces.values()], pods: [...podsByIp] })).digest('hex').slice(0, 16);
-  return deepFreeze({
+  const model: MeshModel = deepFreeze({
     version,
     clusterDomain,
     trustDomain,
@@ -217,4 +268,6 @@ export function buildMeshModel(objects: Iterable<MeshObject>, options: BuildOpti
     serviceIndex,
     warnings,
   });
+  epochs.set(model, epoch);
+  return model;
 }

@@ -292,7 +292,8 @@ export class FileRegistry implements Registry {
         objects.set(key, { obj, where });
       }
     }
-    for (const f of [...this.parsedFiles.keys()]) if (!files.includes(f)) this.parsedFiles.delete(f);
+    const present = new Set(files);
+    for (const f of [...this.parsedFiles.keys()]) if (!present.has(f)) this.parsedFiles.delete(f);
     const list = this.allocateClusterIps([...objects.values()].map((o) => o.obj));
     this.objectCount = list.length;
     return buildMeshModel(list, { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain, previous: this.current });
