@@ -1,24 +1,24 @@
 // A shard of simulated Ferry sidecars for xds-convergence: opens ADS streams, subscribes like the sidecar, ACKs everything.
 //
 // Run by xds-convergence.ts with fork(): node xds-simulator.js --target=H:P --from=J --count=K --services=S
-// Each stream is its own gRPC channel (its own HTTP/2 connection, as separate pods would have).
+// Each stream is its own HTTP/2 connection (as separate pods would have) carrying one gRPC call, spoken
+// directly over node:http2 (xds-h2-stream.ts) and read with the wire helpers (xds-wire.ts): real
+// sidecars each have their own CPU, while here 250 share a process and four processes share a core, so
+// grpc-js's per-message client overhead and protobufjs decoding would land in the measured time.
 // It asks for CDS and LDS (wildcard), then EDS for the clusters' service names and RDS for the
 // listeners' route names, and ACKs every response. Messages to the parent (IPC):
 //   {type:'synced'} once every stream has ACKed all four types, {type:'armed', id} after an
-//   `expect`, {type:'converged', id, first, last} once every stream has ACKed an EDS response
-//   carrying the expected address (wall-clock ms), {type:'error', message}.
+//   `expect`, {type:'converged', id, first, last} once every stream has written its ACK of an EDS
+//   response carrying the expected address (wall-clock ms), {type:'error', message}.
 
-import * as grpc from '@grpc/grpc-js';
-import { adsClient, encodeDiscoveryRequest, type DiscoveryResponseMsg } from '../src/xds/ads-service';
-import { decodeResource } from '../src/xds/protos';
+import { ADS_METHOD_PATH, encodeDiscoveryRequest } from '../src/xds/ads-service';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../src/xds/type-urls';
+import { GrpcH2Stream } from './xds-h2-stream';
 import { simulatedNodeId } from './xds-registry';
-import { clusterEdsName, encodeRequest, encodeResourceNames, listenerRdsNames, resourcesContain } from './xds-wire';
+import { clusterEdsName, decodeResponseHeader, encodeRequest, encodeResourceNames, listenerRdsNames, resourcesContain } from './xds-wire';
 
 /** Streams opened but not yet synced, at most: connects in waves, as pods of a rollout would. */
 const OPEN_AHEAD = 50;
-
-type Call = grpc.ClientDuplexStream<Buffer, DiscoveryResponseMsg>;
 
 interface TypeState {
   names: string[] | null; // null: wildcard
@@ -42,28 +42,23 @@ interface Expectation {
 }
 
 class SimStream {
-  private readonly client: grpc.Client;
-  private readonly call: Call;
+  private readonly call: GrpcH2Stream;
   private readonly types = new Map<string, TypeState>();
   private readonly nodeField: Buffer;
   synced = false;
   /** The expectation this stream has already met. */
   metId = 0;
 
-  constructor(target: string, j: number, services: number, private readonly shard: Shard) {
+  constructor(target: string, private readonly j: number, services: number, private readonly shard: Shard) {
     this.nodeField = encodeDiscoveryRequest({ node: { id: simulatedNodeId(j, services), cluster: 'bench', userAgentName: 'ferry', userAgentVersion: '0.1.0' } });
-    const Client = adsClient();
-    this.client = new Client(target, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    });
-    this.call = (this.client as unknown as { StreamAggregatedResources(): Call }).StreamAggregatedResources();
     for (const t of [CLUSTER_TYPE, LISTENER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE]) {
       this.types.set(t, { names: t === CLUSTER_TYPE || t === LISTENER_TYPE ? null : [], namesField: Buffer.alloc(0), version: '', nonce: '' });
     }
-    this.call.on('data', (res: DiscoveryResponseMsg) => this.onResponse(res));
-    this.call.on('error', (err: grpc.ServiceError) => {
-      if (!shard.stopping) shard.fail(`stream ${j}: ${err.details || err.message}`);
+    this.call = new GrpcH2Stream(target, ADS_METHOD_PATH, {
+      onMessage: (m) => this.onMessage(m),
+      onError: (err) => {
+        if (!shard.stopping) shard.fail(`stream ${j}: ${err.message}`);
+      },
     });
     this.send(CLUSTER_TYPE);
     this.send(LISTENER_TYPE);
@@ -83,7 +78,14 @@ class SimStream {
     this.send(typeUrl);
   }
 
-  private onResponse(res: DiscoveryResponseMsg): void {
+  private onMessage(message: Buffer): void {
+    let res;
+    try {
+      res = decodeResponseHeader(message);
+    } catch (err) {
+      this.shard.fail(`stream ${this.j}: malformed DiscoveryResponse: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     const s = this.types.get(res.typeUrl);
     if (!s) return;
     s.version = res.versionInfo;
@@ -92,12 +94,12 @@ class SimStream {
     if (res.typeUrl === CLUSTER_TYPE) {
       const names: string[] = [];
       for (const r of res.resources) {
-        const n = clusterEdsName(r.value);
+        const n = clusterEdsName(r);
         if (n !== null) names.push(n);
       }
       this.subscribe(ENDPOINT_TYPE, names);
     } else if (res.typeUrl === LISTENER_TYPE) {
-      this.subscribe(ROUTE_TYPE, res.resources.flatMap((r) => listenerRdsNames(decodeResource(r))));
+      this.subscribe(ROUTE_TYPE, res.resources.flatMap((r) => listenerRdsNames(r)));
     } else if (res.typeUrl === ENDPOINT_TYPE) {
       const e = this.shard.expectation;
       if (e && this.metId !== e.id && resourcesContain(res.resources, e.marker)) {
@@ -111,9 +113,8 @@ class SimStream {
     }
   }
 
-  close(): void {
-    this.call.cancel();
-    this.client.close();
+  close(): Promise<void> {
+    return this.call.close();
   }
 }
 
@@ -163,7 +164,7 @@ class Shard {
 
   stop(): void {
     this.stopping = true;
-    for (const s of this.streams) s.close();
+    for (const s of this.streams) void s.close();
   }
 }
 

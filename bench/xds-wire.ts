@@ -1,4 +1,4 @@
-// What the xDS simulator reads from responses, without decoding them whole: EDS names of clusters, RDS names of listeners, a changed address.
+// What the xDS simulator reads from responses, without decoding them whole: the response header, EDS names of clusters, RDS names of listeners, a changed address.
 
 /** A protobuf wire-format reader over one message: just enough to walk top-level fields. */
 interface Field {
@@ -39,10 +39,9 @@ export function* fields(buf: Uint8Array): Generator<Field> {
       if (p2 + len > buf.length) throw new RangeError('truncated field');
       yield { number, wireType, varint: 0, bytes: buf.subarray(p2, p2 + len) };
       pos = p2 + len;
-    } else if (wireType === 1) {
-      pos += 8;
-    } else if (wireType === 5) {
-      pos += 4;
+    } else if (wireType === 1 || wireType === 5) {
+      pos += wireType === 1 ? 8 : 4;
+      if (pos > buf.length) throw new RangeError('truncated fixed-width field');
     } else {
       throw new RangeError(`unsupported wire type ${wireType}`);
     }
@@ -50,6 +49,7 @@ export function* fields(buf: Uint8Array): Generator<Field> {
 }
 
 const utf8 = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 /** Cluster.DiscoveryType EDS. */
 const EDS = 3;
@@ -73,25 +73,73 @@ export function clusterEdsName(cluster: Uint8Array): string | null {
   return type === EDS ? serviceName || name : null;
 }
 
-/** Route configuration names (HCM `rds.route_config_name`) anywhere in a decoded Listener (proto3 JSON, either key style). */
-export function listenerRdsNames(listener: unknown): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      for (const x of v) walk(x);
-      return;
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
+/** The route_config_name of an encoded HttpConnectionManager using RDS (rds = 3; Rds.route_config_name = 2), else null. */
+function hcmRdsName(hcm: Uint8Array): string | null {
+  for (const f of fields(hcm)) {
+    if (f.number !== 3 || !f.bytes) continue;
+    for (const g of fields(f.bytes)) if (g.number === 2 && g.bytes && g.bytes.length > 0) return utf8.decode(g.bytes);
+  }
+  return null;
+}
+
+/**
+ * Route configuration names (HCM `rds.route_config_name`) in an encoded envoy.config.listener.v3.Listener,
+ * sorted and deduplicated: every network filter of filter_chains (3) and default_filter_chain (25) whose
+ * typed_config (FilterChain.filters = 3, Filter.typed_config = 4, Any: type_url = 1, value = 2) is an HCM.
+ */
+export function listenerRdsNames(listener: Uint8Array): string[] {
+  const out = new Set<string>();
+  for (const chain of fields(listener)) {
+    if ((chain.number !== 3 && chain.number !== 25) || !chain.bytes) continue;
+    for (const filter of fields(chain.bytes)) {
+      if (filter.number !== 3 || !filter.bytes) continue;
+      for (const typed of fields(filter.bytes)) {
+        if (typed.number !== 4 || !typed.bytes) continue;
+        let typeUrl = '';
+        let value: Uint8Array | null = null;
+        for (const a of fields(typed.bytes)) {
+          if (a.number === 1 && a.bytes) typeUrl = utf8.decode(a.bytes);
+          else if (a.number === 2 && a.bytes) value = a.bytes;
+        }
+        const name = typeUrl === HCM_TYPE && value ? hcmRdsName(value) : null;
+        if (name !== null) out.add(name);
+      }
     }
-    if (typeof v !== 'object' || v === null) return;
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (k === 'rds' && typeof x === 'object' && x !== null) {
-        const r = x as Record<string, unknown>;
-        const name = r['route_config_name'] ?? r['routeConfigName'];
-        if (typeof name === 'string' && name !== '') out.push(name);
-      } else walk(x);
-    }
-  };
-  walk(listener);
-  return [...new Set(out)].sort();
+  }
+  return [...out].sort();
+}
+
+/** The parts of a DiscoveryResponse the simulator reads, the resources left encoded. */
+export interface ResponseHeader {
+  readonly versionInfo: string;
+  readonly typeUrl: string;
+  readonly nonce: string;
+  /** The `value` of each resource Any, in order (views of the response bytes, not copies). */
+  readonly resources: Uint8Array[];
+}
+
+/**
+ * Reads an encoded DiscoveryResponse: version_info = 1, resources = 2 (Any: type_url = 1, value = 2),
+ * type_url = 4, nonce = 5; other fields are skipped. Throws on malformed input.
+ */
+export function decodeResponseHeader(buf: Uint8Array): ResponseHeader {
+  let versionInfo = '';
+  let typeUrl = '';
+  let nonce = '';
+  const resources: Uint8Array[] = [];
+  for (const f of fields(buf)) {
+    if (!f.bytes) continue;
+    if (f.number === 2) {
+      let value: Uint8Array = EMPTY;
+      for (const a of fields(f.bytes)) if (a.number === 2 && a.bytes) value = a.bytes;
+      resources.push(value);
+    } else if (f.number === 1) versionInfo = utf8.decode(f.bytes);
+    else if (f.number === 4) typeUrl = utf8.decode(f.bytes);
+    else if (f.number === 5) nonce = utf8.decode(f.bytes);
+  }
+  return { versionInfo, typeUrl, nonce, resources };
 }
 
 /**
@@ -104,10 +152,9 @@ export function addressMarker(address: string): Buffer {
   return Buffer.concat([Buffer.from([(2 << 3) | 2, text.length]), text]);
 }
 
-/** True when any of the encoded resources carries `marker`. */
-export function resourcesContain(resources: readonly { readonly value: Uint8Array }[], marker: Buffer): boolean {
-  for (const r of resources) {
-    const v = r.value;
+/** True when any of the encoded resources (Any values) carries `marker`. */
+export function resourcesContain(resources: readonly Uint8Array[], marker: Buffer): boolean {
+  for (const v of resources) {
     if (Buffer.from(v.buffer, v.byteOffset, v.byteLength).indexOf(marker) >= 0) return true;
   }
   return false;
