@@ -12,25 +12,26 @@ import { CLUSTER_TYPE } from '../xds/type-urls';
 import { formatProxyStatus } from './admin/proxy-status';
 import { controllerCommand, proxyStatusCommand } from './command';
 import { Controller } from './controller';
-import type { MeshSource, NodeInfo, Snapshot } from './types';
+import type { ChangeTimes, MeshSource, NodeInfo, Snapshot } from './types';
+import { FakeClock } from './ads/fake-clock';
 
 interface FakeModel {
   clusters: string[];
 }
 
 class FakeSource implements MeshSource<FakeModel> {
-  private cb: ((m: FakeModel) => void) | null = null;
+  private cb: ((m: FakeModel, times?: ChangeTimes) => void) | null = null;
   constructor(private model: FakeModel) {}
-  async start(onChange: (m: FakeModel) => void): Promise<void> {
+  async start(onChange: (m: FakeModel, times?: ChangeTimes) => void): Promise<void> {
     this.cb = onChange;
     onChange(this.model);
   }
   async stop(): Promise<void> {
     this.cb = null;
   }
-  set(m: FakeModel): void {
+  set(m: FakeModel, times?: ChangeTimes): void {
     this.model = m;
-    this.cb?.(m);
+    this.cb?.(m, times);
   }
   debug() {
     return { source: 'fake', clusters: this.model.clusters.length };
@@ -164,4 +165,47 @@ test('ferry controller: flag errors name the flag', async () => {
     [['--registry', 'file:/x', '--insecure-xds', '--xds-address', 'nope'], /--xds-address/],
   ];
   for (const [argv, re] of cases) await assert.rejects(controllerCommand(argv, { translate: translate as never }), re, argv.join(' '));
+});
+
+test('controller: the quiet period runs from the source’s last event, not from when the model arrived', async (t) => {
+  const clock = new FakeClock();
+  const source = new FakeSource({ clusters: ['a'] });
+  const controller = new Controller<FakeModel>({
+    source,
+    translate,
+    xdsAddress: { host: '127.0.0.1', port: 0 },
+    debounceMs: 100,
+    clock,
+    logger: new Logger('test', 'off'),
+  });
+  const ports = await controller.start();
+  const Client = adsClient();
+  const client = new Client(`127.0.0.1:${ports.xds}`, credentials.createInsecure());
+  t.after(async () => {
+    client.close();
+    await controller.stop();
+  });
+  const call = client.StreamAggregatedResources() as ClientDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>;
+  call.write({ node: { id: 'p2', userAgentName: 'ferry' }, typeUrl: CLUSTER_TYPE });
+  const first = await nextResponse(call);
+  call.write({ typeUrl: CLUSTER_TYPE, versionInfo: first.versionInfo, responseNonce: first.nonce });
+  clock.advance(100); // the connect's own snapshot change: nothing new to push
+  await waitFor(() => controller.ads.syncz()[0]?.types.CDS?.status === 'SYNCED');
+
+  // The source saw the change 60 ms ago (and an earlier event of it 80 ms ago): due in 40 ms.
+  source.set({ clusters: ['a', 'b'] }, { firstEventAt: clock.now() - 80, lastEventAt: clock.now() - 60 });
+  const pushed = nextResponse(call);
+  clock.advance(39);
+  assert.equal(controller.ads.syncz()[0].types.CDS.versionSent, first.versionInfo, 'not pushed before the quiet period ends');
+  assert.equal(controller.ads.syncz()[0].types.CDS.status, 'STALE', 'a push is pending');
+  clock.advance(1);
+  const second = await pushed;
+  assert.deepEqual(second.resources.map((r) => decodeResource(r).name), ['a', 'b']);
+  // Event times from another clock (the future, or beyond the bound) count as "now".
+  source.set({ clusters: ['a'] }, { firstEventAt: clock.now() + 5_000, lastEventAt: clock.now() + 5_000 });
+  const third = nextResponse(call);
+  clock.advance(99);
+  assert.equal(controller.ads.syncz()[0].types.CDS.versionSent, second.versionInfo);
+  clock.advance(1);
+  assert.deepEqual((await third).resources.map((r) => decodeResource(r).name), ['a']);
 });

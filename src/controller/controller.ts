@@ -6,14 +6,13 @@ import { Logger, rootLogger } from '../observability/logger';
 import { AdminServer } from './admin/admin-server';
 import { ControllerMetrics } from './admin/controller-metrics';
 import { AdsServer, systemClock, type Clock } from './ads/ads-server';
-import { DebounceState } from './ads/debounce';
 import { SnapshotCache } from './ads/snapshot-cache';
 import type { TokenAuthenticator } from './ca/authenticator';
 import { certificateServiceDefinition } from './ca/ca-proto';
 import { certificateServiceImpl } from './ca/certificate-service';
 import { plaintextPortInterceptor } from './ca/mesh-auth-interceptor';
 import type { ServingIdentity } from './ca/serving-identity';
-import type { MeshSource, NodeInfo, NodeKeyFn, Translator } from './types';
+import type { ChangeTimes, MeshSource, NodeInfo, NodeKeyFn, Translator } from './types';
 
 export interface HostPort {
   readonly host: string;
@@ -40,7 +39,7 @@ export interface ControllerOptions<M> {
   /** Optional plaintext xDS port for proxyless gRPC clients. */
   readonly plaintextXdsAddress?: HostPort | null;
   readonly adminAddress?: HostPort | null;
-  /** Quiet period after a model change before it is translated and pushed (default 100 ms; 0: at once). */
+  /** Quiet period after a change before it is pushed (default 100 ms; 0: at once). */
   readonly debounceMs?: number;
   /** Bound on that delay under a steady stream of changes (default 10 × debounceMs, at least 1 s). */
   readonly maxDebounceMs?: number;
@@ -74,20 +73,20 @@ export class Controller<M> {
   private lastTranslateError: string | null = null;
   private bound = false;
   private readonly clock: Clock;
-  private readonly debounce: DebounceState;
-  private debounceTimer: unknown = null;
+  private readonly maxDebounceMs: number;
 
   constructor(private readonly opts: ControllerOptions<M>) {
     this.log = opts.logger ?? rootLogger.child('controller');
     this.clock = opts.clock ?? systemClock;
     const quiet = opts.debounceMs ?? 100;
-    this.debounce = new DebounceState(quiet, Math.max(quiet, opts.maxDebounceMs ?? Math.max(1000, quiet * 10)));
-    // Changes are debounced here, before translation (a burst of registry events is translated
-    // once); the ADS server then pushes what changed at once.
+    this.maxDebounceMs = Math.max(quiet, opts.maxDebounceMs ?? Math.max(1000, quiet * 10));
+    // A model is translated when it arrives (translation costs little: shared parts are cached);
+    // the ADS server debounces the pushes, from when the source saw the change.
     this.ads = new AdsServer({
       cache: this.cache,
       nodeKey: opts.nodeKey ?? defaultNodeKey,
-      debounceMs: 0,
+      debounceMs: quiet,
+      maxDebounceMs: this.maxDebounceMs,
       clock: this.clock,
       metrics: this.metrics,
       logger: this.log.child('ads'),
@@ -146,61 +145,43 @@ export class Controller<M> {
       : ServerCredentials.createInsecure();
     const plain = this.opts.plaintextXdsAddress ? await this.ads.listen(hostPort(this.opts.plaintextXdsAddress), plainCredentials) : null;
     this.bound = true;
-    await this.opts.source.start((model) => this.onModel(model));
+    await this.opts.source.start((model, times) => this.onModel(model, times));
     this.log.info('controller started', { xds, plaintextXds: plain, admin });
     return { xds, plaintextXds: plain, admin };
   }
 
   async stop(): Promise<void> {
-    if (this.debounceTimer !== null) this.clock.clearTimeout(this.debounceTimer);
-    this.debounceTimer = null;
     await this.opts.source.stop();
     await this.ads.close();
     this.opts.identity?.serving.stop();
     await this.admin?.close();
   }
 
-  private onModel(model: M): void {
+  private onModel(model: M, times?: ChangeTimes): void {
     const first = this.model === null;
-    if (this.log.enabled('debug')) this.log.debug('model received', { first });
+    const now = this.clock.now();
+    // Times out of range (another clock, a source that waited long) count as now.
+    const inRange = (t: number | undefined): t is number => t !== undefined && t <= now && t >= now - this.maxDebounceMs;
+    const lastAt = inRange(times?.lastEventAt) ? times!.lastEventAt : now;
+    const firstAt = inRange(times?.firstEventAt) ? Math.min(times!.firstEventAt, lastAt) : lastAt;
+    if (this.log.enabled('debug')) this.log.debug('model received', { first, sinceFirstEventMs: now - firstAt });
     this.model = model;
     this.modelCount++;
-    if (first || this.debounce.quietMs === 0) {
-      this.translateAll(this.clock.now());
-      return;
-    }
-    this.armDebounce(this.debounce.event(this.clock.now()));
+    this.translateAll(firstAt, lastAt);
   }
 
-  private armDebounce(dueAt: number): void {
-    if (this.debounceTimer !== null) this.clock.clearTimeout(this.debounceTimer);
-    this.debounceTimer = this.clock.setTimeout(() => {
-      this.debounceTimer = null;
-      const changeAt = this.debounce.firstEventAt ?? this.clock.now();
-      if (this.debounce.fire(this.clock.now())) this.translateAll(changeAt);
-      else {
-        const due = this.debounce.dueAt();
-        if (due !== null) this.armDebounce(due);
-      }
-    }, Math.max(0, dueAt - this.clock.now()));
-  }
-
-  /** Translates the current model for every connected node key; pushes follow from the snapshot changes. */
-  private translateAll(changeAt: number): void {
+  /** Translates the current model for every connected node key; the ADS server pushes what changed. */
+  private translateAll(firstAt: number, lastAt: number): void {
     const model = this.model;
     if (model === null) return;
     const start = process.hrtime.bigint();
-    let translated = 0;
     this.ads.batch(() => {
-      for (const [key, node] of this.nodes) this.translateKey(key, node, model, changeAt);
-      translated = Number(process.hrtime.bigint() - start) / 1e6;
-      if (this.nodes.size > 0) this.metrics.translateDuration.observe(translated / 1000);
-    });
-    if (this.log.enabled('debug')) {
-      const total = Number(process.hrtime.bigint() - start) / 1e6;
-      this.log.debug('model translated and pushed', {
-        nodeKeys: this.nodes.size, sinceChangeMs: this.clock.now() - changeAt, translateMs: +translated.toFixed(1), pushMs: +(total - translated).toFixed(1),
-      });
+      for (const [key, node] of this.nodes) this.translateKey(key, node, model, firstAt);
+    }, { firstAt, lastAt });
+    if (this.nodes.size > 0) {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      this.metrics.translateDuration.observe(ms / 1000);
+      if (this.log.enabled('debug')) this.log.debug('model translated', { nodeKeys: this.nodes.size, sinceFirstEventMs: this.clock.now() - firstAt, ms: +ms.toFixed(1) });
     }
   }
 

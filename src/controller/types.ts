@@ -27,8 +27,18 @@ export interface NodeInfo {
 export type Snapshot = Partial<Record<ResourceTypeUrl, ReadonlyMap<string, Record<string, unknown>>>>;
 
 /** A registry: calls `onChange` with a complete, immutable model after each (re)load. */
+/** When the source saw the events behind a new model (ms since the epoch, Date.now()). */
+export interface ChangeTimes {
+  readonly firstEventAt: number;
+  readonly lastEventAt: number;
+}
+
 export interface MeshSource<M = unknown> {
-  start(onChange: (model: M) => void): Promise<void>;
+  /**
+   * `times`: when the events behind the model happened, if the source knows; the controller's
+   * quiet period runs from the last of them, so the source's own gathering and rebuilding overlap it.
+   */
+  start(onChange: (model: M, times?: ChangeTimes) => void): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -89,10 +89,13 @@ export class AdsServer {
   private readonly byKey = new Map<string, Set<Conn>>();
   private readonly pending = new Map<string, { types: Set<ResourceTypeUrl>; since: number }>();
   private timer: unknown = null;
+  private armedFor = 0;
   private server: Server | null = null;
   private nextConnId = 1;
   private nonceCounter = 0;
   private holding = 0;
+  /** While a batch runs: when the source events behind its changes happened. */
+  private batchTimes: { readonly firstAt: number; readonly lastAt: number } | null = null;
   private readonly unsubscribe: () => void;
   private readonly delta: DeltaStreams;
 
@@ -163,14 +166,19 @@ export class AdsServer {
   }
 
   /**
-   * Runs `fn` (which sets snapshots) with pushes held, then pushes all it changed as one flush.
-   * Without a debounce period, this is how a caller changing many keys gets one push, not one per key.
+   * Runs `fn` (which sets snapshots) with pushes held, then pushes all it changed as one flush (at
+   * once without a debounce period). `times`: when the events behind the change happened (≤ now);
+   * the quiet period then runs from `lastAt` rather than from now, so the work of the source and of
+   * translation overlaps it instead of adding to it.
    */
-  batch(fn: () => void): void {
+  batch(fn: () => void, times?: { readonly firstAt: number; readonly lastAt: number }): void {
     this.holding++;
+    const outer = this.batchTimes;
+    if (times) this.batchTimes = times;
     try {
       fn();
     } finally {
+      this.batchTimes = outer;
       if (--this.holding === 0 && this.debounce.quietMs === 0 && this.pending.size > 0) this.flush();
     }
   }
@@ -368,11 +376,14 @@ export class AdsServer {
       if (this.holding === 0) this.flush();
       return;
     }
-    this.arm(this.debounce.event(now));
+    const t = this.batchTimes;
+    this.arm(t ? this.debounce.event(Math.min(t.lastAt, now), Math.min(t.firstAt, now)) : this.debounce.event(now));
   }
 
   private arm(dueAt: number): void {
+    if (this.timer !== null && this.armedFor === dueAt) return; // a thousand keys of one change: one timer
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.armedFor = dueAt;
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       if (this.debounce.fire(this.clock.now())) this.flush();

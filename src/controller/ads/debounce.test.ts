@@ -40,3 +40,17 @@ test('table: due times', () => {
   }
   assert.throws(() => new DebounceState(100, 50), RangeError);
 });
+
+test('events reported late run the quiet period from when they happened, and keep the earliest first', () => {
+  const d = new DebounceState(100, 1000);
+  // A source saw events at 10 and 30 and reports them together at 45.
+  assert.equal(d.event(30, 10), 130);
+  assert.equal(d.firstEventAt, 10);
+  // A later report of an older event neither moves the quiet period back nor the first event forward.
+  assert.equal(d.event(20, 15), 130);
+  assert.equal(d.firstEventAt, 10);
+  assert.equal(d.fire(130), true);
+  // After a fire, a new batch starts from its own events.
+  assert.equal(d.event(500, 480), 600);
+  assert.equal(d.firstEventAt, 480);
+});

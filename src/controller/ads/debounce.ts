@@ -15,10 +15,18 @@ export class DebounceState {
     if (!(quietMs >= 0) || !(maxDelayMs >= quietMs)) throw new RangeError('debounce: need 0 <= quietMs <= maxDelayMs');
   }
 
-  /** Records an event; returns the new due time. */
-  event(now: number): number {
-    if (this.firstAt === null) this.firstAt = now;
-    this.lastAt = now;
+  /**
+   * Records an event that happened at `at` (≤ now; `firstAt` when it stands for several, the
+   * earliest); returns the new due time.
+   */
+  event(at: number, firstAt = at): number {
+    if (this.firstAt === null) {
+      this.firstAt = Math.min(firstAt, at);
+      this.lastAt = at;
+    } else {
+      this.firstAt = Math.min(this.firstAt, firstAt);
+      this.lastAt = Math.max(this.lastAt, at);
+    }
     return this.dueAt()!;
   }
 

@@ -9,6 +9,7 @@ import { buildMeshModel } from '../model/build-model';
 import { objectKey, parseObject } from '../model/object-store';
 import type { MeshModel, MeshObject, ServiceObject } from '../model/types';
 import { ClusterIpAllocator } from './ip-allocator';
+import type { ChangeTimes } from '../types';
 import type { Registry } from './registry';
 import { parseYamlDocuments, type SourceDocument } from './yaml-documents';
 
@@ -64,7 +65,9 @@ export class FileRegistry implements Registry {
   private readonly allocator: ClusterIpAllocator;
   private readonly log: Logger;
   private current: MeshModel | null = null;
-  private onChange: ((model: MeshModel) => void) | null = null;
+  private onChange: ((model: MeshModel, times?: ChangeTimes) => void) | null = null;
+  /** When the file events behind the next load happened (null: none pending). */
+  private eventTimes: { first: number; last: number } | null = null;
   private watcher: FSWatcher | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   /** Parsed objects per file, with the text they came from. */
@@ -93,7 +96,7 @@ export class FileRegistry implements Registry {
     return this.current;
   }
 
-  async start(onChange: (model: MeshModel) => void): Promise<void> {
+  async start(onChange: (model: MeshModel, times?: ChangeTimes) => void): Promise<void> {
     this.onChange = onChange;
     const model = await this.load();
     this.current = model;
@@ -152,6 +155,8 @@ export class FileRegistry implements Registry {
   }
 
   private async reloadOnce(): Promise<boolean> {
+    const events = this.eventTimes;
+    this.eventTimes = null;
     try {
       const model = await this.load();
       this.lastError = null;
@@ -160,7 +165,7 @@ export class FileRegistry implements Registry {
       if (this.current && model.version === this.current.version) return false;
       this.current = model;
       this.log.info('registry reloaded', { path: this.path, version: model.version, services: model.services.length });
-      this.onChange?.(model);
+      this.onChange?.(model, events ? { firstEventAt: events.first, lastEventAt: events.last } : undefined);
       return true;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -231,6 +236,9 @@ export class FileRegistry implements Registry {
   /** `file`: read that file again; null: read all; undefined: already marked. */
   private schedule(file: string | null | undefined): void {
     if (file !== undefined) this.markDirty(file);
+    const now = Date.now();
+    if (this.eventTimes) this.eventTimes.last = now;
+    else this.eventTimes = { first: now, last: now };
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -4,6 +4,7 @@ import { Logger, rootLogger } from '../../observability/logger';
 import { buildMeshModel } from '../model/build-model';
 import { KINDS, ObjectStore } from '../model/object-store';
 import type { MeshModel, MeshObjectKind } from '../model/types';
+import type { ChangeTimes } from '../types';
 import type { Registry } from './registry';
 
 type K8s = typeof import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } });
@@ -80,7 +81,9 @@ export class KubernetesRegistry implements Registry {
   /** Objects whose latest version failed validation: key → error (the previous valid version stays). */
   private readonly invalid = new Map<string, string>();
   private current: MeshModel | null = null;
-  private onChange: ((m: MeshModel) => void) | null = null;
+  private onChange: ((m: MeshModel, times?: ChangeTimes) => void) | null = null;
+  /** When the watch events behind the next rebuild happened (null: none pending). */
+  private eventTimes: { first: number; last: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private builds = 0;
@@ -93,7 +96,7 @@ export class KubernetesRegistry implements Registry {
     return this.current;
   }
 
-  async start(onChange: (model: MeshModel) => void): Promise<void> {
+  async start(onChange: (model: MeshModel, times?: ChangeTimes) => void): Promise<void> {
     const k8s: K8s = await import('@kubernetes/client-node');
     const kc = this.options.kubeConfig ?? new k8s.KubeConfig();
     if (!this.options.kubeConfig) {
@@ -214,6 +217,9 @@ export class KubernetesRegistry implements Registry {
 
   private schedule(): void {
     if (!this.current || this.stopped) return; // the first model is built once everything has synced
+    const now = Date.now();
+    if (this.eventTimes) this.eventTimes.last = now;
+    else this.eventTimes = { first: now, last: now };
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -222,11 +228,13 @@ export class KubernetesRegistry implements Registry {
   }
 
   private rebuild(): void {
+    const events = this.eventTimes;
+    this.eventTimes = null;
     const model = buildMeshModel(this.store.list(), { clusterDomain: this.options.clusterDomain, trustDomain: this.options.trustDomain, previous: this.current });
     this.builds++;
     if (this.current && this.current.version === model.version) return;
     this.current = model;
-    this.onChange?.(model);
+    this.onChange?.(model, events ? { firstEventAt: events.first, lastEventAt: events.last } : undefined);
   }
 }
 
