@@ -52,7 +52,8 @@ export class AdsClient {
   private call: grpc.ClientDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg> | null = null;
   private readonly state = new Map<string, TypeState>();
   private readonly lastNack = new Map<string, string>();
-  private readonly counts = new Map<string, number>();
+  /** Names held per type: LDS/CDS responses replace them; RDS/EDS responses may carry only what changed, so they add. */
+  private readonly held = new Map<string, Set<string>>();
   private retryMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -196,7 +197,16 @@ export class AdsClient {
           );
           break;
       }
-      this.counts.set(typeUrl, items.length);
+      const names = items.map((x) => x.name);
+      if (typeUrl === CLUSTER_TYPE || typeUrl === LISTENER_TYPE) this.held.set(typeUrl, new Set(names));
+      else {
+        let h = this.held.get(typeUrl);
+        if (!h) this.held.set(typeUrl, (h = new Set()));
+        for (const n of names) h.add(n);
+        // Names no longer subscribed to are no longer held.
+        const wanted = new Set(typeUrl === ENDPOINT_TYPE ? this.h.edsNames() : this.h.rdsNames());
+        for (const n of h) if (!wanted.has(n)) h.delete(n);
+      }
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
@@ -239,7 +249,7 @@ export class AdsClient {
   status(): XdsStatus {
     const types: XdsStatus['types'] = {};
     for (const [t, s] of this.state) {
-      types[t.slice(t.lastIndexOf('.') + 1)] = { versionAcked: s.versionAcked, lastNack: this.lastNack.get(t) ?? null, resources: this.counts.get(t) ?? 0 };
+      types[t.slice(t.lastIndexOf('.') + 1)] = { versionAcked: s.versionAcked, lastNack: this.lastNack.get(t) ?? null, resources: this.held.get(t)?.size ?? 0 };
     }
     return { connected: this.connected, types };
   }

@@ -89,6 +89,10 @@ test('Envoy 1.40 over ADS to ferry controller: proxies to registered endpoints, 
     await waitFor('traffic to C after the EndpointSlice change', async () => (await httpGet(web.ip, web.port)).body === 'C', 5_000);
     for (let i = 0; i < 10; i++) assert.equal((await httpGet(web.ip, web.port)).body, 'C');
     await waitFor('EDS ACKed', async () => (await getJson<SynczProxy[]>(controller.ports.admin, '/debug/syncz')).find((x) => x.id === id)?.types.EDS.status === 'SYNCED');
+    // The EDS response to that change carried web's assignment alone: Envoy still holds web-b's.
+    const after = (await httpGet('127.0.0.1', Number(envoyAdmin), '/clusters')).body;
+    assert.match(after, new RegExp(`outbound\\|${web.port}\\|\\|web-b\\.shop\\.svc\\.cluster\\.local::127\\.0\\.0\\.1:${b.port}::`));
+    assert.match(after, new RegExp(`outbound\\|${web.port}\\|\\|web\\.shop\\.svc\\.cluster\\.local::127\\.0\\.0\\.1:${c.port}::`));
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- controller ---\n${controller.log().slice(-3000)}\n--- envoy ---\n${log.slice(-4000)}`);
   }
