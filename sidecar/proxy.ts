@@ -7,7 +7,7 @@ import type { BootstrapConfig } from '../src/config/types';
 import { ProxyMetrics } from '../src/observability/metrics';
 import { Logger, rootLogger } from '../src/observability/logger';
 import { ClusterManager } from './cluster/cluster-manager';
-import { Listener } from './listener/listener';
+import { Listener, listenerRdsNames } from './listener/listener';
 import { AdminServer, type AdminTarget } from './admin/admin-server';
 import { RouteTable } from './http/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
@@ -27,6 +27,8 @@ export interface ProxyOptions {
   readonly random?: () => number;
   /** How long SIGTERM/drain waits for in-flight requests (default 5 s, Envoy's drain time). */
   readonly drainTimeoutMs?: number;
+  /** How long a dynamic listener waits for its RDS routes before serving anyway (default 15 s, Envoy's initial fetch timeout). */
+  readonly warmingTimeoutMs?: number;
   /** The workload identity (certificate, key, trust bundle) for mTLS that names it. */
   readonly identity?: WorkloadIdentity | null;
   /**
@@ -37,6 +39,8 @@ export interface ProxyOptions {
 }
 
 const monotonicNow = (): number => performance.now();
+
+const WARMING_TIMEOUT_MS = 15_000;
 
 export class Proxy implements AdminTarget {
   readonly metrics: ProxyMetrics;
@@ -53,6 +57,8 @@ export class Proxy implements AdminTarget {
   private readonly routeTables = new Map<string, RouteTable>();
   /** Listeners from LDS, by name, with the raw resource they came from. */
   private readonly dynamicListeners = new Map<string, { raw: string; listener: Listener }>();
+  /** Listeners waiting for their route configurations before they serve (see setDynamicListeners). */
+  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: NodeJS.Timeout }>();
   private ads: AdsClient | null = null;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -158,6 +164,7 @@ export class Proxy implements AdminTarget {
         rdsNames: () => {
           const out: string[] = [];
           for (const l of this.listeners) out.push(...l.rdsNames());
+          for (const w of this.warming.values()) out.push(...listenerRdsNames(w.v.config));
           return out;
         },
       },
@@ -170,36 +177,86 @@ export class Proxy implements AdminTarget {
     if (timer) clearTimeout(timer);
   }
 
-  private setRoutes(all: readonly Versioned<RouteConfiguration>[]): void {
+  /** RDS: route configurations by name (responses may carry only the changed ones); warm listeners waiting for them. */
+  private async setRoutes(all: readonly Versioned<RouteConfiguration>[]): Promise<void> {
     for (const r of all) this.routeTables.set(r.name, new RouteTable(r.config));
+    for (const [name, w] of [...this.warming]) {
+      if (!this.routesReady(w.v.config)) continue;
+      clearTimeout(w.timer);
+      this.warming.delete(name);
+      await this.activateListener(w.v);
+    }
   }
 
-  /** LDS, state of the world: add new listeners, update changed ones in place, drain removed ones. */
+  /**
+   * LDS, state of the world: add new listeners, update changed ones in place, drain removed ones.
+   * A listener (new or changed) whose connection managers name route configurations not received
+   * yet warms first, as in Envoy: it is not bound (a changed one keeps its previous configuration)
+   * until those routes arrive, or until the initial fetch timeout passes.
+   */
   private async setDynamicListeners(all: readonly Versioned<ListenerConfig>[]): Promise<void> {
     const seen = new Set<string>();
     for (const v of all) {
       seen.add(v.name);
+      const w = this.warming.get(v.name);
+      if (w) {
+        if (w.v.raw === v.raw) continue;
+        clearTimeout(w.timer);
+        this.warming.delete(v.name);
+      }
       const cur = this.dynamicListeners.get(v.name);
       if (cur && cur.raw === v.raw) continue;
-      const sameAddress =
-        cur && cur.listener.config.address.host === v.config.address.host && cur.listener.config.address.port === v.config.address.port;
-      if (cur && sameAddress) {
-        cur.listener.update(v.config);
-        this.dynamicListeners.set(v.name, { raw: v.raw, listener: cur.listener });
+      if (!this.routesReady(v.config)) {
+        this.startWarming(v);
         continue;
       }
-      const l = this.newListener(v.config);
-      if (cur) this.dropListener(cur.listener);
-      await l.listen();
-      this.listeners.push(l);
-      this.dynamicListeners.set(v.name, { raw: v.raw, listener: l });
-      this.logger.info('listener ready', { listener: v.name, address: `${v.config.address.host}:${l.port}` });
+      await this.activateListener(v);
+    }
+    for (const [name, w] of [...this.warming]) {
+      if (seen.has(name)) continue;
+      clearTimeout(w.timer);
+      this.warming.delete(name);
     }
     for (const [name, cur] of [...this.dynamicListeners]) {
       if (seen.has(name)) continue;
       this.dynamicListeners.delete(name);
       this.dropListener(cur.listener);
     }
+  }
+
+  private routesReady(config: ListenerConfig): boolean {
+    return listenerRdsNames(config).every((n) => this.routeTables.has(n));
+  }
+
+  private startWarming(v: Versioned<ListenerConfig>): void {
+    const timer = setTimeout(() => {
+      if (this.warming.get(v.name)?.timer !== timer) return;
+      this.warming.delete(v.name);
+      const missing = listenerRdsNames(v.config).filter((n) => !this.routeTables.has(n));
+      this.logger.warn('listener warmed without its routes (initial fetch timeout)', { listener: v.name, missing });
+      this.activateListener(v).catch((err: unknown) => this.logger.error('listener activation failed', { listener: v.name, error: String(err) }));
+    }, this.options.warmingTimeoutMs ?? WARMING_TIMEOUT_MS);
+    timer.unref();
+    this.warming.set(v.name, { v, timer });
+    this.logger.info('listener warming: waiting for its routes', { listener: v.name, routes: listenerRdsNames(v.config) });
+  }
+
+  /** Binds a new listener, or updates a bound one in place (a new address: a new socket, the old one drains). */
+  private async activateListener(v: Versioned<ListenerConfig>): Promise<void> {
+    const cur = this.dynamicListeners.get(v.name);
+    const sameAddress =
+      cur && cur.listener.config.address.host === v.config.address.host && cur.listener.config.address.port === v.config.address.port;
+    if (cur && sameAddress) {
+      cur.listener.update(v.config);
+      this.dynamicListeners.set(v.name, { raw: v.raw, listener: cur.listener });
+      return;
+    }
+    const l = this.newListener(v.config);
+    if (cur) this.dropListener(cur.listener);
+    await l.listen();
+    this.listeners.push(l);
+    this.dynamicListeners.set(v.name, { raw: v.raw, listener: l });
+    this.logger.info('listener ready', { listener: v.name, address: `${v.config.address.host}:${l.port}` });
   }
 
   private dropListener(l: Listener): void {
@@ -325,6 +382,8 @@ export class Proxy implements AdminTarget {
     if (this.stopped) return;
     this.stopped = true;
     this.ads?.stop();
+    for (const w of this.warming.values()) clearTimeout(w.timer);
+    this.warming.clear();
     this.options.identityManager?.manager.stop();
     for (const l of this.listeners) l.close();
     this.clusters.close();

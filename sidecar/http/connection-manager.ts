@@ -27,6 +27,9 @@ type DownReq = http.IncomingMessage | http2.Http2ServerRequest;
 type DownRes = http.ServerResponse | http2.Http2ServerResponse;
 
 /** What the listener knows about a connection when it hands it over. */
+
+/** How long a draining connection manager leaves idle HTTP/1.1 connections open (see drain()). */
+const DRAIN_IDLE_GRACE_MS = 1_000;
 export interface ConnectionInfo {
   readonly downstream: FilterDownstream;
   readonly secure: boolean;
@@ -74,6 +77,7 @@ export class HttpConnectionManager {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
   private draining = false;
+  private idleCloseTimer: NodeJS.Timeout | null = null;
   private readonly routerDeps: RouterDeps;
   private unsubscribeIdentity: (() => void) | null = null;
 
@@ -423,10 +427,18 @@ export class HttpConnectionManager {
   }
 
   /** Stops taking new requests: HTTP/2 GOAWAY, HTTP/1 `connection: close` on the next response. */
+  /**
+   * Stops taking new work gracefully: HTTP/2 sessions get GOAWAY; HTTP/1.1 responses carry
+   * `Connection: close`. HTTP/1.1 cannot tell an idle client not to reuse its connection, so closing
+   * idle connections at once races with requests already on their way (the client sees a reset);
+   * they are closed once the grace period has passed, by when every busy client has been told.
+   */
   drain(): void {
     this.draining = true;
     for (const s of this.sessions) s.close();
-    this.h1.closeIdleConnections();
+    if (this.idleCloseTimer) return;
+    this.idleCloseTimer = setTimeout(() => this.h1.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
+    this.idleCloseTimer.unref();
   }
 
   get activeConnections(): number {
@@ -435,6 +447,7 @@ export class HttpConnectionManager {
 
   close(): void {
     this.draining = true;
+    if (this.idleCloseTimer) clearTimeout(this.idleCloseTimer);
     this.unsubscribeIdentity?.();
     for (const s of this.sessions) s.destroy();
     for (const s of this.sockets) s.destroy();

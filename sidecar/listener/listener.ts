@@ -100,12 +100,7 @@ export class Listener {
 
   /** Names of RDS route configurations this listener's connection managers need. */
   rdsNames(): string[] {
-    const out: string[] = [];
-    for (const c of this.chains.values()) {
-      const n = c.config.network;
-      if (n.kind === 'http_connection_manager' && n.rdsRouteConfigName) out.push(n.rdsRouteConfigName);
-    }
-    return out;
+    return listenerRdsNames(this.config);
   }
 
   private buildChain(fc: FilterChainConfig): ChainRuntime {
@@ -411,4 +406,14 @@ export class Listener {
       c.tcp?.close();
     }
   }
+}
+
+/** Names of the RDS route configurations a listener's connection managers use (its warming set). */
+export function listenerRdsNames(config: ListenerConfig): string[] {
+  const out: string[] = [];
+  for (const fc of [...config.filterChains, ...(config.defaultFilterChain ? [config.defaultFilterChain] : [])]) {
+    const n = fc.network;
+    if (n.kind === 'http_connection_manager' && n.rdsRouteConfigName) out.push(n.rdsRouteConfigName);
+  }
+  return out;
 }

@@ -27,7 +27,7 @@ export interface XdsHandlers {
   clusters(all: readonly Versioned<ClusterConfig>[]): Promise<void> | void;
   endpoints(all: readonly Versioned<LoadAssignmentConfig>[]): void;
   listeners(all: readonly Versioned<ListenerConfig>[]): Promise<void> | void;
-  routes(all: readonly Versioned<RouteConfiguration>[]): void;
+  routes(all: readonly Versioned<RouteConfiguration>[]): Promise<void> | void;
   /** Names of EDS resources the current clusters need. */
   edsNames(): string[];
   /** Names of route configurations the current listeners need. */
@@ -192,7 +192,7 @@ export class AdsClient {
           await this.h.listeners(items.map((x) => ({ name: x.name, config: translateListener(x.obj, x.path), raw: JSON.stringify(x.obj) })));
           break;
         case ROUTE_TYPE:
-          this.h.routes(
+          await this.h.routes(
             items.map((x) => ({ name: x.name, config: translateRouteConfiguration(x.obj, x.path), raw: JSON.stringify(x.obj) })),
           );
           break;

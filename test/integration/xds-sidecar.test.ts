@@ -182,3 +182,77 @@ describe('Ferry sidecar over ADS (dynamic-ads.yaml)', () => {
     assert.deepEqual(l.failures, []);
   });
 });
+
+describe('listener warming: a listener serves only once its routes have arrived', () => {
+  const cache = new SnapshotCache();
+  let ads: AdsServer;
+  let proxy: Proxy | null = null;
+  let a: Upstream;
+  const logger = new Logger('test', 'error');
+
+  /** The base snapshot with the listener's RDS name and the route configurations replaced. */
+  function withRoutes(listenerPort: number, rdsName: string, routes: Record<string, Record<string, unknown>>): Snapshot {
+    const s = snapshot(listenerPort, a.port);
+    const l = structuredClone(s[LISTENER_TYPE]!.get('outbound_80')!) as { filter_chains: { filters: { typed_config: { rds: { route_config_name: string } } }[] }[] };
+    l.filter_chains[0].filters[0].typed_config.rds.route_config_name = rdsName;
+    return { ...s, [LISTENER_TYPE]: new Map([['outbound_80', l as unknown as Record<string, unknown>]]), [ROUTE_TYPE]: new Map(Object.entries(routes)) };
+  }
+  const direct = (name: string, body: string) => ({
+    name,
+    virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }] }],
+  });
+
+  before(async () => {
+    a = await httpUpstream((_req, res) => res.end('A'));
+    ads = new AdsServer({ cache, nodeKey: () => 'sidecar', debounceMs: 10, logger });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await ads?.close(100);
+    await a?.close();
+  });
+
+  test('new listener: not bound until its route configuration arrives; a changed one keeps its old routes until the new ones come', async () => {
+    const port = await closedPort();
+    cache.setSnapshot('sidecar', withRoutes(port, '80', {}));
+    const adsPort = await ads.listen('127.0.0.1:0');
+    const starting = startProxy('dynamic-ads', { PORT: 0, UPSTREAM_PORT: adsPort });
+    proxy = await starting;
+    assert.ok(await eventually(() => ads.syncz()[0]?.types.LDS?.status === 'SYNCED', 5_000), 'LDS ACKed');
+    await sleep(200);
+    assert.equal(proxy.listenerPort('outbound_80'), 0, 'not bound while warming');
+    await assert.rejects(request(port, '/'), /ECONNREFUSED/);
+
+    cache.setSnapshot('sidecar', withRoutes(port, '80', { '80': direct('80', 'eighty') }));
+    assert.ok(await eventually(async () => (await request(port, '/').catch(() => ({ body: '' }))).body === 'eighty', 3_000), 'serves once warm');
+
+    // Point the listener at route configuration 81, which does not exist yet: 80 keeps serving.
+    const l = load(port, 2);
+    cache.setSnapshot('sidecar', withRoutes(port, '81', { '80': direct('80', 'eighty') }));
+    assert.ok(await eventually(() => ads.syncz()[0]?.types.LDS?.status === 'SYNCED', 3_000));
+    await sleep(300);
+    assert.deepEqual([...l.bodies.keys()], ['eighty']);
+    cache.setSnapshot('sidecar', withRoutes(port, '81', { '80': direct('80', 'eighty'), '81': direct('81', 'eighty-one') }));
+    assert.ok(await eventually(() => (l.bodies.get('eighty-one') ?? 0) > 0, 3_000), 'the update applies once its routes arrive');
+    await l.stop();
+    assert.deepEqual(l.failures, []);
+  });
+
+  test('a listener whose routes never come serves after the warming timeout', async () => {
+    const port = await closedPort();
+    const cache2 = new SnapshotCache();
+    cache2.setSnapshot('sidecar', withRoutes(port, 'never', {}));
+    const ads2 = new AdsServer({ cache: cache2, nodeKey: () => 'sidecar', debounceMs: 10, logger });
+    const adsPort = await ads2.listen('127.0.0.1:0');
+    const p = await startProxy('dynamic-ads', { PORT: 0, UPSTREAM_PORT: adsPort }, { warmingTimeoutMs: 300 });
+    try {
+      assert.ok(await eventually(() => p.listenerPort('outbound_80') !== 0, 3_000), 'bound after the timeout');
+      const r = await request(port, '/');
+      assert.equal(r.status, 404, 'no route configuration: 404 (NR), as Envoy answers');
+    } finally {
+      await p.stop();
+      await ads2.close(100);
+    }
+  });
+});
