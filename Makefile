@@ -17,7 +17,9 @@ deps: node_modules/.installed
 tools:
 	bash scripts/setup-tools.sh test
 
+# dist/ is emitted afresh: compiled files of deleted sources would otherwise still run as tests.
 build: deps
+	rm -rf dist
 	npx tsc -p tsconfig.json
 	bash sidecar/native/build.sh
 
