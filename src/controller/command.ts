@@ -26,7 +26,7 @@ export const CONTROLLER_USAGE = `usage: ferry controller --registry file:PATH|ku
   --insecure-xds               serve --xds-address without TLS and without the CA (tests, trusted hosts)
 ${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxyless gRPC (e.g. 127.0.0.1:${PORT_CONTROLLER_XDS_PLAINTEXT})
   --admin-address H:P          health, metrics and /debug (default 127.0.0.1:${ADMIN_PORT_CONTROLLER})
-  --debounce-ms N              quiet period after a change before translating and pushing (default 100)
+  --debounce-ms N              quiet period after a change before it is pushed (default 100)
   --max-debounce-ms N          bound on the push delay under steady change (default 1000)
   --service-cidr CIDR          file registry: range for Services without clusterIP
                                (default 10.96.0.0/16; 127.10.0.0/16 with --outbound-mode bind)
