@@ -4,8 +4,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, get, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,43 +15,11 @@ import type { Snapshot } from '../../src/controller/types';
 import { Logger } from '../../src/observability/logger';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/type-urls';
 import { ENVOY_SKIP_REASON, envoyMissing as envoyMissingOrCi } from '../support/tools';
+import { backend, fetchText, freePort, waitFor } from '../support/loopback';
 
 const envoyMissing = envoyMissingOrCi();
 if (envoyMissing) console.log(`# envoy-delta: skipped, ${ENVOY_SKIP_REASON}`);
 
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function backend(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_req, res) => res.end(name));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
-function fetchText(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', timeout: 1000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 ? body : null));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-  });
-}
-
-async function waitFor(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function snapshot(listenerPort: number, upstream: { address: string; port: number }): Snapshot {
   const hcm = {

@@ -12,54 +12,15 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xd
 import type { Snapshot } from '../types';
 import { AdsServer, type Clock } from './ads-server';
 import { FakeClock } from './fake-clock';
+import { ClientStream, cla, cluster, listener, routeConfig } from './test-support';
 import { SnapshotCache } from './snapshot-cache';
 
-/** One client stream with a queue of received responses. */
-class TestStream {
-  private readonly queue: DiscoveryResponseMsg[] = [];
-  private waiters: ((r: DiscoveryResponseMsg) => void)[] = [];
-  ended: Promise<{ code: number; details: string }>;
-  constructor(readonly call: ClientDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>) {
-    call.on('data', (r: DiscoveryResponseMsg) => {
-      const w = this.waiters.shift();
-      if (w) w(r);
-      else this.queue.push(r);
-    });
-    this.ended = new Promise((resolve) => {
-      call.on('error', (e: { code: number; details: string }) => resolve(e));
-      call.on('status', (s: { code: number; details: string }) => resolve(s));
-    });
-  }
-  send(r: DiscoveryRequestMsg): void {
-    this.call.write(r);
-  }
-  next(timeoutMs = 3000): Promise<DiscoveryResponseMsg> {
-    const r = this.queue.shift();
-    if (r) return Promise.resolve(r);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no DiscoveryResponse within timeout')), timeoutMs);
-      this.waiters.push((x) => {
-        clearTimeout(t);
-        resolve(x);
-      });
-    });
-  }
-  get buffered(): number {
-    return this.queue.length;
-  }
+/** A state-of-the-world client stream that can ACK what it got. */
+class TestStream extends ClientStream<DiscoveryRequestMsg, DiscoveryResponseMsg> {
   ack(r: DiscoveryResponseMsg, names: string[] = []): void {
     this.send({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames: names });
   }
 }
-
-const cluster = (name: string, ms = 1000) => ({ name, type: 'EDS', connect_timeout: `${ms / 1000}s`, eds_cluster_config: { eds_config: { ads: {} } } });
-const cla = (name: string, ip: string) => ({ cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: ip, port_value: 80 } } } }] }] });
-const listener = (name: string, route: string) => ({
-  name,
-  address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
-  filter_chains: [{ filters: [{ name: 'hcm', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'x', rds: { route_config_name: route, config_source: { ads: {} } }, http_filters: [{ name: 'router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }] } }] }],
-});
-const routeConfig = (name: string, clusterName: string) => ({ name, virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: clusterName } }] }] });
 
 function snapshot(ip = '10.0.0.1', timeoutMs = 1000): Snapshot {
   return {

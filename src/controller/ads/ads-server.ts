@@ -1,6 +1,6 @@
 // The ADS server: state-of-the-world and delta xDS over grpc-js, fed by the snapshot cache, with debounced pushes.
 
-import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Logger, rootLogger } from '../../observability/logger';
 import { adsServiceDefinition, encodeResponseBody, withNonce, type DiscoveryRequestMsg } from '../../xds/ads-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
@@ -8,8 +8,8 @@ import type { ControllerMetrics } from '../admin/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
 import { DebounceState } from './debounce';
 import { DeltaStreams, type DeltaCall } from './delta-streams';
-import { parseNode } from './node-info';
 import type { SnapshotCache, TypeSnapshot } from './snapshot-cache';
+import { StreamRegistry } from './stream-registry';
 import { StreamState, type PlannedResponse, type SyncStatus } from './stream-state';
 
 /** Time and timers, injectable so tests can drive the debouncer with a fake clock. */
@@ -85,8 +85,8 @@ export class AdsServer {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly debounce: DebounceState;
-  private readonly conns = new Map<number, Conn>();
-  private readonly byKey = new Map<string, Set<Conn>>();
+  /** The state-of-the-world streams. */
+  private readonly streams: StreamRegistry<Conn>;
   private readonly pending = new Map<string, { types: Set<ResourceTypeUrl>; since: number }>();
   private timer: unknown = null;
   private armedFor = 0;
@@ -115,7 +115,17 @@ export class AdsServer {
       onNodeConnect: opts.onNodeConnect,
       onNodeDisconnect: opts.onNodeDisconnect,
       nextStreamId: () => this.nextConnId++,
-      otherStreams: (key) => this.byKey.get(key)?.size ?? 0,
+      otherStreams: (key) => this.streams.count(key),
+    });
+    this.streams = new StreamRegistry<Conn>({
+      cache: this.cache,
+      nodeKey: this.nodeKey,
+      log: this.log,
+      metrics: opts.metrics,
+      requestName: 'DiscoveryRequest',
+      onNodeConnect: opts.onNodeConnect,
+      onNodeDisconnect: opts.onNodeDisconnect,
+      otherStreams: (key) => this.delta.count(key),
     });
     this.unsubscribe = this.cache.onChange((key, types, changeAt) => this.onSnapshotChange(key, types, changeAt));
   }
@@ -141,7 +151,7 @@ export class AdsServer {
     this.unsubscribe();
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
-    for (const c of this.conns.values()) c.call.end();
+    this.streams.endAll();
     this.delta.endAll();
     const server = this.server;
     this.server = null;
@@ -160,9 +170,7 @@ export class AdsServer {
 
   /** Number of open streams that have identified their node. */
   get connectedCount(): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (c.node) n++;
-    return n + this.delta.connectedCount;
+    return this.streams.connectedCount + this.delta.connectedCount;
   }
 
   /**
@@ -192,7 +200,7 @@ export class AdsServer {
     const pending = [...this.pending];
     this.pending.clear();
     for (const [key, p] of pending) {
-      for (const conn of this.byKey.get(key) ?? []) {
+      for (const conn of this.streams.byKey.get(key) ?? []) {
         for (const typeUrl of PUSH_ORDER) if (p.types.has(typeUrl)) this.push(conn, typeUrl, p.since, false);
       }
       this.delta.push(key, p.types, p.since);
@@ -202,7 +210,7 @@ export class AdsServer {
 
   syncz(): SynczProxy[] {
     const out: SynczProxy[] = [];
-    for (const c of this.conns.values()) {
+    for (const c of this.streams.conns.values()) {
       if (!c.node) continue;
       const pending = this.pending.get(c.key);
       const types: Record<string, SynczType> = {};
@@ -236,8 +244,7 @@ export class AdsServer {
 
   /** The resources last sent to proxy `id` (its newest stream), as plain objects; null if not connected. */
   configDump(id: string): Record<string, unknown> | null {
-    let conn: Conn | null = null;
-    for (const c of this.conns.values()) if (c.node?.id === id && (!conn || c.id > conn.id)) conn = c;
+    const conn = this.streams.newest(id);
     const delta = this.delta.newest(id);
     if (delta && (!conn || delta.id > conn.id)) return this.delta.configDump(delta);
     if (!conn || !conn.node) return null;
@@ -264,55 +271,12 @@ export class AdsServer {
       node: null,
       key: '',
     };
-    this.conns.set(conn.id, conn);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      this.conns.delete(conn.id);
-      if (!conn.node) return;
-      const set = this.byKey.get(conn.key);
-      set?.delete(conn);
-      if (set && set.size === 0) this.byKey.delete(conn.key);
-      this.opts.metrics?.connectedProxies.dec({ kind: conn.node.kind });
-      this.log.info('proxy disconnected', { proxy: conn.node.id, stream: conn.id });
-      this.opts.onNodeDisconnect?.(conn.node, conn.key, (set?.size ?? 0) + this.delta.count(conn.key));
-    };
-    call.on('data', (req: DiscoveryRequestMsg) => {
-      try {
-        this.onRequest(conn, req);
-      } catch (err) {
-        this.log.error('ADS request failed', { stream: conn.id, err });
-        call.emit('error', { code: status.INTERNAL, details: String(err) });
-        close();
-      }
-    });
-    call.on('end', () => {
-      close();
-      call.end();
-    });
-    call.on('error', close);
-    call.on('close', close);
-    call.on('cancelled', close);
+    this.streams.serve(conn, (req: DiscoveryRequestMsg) => this.onRequest(conn, req));
   }
 
   private onRequest(conn: Conn, req: DiscoveryRequestMsg): void {
     const now = this.clock.now();
-    if (!conn.node) {
-      if (!req.node) {
-        conn.call.emit('error', { code: status.INVALID_ARGUMENT, details: 'the first DiscoveryRequest must carry node' });
-        return;
-      }
-      const node = parseNode(req.node);
-      conn.node = node;
-      conn.key = this.nodeKey(node);
-      let set = this.byKey.get(conn.key);
-      if (!set) this.byKey.set(conn.key, (set = new Set()));
-      set.add(conn);
-      this.opts.metrics?.connectedProxies.inc({ kind: node.kind });
-      this.log.info('proxy connected', { proxy: node.id, kind: node.kind, userAgent: node.userAgentName, nodeKey: conn.key, stream: conn.id });
-      if (!this.cache.has(conn.key)) this.opts.onNodeConnect?.(node, conn.key);
-    }
+    if (!this.streams.identify(conn, req.node) || !conn.node) return;
     const typeUrl = req.typeUrl ?? '';
     if (!typeUrl) {
       this.log.warn('DiscoveryRequest without type_url ignored', { proxy: conn.node.id });
@@ -366,7 +330,7 @@ export class AdsServer {
   // ───────────────────────────── debounced pushes ─────────────────────────────
 
   private onSnapshotChange(key: string, types: readonly ResourceTypeUrl[], changeAt?: number): void {
-    if (!this.byKey.has(key) && this.delta.count(key) === 0) return; // nobody to push to; new streams read the cache
+    if (this.streams.count(key) === 0 && this.delta.count(key) === 0) return; // nobody to push to; new streams read the cache
     const now = this.clock.now();
     let p = this.pending.get(key);
     if (!p) this.pending.set(key, (p = { types: new Set(), since: changeAt ?? now }));

@@ -12,50 +12,11 @@ import { decodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
 import { AdsServer } from './ads-server';
+import { ClientStream, cla, cluster, routeConfig } from './test-support';
 import { SnapshotCache } from './snapshot-cache';
 
-/** One client stream with a queue of received responses. */
-class Stream<Req, Res> {
-  private readonly queue: Res[] = [];
-  private waiters: ((r: Res) => void)[] = [];
-  readonly ended: Promise<{ code: number; details: string }>;
-  constructor(readonly call: ClientDuplexStream<Req, Res>) {
-    call.on('data', (r: Res) => {
-      const w = this.waiters.shift();
-      if (w) w(r);
-      else this.queue.push(r);
-    });
-    this.ended = new Promise((resolve) => {
-      call.on('error', (e: { code: number; details: string }) => resolve(e));
-      call.on('status', (s: { code: number; details: string }) => resolve(s));
-    });
-  }
-  send(r: Req): void {
-    this.call.write(r);
-  }
-  next(timeoutMs = 3000): Promise<Res> {
-    const r = this.queue.shift();
-    if (r) return Promise.resolve(r);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no response within timeout')), timeoutMs);
-      this.waiters.push((x) => {
-        clearTimeout(t);
-        resolve(x);
-      });
-    });
-  }
-  /** Resolves when no response arrives for `ms` (a response that does arrive fails the test). */
-  async quiet(ms = 150): Promise<void> {
-    await new Promise((r) => setTimeout(r, ms));
-    assert.equal(this.queue.length, 0, `unexpected responses: ${JSON.stringify(this.queue)}`);
-  }
-}
+type Delta = ClientStream<DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg>;
 
-type Delta = Stream<DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg>;
-
-const cluster = (name: string, ms = 1000) => ({ name, type: 'EDS', connect_timeout: `${ms / 1000}s`, eds_cluster_config: { eds_config: { ads: {} } } });
-const cla = (name: string, ip: string) => ({ cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: ip, port_value: 80 } } } }] }] });
-const routeConfig = (name: string, clusterName: string) => ({ name, virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: clusterName } }] }] });
 
 function snapshot(o: { clusters?: Record<string, number>; endpoints?: Record<string, string>; route?: string } = {}): Snapshot {
   const clusters = o.clusters ?? { a: 1000, b: 1000 };
@@ -90,8 +51,8 @@ async function setup(t: TestContext) {
     clients.push(c);
     return c;
   };
-  const delta = (): Delta => new Stream(client().DeltaAggregatedResources() as ClientDuplexStream<DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg>);
-  const sotw = () => new Stream(client().StreamAggregatedResources() as ClientDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>);
+  const delta = (): Delta => new ClientStream(client().DeltaAggregatedResources() as ClientDuplexStream<DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg>);
+  const sotw = () => new ClientStream(client().StreamAggregatedResources() as ClientDuplexStream<DiscoveryRequestMsg, DiscoveryResponseMsg>);
   t.after(async () => {
     for (const c of clients) c.close();
     await server.close(200);

@@ -5,7 +5,7 @@
 // resource is encoded as an envoy.service.discovery.v3.Resource once for every stream (its version
 // is its content hash); only the envelope (type, nonce, removals) is written per response.
 
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
 import { deltaResponseBytes, encodeDeltaResource, type DeltaDiscoveryRequestMsg } from '../../xds/delta-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
@@ -13,8 +13,8 @@ import type { ControllerMetrics } from '../admin/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
 import type { SynczProxy, SynczType } from './ads-server';
 import { DeltaState } from './delta-state';
-import { parseNode } from './node-info';
 import type { EncodedResource, SnapshotCache } from './snapshot-cache';
+import { StreamRegistry } from './stream-registry';
 
 export type DeltaCall = ServerDuplexStream<DeltaDiscoveryRequestMsg, Buffer>;
 
@@ -55,22 +55,31 @@ function encoded(r: EncodedResource): Buffer {
 }
 
 export class DeltaStreams {
-  private readonly conns = new Map<number, DeltaConn>();
-  private readonly byKey = new Map<string, Set<DeltaConn>>();
+  private readonly streams: StreamRegistry<DeltaConn>;
   private nonceCounter = 0;
 
-  constructor(private readonly host: DeltaStreamsHost) {}
+  constructor(private readonly host: DeltaStreamsHost) {
+    this.streams = new StreamRegistry<DeltaConn>({
+      cache: host.cache,
+      nodeKey: host.nodeKey,
+      log: host.log,
+      metrics: host.metrics,
+      requestName: 'DeltaDiscoveryRequest',
+      logFields: { protocol: 'delta' },
+      onNodeConnect: host.onNodeConnect,
+      onNodeDisconnect: host.onNodeDisconnect,
+      otherStreams: (key) => host.otherStreams(key),
+    });
+  }
 
   /** Delta streams that have identified their node. */
   get connectedCount(): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (c.node) n++;
-    return n;
+    return this.streams.connectedCount;
   }
 
   /** Delta streams open for node key `key`. */
   count(key: string): number {
-    return this.byKey.get(key)?.size ?? 0;
+    return this.streams.count(key);
   }
 
   /** Serves one DeltaAggregatedResources call until it ends. */
@@ -83,41 +92,12 @@ export class DeltaStreams {
       node: null,
       key: '',
     };
-    this.conns.set(conn.id, conn);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      this.conns.delete(conn.id);
-      if (!conn.node) return;
-      const set = this.byKey.get(conn.key);
-      set?.delete(conn);
-      if (set && set.size === 0) this.byKey.delete(conn.key);
-      this.host.metrics?.connectedProxies.dec({ kind: conn.node.kind });
-      this.host.log.info('proxy disconnected', { proxy: conn.node.id, stream: conn.id, protocol: 'delta' });
-      this.host.onNodeDisconnect?.(conn.node, conn.key, (set?.size ?? 0) + this.host.otherStreams(conn.key));
-    };
-    call.on('data', (req: DeltaDiscoveryRequestMsg) => {
-      try {
-        this.onRequest(conn, req);
-      } catch (err) {
-        this.host.log.error('delta ADS request failed', { stream: conn.id, err });
-        call.emit('error', { code: status.INTERNAL, details: String(err) });
-        close();
-      }
-    });
-    call.on('end', () => {
-      close();
-      call.end();
-    });
-    call.on('error', close);
-    call.on('close', close);
-    call.on('cancelled', close);
+    this.streams.serve(conn, (req: DeltaDiscoveryRequestMsg) => this.onRequest(conn, req));
   }
 
   /** After a debounced snapshot change of `key`: each delta stream of the key, types in push order. */
   push(key: string, types: ReadonlySet<ResourceTypeUrl>, changeAt: number): void {
-    const set = this.byKey.get(key);
+    const set = this.streams.byKey.get(key);
     if (!set) return;
     for (const conn of set) for (const typeUrl of PUSH_ORDER) if (types.has(typeUrl)) this.pushType(conn, typeUrl, changeAt);
   }
@@ -125,7 +105,7 @@ export class DeltaStreams {
   /** One entry per identified delta stream; `pending` says which types of a key await a debounced push. */
   syncz(pending: (key: string) => ReadonlySet<string> | undefined): SynczProxy[] {
     const out: SynczProxy[] = [];
-    for (const c of this.conns.values()) {
+    for (const c of this.streams.conns.values()) {
       if (!c.node) continue;
       const waiting = pending(c.key);
       const types: Record<string, SynczType> = {};
@@ -158,9 +138,7 @@ export class DeltaStreams {
 
   /** The newest identified delta stream of proxy `id`, if any. */
   newest(id: string): DeltaConn | null {
-    let conn: DeltaConn | null = null;
-    for (const c of this.conns.values()) if (c.node?.id === id && (!conn || c.id > conn.id)) conn = c;
-    return conn;
+    return this.streams.newest(id);
   }
 
   /**
@@ -188,26 +166,12 @@ export class DeltaStreams {
 
   /** Ends every delta stream (server shutdown). */
   endAll(): void {
-    for (const c of this.conns.values()) c.call.end();
+    this.streams.endAll();
   }
 
   private onRequest(conn: DeltaConn, req: DeltaDiscoveryRequestMsg): void {
     const now = this.host.clock.now();
-    if (!conn.node) {
-      if (!req.node) {
-        conn.call.emit('error', { code: status.INVALID_ARGUMENT, details: 'the first DeltaDiscoveryRequest must carry node' });
-        return;
-      }
-      const node = parseNode(req.node);
-      conn.node = node;
-      conn.key = this.host.nodeKey(node);
-      let set = this.byKey.get(conn.key);
-      if (!set) this.byKey.set(conn.key, (set = new Set()));
-      set.add(conn);
-      this.host.metrics?.connectedProxies.inc({ kind: node.kind });
-      this.host.log.info('proxy connected', { proxy: node.id, kind: node.kind, userAgent: node.userAgentName, nodeKey: conn.key, stream: conn.id, protocol: 'delta' });
-      if (!this.host.cache.has(conn.key)) this.host.onNodeConnect?.(node, conn.key);
-    }
+    if (!this.streams.identify(conn, req.node) || !conn.node) return;
     const typeUrl = req.typeUrl ?? '';
     if (!typeUrl) {
       this.host.log.warn('DeltaDiscoveryRequest without type_url ignored', { proxy: conn.node.id });
