@@ -92,19 +92,11 @@ export class SnapshotCache {
       const frozen = Object.isFrozen(resources);
       let ts = frozen ? byMap.get(resources) : undefined;
       if (!ts) {
-        ts = this.encodeType(typeUrl, resources, before);
-        const shared = this.byVersion.get(`${typeUrl}|${ts.version}`);
-        if (shared) ts = shared;
+        ts = this.intern(this.encodeType(typeUrl, resources, before));
         if (frozen) byMap.set(resources, ts);
       }
       if (before && before.version === ts.version) next.set(typeUrl, before);
       else {
-        const shared = this.byVersion.get(`${typeUrl}|${ts.version}`);
-        if (shared) ts = shared;
-        else {
-          if (this.byVersion.size >= 10_000) this.pruneVersions();
-          this.byVersion.set(`${typeUrl}|${ts.version}`, ts);
-        }
         next.set(typeUrl, ts);
         changed.push(typeUrl);
       }
@@ -131,6 +123,16 @@ export class SnapshotCache {
 
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** The TypeSnapshot another key already has for this content, else `ts` (remembered for the next). */
+  private intern(ts: TypeSnapshot): TypeSnapshot {
+    const k = `${ts.typeUrl}|${ts.version}`;
+    const shared = this.byVersion.get(k);
+    if (shared) return shared;
+    if (this.byVersion.size >= 10_000) this.pruneVersions();
+    this.byVersion.set(k, ts);
+    return ts;
   }
 
   /** Keeps only the shared type snapshots some key still uses. */
