@@ -14,7 +14,7 @@ import type { HttpFilter, HttpFilterContext, FilterDownstream, FilterRequest } f
 import { createHttpFilters } from '../filters/registry';
 import { RouteTable } from './route-table';
 import { RouterStream, type RouterDeps, type RouterResponder } from './router';
-import { RequestBody } from './request-body';
+import { RequestBody, RETRY_BUFFER_LIMIT_BYTES, type BodyObserver } from './request-body';
 import { RequestStatsTable } from './request-stats';
 import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from './local-reply';
 import { headerValue, newRequestId, upstreamRequestHeaders } from './headers';
@@ -60,6 +60,11 @@ const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 const UNKNOWN_WORKLOAD: WorkloadLabels = Object.freeze({ workload: 'unknown', namespace: 'unknown' });
 const CONNECTION_INFO = Symbol('ferry.connectionInfo');
 const STREAM_STATE = Symbol('ferry.streamState');
+
+/** The stream idle timer's callback, shared by every request (the state rides along). */
+function onStreamIdleTimer(s: StreamState): void {
+  s.onIdleTimer();
+}
 
 /** The response's 'close' listener, shared by every request (the state rides on the response). */
 function onResponseClose(this: DownRes): void {
@@ -247,6 +252,9 @@ export class HttpConnectionManager {
     const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method, headers, isGrpc }, this.deps.random) : null;
     state.route = route;
     state.vhost = vh;
+    // stream_idle_timeout, or the route's idle_timeout where it sets one (0 turns it off).
+    const routeIdle = route !== null && route.action.kind === 'route' ? route.action.idleTimeoutMs : null;
+    state.armIdleTimer(routeIdle ?? this.config.streamIdleTimeoutMs);
 
     if (vh !== null && vh.requireTls === 'all' && !info.secure) {
       return state.localReply(301, '', Flags.directResponse, { location: `https://${authority}${path}` });
@@ -336,7 +344,9 @@ export class HttpConnectionManager {
     const vh = state.vhost as VirtualHostConfig;
     requestHeaderEdits(out, route, vh, table?.config ?? null);
     const target = rewriteRequest(action, route, req.url ?? '/', state.authority(), cluster);
-    const body = new RequestBody(req, 1 << 20, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
+    const body = new RequestBody(req, RETRY_BUFFER_LIMIT_BYTES, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
+    body.observe(state);
+    state.body = body;
     const router = new RouterStream(
       cluster,
       {
@@ -380,7 +390,9 @@ export class HttpConnectionManager {
       return;
     }
     const target = rewriteRequest(action, route, path, authority, cluster);
-    proxyUpgrade(req, socket, head, cluster, target, info, this.deps);
+    // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
+    const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
+    proxyUpgrade(req, socket, head, cluster, target, info, this.deps, idleMs, () => this.countStreamIdleTimeout());
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
@@ -399,6 +411,10 @@ export class HttpConnectionManager {
     }
     socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: DPE\r\n\r\n`);
     socket.destroySoon();
+  }
+
+  countStreamIdleTimeout(): void {
+    this.deps.metrics.streamIdleTimeouts.labels(this.config.statPrefix).inc();
   }
 
   recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void {
@@ -469,11 +485,16 @@ function hasBody(h: Record<string, string | string[] | undefined>): boolean {
 }
 
 /** One request's progress through the connection manager; the router's responder. */
-class StreamState implements RouterResponder {
+class StreamState implements RouterResponder, BodyObserver {
   route: RouteConfig | null = null;
   vhost: VirtualHostConfig | null = null;
   filterCtx: HttpFilterContext | null = null;
   router: RouterStream | null = null;
+  body: RequestBody | null = null;
+  /** The stream idle timeout in force (ms, 0 = none), its timer, and the last activity (performance.now()). */
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private activityAt = 0;
   clusterName = '';
   delayed = false;
   delayTimer: NodeJS.Timeout | null = null;
@@ -501,7 +522,45 @@ class StreamState implements RouterResponder {
     return this.res.headersSent;
   }
 
+  armIdleTimer(ms: number): void {
+    this.idleMs = ms;
+    if (ms <= 0) return;
+    this.activityAt = performance.now();
+    this.idleTimer = setTimeout(onStreamIdleTimer, ms, this);
+  }
+
+  /**
+   * The stream made no progress in either direction for the idle timeout (checked lazily: activity
+   * only records a time). Envoy's answer: 504 once the request is complete, 408 while it is not,
+   * a reset once the response has started; flag SI.
+   */
+  onIdleTimer(): void {
+    this.idleTimer = null;
+    if (this.done) return;
+    const left = this.activityAt + this.idleMs - performance.now();
+    if (left > 1) {
+      this.idleTimer = setTimeout(onStreamIdleTimer, left, this);
+      return;
+    }
+    this.hcm.countStreamIdleTimeout();
+    const complete = this.body !== null ? this.body.complete : this.req.complete;
+    const status = complete ? 504 : 408;
+    if (this.router !== null) return this.router.abandon(status, 'stream timeout', Flags.streamIdleTimeout);
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.localReply(status, 'stream timeout', Flags.streamIdleTimeout);
+  }
+
+  onBodyProgress(): void {
+    this.activityAt = performance.now();
+    this.router?.onBodyProgress();
+  }
+
+  onBodyComplete(): void {
+    this.router?.onBodyComplete();
+  }
+
   sendHeaders(status: number, headers: Record<string, string | string[]>): void {
+    this.activityAt = performance.now();
     this.status = status;
     this.hcm.applyResponseHeaders(this, headers);
     const g = headers['grpc-status'];
@@ -531,6 +590,7 @@ class StreamState implements RouterResponder {
   }
 
   sendData(chunk: Buffer): boolean {
+    this.activityAt = performance.now();
     return (this.res as http.ServerResponse).write(chunk);
   }
 
@@ -571,6 +631,8 @@ class StreamState implements RouterResponder {
     const h: Record<string, string | string[]> = {};
     if (headers) for (const k in headers) h[k] = headers[k];
     if (flag && !fromRoute) h[RESPONSE_FLAGS_HEADER] = flag;
+    // The rest of an incomplete request body will not be read: the connection cannot be reused.
+    if (status === 408 && this.protocol !== 'HTTP/2') h.connection = 'close';
     if (this.isGrpc && !fromRoute) {
       // gRPC clients read the status from grpc-status (trailers-only response).
       const gs = grpcStatus ?? grpcStatusForHttp(status);
@@ -610,12 +672,20 @@ class StreamState implements RouterResponder {
   private finish(flag: string): void {
     if (this.done) return;
     this.done = true;
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     this.hcm.finishFilters(this);
     this.hcm.recordStats(this, this.status, flag, this.grpcStatus || (this.isGrpc ? '' : '-'));
   }
 
   onDownstreamClose(): void {
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     if (!this.res.writableFinished) {
       if (this.router !== null) this.router.cancel();
       else if (!this.done) {

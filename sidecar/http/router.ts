@@ -62,6 +62,9 @@ function onPerTryTimer(r: RouterStream): void {
 function onBackoffTimer(r: RouterStream): void {
   r.onBackoffDone();
 }
+function onPerTryIdleTimer(r: RouterStream): void {
+  r.onPerTryIdleTimeout();
+}
 
 export class RouterStream implements AttemptHandler {
   private attempt: UpstreamAttempt | null = null;
@@ -72,9 +75,14 @@ export class RouterStream implements AttemptHandler {
   private globalTimer: NodeJS.Timeout | null = null;
   private perTryTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
+  private perTryIdleTimer: NodeJS.Timeout | null = null;
+  /** When the current attempt last made progress (per_try_idle_timeout), by `deps.now`. */
+  private attemptActivityAt = 0;
   /** Hosts tried so far, kept only once a second attempt starts (the first is in upstreamHostKey). */
   private tried: Set<string> | null = null;
   private finished = false;
+  /** A retry was refused because the body could not be replayed (said in the local reply). */
+  private notReplayable = false;
   private pausedUpstream: { pause(): void; resume(): void } | null = null;
   /** Response flag of the outcome, for metrics ('' when the upstream answered normally). */
   flag = '';
@@ -94,11 +102,41 @@ export class RouterStream implements AttemptHandler {
       return this.fail(503, 'upstream overflow: max_requests', Flags.upstreamOverflow);
     }
     this.requestAcquired = true;
-    const t = this.req.action.timeoutMs;
-    if (t > 0) {
-      this.globalTimer = setTimeout(onGlobalTimer, t, this);
-    }
     this.startAttempt();
+    if (this.req.body.complete) this.armRequestTimers();
+  }
+
+  /**
+   * The route timeout and the per-try timeouts run from when the downstream request is complete (as
+   * Envoy's do): an upload's own duration never counts against them.
+   */
+  private armRequestTimers(): void {
+    if (this.finished) return;
+    const t = this.req.action.timeoutMs;
+    if (t > 0 && this.globalTimer === null) this.globalTimer = setTimeout(onGlobalTimer, t, this);
+    if (this.attempt !== null) this.armPerTryTimers();
+  }
+
+  private armPerTryTimers(): void {
+    const policy = this.req.retryPolicy;
+    if (policy === null) return;
+    if (policy.perTryTimeoutMs > 0 && this.perTryTimer === null) {
+      this.perTryTimer = setTimeout(onPerTryTimer, policy.perTryTimeoutMs, this);
+    }
+    if (policy.perTryIdleTimeoutMs > 0 && this.perTryIdleTimer === null) {
+      this.attemptActivityAt = this.deps.now();
+      this.perTryIdleTimer = setTimeout(onPerTryIdleTimer, policy.perTryIdleTimeoutMs, this);
+    }
+  }
+
+  /** The downstream request body is complete (called by the connection manager). */
+  onBodyComplete(): void {
+    this.armRequestTimers();
+  }
+
+  /** Request body bytes arrived: progress for the current attempt. */
+  onBodyProgress(): void {
+    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.now();
   }
 
   private startAttempt(): void {
@@ -154,16 +192,15 @@ export class RouterStream implements AttemptHandler {
       // Released when the attempt gets any answer (connection obtained) or fails.
       this.pendingHeld = true;
     }
-    const perTry = r.retryPolicy?.perTryTimeoutMs ?? 0;
-    if (perTry > 0) {
-      this.perTryTimer = setTimeout(onPerTryTimer, perTry, this);
-    }
     if (!r.body.attach(attempt)) {
-      // Body could not be replayed: nothing to retry with.
+      // Never reached: a retry is only scheduled while the body can be replayed whole, and the body
+      // is kept (the client paused) while no attempt is attached. Fail visibly rather than send part.
+      this.attempt = null;
       this.releaseHost();
       attempt.abort();
-      return this.fail(503, 'upstream request body too large to retry', Flags.upstreamRetryLimitExceeded);
+      return this.fail(503, 'upstream request body could not be replayed', Flags.upstreamRetryLimitExceeded);
     }
+    if (r.body.complete && this.attempts > 1) this.armPerTryTimers();
   }
 
   private pendingHeld = false;
@@ -181,11 +218,19 @@ export class RouterStream implements AttemptHandler {
       h.stats.activeRequests--;
       this.host = null;
     }
-    if (this.perTryTimer) {
+    this.clearPerTryTimers();
+    this.releasePending();
+  }
+
+  private clearPerTryTimers(): void {
+    if (this.perTryTimer !== null) {
       clearTimeout(this.perTryTimer);
       this.perTryTimer = null;
     }
-    this.releasePending();
+    if (this.perTryIdleTimer !== null) {
+      clearTimeout(this.perTryIdleTimer);
+      this.perTryIdleTimer = null;
+    }
   }
 
   // ─── AttemptHandler ───
@@ -204,15 +249,18 @@ export class RouterStream implements AttemptHandler {
       };
       if (this.maybeRetry(outcome)) return;
     }
-    if (this.perTryTimer) {
+    if (this.perTryTimer !== null) {
+      // The per-try timeout ends with the response headers; the idle one keeps watching the body.
       clearTimeout(this.perTryTimer);
       this.perTryTimer = null;
     }
+    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.now();
     this.out.sendHeaders(status, downstreamResponseHeaders(headers));
   }
 
   onData(chunk: Buffer): void {
     if (this.finished) return;
+    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.now();
     if (!this.out.sendData(chunk)) {
       const a = this.attempt;
       if (a !== null && this.pausedUpstream === null) {
@@ -290,8 +338,15 @@ export class RouterStream implements AttemptHandler {
     if (policy === null) return false;
     const decision = decideRetry(policy, outcome, this.attempts, this.req.headers);
     if (decision === 'no') return false;
-    if (decision === 'exhausted' || !this.req.body.replayable) {
-      if (decision === 'exhausted') this.flag = Flags.upstreamRetryLimitExceeded;
+    if (decision === 'exhausted') {
+      this.flag = Flags.upstreamRetryLimitExceeded;
+      return false;
+    }
+    if (!this.req.body.replayable) {
+      // Part of the body went upstream without being kept (it outgrew the retry buffer): a retry
+      // would send a different body. Not retried; the failure reaches the client as it is.
+      this.deps.metrics.retries.labels(this.cluster.name, 'not_replayable').inc();
+      this.notReplayable = true;
       return false;
     }
     if (!this.cluster.resources.tryAcquire('retries')) {
@@ -322,6 +377,34 @@ export class RouterStream implements AttemptHandler {
   onPerTryTimeout(): void {
     this.perTryTimer = null;
     if (this.finished || this.out.headersSent) return;
+    this.deps.metrics.upstreamTimeouts.labels(this.cluster.name, 'per_try').inc();
+    this.attemptTimedOut();
+  }
+
+  /** @internal timer callback: per_try_idle_timeout, checked lazily against the last progress. */
+  onPerTryIdleTimeout(): void {
+    this.perTryIdleTimer = null;
+    if (this.finished) return;
+    const idle = this.req.retryPolicy?.perTryIdleTimeoutMs ?? 0;
+    const left = this.attemptActivityAt + idle - this.deps.now();
+    if (left > 0) {
+      this.perTryIdleTimer = setTimeout(onPerTryIdleTimer, left, this);
+      return;
+    }
+    this.deps.metrics.upstreamTimeouts.labels(this.cluster.name, 'per_try_idle').inc();
+    if (this.out.headersSent) {
+      const a = this.attempt;
+      this.attempt = null;
+      if (a !== null) a.abort();
+      this.releaseHost();
+      this.flag = Flags.upstreamRequestTimeout;
+      this.out.reset(Flags.upstreamRequestTimeout);
+      return this.complete();
+    }
+    this.attemptTimedOut();
+  }
+
+  private attemptTimedOut(): void {
     const a = this.attempt;
     const host = this.host;
     if (host !== null) this.cluster.recordOutcome(host, { kind: 'timeout' });
@@ -336,6 +419,7 @@ export class RouterStream implements AttemptHandler {
   onGlobalTimeout(): void {
     this.globalTimer = null;
     if (this.finished) return;
+    this.deps.metrics.upstreamTimeouts.labels(this.cluster.name, 'route').inc();
     const a = this.attempt;
     const host = this.host;
     this.attempt = null;
@@ -348,6 +432,19 @@ export class RouterStream implements AttemptHandler {
       return this.complete();
     }
     this.fail(504, 'upstream request timeout', Flags.upstreamRequestTimeout);
+  }
+
+  /**
+   * The connection manager gives up on the request (stream idle timeout): the attempt is abandoned
+   * and the client answered `status` with `flag` (or reset when the response has started).
+   */
+  abandon(status: number, body: string, flag: string): void {
+    if (this.finished) return;
+    const a = this.attempt;
+    this.attempt = null;
+    if (a !== null) a.abort();
+    this.releaseHost();
+    this.fail(status, body, flag);
   }
 
   /** The downstream went away: stop everything. */
@@ -364,6 +461,7 @@ export class RouterStream implements AttemptHandler {
   private fail(status: number, body: string, flag: string): void {
     if (this.finished) return;
     this.flag = this.flag === Flags.upstreamRetryLimitExceeded ? `${flag},${this.flag}` : flag;
+    if (this.notReplayable) body += ' (not retried: the request body outgrew the retry buffer)';
     this.out.localReply(status, body, this.flag);
     this.complete();
   }
@@ -373,8 +471,8 @@ export class RouterStream implements AttemptHandler {
     this.finished = true;
     if (this.globalTimer) clearTimeout(this.globalTimer);
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    if (this.perTryTimer) clearTimeout(this.perTryTimer);
-    this.req.body.detach();
+    this.clearPerTryTimers();
+    this.req.body.release();
     const res = this.cluster.resources;
     if (this.requestAcquired) res.release('requests');
     while (this.retriesAcquired > 0) {

@@ -17,6 +17,8 @@ export function proxyUpgrade(
   target: { path: string; authority: string },
   info: ConnectionInfo,
   deps: Pick<ConnectionManagerDeps, 'metrics'>,
+  idleTimeoutMs: number,
+  onIdleTimeout: () => void,
 ): void {
   const host = cluster.pick({ hash: null, exclude: null, maxExcludeAttempts: 0 });
   if (host === null) {
@@ -59,6 +61,14 @@ export function proxyUpgrade(
     if (head.length > 0) upstream.write(head);
     upstream.pipe(socket);
     socket.pipe(upstream);
+    if (idleTimeoutMs > 0) {
+      // Every byte either way passes through the downstream socket, so its inactivity is the stream's.
+      socket.setTimeout(idleTimeoutMs, () => {
+        onIdleTimeout();
+        socket.destroy();
+        upstream.destroy();
+      });
+    }
   });
   upstream.on('error', () => {
     clearTimeout(timer);

@@ -93,7 +93,9 @@ describe('route actions', () => {
   test('defaults', () => {
     const a = action({ cluster: 'c' });
     assert.equal(a.timeoutMs, 15_000);
-    assert.equal(a.idleTimeoutMs, 0);
+    assert.equal(a.idleTimeoutMs, null);
+    assert.equal(action({ cluster: 'c', idle_timeout: '0s' }).idleTimeoutMs, 0);
+    assert.equal(action({ cluster: 'c', idle_timeout: '2s' }).idleTimeoutMs, 2_000);
     assert.equal(a.retryPolicy, null);
     assert.equal(a.upgradeTypes, null);
   });

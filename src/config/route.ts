@@ -212,7 +212,7 @@ function routeAction(v: unknown, path: string): RouteActionConfig {
   const hostRewriteLiteral = r.optStr('host_rewrite_literal');
   const autoHostRewrite = r.bool('auto_host_rewrite', false);
   const timeoutMs = duration(r, 'timeout', DEFAULT_ROUTE_TIMEOUT_MS);
-  const idleTimeoutMs = duration(r, 'idle_timeout', 0);
+  const idleTimeoutMs = r.has('idle_timeout') ? duration(r, 'idle_timeout', 0) : null;
   const rp = r.get('retry_policy');
   const retryPolicy = rp === undefined ? null : translateRetryPolicy(rp, r.at('retry_policy'));
   const hash = r.list('hash_policy', hashPolicy);

@@ -227,7 +227,8 @@ export interface RouteActionConfig {
   readonly hostRewriteLiteral: string | null;
   readonly autoHostRewrite: boolean;
   readonly timeoutMs: number; // default 15 000; 0 = none
-  readonly idleTimeoutMs: number; // 0 = use HCM stream idle timeout
+  /** Route idle_timeout: overrides the HCM's stream_idle_timeout; 0 disables it; null = not set. */
+  readonly idleTimeoutMs: number | null;
   readonly retryPolicy: RetryPolicyConfig | null; // route's, else the virtual host's
   readonly hashPolicy: readonly HashPolicyConfig[];
   readonly upgradeTypes: readonly string[] | null; // per-route upgrade_configs override

@@ -206,6 +206,8 @@ export class ProxyMetrics {
   readonly tcpSentBytes: LeanCounter<(typeof TCP_LABELS)[number]>;
   readonly tcpReceivedBytes: LeanCounter<(typeof TCP_LABELS)[number]>;
   readonly retries: LeanCounter<'destination_cluster' | 'outcome'>;
+  readonly upstreamTimeouts: LeanCounter<'destination_cluster' | 'kind'>;
+  readonly streamIdleTimeouts: LeanCounter<'stat_prefix'>;
   readonly overflow: LeanCounter<'destination_cluster' | 'threshold'>;
   readonly ejections: LeanCounter<'destination_cluster' | 'reason'>;
   readonly endpoints: LeanGauge<'destination_cluster' | 'health'>;
@@ -260,8 +262,20 @@ export class ProxyMetrics {
     });
     this.retries = new LeanCounter({
       name: 'ferry_upstream_rq_retry_total',
-      help: 'Upstream request retries, by outcome (attempted, overflow, budget_exhausted).',
+      help: 'Upstream request retries, by outcome (attempted, overflow, budget_exhausted, not_replayable: the body outgrew the retry buffer).',
       labelNames: ['destination_cluster', 'outcome'],
+      registers: r,
+    });
+    this.upstreamTimeouts = new LeanCounter({
+      name: 'ferry_upstream_rq_timeout_total',
+      help: 'Upstream request timeouts, by kind (route, per_try, per_try_idle).',
+      labelNames: ['destination_cluster', 'kind'],
+      registers: r,
+    });
+    this.streamIdleTimeouts = new LeanCounter({
+      name: 'ferry_downstream_rq_idle_timeout_total',
+      help: 'Requests ended by the stream idle timeout (stream_idle_timeout or the route idle_timeout).',
+      labelNames: ['stat_prefix'],
       registers: r,
     });
     this.overflow = new LeanCounter({
