@@ -16,7 +16,7 @@ import { SPIFFE_CHANNEL_OPTIONS, caChannelCredentials } from '../sidecar/identit
 import type { RunSpec } from './plan';
 import { rssMbOf } from './processes';
 import { emptyResult, round } from './run-result';
-import type { Env } from './run';
+import type { Env } from './env';
 import type { RunResult } from './types';
 
 export const CSR_SIGN_TARGET = { perCorePerSecond: 2000, p99Ms: 5 } as const;

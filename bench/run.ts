@@ -15,7 +15,8 @@ import { fortioLoadArgs, fortioServerArgs } from './fortio-command';
 import { parseFortioResult } from './fortio-result';
 import { renderLatencyChart } from './latency-chart';
 import { runCsrSignScenario } from './csr-sign';
-import { writeMeshCerts, type MeshCertFiles } from './mesh-certs';
+import { writeMeshCerts } from './mesh-certs';
+import type { Env } from './env';
 import { buildPlan, MANY_SERVICES, parseScenarioList, plannedLoadSeconds, type RunSpec } from './plan';
 import { launchChain, type HopKind, type LaunchContext } from './proxy-launch';
 import { emptyResult, failedResult, round } from './run-result';
@@ -28,17 +29,6 @@ import {
 import { renderResultsMarkdown } from './results-table';
 import { locateTools, toolVersions, type ToolPaths } from './tools';
 import { PROXIES, SCENARIOS, type BenchReport, type ProxyName, type RunResult, type Scenario } from './types';
-
-export interface Env {
-  readonly tools: ToolPaths;
-  readonly launch: LaunchContext;
-  /** CPU for fortio (server and client); null = unpinned. */
-  readonly loadCpu: number | null;
-  readonly upstream: { readonly http: number; readonly tcp: number };
-  readonly clockTicks: number;
-  /** Certificate files for the pair's mTLS, from a throw-away Ferry CA. */
-  readonly certs: MeshCertFiles;
-}
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);

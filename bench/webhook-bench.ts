@@ -10,7 +10,7 @@ import { parseFortioResult } from './fortio-result';
 import type { RunSpec } from './plan';
 import { cpuSecondsOf, freePort, rssMbOf, runToCompletion, startProcess, waitForPort, type ManagedProcess } from './processes';
 import { emptyResult, round } from './run-result';
-import type { Env } from './run';
+import type { Env } from './env';
 import type { RunResult } from './types';
 import { benchAdmissionReview, isInjectedAnswer } from './webhook-review';
 

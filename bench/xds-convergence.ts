@@ -24,7 +24,7 @@ import type { RunSpec } from './plan';
 import { XDS_SERVICES } from './plan';
 import { cpuSecondsOf, freePort, httpGet, rssMbOf, startProcess, waitForPort, type ManagedProcess } from './processes';
 import { emptyResult, percentile, round } from './run-result';
-import type { Env } from './run';
+import type { Env } from './env';
 import type { RunResult } from './types';
 import { changedIp, changedService, endpointSliceFile, endpointSliceYaml, servicesYaml } from './xds-registry';
 import { addressMarker, buildSimulator, ShardProcess, wallNow } from './xds-sim-process';

@@ -5,13 +5,16 @@ import { FerryError } from '../errors';
 import { parseFlags, parseHostPort, UsageError } from '../cli/flags';
 import { PORT_CONTROLLER_GRPC, PORT_CONTROLLER_XDS_PLAINTEXT } from '../mesh/constants';
 import { Logger, type LogLevel } from '../observability/logger';
-import type { SynczProxy } from './ads/ads-server';
+import type { SynczProxy } from './ads/syncz';
 import { formatProxyStatus } from './admin/proxy-status';
 import { CA_FLAGS, CA_FLAGS_USAGE, caFlagsFrom, controllerIdentityFromFlags } from './ca/ca-command';
 import { Controller } from './controller';
+import type { MeshModel } from './model/types';
 import { FileRegistry } from './registry/file-registry';
-import type { TranslateOptions } from './translate/translate-for-node';
-import type { MeshSource, NodeKeyFn, Translator } from './types';
+import { createKubernetesRegistry } from './registry/kubernetes-registry';
+import type { Registry } from './registry/registry';
+import { createTranslator, nodeKey as defaultNodeKey } from './translate/translate-for-node';
+import type { NodeKeyFn, Translator } from './types';
 
 export const ADMIN_PORT_CONTROLLER = 15014;
 
@@ -46,27 +49,13 @@ ACKed, or a push is pending) or NACKED (the proxy rejected the last response).
 
 /** What the controller needs that other modules provide; tests and the CLI may inject them. */
 export interface ControllerDeps {
-  readonly translate?: Translator<never>;
+  readonly translate?: Translator<MeshModel>;
   readonly nodeKey?: NodeKeyFn;
-  readonly kubernetesSource?: (opts: { kubeconfig: string | null; logger: Logger }) => MeshSource<never>;
+  readonly kubernetesSource?: (opts: { kubeconfig: string | null; logger: Logger }) => Registry;
   /** Called with the bound ports once started (tests). */
   readonly onStarted?: (ports: { xds: number; plaintextXds: number | null; admin: number | null }) => void;
   /** Resolves to stop the controller (default: SIGTERM/SIGINT). */
   readonly stopSignal?: Promise<void>;
-}
-
-/** Finds an export in the first of `modules` that has it (for pieces built in parallel). */
-function optionalExport<T>(modules: string[], name: string): T | null {
-  for (const m of modules) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(m) as Record<string, unknown>;
-      if (mod[name] !== undefined) return mod[name] as T;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
-    }
-  }
-  return null;
 }
 
 export async function controllerCommand(argv: string[], deps: ControllerDeps = {}): Promise<number> {
@@ -119,35 +108,30 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     if (!serviceCidr.startsWith('127.')) throw new UsageError(`flag --service-cidr: ${serviceCidr} must be a loopback range (127.0.0.0/8) with --outbound-mode bind`);
   }
 
-  let source: MeshSource<never>;
+  let source: Registry;
   if (registry.startsWith('file:')) {
     const path = registry.slice('file:'.length);
     if (!path) throw new UsageError('flag --registry: file: needs a path');
     // The registry gathers one write's file events (its own short quiet period); --debounce-ms applies to the model.
-    source = new FileRegistry({ path, serviceCidr, trustDomain, logger: logger.child('registry') }) as unknown as MeshSource<never>;
+    source = new FileRegistry({ path, serviceCidr, trustDomain, logger: logger.child('registry') });
   } else if (registry === 'kubernetes') {
-    const make =
-      deps.kubernetesSource ??
-      optionalExport<ControllerDeps['kubernetesSource']>(['./registry/kubernetes-registry', './registry'], 'createKubernetesRegistry');
-    if (!make) throw new FerryError('FERRY_ERR_UNAVAILABLE', '--registry kubernetes is not available in this build');
+    const make = deps.kubernetesSource ?? createKubernetesRegistry;
     source = make({ kubeconfig: str('kubeconfig'), logger: logger.child('registry') });
   } else {
     throw new UsageError(`flag --registry: ${JSON.stringify(registry)} is not file:PATH or kubernetes`);
   }
 
-  const makeTranslator = optionalExport<(o: TranslateOptions) => Translator<never>>(['./translate/translate-for-node'], 'createTranslator');
   // With the CA, sidecars hold workload certificates: mesh mTLS and AccessPolicy authorization.
   const mtls = str('ca-dir') !== null;
-  const translate = deps.translate ?? makeTranslator?.({ outbound, mtls, mtlsMode, trustDomain });
-  if (!translate) throw new FerryError('FERRY_ERR_UNAVAILABLE', 'the model → xDS translator is not available in this build');
-  const nodeKey = deps.nodeKey ?? optionalExport<NodeKeyFn>(['./translate', './translate/translate-for-node', './translate/translate'], 'nodeKey') ?? undefined;
+  const translate = deps.translate ?? createTranslator({ outbound, mtls, mtlsMode, trustDomain });
+  const nodeKey = deps.nodeKey ?? defaultNodeKey;
 
   const identity = await controllerIdentityFromFlags(
     caFlagsFrom(values, registry === 'kubernetes' ? { kubeconfig: str('kubeconfig') } : null),
     logger,
   );
 
-  const controller = new Controller<never>({
+  const controller = new Controller<MeshModel>({
     identity,
     source,
     translate,

@@ -4,21 +4,13 @@
 
 import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { deltaAdsMethodDefinition } from './delta-service';
-import { decodeDiscoveryRequestWire } from './discovery-request-wire';
+import { decodeDiscoveryRequestWire, type DiscoveryRequestMsg } from './discovery-request-wire';
 import { lookupType, toProtoObject, fromProtoObject, type AnyMessage } from './protos';
 
 const REQUEST = 'envoy.service.discovery.v3.DiscoveryRequest';
 const RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
 
-/** A DiscoveryRequest in proto3 JSON names; `node` is proto3 JSON (metadata as plain JSON). */
-export interface DiscoveryRequestMsg {
-  versionInfo?: string;
-  node?: Record<string, unknown>;
-  resourceNames?: string[];
-  typeUrl?: string;
-  responseNonce?: string;
-  errorDetail?: { code?: number; message?: string };
-}
+export type { DiscoveryRequestMsg } from './discovery-request-wire';
 
 /** A DiscoveryResponse with its resources still encoded (decode each with `decodeResource`). */
 export interface DiscoveryResponseMsg {

@@ -8,9 +8,18 @@
 // repeat in every request, is decoded only when read (the server reads the first).
 
 import { fromProtoObject, lookupType } from './protos';
-import type { DiscoveryRequestMsg } from './ads-service';
 
 const NODE = 'envoy.config.core.v3.Node';
+
+/** A DiscoveryRequest in proto3 JSON names; `node` is proto3 JSON (metadata as plain JSON). */
+export interface DiscoveryRequestMsg {
+  versionInfo?: string;
+  node?: Record<string, unknown>;
+  resourceNames?: string[];
+  typeUrl?: string;
+  responseNonce?: string;
+  errorDetail?: { code?: number; message?: string };
+}
 
 /** A DiscoveryRequest whose resource names and node are decoded on first use. */
 export class WireDiscoveryRequest implements DiscoveryRequestMsg {

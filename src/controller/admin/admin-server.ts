@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ControllerMetrics } from './controller-metrics';
-import type { SynczProxy } from '../ads/ads-server';
+import type { SynczProxy } from '../ads/syncz';
 
 export interface AdminSources {
   readonly metrics: ControllerMetrics;

@@ -1,6 +1,6 @@
 // Formats /debug/syncz as the `ferry proxy-status` table (NAME, KIND, CDS, LDS, EDS, RDS).
 
-import type { SynczProxy } from '../ads/ads-server';
+import type { SynczProxy } from '../ads/syncz';
 
 const COLUMNS = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 

@@ -10,7 +10,8 @@ import { DebounceState } from './debounce';
 import { DeltaStreams, type DeltaCall } from './delta-streams';
 import type { SnapshotCache, TypeSnapshot } from './snapshot-cache';
 import { StreamRegistry } from './stream-registry';
-import { StreamState, type PlannedResponse, type SyncStatus } from './stream-state';
+import { StreamState, type PlannedResponse } from './stream-state';
+import type { SynczProxy, SynczType } from './syncz';
 
 /** Time and timers, injectable so tests can drive the debouncer with a fake clock. */
 export interface Clock {
@@ -53,28 +54,6 @@ interface Conn {
   readonly connectedAt: number;
   node: NodeInfo | null;
   key: string;
-}
-
-export interface SynczType {
-  readonly status: SyncStatus;
-  readonly versionSent: string | null;
-  readonly versionAcked: string | null;
-  readonly nonceSent: string | null;
-  readonly resources: number;
-  readonly lastNack: { readonly version: string; readonly message: string; readonly at: string } | null;
-}
-
-export interface SynczProxy {
-  readonly id: string;
-  readonly kind: string;
-  readonly userAgent: string;
-  readonly nodeKey: string;
-  readonly stream: number;
-  /** The xDS variant the stream speaks: state of the world or incremental (delta); the server always sets it. */
-  readonly protocol?: 'sotw' | 'delta';
-  readonly connectedAt: string;
-  /** By short type name: CDS, EDS, LDS, RDS, SDS. */
-  readonly types: Readonly<Record<string, SynczType>>;
 }
 
 const MAX_CACHED_BODIES = 256;

@@ -11,7 +11,7 @@ import { deltaResponseBytes, encodeDeltaResource, type DeltaDiscoveryRequestMsg 
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
 import type { ControllerMetrics } from '../admin/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
-import type { SynczProxy, SynczType } from './ads-server';
+import type { SynczProxy, SynczType } from './syncz';
 import { DeltaState } from './delta-state';
 import type { EncodedResource, SnapshotCache } from './snapshot-cache';
 import { StreamRegistry } from './stream-registry';
