@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
 import { exampleModel, modelFrom, node } from './test-fixtures';
-import { nodeKey, proxyIdentity, translateForNode } from './translate-for-node';
+import { nodeKey, proxyIdentity, translateForNode, TranslationCache } from './translate-for-node';
 
 type Json = Record<string, any>;
 const model = exampleModel();
@@ -20,7 +20,9 @@ function get(snap: Snapshot, type: keyof Snapshot, name: string): Json {
   return r as Json;
 }
 
-const sidecar = translateForNode(model, node('ferry', { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }));
+/** One cache across this file's translations, as the controller keeps one: shared parts are the same objects. */
+const cache = new TranslationCache();
+const sidecar = translateForNode(model, node('ferry', { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }), {}, cache);
 
 test('outbound listener: a chain per VIP:port, HTTP through RDS by port, TCP to the cluster, passthrough default', () => {
   const l = get(sidecar, LISTENER_TYPE, 'outbound');
@@ -143,7 +145,7 @@ test('short names only in the proxy\'s namespace', () => {
 });
 
 test('gRPC clients: an api_listener per service port with an inline route, gRPC-safe clusters, no RDS', () => {
-  const g = translateForNode(model, node('grpc', {}, 'gRPC Node'));
+  const g = translateForNode(model, node('grpc', {}, 'gRPC Node'), {}, cache);
   assert.deepEqual([...g[LISTENER_TYPE]!.keys()].sort(), [
     'ratings.demo.svc.cluster.local:50051',
     'reviews-v2.demo.svc.cluster.local:9080',
@@ -214,8 +216,9 @@ test('across models: an endpoint change rebuilds only its service; listeners, ro
   const m1 = build('10.1.0.1', null);
   const m2 = build('10.1.0.2', m1);
   const n = node('ferry', { NAMESPACE: 'ns', POD_IP: '10.1.0.50' });
-  const s1 = translateForNode(m1, n);
-  const s2 = translateForNode(m2, n);
+  const across = new TranslationCache();
+  const s1 = translateForNode(m1, n, {}, across);
+  const s2 = translateForNode(m2, n, {}, across);
   const a = 'outbound|80||a.ns.svc.cluster.local';
   const b = 'outbound|80||b.ns.svc.cluster.local';
   assert.equal(s2[LISTENER_TYPE]!.get('virtualOutbound'), s1[LISTENER_TYPE]!.get('virtualOutbound'));

@@ -1,6 +1,5 @@
 // Pure model → xDS translation for one proxy: sidecars (Ferry, Envoy) get capture or bound listeners, gRPC clients api_listeners.
 
-import { createHash } from 'node:crypto';
 import { deepFreeze } from '../../config/freeze';
 import { INBOUND_PASSTHROUGH_SOURCE_V4 } from '../../mesh/constants';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
@@ -11,8 +10,11 @@ import { outboundClusterName } from './envoy-names';
 import { grpcApiListener } from './grpc-listeners';
 import { APP_ADDRESSES, appPorts, bindsOutbound, boundInbound, boundOutbound, LABEL_BIND_OUTBOUND } from './bind-listeners';
 import { inboundListener, outboundListener, type InboundPort, type TcpClusterFn } from './listeners';
-import { portIdentities, type InboundMtlsMode, type MeshSecurity } from './mtls';
+import { type InboundMtlsMode, type MeshSecurity } from './mtls';
 import { portRouteConfiguration } from './routes';
+import { TranslationCache, type Shared } from './translation-cache';
+
+export { TranslationCache } from './translation-cache';
 
 type Json = Record<string, unknown>;
 type Resources = Map<string, Json>;
@@ -78,35 +80,6 @@ export function nodeKey(node: NodeInfo): string {
   return ['sidecar', kind, p.namespace, p.podIp ?? '', ...extra.map(String)].join('|');
 }
 
-interface Shared {
-  sidecarClusters?: Resources;
-  grpcClusters?: Resources;
-  assignments?: Resources;
-  outbound?: Json;
-  routes: Map<string, Resources>;
-  bound?: { listeners: Resources; routes: Resources };
-  grpcSnapshot?: Snapshot;
-  /** inboundPorts() by pod IP. */
-  inbound?: Map<string, InboundPort[]>;
-  /** A sidecar's clusters by the shape of its inbound ports: pods alike share one map (and one encoding). */
-  clusterMaps: Map<string, Resources>;
-  /** A capture-mode sidecar's listeners by the content of its inbound listener. */
-  listenerMaps: Map<string, Resources>;
-  /** Small ids for the policy objects of this model (part of listenerMaps keys). */
-  policyIds: Map<object, number>;
-}
-
-const cache = new WeakMap<MeshModel, Map<string, Shared>>();
-
-function shared(model: MeshModel, passthrough: boolean, mode: OutboundMode, sec: MeshSecurity | null, mtlsMode: InboundMtlsMode): Shared {
-  let byOpt = cache.get(model);
-  if (!byOpt) cache.set(model, (byOpt = new Map()));
-  const k = `${passthrough}|${mode}|${mtlsMode}|${sec ? `${sec.tls}|${sec.authorize}|${sec.trustDomain}` : ''}`;
-  let s = byOpt.get(k);
-  if (!s) byOpt.set(k, (s = { routes: new Map(), clusterMaps: new Map(), listenerMaps: new Map(), policyIds: new Map() }));
-  return s;
-}
-
 function policyId(s: Shared, policy: object | null | undefined): number {
   if (!policy) return 0;
   let id = s.policyIds.get(policy);
@@ -123,62 +96,14 @@ function tlsDomain(sec: MeshSecurity | null): string | null {
   return sec?.tls ? sec.trustDomain : null;
 }
 
-// ─── caches across models ───
-// A model change usually touches one service. The registry hands over the unchanged services as the
-// very same objects, so what is translated from one service is cached by that object, and what is
-// built from all of them (the outbound listener, route configurations) by their shapes: a change
-// of endpoints alone rebuilds neither.
-
-/** Per service object: its clusters (by options) and load assignments. */
-const perService = new WeakMap<MeshService, { clusters: Map<string, [string, Json][]>; assignments: [string, Json][] | null }>();
-
-function serviceCache(svc: MeshService) {
-  let c = perService.get(svc);
-  if (!c) perService.set(svc, (c = { clusters: new Map(), assignments: null }));
-  return c;
-}
-
-const shapes = new WeakMap<MeshService, string>();
-
-/**
- * What listeners and routes read of a service: everything but its endpoints, except the identities
- * behind each port (mesh TLS names them). Hashed, so a mesh's shape key is short.
- */
-function shapeKey(svc: MeshService): string {
-  let k = shapes.get(svc);
-  if (k === undefined) {
-    const shape = {
-      ...svc,
-      ports: svc.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, ids: portIdentities(p, '') })),
-      routes: [...svc.routes],
-    };
-    k = createHash('sha256').update(JSON.stringify(shape)).digest('base64').slice(0, 16);
-    shapes.set(svc, k);
-  }
-  return k;
-}
-
-/** The last aggregate built per purpose, with the shape key it was built from. */
-const aggregates = new Map<string, { readonly key: string; readonly value: unknown }>();
-
-function byShape<T>(purpose: string, services: readonly MeshService[], build: () => T): T {
-  let key = '';
-  for (const svc of services) key += shapeKey(svc);
-  const last = aggregates.get(purpose);
-  if (last && last.key === key) return last.value as T;
-  const value = build();
-  aggregates.set(purpose, { key, value });
-  return value;
-}
-
-function clusters(model: MeshModel, grpc: boolean, sec: MeshSecurity | null = null): Resources {
+function clusters(cache: TranslationCache, model: MeshModel, grpc: boolean, sec: MeshSecurity | null = null): Resources {
   const out: [string, Json][] = [];
   const td = grpc ? null : tlsDomain(sec);
   const opt = `${grpc}|${td}`;
   for (const svc of model.services) {
     if (svc.headless) continue;
-    const cache = serviceCache(svc);
-    let mine = cache.clusters.get(opt);
+    const memo = cache.service(svc);
+    let mine = memo.clusters.get(opt);
     if (!mine) {
       mine = [];
       for (const p of svc.ports) {
@@ -191,7 +116,7 @@ function clusters(model: MeshModel, grpc: boolean, sec: MeshSecurity | null = nu
           mine.push([o.name as string, o]);
         }
       }
-      cache.clusters.set(opt, mine);
+      memo.clusters.set(opt, mine);
     }
     out.push(...mine);
   }
@@ -205,18 +130,18 @@ function tcpClusterFn(sec: MeshSecurity | null): TcpClusterFn {
     td !== null && p.protocol === 'unknown' && meshedPort(p, td) ? opaqueClusterName(p.port, svc.hostname) : outboundClusterName(p.port, svc.hostname);
 }
 
-function assignments(model: MeshModel): Resources {
+function assignments(cache: TranslationCache, model: MeshModel): Resources {
   const out: [string, Json][] = [];
   for (const svc of model.services) {
     if (svc.headless) continue;
-    const cache = serviceCache(svc);
-    if (!cache.assignments) {
-      cache.assignments = svc.ports.map((p) => {
+    const memo = cache.service(svc);
+    if (!memo.assignments) {
+      memo.assignments = svc.ports.map((p) => {
         const la = deepFreeze(loadAssignment(svc, p));
         return [la.cluster_name as string, la] as [string, Json];
       });
     }
-    out.push(...cache.assignments);
+    out.push(...memo.assignments);
   }
   return frozenMap(out);
 }
@@ -278,8 +203,8 @@ export function inboundPortsByIp(model: MeshModel, defaultMode: InboundMtlsMode)
   return result;
 }
 
-function grpcSnapshot(model: MeshModel, s: Shared): Snapshot {
-  const listeners = byShape('grpc', model.services, () => {
+function grpcSnapshot(cache: TranslationCache, model: MeshModel, s: Shared): Snapshot {
+  const listeners = cache.byShape('grpc', model.services, () => {
     const out: [string, Json][] = [];
     for (const svc of model.services) {
       if (svc.headless) continue;
@@ -291,8 +216,8 @@ function grpcSnapshot(model: MeshModel, s: Shared): Snapshot {
     }
     return frozenMap(out);
   });
-  s.grpcClusters ??= clusters(model, true);
-  s.assignments ??= assignments(model);
+  s.grpcClusters ??= clusters(cache, model, true);
+  s.assignments ??= assignments(cache, model);
   return {
     [LISTENER_TYPE]: listeners,
     [ROUTE_TYPE]: frozenMap([]),
@@ -301,8 +226,11 @@ function grpcSnapshot(model: MeshModel, s: Shared): Snapshot {
   };
 }
 
-/** The resources one proxy is served. Pure: shared parts are memoized per model, never mutated. */
-export function translateForNode(model: MeshModel, node: NodeInfo, options: TranslateOptions = {}): Snapshot {
+/**
+ * The resources one proxy is served. Pure: shared parts are memoized in `cache` (per model, per
+ * service object, per mesh shape), never mutated; a fresh cache gives the same resources.
+ */
+export function translateForNode(model: MeshModel, node: NodeInfo, options: TranslateOptions = {}, cache = new TranslationCache()): Snapshot {
   const passthrough = options.passthrough ?? true;
   const mode = options.outbound ?? 'capture';
   const who = proxyIdentity(node);
@@ -310,11 +238,11 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
     ? { tls: node.kind === 'ferry', authorize: true, trustDomain: options.trustDomain ?? model.trustDomain }
     : null;
   const defaultMode = options.mtlsMode ?? 'PERMISSIVE';
-  const s = shared(model, passthrough, mode, who.grpc ? null : sec, defaultMode);
-  if (who.grpc) return (s.grpcSnapshot ??= grpcSnapshot(model, s));
+  const s = cache.shared(model, `${passthrough}|${mode}|${defaultMode}|${who.grpc || !sec ? '' : `${sec.tls}|${sec.authorize}|${sec.trustDomain}`}`);
+  if (who.grpc) return (s.grpcSnapshot ??= grpcSnapshot(cache, model, s));
 
-  s.sidecarClusters ??= clusters(model, false, sec);
-  s.assignments ??= assignments(model);
+  s.sidecarClusters ??= clusters(cache, model, false, sec);
+  s.assignments ??= assignments(cache, model);
   s.inbound ??= inboundPortsByIp(model, defaultMode);
   // In bind mode a pod at 127.0.0.1 gets no inbound listeners (the app holds those ports), so no inbound clusters.
   const ports = who.podIp === null || (mode === 'bind' && APP_ADDRESSES.has(who.podIp)) ? [] : (s.inbound.get(who.podIp) ?? []);
@@ -335,7 +263,7 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
     s.clusterMaps.set(clusterKey, (clusterMap = deepFreeze(m)));
   }
   if (mode === 'bind') {
-    s.bound ??= byShape(`bound|${tlsDomain(sec)}`, model.services, () => {
+    s.bound ??= cache.byShape(`bound|${tlsDomain(sec)}`, model.services, () => {
       const b = boundOutbound(model.services, tcpClusterFn(sec));
       return { listeners: frozenMap(b.listeners), routes: frozenMap(b.routes) };
     });
@@ -350,10 +278,10 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
     };
   }
 
-  s.outbound ??= byShape(`outbound|${passthrough}|${tlsDomain(sec)}`, model.services, () => deepFreeze(outboundListener(model.services, passthrough, tcpClusterFn(sec))));
+  s.outbound ??= cache.byShape(`outbound|${passthrough}|${tlsDomain(sec)}`, model.services, () => deepFreeze(outboundListener(model.services, passthrough, tcpClusterFn(sec))));
   let routes = s.routes.get(who.namespace);
   if (!routes) {
-    routes = byShape(`routes|${who.namespace}|${passthrough}`, model.services, () => routeConfigs(model, who.namespace, passthrough));
+    routes = cache.byShape(`routes|${who.namespace}|${passthrough}`, model.services, () => routeConfigs(model, who.namespace, passthrough));
     s.routes.set(who.namespace, routes);
   }
   // The inbound listener is a function of the ports, their policies and the options: pods alike share it.
@@ -374,7 +302,7 @@ export function translateForNode(model: MeshModel, node: NodeInfo, options: Tran
   };
 }
 
-/** The translator the ADS server calls, with options bound. */
-export function createTranslator(options: TranslateOptions = {}): Translator<MeshModel> {
-  return (model, node) => translateForNode(model, node, options);
+/** The translator the ADS server calls, with options bound and its cache (the controller's, one per translator). */
+export function createTranslator(options: TranslateOptions = {}, cache = new TranslationCache()): Translator<MeshModel> {
+  return (model, node) => translateForNode(model, node, options, cache);
 }
