@@ -1,7 +1,6 @@
 // Builds a cluster's load balancer: owns the host set and publishes a new immutable picker on every update.
 
 import type { ClusterConfig } from '../../src/config/types';
-import { ConfigError } from '../../src/errors';
 import type { HostChooser } from './host-chooser';
 import { mod64 } from './host-chooser';
 import { LeastRequestChooser } from './least-request';
@@ -99,7 +98,6 @@ class ClusterLoadBalancer implements LoadBalancer {
 
   private chooser(hosts: readonly LbHost[]): HostChooser {
     const cluster = this.cluster;
-    const path = `clusters.${cluster.name}`;
     switch (cluster.lbPolicy) {
       case 'ROUND_ROBIN':
       case 'CLUSTER_PROVIDED': // the cluster (ORIGINAL_DST) chooses its host itself; rotation as a fallback
@@ -109,9 +107,9 @@ class ClusterLoadBalancer implements LoadBalancer {
       case 'RANDOM':
         return new RandomChooser(hosts, this.random);
       case 'RING_HASH':
-        return new RingHashChooser(hosts, cluster.ringHash, this.random, `${path}.ring_hash_lb_config`);
+        return new RingHashChooser(hosts, cluster.ringHash, this.random);
       case 'MAGLEV':
-        return new MaglevChooser(hosts, cluster.maglev.tableSize, this.random, `${path}.maglev_lb_config`);
+        return new MaglevChooser(hosts, cluster.maglev.tableSize, this.random);
     }
   }
 }
@@ -124,18 +122,6 @@ class ClusterLoadBalancer implements LoadBalancer {
  * by ORIGINAL_DST clusters, which choose their host themselves) falls back to round robin.
  */
 export function createLoadBalancer(cluster: ClusterConfig, random: () => number): LoadBalancer {
-  const path = `clusters.${cluster.name}`;
-  const { choiceCount, activeRequestBias } = cluster.leastRequest;
-  if (cluster.lbPolicy === 'LEAST_REQUEST') {
-    if (!Number.isInteger(choiceCount) || choiceCount < 2) {
-      throw new ConfigError(`${path}.least_request_lb_config.choice_count`, `must be an integer ≥ 2, got ${choiceCount}`);
-    }
-    if (!(activeRequestBias >= 0) || !Number.isFinite(activeRequestBias)) {
-      throw new ConfigError(`${path}.least_request_lb_config.active_request_bias`, `must be ≥ 0, got ${activeRequestBias}`);
-    }
-  }
-  // Validate hash-table settings now rather than at the first update.
-  if (cluster.lbPolicy === 'RING_HASH') new RingHashChooser([], cluster.ringHash, random, `${path}.ring_hash_lb_config`);
-  if (cluster.lbPolicy === 'MAGLEV') new MaglevChooser([], cluster.maglev.tableSize, random, `${path}.maglev_lb_config`);
+  // The settings were validated where the config was read (src/config/cluster.ts): never again here.
   return new ClusterLoadBalancer(cluster, random);
 }

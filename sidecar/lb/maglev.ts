@@ -1,18 +1,10 @@
 // Maglev consistent hashing: a prime-sized lookup table filled from per-host offset/skip permutations.
 
-import { ConfigError } from '../../src/errors';
 import { mod64, type HostChooser } from './host-chooser';
 import type { LbHost } from './types';
 import { xxh64Into } from './xxhash64';
 
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
-
-export function isPrime(n: number): boolean {
-  if (!Number.isInteger(n) || n < 2) return false;
-  if (n % 2 === 0) return n === 2;
-  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
-  return true;
-}
 
 /**
  * Envoy's MAGLEV (the Maglev paper's table, with weights).
@@ -33,10 +25,8 @@ export class MaglevChooser implements HostChooser {
   private readonly table: Uint32Array;
   private readonly tableSize: number;
 
-  constructor(hosts: readonly LbHost[], tableSize: number, random: () => number, configPath = 'maglev_lb_config') {
-    if (!isPrime(tableSize) || tableSize >= 2 ** 31) {
-      throw new ConfigError(`${configPath}.table_size`, `must be a prime below 2^31, got ${tableSize}`);
-    }
+  /** `tableSize`: a prime (validated with the cluster's config). */
+  constructor(hosts: readonly LbHost[], tableSize: number, random: () => number) {
     this.hosts = hosts.slice();
     this.random = random;
     this.tableSize = tableSize;

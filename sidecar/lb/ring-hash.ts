@@ -1,6 +1,5 @@
 // Consistent hashing on a ketama-style ring: entries per host proportional to weight, lookup by binary search.
 
-import { ConfigError } from '../../src/errors';
 import type { HostChooser } from './host-chooser';
 import type { LbHost } from './types';
 import { xxh64Into } from './xxhash64';
@@ -11,7 +10,6 @@ export interface RingHashOptions {
 }
 
 /** Envoy's upper bound for maximum_ring_size. */
-export const RING_SIZE_LIMIT = 8 * 1024 * 1024;
 
 /**
  * Envoy's RING_HASH with the xxHash64 hash function.
@@ -38,14 +36,9 @@ export class RingHashChooser implements HostChooser {
   private readonly ringLow: Uint32Array;
   private readonly ringHost: Uint32Array;
 
-  constructor(hosts: readonly LbHost[], options: RingHashOptions, random: () => number, configPath = 'ring_hash_lb_config') {
+  /** `options`: ring sizes validated with the cluster's config (1 ≤ min ≤ max ≤ 8M). */
+  constructor(hosts: readonly LbHost[], options: RingHashOptions, random: () => number) {
     const { minimumRingSize: min, maximumRingSize: max } = options;
-    if (!Number.isInteger(min) || min < 1 || min > RING_SIZE_LIMIT) {
-      throw new ConfigError(`${configPath}.minimum_ring_size`, `must be an integer in 1–${RING_SIZE_LIMIT}, got ${min}`);
-    }
-    if (!Number.isInteger(max) || max < min || max > RING_SIZE_LIMIT) {
-      throw new ConfigError(`${configPath}.maximum_ring_size`, `must be an integer in minimum_ring_size–${RING_SIZE_LIMIT}, got ${max}`);
-    }
     this.hosts = hosts.slice();
     this.random = random;
     const n = hosts.length;
