@@ -9,8 +9,6 @@ export interface RingHashOptions {
   readonly maximumRingSize: number; // default 8M
 }
 
-/** Envoy's upper bound for maximum_ring_size. */
-
 /**
  * Envoy's RING_HASH with the xxHash64 hash function.
  *
