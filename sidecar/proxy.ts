@@ -4,6 +4,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BootstrapConfig } from '../src/config/types';
+import { ConfigError } from '../src/errors';
 import { ProxyMetrics } from '../src/observability/metrics';
 import { Logger, rootLogger } from '../src/observability/logger';
 import { ClusterManager } from './cluster/cluster-manager';
@@ -144,7 +145,7 @@ export class Proxy implements AdminTarget {
   private async startAds(clusterName: string, want: { lds: boolean; cds: boolean }): Promise<void> {
     const cluster = this.bootstrap.clusters.find((c) => c.name === clusterName)!;
     const ep = cluster.loadAssignment?.localities[0]?.endpoints[0];
-    if (!ep) throw new Error(`dynamic_resources: ADS cluster ${clusterName} has no endpoint`);
+    if (!ep) throw new ConfigError('dynamic_resources.ads_config', `ADS cluster ${clusterName} has no endpoint`);
     const target = `${ep.address.host.includes(':') ? `[${ep.address.host}]` : ep.address.host}:${ep.address.port}`;
     this.ads = new AdsClient(
       target,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Operation, applyPatch } from 'fast-json-patch';
 import { parseAllDocuments, stringify } from 'yaml';
+import { FerryError } from '../src/errors';
 import { inject } from './inject';
 import { MESH_FLAGS_USAGE, meshOptionsFromFlags } from './mesh-flags';
 import type { InjectOptions, Pod } from './types';
@@ -81,7 +82,7 @@ function injectObject(obj: Obj, options: InjectOptions, where: string, notes: st
   try {
     result = inject(pod, options, { namespace });
   } catch (err) {
-    throw new Error(`${where} (${name}): ${(err as Error).message}`);
+    throw new FerryError('FERRY_ERR_CONFIG', `${where} (${name}): ${(err as Error).message}`, { cause: err });
   }
   if (result.skipped) {
     notes.push(`${name}: not injected: ${result.skipped}`);
@@ -98,7 +99,7 @@ export function injectYaml(text: string, options: InjectOptions, source: string,
   if (!Array.isArray(docs)) return text; // only an empty stream has no documents array
   const out: string[] = [];
   docs.forEach((doc, i) => {
-    if (doc.errors.length > 0) throw new Error(`${source}: document ${i + 1}: ${doc.errors[0].message}`);
+    if (doc.errors.length > 0) throw new FerryError('FERRY_ERR_CONFIG_FILE', `${source}: document ${i + 1}: ${doc.errors[0].message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     if (isObj(value)) injectObject(value, options, `${source}: document ${i + 1}`, notes);
@@ -110,7 +111,7 @@ export function injectYaml(text: string, options: InjectOptions, source: string,
 function parseMinor(version: string | undefined): number {
   if (version === undefined) return 30;
   const m = /^v?1\.(\d+)(\.\d+)?$/.exec(version.trim());
-  if (!m) throw new Error(`--kubernetes-version: "${version}" must look like 1.29`);
+  if (!m) throw new FerryError('FERRY_ERR_USAGE', `--kubernetes-version: "${version}" must look like 1.29`);
   return Number(m[1]);
 }
 

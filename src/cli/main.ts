@@ -70,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd(rest);
   } catch (err) {
     if (err instanceof FerryError) {
-      process.stderr.write(`ferry ${name}: ${err.message}\n`);
+      // The code leads to what to do about it (docs/errors.md).
+      process.stderr.write(`ferry ${name}: ${err.message} [${err.code}]\n`);
       if (err.code === 'FERRY_ERR_USAGE' && name === 'proxy') process.stderr.write(PROXY_USAGE);
       return err.code === 'FERRY_ERR_USAGE' ? 2 : 1;
     }
