@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { WebhookMetrics } from '../src/observability/webhook-metrics';
 import { FerryError } from '../src/errors';
 import { Logger } from '../src/observability/logger';
 import { review } from './admission';
@@ -27,23 +28,6 @@ export interface WebhookServer {
   /** Re-reads the certificate and key (after rotation); new connections use them. */
   reloadCertificates(): void;
   close(): Promise<void>;
-}
-
-/** The webhook's metrics (names prefixed ferry_webhook_). */
-class WebhookMetrics {
-  readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'ferry_webhook_requests_total',
-    help: 'Admission requests by outcome (injected, skipped, ignored, denied, bad_request, error).',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: 'ferry_webhook_request_duration_seconds',
-    help: 'Time to answer an admission request, from the last body byte.',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
-    registers: [this.registry],
-  });
 }
 
 export function parseListen(listen: string): { host: string | undefined; port: number } {

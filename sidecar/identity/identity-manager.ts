@@ -11,7 +11,7 @@ import { TrustBundle } from '../../certs/trust-bundle';
 import { FerryError } from '../../src/errors';
 import { Logger, rootLogger } from '../../src/observability/logger';
 import { CaRequestError, requestCertificate, type CaRequest } from './ca-client';
-import { identityMetrics, type IdentityMetrics } from './identity-metrics';
+import { identityMetrics, type IdentityMetrics } from '../../src/observability/identity-metrics';
 
 /** What the data plane needs to speak mTLS as this workload. */
 export interface WorkloadIdentity {

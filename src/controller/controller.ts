@@ -4,7 +4,7 @@ import { ServerCredentials, experimental } from '@grpc/grpc-js';
 import type { WorkloadIssuer } from '../../certs/issuer';
 import { Logger, rootLogger } from '../observability/logger';
 import { AdminServer } from './admin/admin-server';
-import { ControllerMetrics } from './admin/controller-metrics';
+import { ControllerMetrics } from '../observability/controller-metrics';
 import { AdsServer, systemClock, type Clock } from './ads/ads-server';
 import { SnapshotCache } from './ads/snapshot-cache';
 import type { TokenAuthenticator } from './ca/authenticator';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControllerMetrics } from '../../src/controller/admin/controller-metrics';
+import { ControllerMetrics } from '../../src/observability/controller-metrics';
 import { AdsServer } from '../../src/controller/ads/ads-server';
 import { SnapshotCache } from '../../src/controller/ads/snapshot-cache';
 import type { Snapshot } from '../../src/controller/types';

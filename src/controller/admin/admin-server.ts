@@ -2,7 +2,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ControllerMetrics } from './controller-metrics';
+import type { ControllerMetrics } from '../../observability/controller-metrics';
 import type { SynczProxy } from '../ads/syncz';
 
 export interface AdminSources {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
-import { ControllerMetrics } from '../admin/controller-metrics';
+import { ControllerMetrics } from '../../observability/controller-metrics';
 import { Logger } from '../../observability/logger';
 import { adsClient, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from '../../xds/ads-service';
 import { decodeResource } from '../../xds/protos';

@@ -4,7 +4,7 @@ import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinit
 import { Logger, rootLogger } from '../../observability/logger';
 import { adsServiceDefinition, encodeResponseBody, withNonce, type DiscoveryRequestMsg } from '../../xds/ads-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
-import type { ControllerMetrics } from '../admin/controller-metrics';
+import type { ControllerMetrics } from '../../observability/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
 import { DebounceState } from './debounce';
 import { DeltaStreams, type DeltaCall } from './delta-streams';

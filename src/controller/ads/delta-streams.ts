@@ -9,7 +9,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
 import { deltaResponseBytes, encodeDeltaResource, type DeltaDiscoveryRequestMsg } from '../../xds/delta-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
-import type { ControllerMetrics } from '../admin/controller-metrics';
+import type { ControllerMetrics } from '../../observability/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
 import type { SynczProxy, SynczType } from './syncz';
 import { DeltaState } from './delta-state';

@@ -5,7 +5,7 @@
 
 import { status } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
-import type { ControllerMetrics } from '../admin/controller-metrics';
+import type { ControllerMetrics } from '../../observability/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
 import { parseNode } from './node-info';
 import type { SnapshotCache } from './snapshot-cache';

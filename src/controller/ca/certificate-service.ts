@@ -4,7 +4,7 @@ import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type Untype
 import { CsrRejectedError, type CsrRejectReason } from '../../../certs/csr';
 import { IssuerUnavailableError, type WorkloadIssuer } from '../../../certs/issuer';
 import { Logger, rootLogger } from '../../observability/logger';
-import type { ControllerMetrics } from '../admin/controller-metrics';
+import type { ControllerMetrics } from '../../observability/controller-metrics';
 import { AuthenticatorUnavailableError, bearerToken, type TokenAuthenticator } from './authenticator';
 import { TokenError } from './bootstrap-token';
 import type { CreateCertificateRequest, CreateCertificateResponse } from './ca-proto';

@@ -1,4 +1,4 @@
-// The sidecar identity's metrics (declared once per registry).
+// The sidecar identity's metrics (declared once per registry), beside the other components' catalogues.
 
 import { Gauge, type Registry } from 'prom-client';
 
