@@ -10,7 +10,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { createWorkloadCsr } from '../certs/csr';
-import { certificateServiceClient } from '../src/controller/ca/ca-proto';
+import { certificateServiceClient } from '../src/ca-api/ca-proto';
 import { startTestMesh, TEST_CONTROLLER_ID } from '../src/controller/ca/test-mesh';
 import { SPIFFE_CHANNEL_OPTIONS, caChannelCredentials } from '../sidecar/identity/ca-client';
 import type { RunSpec } from './plan';

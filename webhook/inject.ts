@@ -50,7 +50,7 @@ import {
   VOLUME_INIT_RUN,
   VOLUME_TOKEN,
 } from '../src/mesh/constants';
-import { CAPTURE_ANNOTATIONS, parseCaptureOptions } from '../sidecar/init/capture-options';
+import { CAPTURE_ANNOTATIONS, parseCaptureOptions } from '../src/mesh/capture-options';
 import { rewriteProbes } from './probes';
 import type { Container, InjectContext, InjectOptions, InjectResult, JsonPatchOp, Pod, ResourceRequirements } from './types';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { webhookCommand } from '../src/cli/mesh-commands';
-import { UsageError } from '../src/cli/flags';
+import { UsageError } from '../src/flags/flags';
 import { meshOptionsFromFlags } from './mesh-flags';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----';

@@ -1,7 +1,7 @@
 // The mesh flags `ferry webhook` and `ferry inject` share: controller address, trust domain, system namespace, root file.
 
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../src/cli/flags';
+import { UsageError } from '../src/flags/flags';
 import { ConfigError } from '../src/errors';
 import { CONTROLLER_SERVICE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN, PORT_CONTROLLER_GRPC } from '../src/mesh/constants';
 import { checkCaRootPem, controllerSpiffeId } from './inject';

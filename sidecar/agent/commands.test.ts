@@ -3,7 +3,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as http from 'node:http';
-import { UsageError } from '../../src/cli/flags';
+import { UsageError } from '../../src/flags/flags';
 import { translateBootstrap } from '../../src/config/bootstrap';
 import { Logger } from '../../src/observability/logger';
 import { closedPort, eventually, httpUpstream, request, sleep } from '../../test/integration/support';

@@ -7,7 +7,7 @@
 
 import * as http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseFlags, parseHostPort, UsageError } from '../../src/cli/flags';
+import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
 import { PORT_ADMIN, PORT_HEALTH, READY_PATH } from '../../src/mesh/constants';
 
 export interface CommandIo {

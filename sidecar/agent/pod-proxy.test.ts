@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { UsageError } from '../../src/cli/flags';
+import { UsageError } from '../../src/flags/flags';
 import { AdsServer } from '../../src/controller/ads/ads-server';
 import { SnapshotCache } from '../../src/controller/ads/snapshot-cache';
 import type { NodeInfo, Snapshot } from '../../src/controller/types';

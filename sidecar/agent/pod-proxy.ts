@@ -3,7 +3,7 @@
 // `podProxyOptions` is the edge: env + flags → a validated BootstrapConfig, the health port and the
 // app's probes. `startPodProxy` starts the health server first, then the proxy behind it.
 
-import { parseFlags, parseHostPort, UsageError } from '../../src/cli/flags';
+import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
 import { translateBootstrap } from '../../src/config/bootstrap';
 import type { BootstrapConfig } from '../../src/config/types';
 import { ENV_APP_PROBES, PORT_ADMIN, PORT_HEALTH, PORT_METRICS } from '../../src/mesh/constants';

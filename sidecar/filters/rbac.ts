@@ -5,7 +5,7 @@ import type { CidrRange, RbacFilterConfig, RbacPermission, RbacPrincipal, RbacPo
 import type { FilterDecision, HttpFilter, HttpFilterContext, HttpFilterFactory } from './types';
 import { CONTINUE } from './types';
 import { HeaderMatcher, StringMatcher, type MatchableRequest } from '../http/header-matcher';
-import { Cidr, parseIp } from '../listener/cidr';
+import { Cidr, parseIp } from '../../src/net/cidr';
 
 type Compiled = (ctx: HttpFilterContext, req: MatchableRequest) => boolean;
 

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { FerryError } from '../../src/errors';
-import { certificateServiceClient, type CreateCertificateResponse } from '../../src/controller/ca/ca-proto';
+import { certificateServiceClient, type CreateCertificateResponse } from '../../src/ca-api/ca-proto';
 
 /** The CA refused or could not be reached; `grpcCode` says which (UNAUTHENTICATED/PERMISSION_DENIED are not worth a fast retry). */
 export class CaRequestError extends FerryError {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { type Runner, detectBackend, runInit } from './apply';
-import { parseCaptureOptions } from './capture-options';
+import { parseCaptureOptions } from '../../src/mesh/capture-options';
 import { buildRules } from './iptables-rules';
 import { createNetns, hasTool, inNetns, netnsSkipReason } from './netns-support';
 import { ferryLines } from './restore-payload';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { FerryError } from '../../src/errors';
-import type { CaptureOptions } from './capture-options';
+import type { CaptureOptions } from '../../src/mesh/capture-options';
 import { buildRules } from './iptables-rules';
 import { cleanupPayload, installPayload } from './restore-payload';
 

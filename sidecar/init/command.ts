@@ -11,7 +11,7 @@ import {
   ANNOTATION_INCLUDE_OUTBOUND_CIDRS,
 } from '../../src/mesh/constants';
 import { type IptablesMode, type Ipv6Mode, runInit } from './apply';
-import { type RawCaptureOptions, parseCaptureOptions } from './capture-options';
+import { type RawCaptureOptions, parseCaptureOptions } from '../../src/mesh/capture-options';
 
 const USAGE = `usage: ferry init [--dry-run] [--cleanup] [options]
 

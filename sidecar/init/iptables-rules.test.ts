@@ -5,8 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors';
-import { parseCaptureOptions, type RawCaptureOptions, type CaptureTuning } from './capture-options';
-import { parseCidr } from './cidr';
+import { parseCaptureOptions, type RawCaptureOptions, type CaptureTuning } from '../../src/mesh/capture-options';
 import { buildRules } from './iptables-rules';
 
 // Sources sit next to the compiled test: dist/sidecar/init → sidecar/init/testdata.
@@ -88,22 +87,3 @@ for (const [raw, message] of BAD) {
   });
 }
 
-const CIDRS: [string, string | null][] = [
-  ['10.1.2.3', '10.1.2.3/32'],
-  ['10.1.2.3/8', '10.0.0.0/8'],
-  ['192.168.1.129/25', '192.168.1.128/25'],
-  ['0.0.0.0/0', '0.0.0.0/0'],
-  ['2001:DB8:0:0:0:0:0:1/128', '2001:db8::1/128'],
-  ['2001:db8:0:1:0:0:0:0/64', '2001:db8:0:1::/64'],
-  ['fe80::1/10', 'fe80::/10'],
-  ['::/0', '::/0'],
-  ['::ffff:10.0.0.1/128', '::ffff:10.0.0.1/128'],
-  ['1:0:1:0:1:0:1:0', '1:0:1:0:1:0:1:0/128'],
-  ['1:2:3:4:5:6:7:8:9', null],
-  ['010.0.0.1', null],
-  ['10.0.0.1/', null],
-  ['host.example', null],
-];
-for (const [input, want] of CIDRS) {
-  test(`parseCidr(${input})`, () => assert.equal(parseCidr(input)?.text ?? null, want));
-}

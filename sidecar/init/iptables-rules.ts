@@ -14,7 +14,7 @@
 // ports (default all) go to FERRY_IN_REDIRECT → 15006.
 
 import { INBOUND_PASSTHROUGH_SOURCE_V4, INBOUND_PASSTHROUGH_SOURCE_V6 } from '../../src/mesh/constants';
-import type { CaptureOptions } from './capture-options';
+import type { CaptureOptions } from '../../src/mesh/capture-options';
 
 export const CHAIN_INBOUND = 'FERRY_INBOUND';
 export const CHAIN_IN_REDIRECT = 'FERRY_IN_REDIRECT';

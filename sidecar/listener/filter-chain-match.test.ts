@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FilterChainConfig, FilterChainMatchConfig, ListenerConfig } from '../../src/config/types';
 import { ConfigError } from '../../src/errors';
-import { Cidr, parseIp } from './cidr';
+import { Cidr, parseIp } from '../../src/net/cidr';
 import { FilterChainMatcher, needsInspection, type ConnectionInfo } from './filter-chain-match';
 
 function chain(name: string, match: Partial<FilterChainMatchConfig> = {}): FilterChainConfig {

@@ -9,7 +9,7 @@
 
 import type { CidrRange, FilterChainConfig, ListenerConfig } from '../../src/config/types';
 import { ConfigError } from '../../src/errors';
-import { Cidr, parseIp, type IpAddress } from './cidr';
+import { Cidr, parseIp, type IpAddress } from '../../src/net/cidr';
 
 /** What the listener knows about a connection when it chooses a chain. */
 export interface ConnectionInfo {

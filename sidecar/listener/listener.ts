@@ -16,7 +16,7 @@ import { TcpProxy } from '../tcp/tcp-proxy';
 import { FilterChainMatcher, needsInspection } from './filter-chain-match';
 import { sniff } from './sniff';
 import { PrefixedSocket } from './prefixed-socket';
-import { Cidr, parseIp } from './cidr';
+import { Cidr, parseIp } from '../../src/net/cidr';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { getOriginalDst } from '../native/original-dst';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';

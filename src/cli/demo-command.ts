@@ -10,7 +10,7 @@ import { loadBootstrapFile } from '../config/bootstrap';
 import { parsePrometheusText, sumWhere, histogramQuantile, type Sample } from '../observability/prom-text';
 import { rootLogger } from '../observability/logger';
 import { Proxy } from '../../sidecar/proxy';
-import { parseFlags } from './flags';
+import { parseFlags } from '../flags/flags';
 
 const TEMPLATE = path.resolve(__dirname, '..', '..', '..', 'examples', 'demo', 'bootstrap.yaml');
 

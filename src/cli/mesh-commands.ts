@@ -6,7 +6,7 @@ import { injectCommand } from '../../webhook/inject-command';
 import { MESH_FLAGS_USAGE, meshOptionsFromFlags } from '../../webhook/mesh-flags';
 import { startWebhook } from '../../webhook/server';
 import { PORT_WEBHOOK } from '../mesh/constants';
-import { parseFlags, UsageError } from './flags';
+import { parseFlags, UsageError } from '../flags/flags';
 
 const CERTS_USAGE = `usage:
   ferry certs root --out DIR [--ttl-days N] [--force]

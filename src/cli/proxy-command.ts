@@ -5,7 +5,7 @@ import { loadBootstrapFile } from '../config/bootstrap';
 import type { BootstrapConfig } from '../config/types';
 import { rootLogger, type LogLevel } from '../observability/logger';
 import { Proxy } from '../../sidecar/proxy';
-import { parseFlags, parseHostPort, UsageError } from './flags';
+import { parseFlags, parseHostPort, UsageError } from '../flags/flags';
 import { runPrimary, runWorker } from './workers';
 import { collectStartupGarbage } from './startup-gc';
 import { isPodProxy, podProxyCommand } from '../../sidecar/agent/pod-proxy';

@@ -2,7 +2,7 @@
 
 import { request } from 'node:http';
 import { FerryError } from '../errors';
-import { parseFlags, parseHostPort, UsageError } from '../cli/flags';
+import { parseFlags, parseHostPort, UsageError } from '../flags/flags';
 import { PORT_CONTROLLER_GRPC, PORT_CONTROLLER_XDS_PLAINTEXT } from '../mesh/constants';
 import { Logger, type LogLevel } from '../observability/logger';
 import type { SynczProxy } from './ads/syncz';

@@ -8,7 +8,7 @@ import { ControllerMetrics } from '../observability/controller-metrics';
 import { AdsServer, systemClock, type Clock } from './ads/ads-server';
 import { SnapshotCache } from './ads/snapshot-cache';
 import type { TokenAuthenticator } from './ca/authenticator';
-import { certificateServiceDefinition } from './ca/ca-proto';
+import { certificateServiceDefinition } from '../ca-api/ca-proto';
 import { certificateServiceImpl } from './ca/certificate-service';
 import { plaintextPortInterceptor } from './ca/mesh-auth-interceptor';
 import type { ServingIdentity } from './ca/serving-identity';

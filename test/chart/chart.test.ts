@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { createRootCa } from '../../certs/root-ca';
-import { parseHostPort } from '../../src/cli/flags';
+import { parseHostPort } from '../../src/flags/flags';
 import { CONTROLLER_SERVICE_NAME, LABEL_COMPONENT, LABEL_INJECT, PORT_CONTROLLER_GRPC, PORT_WEBHOOK } from '../../src/mesh/constants';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { loadIntermediateCa } from '../../../certs/intermediate-ca';
 import { WorkloadIssuer } from '../../../certs/issuer';
 import { buildSpiffeId } from '../../../certs/spiffe';
-import { parseFlags, UsageError } from '../../cli/flags';
+import { parseFlags, UsageError } from '../../flags/flags';
 import { ConfigError, FerryError } from '../../errors';
 import { DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../mesh/constants';
 import type { Logger } from '../../observability/logger';

@@ -12,7 +12,7 @@ import { BOOTSTRAP_TOKEN_PREFIX, mintBootstrapToken, tokenKeyId } from './bootst
 import { FakeTokenReviewApi } from './fake-token-review-api';
 import { KubernetesTokenReviewer } from './token-review';
 import { createHmac } from 'node:crypto';
-import { CREATE_CERTIFICATE_PATH, certificateServiceClient } from './ca-proto';
+import { CREATE_CERTIFICATE_PATH, certificateServiceClient } from '../../ca-api/ca-proto';
 import { TEST_CONTROLLER_ID, probeAds, startTestMesh, type TestMesh } from './test-mesh';
 
 const CART = 'spiffe://cluster.local/ns/shop/sa/cart';

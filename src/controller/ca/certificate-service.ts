@@ -7,7 +7,7 @@ import { Logger, rootLogger } from '../../observability/logger';
 import type { ControllerMetrics } from '../../observability/controller-metrics';
 import { AuthenticatorUnavailableError, bearerToken, type TokenAuthenticator } from './authenticator';
 import { TokenError } from './bootstrap-token';
-import type { CreateCertificateRequest, CreateCertificateResponse } from './ca-proto';
+import type { CreateCertificateRequest, CreateCertificateResponse } from '../../ca-api/ca-proto';
 
 export interface CertificateServiceOptions {
   readonly issuer: WorkloadIssuer;

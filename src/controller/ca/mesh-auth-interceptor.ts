@@ -3,7 +3,7 @@
 import { status, ServerInterceptingCall, type Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { parseSpiffeId } from '../../../certs/spiffe';
-import { CREATE_CERTIFICATE_PATH } from './ca-proto';
+import { CREATE_CERTIFICATE_PATH } from '../../ca-api/ca-proto';
 
 /** Metadata key the interceptor sets to the verified peer SPIFFE ID (any value the client sent is dropped). */
 export const PEER_IDENTITY_METADATA = 'x-ferry-peer-spiffe-id';

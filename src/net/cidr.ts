@@ -1,7 +1,9 @@
-// IPv4/IPv6 address parsing and CIDR containment, without node:net (pure and allocation-light).
+// IPv4/IPv6 addresses and CIDR prefixes, without node:net (pure and allocation-light): parsing and
+// containment for the data path (listener chains, RBAC), canonical prefix text for capture rules.
 //
-// An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, as a dual-stack socket reports IPv4 peers) is
-// treated as the IPv4 address, so it matches IPv4 ranges and not IPv6 ones.
+// On the data path an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, as a dual-stack socket reports
+// IPv4 peers) is treated as the IPv4 address, so it matches IPv4 ranges and not IPv6 ones. Capture
+// rules keep a prefix in the family it was written in (ip6tables gets a mapped prefix as written).
 
 /** An address as four 32-bit words; an IPv4 address uses `w0` only. */
 export interface IpAddress {
@@ -143,4 +145,66 @@ export class Cidr {
   toString(): string {
     return `${this.v4 ? 'v4' : 'v6'}:${this.w.join('.')}/${this.prefixLen}`;
   }
+}
+
+// ─── canonical prefix text (capture rules) ───
+
+/** A prefix as `iptables-save` prints it: host bits masked, IPv6 in RFC 5952 form. */
+export interface CidrText {
+  readonly family: 4 | 6;
+  /** Canonical text, e.g. `10.0.0.0/8`, `2001:db8::/32`. */
+  readonly text: string;
+}
+
+const V6_CHARS = /^[0-9a-fA-F:.]+$/;
+
+/** Parses `a.b.c.d[/n]` or an IPv6 prefix (no brackets, no zone); null when it is not one. A bare address is /32 or /128. */
+export function parseCidrText(input: string): CidrText | null {
+  const s = input.trim();
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  const lenText = slash < 0 ? null : s.slice(slash + 1);
+  if (lenText !== null && !/^\d{1,3}$/.test(lenText)) return null;
+  if (addr.indexOf(':') < 0) {
+    const v4 = parseV4(addr);
+    const len = lenText === null ? 32 : Number(lenText);
+    if (v4 === null || len > 32) return null;
+    const m = (v4 & mask(len)) >>> 0;
+    return { family: 4, text: `${m >>> 24}.${(m >>> 16) & 0xff}.${(m >>> 8) & 0xff}.${m & 0xff}/${len}` };
+  }
+  if (!V6_CHARS.test(addr) || addr.length < 2) return null;
+  const groups = parseV6Groups(addr);
+  const len = lenText === null ? 128 : Number(lenText);
+  if (groups === null || len > 128) return null;
+  for (let i = 0; i < 8; i++) {
+    const bits = Math.max(0, Math.min(16, len - i * 16));
+    groups[i] &= (0xffff << (16 - bits)) & 0xffff;
+  }
+  return { family: 6, text: `${formatV6(groups)}/${len}` };
+}
+
+/** RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
+function formatV6(groups: readonly number[]): string {
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+    // IPv4-mapped, as inet_ntop prints it
+    return `::ffff:${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }

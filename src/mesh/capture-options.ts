@@ -13,7 +13,7 @@ import {
   PROXY_OWN_PORTS,
   PROXY_UID,
 } from '../../src/mesh/constants';
-import { type Cidr, parseCidr } from './cidr';
+import { type CidrText, parseCidrText } from '../net/cidr';
 
 export interface CaptureOptions {
   readonly proxyUid: number;
@@ -27,9 +27,9 @@ export interface CaptureOptions {
   readonly includeInboundPorts: '*' | readonly number[];
   readonly excludeInboundPorts: readonly number[];
   readonly excludeOutboundPorts: readonly number[];
-  readonly excludeOutboundCidrs: readonly Cidr[];
+  readonly excludeOutboundCidrs: readonly CidrText[];
   /** '*' = every destination; [] = no outbound capture. */
-  readonly includeOutboundCidrs: '*' | readonly Cidr[];
+  readonly includeOutboundCidrs: '*' | readonly CidrText[];
 }
 
 /** Raw inputs, keyed by annotation name (values as they appear in the pod's annotations). */
@@ -105,11 +105,11 @@ export function parsePorts(name: string, value: string | undefined): number[] {
   return unique(out);
 }
 
-function parseCidrs(name: string, value: string | undefined): Cidr[] {
-  const out: Cidr[] = [];
+function parseCidrs(name: string, value: string | undefined): CidrText[] {
+  const out: CidrText[] = [];
   for (const item of items(value)) {
     if (item === '*') throw new ConfigError(name, '"*" must be the whole value, not one item of a list');
-    const cidr = parseCidr(item);
+    const cidr = parseCidrText(item);
     if (!cidr) {
       throw new ConfigError(name, `"${item}" is not a CIDR; expected e.g. "10.0.0.0/8,fd00::/8"`);
     }
