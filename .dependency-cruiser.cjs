@@ -3,7 +3,8 @@
 //   base        src/ libraries (config, xds, mesh, observability, errors, …) and certs/: know no component
 //   components  sidecar/, webhook/, src/controller/: never import one another, only the base
 //   root        src/cli/ and bin/: the only place that wires components together
-// Test code (test/, *.test.ts, *.fixture.ts) may import anything; production code never imports it.
+// Test code (test/, *.test.ts, *.fixture.ts) and the benchmark harness (bench/) may import anything;
+// production code never imports test code.
 
 const BASE = '^(src/(?!cli/|controller/)|certs/)';
 const COMPONENTS = { sidecar: '^sidecar/', webhook: '^webhook/', controller: '^src/controller/' };
@@ -37,9 +38,9 @@ module.exports = {
     ...componentRules,
     {
       name: 'production-imports-no-test-code',
-      comment: 'Test helpers, fixtures and tests are never imported by production code.',
+      comment: 'Test helpers, fixtures and tests are never imported by production code (bench/ is a harness, like test/).',
       severity: 'error',
-      from: { pathNot: TEST_CODE },
+      from: { pathNot: [TEST_CODE, '^bench/'] },
       to: { path: TEST_CODE },
     },
     {

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { createWorkloadCsr } from '../certs/csr';
 import { certificateServiceClient } from '../src/ca-api/ca-proto';
-import { startTestMesh, TEST_CONTROLLER_ID } from '../src/controller/ca/test-mesh';
+import { startTestMesh, TEST_CONTROLLER_ID } from '../src/controller/ca/test-mesh.fixture';
 import { SPIFFE_CHANNEL_OPTIONS, caChannelCredentials } from '../sidecar/identity/ca-client';
 import type { RunSpec } from './plan';
 import { rssMbOf } from './processes';

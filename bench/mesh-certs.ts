@@ -2,7 +2,7 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { issueWorkload, makeTestPki } from '../certs/test-pki';
+import { issueWorkload, makeTestPki } from '../certs/test-pki.fixture';
 
 /** The identities of the pair's two hops: A (outbound, the client side) and B (inbound, the server side). */
 export const PAIR_IDENTITIES = {

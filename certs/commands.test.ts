@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { certsIntermediateCommand, certsRootCommand } from './commands';
 import { loadIntermediateCa } from './intermediate-ca';
 import { WorkloadIssuer } from './issuer';
-import { issueWorkload } from './test-pki';
+import { issueWorkload } from './test-pki.fixture';
 import { ConfigError } from '../src/errors';
 
 async function tmp(t: test.TestContext): Promise<string> {

@@ -7,7 +7,7 @@ import { createWorkloadCsr } from './csr';
 import { createIntermediateCa } from './intermediate-ca';
 import { DEFAULT_WORKLOAD_TTL_MS, IssuerUnavailableError, WorkloadIssuer } from './issuer';
 import { createRootCa } from './root-ca';
-import { issueWorkload, makeTestPki } from './test-pki';
+import { issueWorkload, makeTestPki } from './test-pki.fixture';
 import { x509 } from './x509';
 
 const MIN = 60_000;

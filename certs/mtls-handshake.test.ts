@@ -7,7 +7,7 @@ import { AddressInfo } from 'node:net';
 import { createIntermediateCa } from './intermediate-ca';
 import { WorkloadIssuer } from './issuer';
 import { createRootCa } from './root-ca';
-import { TestWorkload, issueWorkload, makeTestPki } from './test-pki';
+import { TestWorkload, issueWorkload, makeTestPki } from './test-pki.fixture';
 import { TrustBundle } from './trust-bundle';
 
 const DAY = 24 * 3600 * 1000;

@@ -6,7 +6,7 @@ import { X509Certificate as NodeX509 } from 'node:crypto';
 import { createIntermediateCa, signIntermediateCsr } from './intermediate-ca';
 import { WorkloadIssuer } from './issuer';
 import { createRootCa } from './root-ca';
-import { issueWorkload, makeTestPki } from './test-pki';
+import { issueWorkload, makeTestPki } from './test-pki.fixture';
 import { ChainVerificationError, TrustBundle, TrustBundleError } from './trust-bundle';
 import { EC_SIGN_ALG, generateKeyPair, x509 } from './x509';
 

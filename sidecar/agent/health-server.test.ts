@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { issueWorkload, makeTestPki } from '../../certs/test-pki';
+import { issueWorkload, makeTestPki } from '../../certs/test-pki.fixture';
 import { parseAppProbes } from './app-probes';
 import { HealthServer } from './health-server';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FaultFilterConfig } from '../../src/config/types';
 import { FaultFilter } from './fault';
-import { fakeContext, routeWith } from './test-context';
+import { fakeContext, routeWith } from './filter-context.fixture';
 
 function config(over: Partial<FaultFilterConfig> = {}): FaultFilterConfig {
   return {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LocalRateLimitFilterConfig } from '../../src/config/types';
 import { LocalRateLimitFilter, TokenBucket } from './local-ratelimit';
-import { fakeContext, routeWith } from './test-context';
+import { fakeContext, routeWith } from './filter-context.fixture';
 
 function config(over: Partial<LocalRateLimitFilterConfig> = {}): LocalRateLimitFilterConfig {
   return {

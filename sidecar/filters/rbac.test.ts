@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { translateHttpFilter } from '../../src/config/http-filters';
 import type { RbacFilterConfig } from '../../src/config/types';
 import { RbacFilter } from './rbac';
-import { fakeContext, routeWith } from './test-context';
+import { fakeContext, routeWith } from './filter-context.fixture';
 
 const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 

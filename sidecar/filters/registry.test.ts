@@ -8,7 +8,7 @@ import { ConfigError, FerryError } from '../../src/errors';
 import { FaultFilter } from './fault';
 import { LocalRateLimitFilter } from './local-ratelimit';
 import { createFilterRegistry, createHttpFilters, isHttpFilterRegistered, registerHttpFilter } from './registry';
-import { fakeContext } from './test-context';
+import { fakeContext } from './filter-context.fixture';
 import { CONTINUE, type HttpFilter, type HttpFilterFactory } from './types';
 
 const deps = { now: () => 0, random: () => 0.5 };

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { TrustBundle } from '../../certs/trust-bundle';
-import { probeAds, startTestMesh, TEST_CONTROLLER_ID, type TestMesh } from '../../src/controller/ca/test-mesh';
+import { probeAds, startTestMesh, TEST_CONTROLLER_ID, type TestMesh } from '../../src/controller/ca/test-mesh.fixture';
 import { Logger } from '../../src/observability/logger';
 import { identityChannelCredentials } from './identity-credentials';
 import { IdentityManager, IdentityStoppedError, retryDelayMs, type IdentityManagerOptions, type WorkloadIdentity } from './identity-manager';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { type Runner, detectBackend, runInit } from './apply';
 import { parseCaptureOptions } from '../../src/mesh/capture-options';
 import { buildRules } from './iptables-rules';
-import { createNetns, hasTool, inNetns, netnsSkipReason } from './netns-support';
+import { createNetns, hasTool, inNetns, netnsSkipReason } from './netns.fixture';
 import { ferryLines } from './restore-payload';
 
 /** A fake runner: `tools` maps a save command to its output (missing = not installed). */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { addonPath } from '../native/original-dst';
-import { createNetns, inNetns, netnsSkipReason } from './netns-support';
+import { createNetns, inNetns, netnsSkipReason } from './netns.fixture';
 
 const POD_IP = '10.77.0.2';
 const PEER_IP = '10.77.0.3';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterConfig, LbPolicy } from '../../src/config/types';
 import { createLoadBalancer } from './create-load-balancer';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 import type { HostSet, LbHost, PickContext } from './types';
 import { xxh64 } from './xxhash64';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LeastRequestChooser } from './least-request';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 import type { LbHost } from './types';
 
 function host(key: string, weight: number, activeRequests: number): LbHost {

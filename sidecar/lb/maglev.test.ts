@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MaglevChooser } from './maglev';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 import type { LbHost } from './types';
 import { xxh64Into } from './xxhash64';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RandomChooser } from './random';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 import type { LbHost } from './types';
 
 test('random is roughly uniform and ignores weights', () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RingHashChooser, type RingHashOptions } from './ring-hash';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 import type { LbHost } from './types';
 import { xxh64Into } from './xxhash64';
 

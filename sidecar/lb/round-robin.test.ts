@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoundRobinChooser } from './round-robin';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 import type { LbHost } from './types';
 
 function hosts(weights: number[]): LbHost[] {

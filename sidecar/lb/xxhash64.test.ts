@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashHeaderValue, xxh64, xxh64Into } from './xxhash64';
-import { seededRandom } from './test-random';
+import { seededRandom } from './seeded-random.fixture';
 
 const M = (1n << 64n) - 1n;
 const P1 = 0x9e3779b185ebca87n;

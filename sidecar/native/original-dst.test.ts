@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createNetns, inNetns, netnsSkipReason } from '../init/netns-support';
+import { createNetns, inNetns, netnsSkipReason } from '../init/netns.fixture';
 import { addonPath, getOriginalDst } from './original-dst';
 
 // Runs inside the namespace: servers on 15101 (dual stack) and 15102 (IPv4 only), clients to the

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, ConfigFileError, UnsupportedConfigError } from '../errors';
 import { loadBootstrapFile, translateBootstrap } from './bootstrap';
-import { assertConfigError, bootstrap, hcm, staticCluster } from './test-helpers';
+import { assertConfigError, bootstrap, hcm, staticCluster } from './config.fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bootstrap-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPrime, translateCluster } from './cluster';
 import { translateClusterLoadAssignment } from './endpoints';
-import { assertConfigError, staticCluster } from './test-helpers';
+import { assertConfigError, staticCluster } from './config.fixture';
 
 const C = 'static_resources.clusters[1]';
 const tr = (extra: Record<string, unknown>, base = staticCluster('c')) => translateCluster({ ...base, ...extra }, C);

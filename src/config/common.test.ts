@@ -13,7 +13,7 @@ import {
   toDurationMs,
 } from './common';
 import { Reader } from './reader';
-import { assertConfigError } from './test-helpers';
+import { assertConfigError } from './config.fixture';
 
 describe('durations', () => {
   const ok: [unknown, number][] = [

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpConnectionManagerConfig } from './types';
 import { translateNetworkFilter } from './http-connection-manager';
-import { assertConfigError, hcm } from './test-helpers';
+import { assertConfigError, hcm } from './config.fixture';
 
 const PATH = 'listeners[0].filter_chains[0].filters[0]';
 function translate(extra: Record<string, unknown>): HttpConnectionManagerConfig {

@@ -12,7 +12,7 @@ import {
   unregisterHttpFilterType,
 } from './http-filters';
 import { Reader } from './reader';
-import { assertConfigError, ROUTER } from './test-helpers';
+import { assertConfigError, ROUTER } from './config.fixture';
 
 const filters = (list: unknown[]) => translateHttpFilters(new Reader({ http_filters: list }, 'hcm'), 'http_filters');
 const rl = (extra: Record<string, unknown> = {}) => ({

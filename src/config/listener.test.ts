@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { translateListener } from './listener';
-import { assertConfigError, hcm } from './test-helpers';
+import { assertConfigError, hcm } from './config.fixture';
 
 const TCP = (cluster = 'c') => ({
   name: 'envoy.filters.network.tcp_proxy',

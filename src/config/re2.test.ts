@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fullMatchRegex, globalRegex, re2Substitution } from './re2';
-import { assertConfigError } from './test-helpers';
+import { assertConfigError } from './config.fixture';
 
 describe('re2 translation', () => {
   const matches: [string, string, boolean][] = [

@@ -4,7 +4,7 @@
 // here too. Supported RE2-only syntax is rewritten: (?P<name>…), \A, \z, \Q…\E, [[:class:]] and
 // leading (?i)/(?s)/(?m) flag groups. Unicode classes (\p{…}), \C and (?U) are rejected.
 
-import { ConfigError } from './../errors';
+import { ConfigError } from '../errors';
 
 const POSIX: Record<string, string> = {
   alnum: '0-9A-Za-z',

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRetryOn, RETRY_ON, translateRetryPolicy } from './retry-policy';
-import { assertConfigError } from './test-helpers';
+import { assertConfigError } from './config.fixture';
 
 describe('retry_policy', () => {
   test('defaults', () => {

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteActionConfig, RouteConfig } from './types';
 import { translateRouteConfiguration } from './route';
-import { assertConfigError } from './test-helpers';
+import { assertConfigError } from './config.fixture';
 
 function rc(routes: unknown[], vhExtra: Record<string, unknown> = {}, rcExtra: Record<string, unknown> = {}) {
   return { name: 'r', virtual_hosts: [{ name: 'vh', domains: ['*'], routes, ...vhExtra }], ...rcExtra };

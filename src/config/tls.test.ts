@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DOWNSTREAM_TLS_TYPE, translateDownstreamTransportSocket, translateUpstreamTransportSocket, UPSTREAM_TLS_TYPE } from './tls';
-import { assertConfigError } from './test-helpers';
+import { assertConfigError } from './config.fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-tls-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

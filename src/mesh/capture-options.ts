@@ -1,6 +1,6 @@
 // Capture options for `ferry init`: parsed once from annotation-style strings into a frozen object.
 
-import { ConfigError } from '../../src/errors';
+import { ConfigError } from '../errors';
 import {
   ANNOTATION_EXCLUDE_INBOUND_PORTS,
   ANNOTATION_EXCLUDE_OUTBOUND_CIDRS,
@@ -12,7 +12,7 @@ import {
   PROXY_GID,
   PROXY_OWN_PORTS,
   PROXY_UID,
-} from '../../src/mesh/constants';
+} from './constants';
 import { type CidrText, parseCidrText } from '../net/cidr';
 
 export interface CaptureOptions {

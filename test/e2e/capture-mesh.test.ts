@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { addonPath } from '../../sidecar/native/original-dst';
-import { netnsSkipReason } from '../../sidecar/init/netns-support';
+import { netnsSkipReason } from '../../sidecar/init/netns.fixture';
 import { FERRY, NetnsLab, sleep, sumMetric, waitFor } from './netns-lab';
 import { createMeshCa, podIdentityFiles } from './pod-identity';
 import { CLIENT_APP, FETCH, SERVER_APP } from './pod-programs';

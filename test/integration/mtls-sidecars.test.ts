@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import type { Proxy } from '../../sidecar/proxy';
 import { StaticIdentity, type WorkloadCertificate } from '../../sidecar/tls/workload-identity';
-import { issueWorkload, makeTestPki, type TestPki } from '../../certs/test-pki';
+import { issueWorkload, makeTestPki, type TestPki } from '../../certs/test-pki.fixture';
 import type { BootstrapConfig, ClusterConfig } from '../../src/config/types';
 import { closedPort, eventually, httpUpstream, metric, request, startProxy, type Upstream } from './support';
 import { translateHealthCheck } from '../../src/config/health-check';

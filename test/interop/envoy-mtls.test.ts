@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueWorkload, makeTestPki } from '../../certs/test-pki';
+import { issueWorkload, makeTestPki } from '../../certs/test-pki.fixture';
 import { translateBootstrap } from '../../src/config/bootstrap';
 import { Logger } from '../../src/observability/logger';
 import { Proxy } from '../../sidecar/proxy';

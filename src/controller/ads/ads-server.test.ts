@@ -11,8 +11,8 @@ import { decodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
 import { AdsServer, type Clock } from './ads-server';
-import { FakeClock } from './fake-clock';
-import { ClientStream, cla, cluster, listener, routeConfig } from './test-support';
+import { FakeClock } from './fake-clock.fixture';
+import { ClientStream, cla, cluster, listener, routeConfig } from './ads-streams.fixture';
 import { SnapshotCache } from './snapshot-cache';
 
 /** A state-of-the-world client stream that can ACK what it got. */

@@ -12,7 +12,7 @@ import { decodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
 import { AdsServer } from './ads-server';
-import { ClientStream, cla, cluster, routeConfig } from './test-support';
+import { ClientStream, cla, cluster, routeConfig } from './ads-streams.fixture';
 import { SnapshotCache } from './snapshot-cache';
 
 type Delta = ClientStream<DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg>;

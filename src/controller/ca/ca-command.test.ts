@@ -12,7 +12,7 @@ import { requestCertificate } from '../../../sidecar/identity/ca-client';
 import { CLUSTER_TYPE } from '../../xds/type-urls';
 import { controllerCommand } from '../command';
 import { loadTokenKey, tokenCommand } from './ca-command';
-import { probeAds } from './test-mesh';
+import { probeAds } from './test-mesh.fixture';
 
 const REGISTRY = path.join(__dirname, '..', '..', '..', '..', 'examples', 'mesh');
 

@@ -5,15 +5,15 @@ import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { createWorkloadCsr } from '../../../certs/csr';
-import { makeTestPki, issueWorkload, type TestPki } from '../../../certs/test-pki';
+import { makeTestPki, issueWorkload, type TestPki } from '../../../certs/test-pki.fixture';
 import { verifyServerSpiffeId, requestCertificate, CaRequestError } from '../../../sidecar/identity/ca-client';
 import { CA_TOKEN_AUDIENCE } from '../../mesh/constants';
 import { BOOTSTRAP_TOKEN_PREFIX, mintBootstrapToken, tokenKeyId } from './bootstrap-token';
-import { FakeTokenReviewApi } from './fake-token-review-api';
+import { FakeTokenReviewApi } from './fake-token-review-api.fixture';
 import { KubernetesTokenReviewer } from './token-review';
 import { createHmac } from 'node:crypto';
 import { CREATE_CERTIFICATE_PATH, certificateServiceClient } from '../../ca-api/ca-proto';
-import { TEST_CONTROLLER_ID, probeAds, startTestMesh, type TestMesh } from './test-mesh';
+import { TEST_CONTROLLER_ID, probeAds, startTestMesh, type TestMesh } from './test-mesh.fixture';
 
 const CART = 'spiffe://cluster.local/ns/shop/sa/cart';
 

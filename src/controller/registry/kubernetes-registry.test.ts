@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '../../observability/logger';
 import type { MeshModel } from '../model/types';
-import { FakeKubeApi } from './fake-kube-api';
+import { FakeKubeApi } from './fake-kube-api.fixture';
 import { KubernetesRegistry } from './kubernetes-registry';
 
 const LISTS = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'src', 'controller', 'registry', 'testdata', 'kube-lists.json'), 'utf8')) as Record<string, any>;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
 import { appPorts, bindsOutbound, isLoopback } from './bind-listeners';
-import { localMeshModel, node } from './test-fixtures';
+import { localMeshModel, node } from './mesh-models.fixture';
 import { nodeKey, translateForNode } from './translate-for-node';
 
 type Json = Record<string, any>;

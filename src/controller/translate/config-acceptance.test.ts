@@ -11,7 +11,7 @@ import {
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, localMeshModel, meshedModel, modelFrom, node } from './test-fixtures';
+import { exampleModel, localMeshModel, meshedModel, modelFrom, node } from './mesh-models.fixture';
 import { translateForNode, type OutboundMode } from './translate-for-node';
 
 const TRANSLATORS = [

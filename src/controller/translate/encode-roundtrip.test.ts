@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { translateCluster, translateClusterLoadAssignment, translateListener, translateRouteConfiguration } from '../../config/bootstrap';
 import { decodeResource, encodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
-import { exampleModel, localMeshModel, node } from './test-fixtures';
+import { exampleModel, localMeshModel, node } from './mesh-models.fixture';
 import { translateForNode, type TranslateOptions } from './translate-for-node';
 
 const ACCEPT: Record<string, (o: unknown, path: string) => unknown> = {

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, localMeshModel, meshedModel, node } from './test-fixtures';
-import { issueWorkload, makeTestPki } from '../../../certs/test-pki';
+import { exampleModel, localMeshModel, meshedModel, node } from './mesh-models.fixture';
+import { issueWorkload, makeTestPki } from '../../../certs/test-pki.fixture';
 import { translateForNode, type TranslateOptions } from './translate-for-node';
 
 type Json = Record<string, any>;

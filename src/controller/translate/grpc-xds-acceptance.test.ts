@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE } from '../../xds/type-urls';
-import { exampleModel, modelFrom, node } from './test-fixtures';
+import { exampleModel, modelFrom, node } from './mesh-models.fixture';
 import { translateForNode } from './translate-for-node';
 
 type Decoded = { name: string; value?: unknown; error?: string };

@@ -7,7 +7,7 @@ import { FilterChainMatcher } from '../../../sidecar/listener/filter-chain-match
 import { CLUSTER_TYPE, LISTENER_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { modelFrom, node } from './test-fixtures';
+import { modelFrom, node } from './mesh-models.fixture';
 import { translateForNode, type TranslateOptions } from './translate-for-node';
 
 type Json = Record<string, any>;

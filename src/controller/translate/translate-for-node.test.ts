@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
-import { exampleModel, modelFrom, node } from './test-fixtures';
+import { exampleModel, modelFrom, node } from './mesh-models.fixture';
 import { nodeKey, proxyIdentity, translateForNode, TranslationCache } from './translate-for-node';
 
 type Json = Record<string, any>;

@@ -1,7 +1,7 @@
 // Test and bench support: a real Controller with the mesh CA and mTLS on 127.0.0.1, a throw-away PKI, token keys, and an ADS probe.
 
 import * as grpc from '@grpc/grpc-js';
-import { makeTestPki, type TestPki } from '../../../certs/test-pki';
+import { makeTestPki, type TestPki } from '../../../certs/test-pki.fixture';
 import type { WorkloadIssuerOptions } from '../../../certs/issuer';
 import { Logger } from '../../observability/logger';
 import { adsClient, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from '../../xds/ads-service';
