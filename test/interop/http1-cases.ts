@@ -412,6 +412,14 @@ export const CASES: readonly Http1Case[] = [
     upstream: { requests: 0 },
   },
   {
+    name: 'HTTP/1.2 in the request line',
+    why: 'RFC 9110 §2.5: a higher minor version SHOULD be read as HTTP/1.1 (both proxies refuse it)',
+    send: ['GET / HTTP/1.2\r\nHost: corpus.test\r\n\r\n'],
+    rfc: ['200', '400 close', '426 close'],
+    upstream: { requests: 0 },
+    differs: 'Envoy answers 426; the HTTP/1.1 parser refuses the version with 400 before Ferry sees the head',
+  },
+  {
     name: 'unknown method FOO',
     why: 'RFC 9110 §9.1: a proxy may forward any token method (Envoy and Ferry both refuse methods they do not know)',
     send: ['FOO / HTTP/1.1\r\nHost: corpus.test\r\n\r\n'],
