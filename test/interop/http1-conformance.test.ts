@@ -161,6 +161,8 @@ describe('HTTP/1.1 conformance and smuggling corpus: Ferry next to Envoy', { ski
     upstream.take();
     const x = await rawExchange(port, c.send, { finals: c.finals ?? 1, methods: c.methods, timeoutMs: c.timeoutMs ?? 2_000 });
     await new Promise((r) => setTimeout(r, 50));
+    // A proxy that gave up on a request closes its upstream connection; give it a moment to.
+    await eventually(() => upstream.halfOpen === 0, 1_000, 20);
     return { x, u: upstream.take() };
   }
 

@@ -188,6 +188,13 @@ export class RawHttpUpstream {
     }
   }
 
+  /** Connections still open with part of a request buffered (a proxy that aborts closes them). */
+  get halfOpen(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.buf.length > 0 && !c.broken) n++;
+    return n;
+  }
+
   /**
    * What arrived since the last call. Connections left in the middle of a request are closed, so
    * their bytes cannot run into the next case.
