@@ -131,6 +131,11 @@ test('errors name the file and document', async (t) => {
   const r = await run(['-f', badAnnotation]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /bad\.yaml: document 2 \(Pod\/p\): ferry\.io\/exclude-outbound-ports: "99999" is not a port/);
+  const nullContainer = path.join(dir, 'null.yaml');
+  writeFileSync(nullContainer, 'kind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: [~]}}}\n');
+  const n = await run(['-f', nullContainer]);
+  assert.equal(n.code, 2);
+  assert.match(n.stderr, /null\.yaml: document 1 \(Deployment\/d\): pod\.spec\.containers\[0\]: expected an object, got null/);
   const syntax = path.join(dir, 'syntax.yaml');
   writeFileSync(syntax, 'kind: Pod\nmetadata: [unclosed\n');
   const s = await run(['-f', syntax]);

@@ -6,6 +6,7 @@ import { type Operation, applyPatch } from 'fast-json-patch';
 import { parseAllDocuments, stringify } from 'yaml';
 import { FerryError } from '../src/errors';
 import { inject } from './inject';
+import { podShapeError } from './pod-shape';
 import { MESH_FLAGS_USAGE, meshOptionsFromFlags } from './mesh-flags';
 import type { InjectOptions, Pod } from './types';
 
@@ -78,6 +79,8 @@ function injectObject(obj: Obj, options: InjectOptions, where: string, notes: st
   const name = `${String(obj.kind)}/${String(meta.name ?? meta.generateName ?? '?')}`;
   const pod: Pod = { metadata: isObj(template.metadata) ? template.metadata : {}, spec: template.spec as Pod['spec'] };
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const shape = podShapeError(pod, 'pod');
+  if (shape !== null) throw new Error(`${where} (${name}): ${shape}`);
   let result;
   try {
     result = inject(pod, options, { namespace });

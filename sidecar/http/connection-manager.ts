@@ -20,6 +20,8 @@ import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from './local-reply';
 import { headerValue, newRequestId, upstreamRequestHeaders } from './headers';
 import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocation, pickWeightedCluster, requestHash } from './route-actions';
 import { proxyUpgrade } from './upgrade';
+import { checkRequestHead, type HeadLimits, type HeadRejected } from './request-head';
+import { headWithoutH2cUpgrade, isH2cUpgrade } from './h2c-upgrade';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
@@ -85,6 +87,12 @@ export class HttpConnectionManager {
   private idleCloseTimer: NodeJS.Timeout | null = null;
   private readonly routerDeps: RouterDeps;
   private unsubscribeIdentity: (() => void) | null = null;
+  private readonly headLimits: HeadLimits;
+  /**
+   * HTTP/1.1 connections that take no further request (a refused head, a parser error, bytes after
+   * `Connection: close`): later parser errors on them are neither answered nor counted again.
+   */
+  private readonly noMoreRequests = new WeakSet<net.Socket>();
 
   constructor(
     readonly config: HttpConnectionManagerConfig,
@@ -96,6 +104,7 @@ export class HttpConnectionManager {
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
     const headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
+    this.headLimits = { maxHeadersCount: config.maxRequestHeadersCount, maxHeadersBytes: config.maxRequestHeadersKb * 1024 };
     this.h1 = http.createServer({
       maxHeaderSize: config.maxRequestHeadersKb * 1024,
       headersTimeout,
@@ -107,12 +116,16 @@ export class HttpConnectionManager {
     });
     this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, 'HTTP/1.1'));
     this.h1.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      // Envoy's default: the proxy answers 100-continue itself and does not forward Expect.
-      res.writeContinue();
+      // Envoy's default: the proxy answers 100-continue itself and does not forward Expect
+      // (not for a head it is about to refuse).
+      if (checkRequestHead(req, false, this.headLimits).kind === 'accept') res.writeContinue();
       delete req.headers.expect;
       this.onRequest(req, res, 'HTTP/1.1');
     });
+    // No truncation by the codec: every field line reaches the head check (maxHeaderSize bounds them).
+    this.h1.maxHeadersCount = 0;
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket) => this.onConnect(req, socket));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h1.on('timeout', (s: net.Socket) => s.destroy());
     // The server never listen()s (the listener hands it sockets), so start Node's per-connection
@@ -120,6 +133,7 @@ export class HttpConnectionManager {
     this.h1.emit('listening');
     this.h2 = http2.createServer({
       maxSessionMemory: 64,
+      maxHeaderListPairs: h2HeaderPairsBackstop(config),
       settings: { enablePush: false, maxHeaderListSize: config.maxRequestHeadersKb * 1024 },
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.onRequest(req, res, 'HTTP/2'));
@@ -153,6 +167,7 @@ export class HttpConnectionManager {
       ALPNProtocols: alpn,
       allowHTTP1: alpn.includes('http/1.1') || this.config.codecType === 'HTTP1',
       maxSessionMemory: 64,
+      maxHeaderListPairs: h2HeaderPairsBackstop(this.config),
       settings: { enablePush: false, maxHeaderListSize: this.config.maxRequestHeadersKb * 1024 },
     });
     server.on('secureConnection', (sock: tls.TLSSocket) => {
@@ -186,6 +201,11 @@ export class HttpConnectionManager {
     });
     server.on('sessionError', () => undefined);
     server.on('tlsClientError', () => undefined);
+    // HTTP/1.1 after ALPN runs Node's HTTP/1.1 server code on this server: the same limits and answers.
+    (server as unknown as { maxHeaderSize: number; maxHeadersCount: number }).maxHeaderSize = this.config.maxRequestHeadersKb * 1024;
+    (server as unknown as { maxHeadersCount: number }).maxHeadersCount = 0;
+    server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => this.onConnect(req, socket));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     if (identity !== null && usesIdentity(t)) {
       // Rotation: new handshakes use the new certificate; open connections keep theirs.
       this.unsubscribeIdentity = identity.onRotate(() => {
@@ -236,6 +256,13 @@ export class HttpConnectionManager {
     const info = this.info(req);
     const headers = req.headers as Record<string, string | string[] | undefined>;
     const isH2 = protocol === 'HTTP/2';
+    const head = checkRequestHead(req, isH2, this.headLimits);
+    if (head.kind === 'reject') return this.rejectHead(req, res, protocol, started, info, head);
+    if (head.authority !== null) {
+      // Absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host; routed and forwarded in origin-form.
+      headers.host = head.authority;
+      req.url = head.path ?? '/';
+    }
     const authority = (isH2 ? (headers[':authority'] as string | undefined) : undefined) ?? (headers.host as string | undefined) ?? '';
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
@@ -369,7 +396,58 @@ export class HttpConnectionManager {
     router.start();
   }
 
+  /** A request head the check refused: a local reply with DPE (HTTP/2 past a header limit: a reset), counted. */
+  private rejectHead(req: DownReq, res: DownRes, protocol: string, started: number, info: ConnectionInfo, v: HeadRejected): void {
+    this.deps.metrics.downstreamProtocolErrors.labels(this.deps.listenerName, v.code).inc();
+    const ct = req.headers['content-type'];
+    const state = new StreamState(this, req, res, protocol, typeof ct === 'string' && ct.startsWith('application/grpc'), started, info);
+    if (v.reset && protocol === 'HTTP/2') {
+      // Envoy resets an HTTP/2 stream past its header limits (the codec's own backstop does the same).
+      (res as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      this.recordStats(state, 0, Flags.downstreamProtocolError, state.isGrpc ? '' : '-');
+      return;
+    }
+    (res as unknown as Record<symbol, StreamState>)[STREAM_STATE] = state;
+    res.once('close', onResponseClose);
+    if (protocol !== 'HTTP/2') this.noMoreRequests.add(req.socket);
+    const close: Record<string, string> = protocol === 'HTTP/2' ? {} : { connection: 'close' };
+    if (v.status === 426) close.upgrade = 'HTTP/1.1';
+    state.localReply(v.status, `${v.message}\n`, Flags.downstreamProtocolError, close);
+  }
+
+  /** CONNECT: Ferry tunnels nothing (no connect_matcher routes), so, as Envoy, 404 NR and close. */
+  private onConnect(req: http.IncomingMessage, socket: net.Socket): void {
+    this.rawReply(req, socket, 404, Flags.noRoute);
+  }
+
+  /** A local reply on a connection Node handed over raw (upgrade, CONNECT): written, closed, counted. */
+  private rawReply(req: http.IncomingMessage, socket: net.Socket, status: number, flag: string, body = ''): void {
+    const principal = this.info(req).downstream.peerPrincipal ?? '';
+    this.stats.for('').record('http', status, flag, '-', principal, principal ? 'mutual_tls' : 'none', 0);
+    socket.on('error', () => socket.destroy());
+    const type = body === '' ? '' : 'content-type: text/plain\r\n';
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${type}content-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${body}`,
+    );
+  }
+
   private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    if (isH2cUpgrade(req.headers.upgrade)) {
+      // Ignored as Envoy does: the head is parsed again without the upgrade and served as HTTP/1.1.
+      socket.unshift(Buffer.concat([headWithoutH2cUpgrade(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders), head]));
+      this.h1.emit('connection', socket);
+      return;
+    }
+    const checked = checkRequestHead(req, false, this.headLimits);
+    if (checked.kind === 'reject') {
+      this.deps.metrics.downstreamProtocolErrors.labels(this.deps.listenerName, checked.code).inc();
+      return this.rawReply(req, socket, checked.status, Flags.downstreamProtocolError, `${checked.message}\n`);
+    }
+    if (checked.authority !== null) {
+      req.headers.host = checked.authority;
+      req.url = checked.path ?? '/';
+    }
     const info = this.info(req);
     const table = this.routesFor();
     const authority = req.headers.host ?? '';
@@ -380,15 +458,11 @@ export class HttpConnectionManager {
     const action = route?.action;
     const allowed = action?.kind === 'route' ? (action.upgradeTypes ?? this.config.upgradeTypes) : this.config.upgradeTypes;
     if (!route || action?.kind !== 'route' || !allowed.includes(upgrade)) {
-      socket.end(`HTTP/1.1 ${route ? 403 : 404} ${route ? 'Forbidden' : 'Not Found'}\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: ${route ? 'UAEX' : 'NR'}\r\n\r\n`);
-      return;
+      return this.rawReply(req, socket, route ? 403 : 404, route ? Flags.unauthorized : Flags.noRoute);
     }
     const clusterName = action.cluster ?? (action.weightedClusters ? pickWeightedCluster(action, this.deps.random) : null);
     const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
-    if (!cluster) {
-      socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: NC\r\n\r\n`);
-      return;
-    }
+    if (!cluster) return this.rawReply(req, socket, 503, Flags.noClusterFound);
     const target = rewriteRequest(action, route, path, authority, cluster);
     // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
     const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
@@ -396,20 +470,50 @@ export class HttpConnectionManager {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+    if (this.noMoreRequests.has(socket)) return; // the parser stays failed; one answer per connection
     const code = err.code ?? 'unknown';
+    const inFlight = (socket as unknown as { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
+    if (code === 'HPE_CLOSED_CONNECTION' && inFlight !== null) {
+      // Bytes after a `Connection: close` request are not read (RFC 9112 §9.6); its response still goes out.
+      this.noMoreRequests.add(socket);
+      return;
+    }
     this.deps.metrics.downstreamProtocolErrors.labels(this.deps.listenerName, code).inc();
-    if (!socket.writable || (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    if (code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
-    let status = '400 Bad Request';
-    if (code === 'HPE_HEADER_OVERFLOW') status = '431 Request Header Fields Too Large';
-    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ETIMEDOUT') status = '408 Request Timeout';
-    else if (code === 'ECONNRESET') {
+    const inFlightReq = inFlight === null ? undefined : (inFlight as unknown as Record<symbol, StreamState>)[STREAM_STATE]?.req;
+    if (inFlight !== null && !inFlight.writableFinished && inFlightReq?.complete === true) {
+      // A later pipelined request is broken: the one in flight is answered first, then this one.
+      this.noMoreRequests.add(socket);
+      inFlight.once('finish', () => this.answerClientError(err, code, socket));
+      return;
+    }
+    if (inFlight?.headersSent) {
       socket.destroy();
       return;
     }
-    socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: DPE\r\n\r\n`);
+    this.answerClientError(err, code, socket);
+  }
+
+  /** The codec's error as a 4xx with DPE and a body naming what was wrong, then close. */
+  private answerClientError(err: NodeJS.ErrnoException, code: string, socket: net.Socket): void {
+    this.noMoreRequests.add(socket);
+    if (socket.writableEnded) return; // already closing after a reply (e.g. a refused head)
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    let status = 400;
+    if (code === 'HPE_HEADER_OVERFLOW') status = 431;
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ETIMEDOUT') status = 408;
+    const reason = (err as { reason?: string }).reason ?? err.message;
+    const body = `${reason} (${code})\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n${RESPONSE_FLAGS_HEADER}: ${Flags.downstreamProtocolError}\r\n\r\n${body}`,
+    );
     socket.destroySoon();
   }
 
@@ -473,6 +577,16 @@ export class HttpConnectionManager {
 }
 
 const emptyDownstream: FilterDownstream = { remoteAddress: '', remotePort: 0, localAddress: '', localPort: 0, peerPrincipal: null };
+
+/**
+ * Node's HTTP/2 codec resets a stream with more header fields than this (ENHANCE_YOUR_CALM) before
+ * Ferry sees it, so uncounted. Set so that only a header list over max_request_headers_kb as HTTP/2
+ * counts it (32 bytes per field, the SETTINGS_MAX_HEADER_LIST_SIZE Ferry advertises) meets it;
+ * everything else reaches the head check, which resets the same way and counts.
+ */
+function h2HeaderPairsBackstop(c: HttpConnectionManagerConfig): number {
+  return Math.max(128, c.maxRequestHeadersCount + 1, Math.ceil((c.maxRequestHeadersKb * 1024) / 32));
+}
 
 /** `::ffff:10.0.0.1` → `10.0.0.1` (a dual-stack listener's view of an IPv4 peer). */
 function unmapIPv4(ip: string): string {

@@ -51,6 +51,12 @@ describe('http_connection_manager', () => {
     assert.equal(c.rdsRouteConfigName, 'r80');
   });
   test('strip_any_host_port', () => assert.equal(translate({ strip_any_host_port: true }).stripPortMode, 'any'));
+  test('max_headers_count: Envoy\'s default 100, or the configured count', () => {
+    assert.equal(translate({}).maxRequestHeadersCount, 100);
+    assert.equal(translate({ common_http_protocol_options: { idle_timeout: '4s' } }).maxRequestHeadersCount, 100);
+    assert.equal(translate({ common_http_protocol_options: { max_headers_count: 250 } }).maxRequestHeadersCount, 250);
+    assert.equal(translate({ common_http_protocol_options: { max_headers_count: { value: 7 } } }).maxRequestHeadersCount, 7);
+  });
   const T = `${PATH}.typed_config`;
   const bad: [string, Record<string, unknown>, string[]][] = [
     ['HTTP3 codec', { codec_type: 'HTTP3' }, [`${T}.codec_type: HTTP3 is not supported`]],
@@ -60,6 +66,10 @@ describe('http_connection_manager', () => {
     ['no stat_prefix', { stat_prefix: '' }, [`${T}.stat_prefix`]],
     ['tracing', { tracing: { random_sampling: { value: 1 } } }, [`${T}.tracing`, 'not supported']],
     ['max headers kb', { max_request_headers_kb: 9000 }, [`${T}.max_request_headers_kb`]],
+    ['max headers count 0', { common_http_protocol_options: { max_headers_count: 0 } }, [`${T}.common_http_protocol_options.max_headers_count`]],
+    ['max headers count not a number', { common_http_protocol_options: { max_headers_count: 'lots' } }, [`${T}.common_http_protocol_options.max_headers_count`]],
+    ['a CONNECT upgrade', { upgrade_configs: [{ upgrade_type: 'CONNECT' }] }, [`${T}.upgrade_configs[0].upgrade_type`, 'CONNECT tunnelling is not supported']],
+    ['an h2c upgrade', { upgrade_configs: [{ upgrade_type: 'h2c' }] }, [`${T}.upgrade_configs[0].upgrade_type`, 'served as HTTP/1.1']],
     ['both strip modes', { strip_any_host_port: true, strip_matching_host_port: true }, [T]],
     ['router not last', { http_filters: [{ name: 'envoy.filters.http.router' }, { name: 'envoy.filters.http.fault' }] }, [`${T}.http_filters[0]`]],
     ['unknown field', { colour: 'blue' }, [`${T}.colour: unknown field`]],

@@ -25,14 +25,18 @@ export function adsConfigSource(v: unknown, path: string): void {
   r.done();
 }
 
-function commonHttpProtocolOptions(r: Reader, key: string): number {
+/** Envoy's default for `common_http_protocol_options.max_headers_count` on a connection manager. */
+export const DEFAULT_MAX_REQUEST_HEADERS_COUNT = 100;
+
+function commonHttpProtocolOptions(r: Reader, key: string): { idleTimeoutMs: number; maxHeadersCount: number } {
   const o = r.obj(key);
-  if (!o) return 3_600_000;
-  const idle = duration(o, 'idle_timeout', 3_600_000);
-  o.reject('max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection', 'max_response_headers_kb');
+  if (!o) return { idleTimeoutMs: 3_600_000, maxHeadersCount: DEFAULT_MAX_REQUEST_HEADERS_COUNT };
+  const idleTimeoutMs = duration(o, 'idle_timeout', 3_600_000);
+  const maxHeadersCount = o.int('max_headers_count', DEFAULT_MAX_REQUEST_HEADERS_COUNT, 1, 0xffffffff);
+  o.reject('max_connection_duration', 'max_stream_duration', 'max_requests_per_connection', 'max_response_headers_kb');
   o.enumOf('headers_with_underscores_action', ['ALLOW'], 'ALLOW', 'headers_with_underscores_action (only ALLOW is supported)');
   o.done();
-  return idle;
+  return { idleTimeoutMs, maxHeadersCount };
 }
 
 /** The HttpConnectionManager message (typed_config minus '@type'). */
@@ -60,6 +64,7 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
   if (stripPorts.length > 1) throw new ConfigError(r.path, 'only one of strip_matching_host_port and strip_any_host_port may be given');
   const stripMatching = r.bool('strip_matching_host_port', false);
   const stripAny = r.bool('strip_any_host_port', false);
+  const common = commonHttpProtocolOptions(r, 'common_http_protocol_options');
   const out: HttpConnectionManagerConfig = {
     kind: 'http_connection_manager',
     statPrefix,
@@ -70,8 +75,9 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     requestHeadersTimeoutMs: duration(r, 'request_headers_timeout', 0),
     requestTimeoutMs: duration(r, 'request_timeout', 0),
     streamIdleTimeoutMs: duration(r, 'stream_idle_timeout', 300_000),
-    idleTimeoutMs: commonHttpProtocolOptions(r, 'common_http_protocol_options'),
+    idleTimeoutMs: common.idleTimeoutMs,
     maxRequestHeadersKb: r.int('max_request_headers_kb', 60, 1, 8192),
+    maxRequestHeadersCount: common.maxHeadersCount,
     useRemoteAddress: r.bool('use_remote_address', false),
     xffNumTrustedHops: r.int('xff_num_trusted_hops', 0, 0, 0xffffffff),
     generateRequestId: r.bool('generate_request_id', true),

@@ -162,6 +162,7 @@ describe('route actions', () => {
     ['host header removal', { route: { cluster: 'c' }, request_headers_to_remove: ['Host'] }, ['request_headers_to_remove[0]', 'may not be removed']],
     ['bad retry_on token', { route: { cluster: 'c', retry_policy: { retry_on: '5xx,bogus' } } }, ['.route.retry_policy.retry_on', 'bogus is not a valid retry_on']],
     ['disabled per-route upgrade', { route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'websocket', enabled: false }] } }, ['upgrade_configs[0].enabled']],
+    ['per-route CONNECT upgrade', { route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'CONNECT' }] } }, ['upgrade_configs[0].upgrade_type', 'CONNECT tunnelling']],
     ['cookie hash with ttl', { route: { cluster: 'c', hash_policy: [{ cookie: { name: 's', ttl: '1s' } }] } }, ['hash_policy[0].cookie.ttl']],
   ];
   for (const [name, route, frags] of bad) {

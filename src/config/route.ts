@@ -44,6 +44,14 @@ export function upgradeTypes(r: Reader, key: string, allowDisabled: boolean): st
       throw new UnsupportedConfigError(u.at('enabled'), 'disabling an upgrade per route is not supported');
     }
     if (out.includes(type)) throw new ConfigError(u.at('upgrade_type'), `duplicate upgrade type ${type}`);
+    if (type === 'connect' && enabled) {
+      // CONNECT needs connect_matcher routes and a tunnel; Ferry answers every CONNECT 404 (NR).
+      throw new UnsupportedConfigError(u.at('upgrade_type'), 'CONNECT tunnelling is not supported by Ferry');
+    }
+    if (type === 'h2c' && enabled) {
+      // As in Envoy, an h2c upgrade is always stripped and the request served as HTTP/1.1.
+      throw new UnsupportedConfigError(u.at('upgrade_type'), 'h2c is never upgraded (the request is served as HTTP/1.1)');
+    }
     if (enabled) out.push(type);
   });
   return out;

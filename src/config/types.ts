@@ -113,6 +113,8 @@ export interface HttpConnectionManagerConfig {
   readonly streamIdleTimeoutMs: number; // default 5 min
   readonly idleTimeoutMs: number; // common_http_protocol_options.idle_timeout, default 1 h
   readonly maxRequestHeadersKb: number; // default 60
+  /** common_http_protocol_options.max_headers_count: more request header fields get 431 (HTTP/2: a reset); default 100. */
+  readonly maxRequestHeadersCount: number;
   readonly useRemoteAddress: boolean;
   readonly xffNumTrustedHops: number;
   readonly generateRequestId: boolean; // default true
