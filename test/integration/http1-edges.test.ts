@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import { issueWorkload, makeTestPki } from '../../certs/test-pki';
+import { issueWorkload, makeTestPki } from '../../certs/test-pki.fixture';
 import { translateBootstrap } from '../../src/config/bootstrap';
 import { Logger } from '../../src/observability/logger';
 import { Proxy } from '../../sidecar/proxy';
