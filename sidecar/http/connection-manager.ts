@@ -466,7 +466,7 @@ export class HttpConnectionManager {
     const target = rewriteRequest(action, route, path, authority, cluster);
     // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
     const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
-    proxyUpgrade(req, socket, head, cluster, target, info, this.deps, idleMs, () => this.countStreamIdleTimeout());
+    proxyUpgrade(req, socket, head, cluster, target, info.secure, this.deps.metrics, idleMs, () => this.countStreamIdleTimeout());
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {

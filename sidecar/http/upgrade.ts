@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { UpstreamCluster } from '../cluster/upstream-cluster';
 import { connectUpstream } from '../cluster/connection-pool';
-import type { ConnectionInfo, ConnectionManagerDeps } from './connection-manager';
+import type { ProxyMetrics } from '../../src/observability/metrics';
 import { RESPONSE_FLAGS_HEADER } from './local-reply';
 import { upstreamRequestHeaders } from './headers';
 
@@ -15,8 +15,8 @@ export function proxyUpgrade(
   head: Buffer,
   cluster: UpstreamCluster,
   target: { path: string; authority: string },
-  info: ConnectionInfo,
-  deps: Pick<ConnectionManagerDeps, 'metrics'>,
+  secure: boolean,
+  metrics: ProxyMetrics,
   idleTimeoutMs: number,
   onIdleTimeout: () => void,
 ): void {
@@ -26,7 +26,7 @@ export function proxyUpgrade(
     return;
   }
   if (!cluster.resources.tryAcquire('requests')) {
-    deps.metrics.overflow.labels(cluster.name, 'max_requests').inc();
+    metrics.overflow.labels(cluster.name, 'max_requests').inc();
     socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n${RESPONSE_FLAGS_HEADER}: UO\r\n\r\n`);
     return;
   }
@@ -39,7 +39,7 @@ export function proxyUpgrade(
     cluster.resources.release('requests');
   };
   const headers = upstreamRequestHeaders(req.headers, true);
-  headers['x-forwarded-proto'] ??= info.secure ? 'https' : 'http';
+  headers['x-forwarded-proto'] ??= secure ? 'https' : 'http';
   let headText = `${req.method ?? 'GET'} ${target.path} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
   for (const k in headers) {
     const v = headers[k];
