@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import { createWorkloadCsr } from './csr';
-import { createIntermediateCa } from './intermediate-ca';
+import { createIntermediateCa, subjectKeyId } from './intermediate-ca';
 import { DEFAULT_WORKLOAD_TTL_MS, IssuerUnavailableError, WorkloadIssuer } from './issuer';
-import { createRootCa } from './root-ca';
+import { CA_KEY_USAGE, createRootCa, type CaKeyPair } from './root-ca';
 import { issueWorkload, makeTestPki } from './test-pki.fixture';
-import { x509 } from './x509';
+import { TrustBundle } from './trust-bundle';
+import { EC_SIGN_ALG, generateKeyPair, randomHex, toCertTime, x509 } from './x509';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -76,6 +77,64 @@ test('sign: TTL requested, configured, capped at maxTtlMs and clamped to the iss
     assert.equal(w.notAfter, c.want, c.name);
     assert.equal(new x509.X509Certificate(w.certChainPem[0]).notAfter.getTime(), c.want, c.name);
   }
+});
+
+test('sign: the configured lifetime is the maximum: a request for 7 days from a 60 s issuer gets 60 s', async () => {
+  const root = await createRootCa({ now: NOW });
+  const ca = await createIntermediateCa(root, { now: NOW, ttlMs: 30 * DAY });
+  const cases: Array<{ name: string; issuer: object; requested?: number; want: number }> = [
+    { name: 'ttlMs alone is also the ceiling', issuer: { ttlMs: MIN }, requested: 7 * DAY, want: NOW + MIN },
+    { name: 'maxTtlMs alone is the ceiling and the default', issuer: { maxTtlMs: MIN }, want: NOW + MIN },
+    { name: 'maxTtlMs alone caps a request', issuer: { maxTtlMs: MIN }, requested: 7 * DAY, want: NOW + MIN },
+    { name: 'a shorter request is honoured', issuer: { ttlMs: H, maxTtlMs: H }, requested: 2 * MIN, want: NOW + 2 * MIN },
+    { name: 'default options cap at 24 h', issuer: {}, requested: 7 * DAY, want: NOW + DEFAULT_WORKLOAD_TTL_MS },
+  ];
+  for (const c of cases) {
+    const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => NOW, ...c.issuer });
+    const w = await issueWorkload(issuer, ID, c.requested);
+    assert.equal(new x509.X509Certificate(w.certChainPem[0]).notAfter.getTime(), c.want, c.name);
+    assert.equal(w.notAfter, c.want, c.name);
+  }
+});
+
+/** An issuing CA signed by `root` without the clamp to the root's expiry (as another tool may make one). */
+async function caOutliving(root: CaKeyPair, ttlMs: number) {
+  const keys = await generateKeyPair();
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: `O=Ferry, CN=Outliving CA ${randomHex(4)}`,
+    issuer: root.cert.subjectName,
+    publicKey: keys.publicKey,
+    signingKey: root.privateKey,
+    signingAlgorithm: EC_SIGN_ALG,
+    serialNumber: randomHex(16),
+    notBefore: toCertTime(NOW),
+    notAfter: toCertTime(NOW + ttlMs),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(CA_KEY_USAGE, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new x509.AuthorityKeyIdentifierExtension(subjectKeyId(root.cert)),
+    ],
+  });
+  return { certPem: `${cert.toString('pem')}\n`, privateKey: keys.privateKey };
+}
+
+test('sign: an issuer expiring in 1 h caps a 24 h request at its notAfter, whether the issuing CA or the root ends first', async () => {
+  // The issuing CA ends in 1 h.
+  const root = await createRootCa({ now: NOW });
+  const shortCa = await createIntermediateCa(root, { now: NOW, ttlMs: H });
+  const a = await issueWorkload(new WorkloadIssuer(shortCa, shortCa.trustBundle, { clock: () => NOW }), ID, DAY);
+  assert.equal(a.notAfter, NOW + H);
+  // The root ends in 1 h, the issuing CA under it in a year: the leaf still ends with the root.
+  const shortRoot = await createRootCa({ now: NOW, ttlMs: H });
+  const longCa = await caOutliving(shortRoot, 365 * DAY);
+  const bundle = new TrustBundle([shortRoot.certPem]);
+  const issuer = new WorkloadIssuer(longCa, bundle, { clock: () => NOW });
+  assert.equal(issuer.issuerNotAfter, NOW + H);
+  const b = await issueWorkload(issuer, ID, DAY);
+  assert.equal(b.notAfter, NOW + H);
+  assert.equal(new x509.X509Certificate(b.certChainPem[0]).notAfter.getTime(), NOW + H);
+  bundle.verifyChain(b.certChainPem, NOW + H - 1000);
 });
 
 test('sign: notBefore is never earlier than the issuer', async () => {

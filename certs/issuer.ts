@@ -9,9 +9,9 @@ import { TrustBundle } from './trust-bundle';
 import { toCertTime, x509, type CryptoKey } from './x509';
 
 export interface WorkloadIssuerOptions {
-  /** Lifetime when the caller asks for none; default 24 h. */
+  /** Lifetime when the caller asks for none; default 24 h, or maxTtlMs if that is shorter. */
   readonly ttlMs?: number;
-  /** Longest lifetime a caller may ask for (longer requests are shortened); default 7 days. */
+  /** Longest lifetime of any certificate (longer requests are shortened); default ttlMs, else 24 h. */
   readonly maxTtlMs?: number;
   /** How far notBefore is set back for peers with slow clocks; default 1 min. */
   readonly backdateMs?: number;
@@ -53,7 +53,7 @@ export interface IssuerCounters {
 }
 
 export const DEFAULT_WORKLOAD_TTL_MS = 24 * 3600 * 1000;
-export const DEFAULT_MAX_WORKLOAD_TTL_MS = 7 * 24 * 3600 * 1000;
+export const DEFAULT_MAX_WORKLOAD_TTL_MS = DEFAULT_WORKLOAD_TTL_MS;
 export const DEFAULT_BACKDATE_MS = 60 * 1000;
 
 const VERSION_V3 = tlv(0xa0, tlv(TAG.INTEGER, Buffer.from([2])));
@@ -73,7 +73,8 @@ function subjectNameDer(certPem: string): Buffer {
 
 /**
  * Signs workload CSRs: URI SAN only (critical, empty subject), serverAuth + clientAuth, digitalSignature,
- * not a CA, random 128-bit serial, notBefore back-dated for clock skew, notAfter clamped to the issuer's.
+ * not a CA, random 128-bit serial, notBefore back-dated for clock skew, lifetime capped at maxTtlMs, and
+ * notAfter clamped to the expiry of the issuing CA and of the root it chains to.
  * The trust bundle is live: adding or removing a root changes what the next response carries.
  */
 export class WorkloadIssuer {
@@ -81,6 +82,7 @@ export class WorkloadIssuer {
   readonly #ca: IssuerSigningCa;
   readonly #caCert: x509.X509Certificate;
   readonly #caNotBefore: number;
+  /** The earlier of the issuing CA's and its root's notAfter: no leaf may outlive its chain. */
   readonly #caNotAfter: number;
   readonly #bundle: TrustBundle;
   readonly #ttlMs: number;
@@ -96,10 +98,9 @@ export class WorkloadIssuer {
     this.#ca = ca;
     this.#caCert = new x509.X509Certificate(ca.certPem);
     this.#caNotBefore = this.#caCert.notBefore.getTime();
-    this.#caNotAfter = this.#caCert.notAfter.getTime();
     this.#bundle = bundle;
-    this.#ttlMs = options.ttlMs ?? DEFAULT_WORKLOAD_TTL_MS;
-    this.#maxTtlMs = options.maxTtlMs ?? Math.max(DEFAULT_MAX_WORKLOAD_TTL_MS, this.#ttlMs);
+    this.#maxTtlMs = options.maxTtlMs ?? options.ttlMs ?? DEFAULT_MAX_WORKLOAD_TTL_MS;
+    this.#ttlMs = options.ttlMs ?? Math.min(DEFAULT_WORKLOAD_TTL_MS, this.#maxTtlMs);
     this.#backdateMs = options.backdateMs ?? DEFAULT_BACKDATE_MS;
     this.#clock = options.clock ?? Date.now;
     if (!(this.#ttlMs >= 1000) || !(this.#maxTtlMs >= this.#ttlMs) || !(this.#backdateMs >= 0)) {
@@ -108,7 +109,8 @@ export class WorkloadIssuer {
     const bc = this.#caCert.getExtension(x509.BasicConstraintsExtension);
     if (!bc?.ca) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', `issuer: ${this.#caCert.subject} is not a CA certificate`);
     // Refuse to start with an issuer the bundle would not verify: every certificate would be useless.
-    bundle.verifyChain([ca.certPem], this.#clock());
+    const { rootNotAfter } = bundle.verifyChain([ca.certPem], this.#clock());
+    this.#caNotAfter = Math.min(this.#caCert.notAfter.getTime(), rootNotAfter);
     this.#signingKey = KeyObject.from(ca.privateKey);
     if (this.#signingKey.asymmetricKeyType !== 'ec' || this.#signingKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: the CA key must be ECDSA P-256');
@@ -126,9 +128,14 @@ export class WorkloadIssuer {
     this.counters = { issued: 0, rejected, failed: 0 };
   }
 
-  /** The issuing CA's expiry in ms, for the issuer-expiry metric and for planning its renewal. */
+  /** The issuing chain's expiry in ms (issuing CA or root, whichever ends first), for the issuer-expiry metric and renewal. */
   get issuerNotAfter(): number {
     return this.#caNotAfter;
+  }
+
+  /** The longest lifetime this issuer gives any certificate. */
+  get maxTtlMs(): number {
+    return this.#maxTtlMs;
   }
 
   get trustBundle(): TrustBundle {
@@ -147,7 +154,7 @@ export class WorkloadIssuer {
       }
       const now = this.#clock();
       if (now >= this.#caNotAfter) {
-        throw new IssuerUnavailableError(`issuing CA expired at ${new Date(this.#caNotAfter).toISOString()}`);
+        throw new IssuerUnavailableError(`issuing CA (or its root) expired at ${new Date(this.#caNotAfter).toISOString()}`);
       }
       if (now < this.#caNotBefore) {
         throw new IssuerUnavailableError(`issuing CA is valid only from ${new Date(this.#caNotBefore).toISOString()}`);

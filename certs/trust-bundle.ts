@@ -34,6 +34,8 @@ export class TrustBundleError extends FerryError {
 export interface ChainVerification {
   readonly rootFingerprint256: string;
   readonly rootSubject: string;
+  /** The root's expiry in ms: nothing below it is usable after this. */
+  readonly rootNotAfter: number;
 }
 
 interface ParsedCert {
@@ -171,7 +173,7 @@ export class TrustBundle {
     }
     const top = certs[certs.length - 1];
     const self = this.#roots.get(top.node.fingerprint256);
-    if (self) return { rootFingerprint256: top.node.fingerprint256, rootSubject: describe(self) };
+    if (self) return { rootFingerprint256: top.node.fingerprint256, rootSubject: describe(self), rootNotAfter: self.notAfter };
     // Intermediates below the root: every certificate but the leaf.
     const intermediates = certs.length - 1;
     let sawExpiredRoot: ParsedCert | undefined;
@@ -184,7 +186,7 @@ export class TrustBundle {
       if (root.pathLen !== undefined && intermediates > root.pathLen) {
         throw new ChainVerificationError('path_too_long', `root ${describe(root)} allows ${root.pathLen} intermediates`);
       }
-      return { rootFingerprint256: fp, rootSubject: describe(root) };
+      return { rootFingerprint256: fp, rootSubject: describe(root), rootNotAfter: root.notAfter };
     }
     if (sawExpiredRoot) checkValidity(sawExpiredRoot, now, 'root');
     throw new ChainVerificationError('untrusted', `${describe(top)} is not signed by any of ${this.#roots.size} trusted roots`);

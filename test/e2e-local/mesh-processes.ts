@@ -302,3 +302,120 @@ export async function namedServer(t: TestContext, name: string, host = '127.0.0.
   );
   return { port: (server.address() as net.AddressInfo).port, hits: () => hits };
 }
+
+export interface FixedRateLoad {
+  /** Requests sent so far. */
+  readonly sent: () => number;
+  /** Answers with status 200. */
+  readonly ok: () => number;
+  /** Every failed request: time, status (or error) and the response flags. */
+  readonly failures: string[];
+  /** Resolves when every request sent has been answered or has failed. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * An open-loop load: `rps` GET requests a second for `durationMs`, sent on schedule whether or not
+ * earlier ones were answered (as independent clients do), over a keep-alive pool of `connections`.
+ * Bounded: it sends exactly rps × durationMs / 1000 requests; each one times out after `timeoutMs`.
+ */
+export function fixedRateLoad(host: string, port: number, opts: { rps: number; durationMs: number; connections?: number; timeoutMs?: number }): FixedRateLoad {
+  const total = Math.floor((opts.rps * opts.durationMs) / 1000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections ?? 64 });
+  const failures: string[] = [];
+  let sent = 0;
+  let ok = 0;
+  let settled = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const settle = (): void => {
+    if (++settled === total) {
+      agent.destroy();
+      resolveDone();
+    }
+  };
+  const one = (): void => {
+    sent++;
+    const req = http.get({ host, port, path: '/', agent, timeout: opts.timeoutMs ?? 5_000 }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode === 200) ok++;
+        else failures.push(`${new Date().toISOString()} HTTP ${res.statusCode} flags=${String(res.headers['x-ferry-response-flags'] ?? '-')}`);
+        settle();
+      });
+      res.on('error', (err) => {
+        failures.push(`${new Date().toISOString()} response ${String(err)}`);
+        settle();
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => {
+      failures.push(`${new Date().toISOString()} ${String(err)}`);
+      settle();
+    });
+  };
+  const start = Date.now();
+  const timer = setInterval(() => {
+    // Catch up to the schedule: timers drift, the rate must not.
+    const due = Math.min(total, Math.floor(((Date.now() - start) * opts.rps) / 1000));
+    while (sent < due) one();
+    if (sent >= total) clearInterval(timer);
+  }, 5);
+  if (total === 0) {
+    clearInterval(timer);
+    resolveDone();
+  }
+  return { sent: () => sent, ok: () => ok, failures, done };
+}
+
+export interface Replica {
+  readonly port: number;
+  hits(): number;
+  /**
+   * SIGTERM, handled gracefully: the listening socket closes (new connections are refused) and every
+   * open keep-alive connection answers its next request with `connection: close`, then closes. Nothing
+   * in flight is cut off, and no connection closes while idle, when the client may be writing into it.
+   */
+  stop(): void;
+  /** The new process listens on the same address and port. */
+  start(): Promise<void>;
+}
+
+/** A plain HTTP server at `host:port` answering `name` after `latencyMs`, that can be stopped and started again in place. */
+export async function replicaServer(t: TestContext, name: string, host: string, port: number, latencyMs = 0): Promise<Replica> {
+  let hits = 0;
+  let current: http.Server | null = null;
+  const old: http.Server[] = [];
+  const closing: Promise<void>[] = [];
+  const listen = async (): Promise<void> => {
+    const s = http.createServer((_req, res) => {
+      hits++;
+      const reply = (): void => {
+        if (old.includes(s)) res.setHeader('connection', 'close');
+        res.end(name);
+      };
+      if (latencyMs > 0) setTimeout(reply, latencyMs);
+      else reply();
+    });
+    await new Promise<void>((r, j) => {
+      s.once('error', j);
+      s.listen(port, host, () => r());
+    });
+    current = s;
+  };
+  const stop = (): void => {
+    const s = current;
+    if (!s) return;
+    current = null;
+    old.push(s);
+    // The listener only (http.Server#close would also cut idle connections).
+    closing.push(new Promise<void>((r) => net.Server.prototype.close.call(s, () => r())));
+  };
+  await listen();
+  t.after(async () => {
+    for (const s of [current, ...old]) s?.closeAllConnections();
+    stop();
+    await Promise.all(closing);
+  });
+  return { port, hits: () => hits, stop, start: listen };
+}

@@ -11,8 +11,7 @@
 // The same steps also run once with --insecure-xds and no identities (plaintext between sidecars).
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { addonPath } from '../../sidecar/native/original-dst';
@@ -95,8 +94,9 @@ function captureMesh(security: Security) {
 
     const lab = new NetnsLab(BRIDGE_IP, 24);
     t.after(() => lab.cleanup());
-    const dir = lab.ownDir(mkdtempSync(join(tmpdir(), 'ferry-e2e-')));
-    chmodSync(dir, 0o711); // the sidecars (UID 1337) reach their own files under pods/, nothing else
+    // Before anything starts: the sidecars (UID 1337) must reach Node and the repository, wherever it was cloned.
+    lab.prepareRunAs(PROXY_UID);
+    const dir = lab.sharedDir('ferry-e2e-', PROXY_UID); // 0711: the sidecars reach their own files under pods/, nothing else
     const registry = join(dir, 'registry');
     mkdirSync(registry);
     let clientNs = '';

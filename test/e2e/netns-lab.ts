@@ -5,17 +5,51 @@
 // packet leaves the test. `cleanup()` kills every process by pid, then deletes every namespace (which
 // takes the veths, the bridge and the pods' iptables rules with it) and the folders the lab owns; it
 // runs even when the test fails, and a synchronous version runs if the test process exits or is
-// interrupted (SIGINT, SIGTERM) before it.
+// interrupted (SIGINT, SIGTERM) before it. Processes run as another uid (the proxy as 1337) reach the
+// repository wherever it was cloned (see prepareRunAs).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { addonPath } from '../../sidecar/native/original-dst';
+import { describePathBlock, findPathBlock, type Access, type Accessor } from '../../src/os/path-access';
 
 /** The repository root, from dist/test/e2e. */
 export const REPO = resolve(__dirname, '..', '..', '..');
 /** The `ferry` launcher. */
 export const FERRY = resolve(REPO, 'bin', 'ferry');
+
+/** A uid as `spawn` runs it: gid = uid, no supplementary groups. */
+function accessor(uid: number): Accessor {
+  return { uid, gid: uid, groups: [] };
+}
+
+/** What `node bin/ferry …` opens in the repository: the launcher, the compiled CLI, a dependency, the addon. */
+function repositoryNeeds(): Array<[string, Access]> {
+  const needs: Array<[string, Access]> = [
+    [FERRY, 'read'],
+    [join(REPO, 'dist', 'src', 'cli', 'main.js'), 'read'],
+    [join(REPO, 'node_modules', '@grpc', 'grpc-js', 'package.json'), 'read'],
+  ];
+  if (existsSync(addonPath())) needs.push([addonPath(), 'read']);
+  return needs;
+}
+
+/** The first temporary folder `who` can pass through (TMPDIR may well be private). */
+export function reachableTempBase(who: Accessor): string {
+  const bases = [...new Set([tmpdir(), '/tmp', '/var/tmp', '/dev/shm'])];
+  for (const base of bases) if (findPathBlock(base, who, 'search') === null) return base;
+  throw new Error(`no temporary folder that UID ${who.uid} can pass through (tried ${bases.join(', ')}); set TMPDIR to one`);
+}
+
+/** How processes run as one uid are started: as they are, or from a bind mount of the repository. */
+interface RunAs {
+  readonly uid: number;
+  /** Where the repository is bind-mounted in the process's own mount namespace, or null to run it in place. */
+  readonly mountPoint: string | null;
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -67,6 +101,9 @@ export class NetnsLab {
   private readonly namespaces: string[] = [];
   private readonly procs: NsProcess[] = [];
   private readonly dirs: string[] = [];
+  /** Empty in this mount namespace (the mounts live in the processes' own); removed with rmdir, never recursively. */
+  private readonly mountPoints: string[] = [];
+  private readonly runAs = new Map<number, RunAs>();
   private armed = false;
   private readonly lastResort = (): void => this.killSync();
   private readonly onSignal = (signal: NodeJS.Signals): void => {
@@ -134,12 +171,74 @@ export class NetnsLab {
     return dir;
   }
 
-  /** Starts `argv` in `ns`, optionally as `uid` (gid = uid, no supplementary groups). */
+  /** A folder for files a process run as `uid` reads (a pod's files): under a base it can pass through, mode 0711, removed with the lab. */
+  sharedDir(prefix: string, uid: number): string {
+    const dir = this.ownDir(mkdtempSync(join(reachableTempBase(accessor(uid)), prefix)));
+    chmodSync(dir, 0o711);
+    return dir;
+  }
+
+  /**
+   * Makes sure processes run as `uid` can reach Node and the repository, before anything starts. A
+   * repository in a folder `uid` cannot pass through (a home directory, a `mktemp -d`) is then reached
+   * through a bind mount at a fresh world-traversable mount point, made inside each such process's own
+   * mount namespace (`ip netns exec` gives it one), so nothing outside sees it. Throws, naming the
+   * directory and the fix, when even that cannot help.
+   */
+  prepareRunAs(uid: number): RunAs {
+    const known = this.runAs.get(uid);
+    if (known) return known;
+    const who = accessor(uid);
+    const node = findPathBlock(process.execPath, who, 'execute');
+    if (node) {
+      throw new Error(`${describePathBlock(node, who)}: processes run as UID ${uid} need Node; install it where UID ${uid} can run it, or chmod o+x ${node.blockedAt}`);
+    }
+    const needs = repositoryNeeds();
+    const direct = needs.map(([p, a]) => findPathBlock(p, who, a)).find((b) => b !== null) ?? null;
+    if (direct?.need === 'missing') throw new Error(`${describePathBlock(direct, who)} (run make build)`);
+    let plan: RunAs = { uid, mountPoint: null };
+    if (direct) {
+      const mounted = needs.map(([p, a]) => findPathBlock(p, who, a, { within: realpathSync(REPO) })).find((b) => b !== null);
+      if (mounted) {
+        const fix = mounted.need === 'search' ? `chmod o+x ${mounted.blockedAt}` : `chmod o+r ${mounted.blockedAt}`;
+        throw new Error(
+          `${describePathBlock(mounted, who)}. The tests run the proxy as UID ${uid}, and a bind mount of ${REPO} does not get it past ${mounted.blockedAt}: ${fix}, or clone the repository where UID ${uid} can read it.`,
+        );
+      }
+      this.arm();
+      const mountPoint = mkdtempSync(join(reachableTempBase(who), 'ferry-e2e-repo-'));
+      this.mountPoints.push(mountPoint);
+      chmodSync(mountPoint, 0o755);
+      plan = { uid, mountPoint };
+    }
+    this.runAs.set(uid, plan);
+    return plan;
+  }
+
+  /**
+   * Starts `argv` in `ns`, optionally as `uid` (gid = uid, no supplementary groups, cwd /). Paths into
+   * the repository in `argv` and `env` point into its bind mount when prepareRunAs chose one.
+   */
   spawn(name: string, ns: string, argv: readonly string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): NsProcess {
-    const prefix = opts.uid === undefined ? [] : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups'];
-    const proc = spawn('ip', ['netns', 'exec', ns, ...prefix, ...argv], {
+    let command: string[] = [...argv];
+    let env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+    if (opts.uid !== undefined) {
+      const plan = this.prepareRunAs(opts.uid);
+      const setpriv = ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups'];
+      const mp = plan.mountPoint;
+      if (mp === null) command = [...setpriv, ...command];
+      else {
+        const moved = (v: string): string => (v === REPO || v.startsWith(REPO + sep) ? mp + v.slice(REPO.length) : v);
+        env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === undefined ? v : moved(v)]));
+        // Still root here, inside the process's own mount namespace; then the same exec chain as without it.
+        command = ['sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"', 'ferry-e2e-run-as', REPO, mp, ...setpriv, ...command.map(moved)];
+      }
+    }
+    const proc = spawn('ip', ['netns', 'exec', ns, ...command], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
+      env,
+      // A private cwd (the repository, say) would be out of reach after setpriv.
+      cwd: opts.uid === undefined ? undefined : '/',
     });
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -252,6 +351,14 @@ export class NetnsLab {
     }
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    for (const mp of this.mountPoints.splice(0)) {
+      try {
+        rmdirSync(mp);
+      } catch {
+        // not empty (a mount seen here after all): leave it rather than delete through it
+      }
+    }
+    this.runAs.clear();
   }
 }
 

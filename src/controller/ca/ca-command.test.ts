@@ -1,6 +1,7 @@
 // `ferry controller --ca-dir … --token-key …` and `ferry token` end to end: CAs on disk → controller with mTLS → token → certificate.
 
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -39,6 +40,7 @@ test('ferry controller --ca-dir --token-key: mTLS port with the CA; ferry token 
         '--ca-dir', path.join(dir, 'ca'),
         '--trust-domain', 'mesh.test',
         '--token-key', keyFile,
+        '--workload-ttl-seconds', '60',
         '--log-level', 'off',
       ],
       { translate: (() => ({ [CLUSTER_TYPE]: new Map() })) as never, onStarted: resolve, stopSignal },
@@ -67,6 +69,20 @@ test('ferry controller --ca-dir --token-key: mTLS port with the CA; ferry token 
     timeoutMs: 5000,
   });
   assert.equal(res.certChain.length, 2);
+  // --workload-ttl-seconds is the maximum: a CSR asking for 7 days gets 60 s.
+  const asked = Date.now();
+  const long = await requestCertificate({
+    address: `127.0.0.1:${ports.xds}`,
+    trustBundlePem: bundle,
+    serverSpiffeId: 'spiffe://mesh.test/ns/ferry-system/sa/ferry-controller',
+    token,
+    csrPem: csr.csrPem,
+    ttlSeconds: 7 * 24 * 3600,
+    timeoutMs: 5000,
+  });
+  const notAfter = Date.parse(new X509Certificate(long.certChain[0]).validTo);
+  assert.ok(notAfter <= Date.now() + 60_000, `notAfter ${new Date(notAfter).toISOString()}: more than 60 s`);
+  assert.ok(notAfter >= Math.floor(asked / 1000) * 1000 + 59_000, `notAfter ${new Date(notAfter).toISOString()}`);
   // ADS needs a client certificate on this port.
   const anon = await probeAds(`127.0.0.1:${ports.xds}`, grpc.credentials.createSsl(Buffer.from(bundle), null, null, { checkServerIdentity: () => undefined }));
   assert.equal(anon.code, grpc.status.UNAUTHENTICATED);

@@ -27,7 +27,8 @@ export const CA_FLAGS_USAGE = `  --ca-dir DIR                 issuing CA from \`
   --trust-domain TD            SPIFFE trust domain (default ${DEFAULT_TRUST_DOMAIN})
   --system-namespace NS        namespace of the controller's own identity (default ${DEFAULT_SYSTEM_NAMESPACE})
   --token-key FILE             HMAC key for local-mesh bootstrap tokens (created, 0600, if missing)
-  --workload-ttl-seconds N     lifetime of workload certificates (default 86400)
+  --workload-ttl-seconds N     maximum lifetime of a workload certificate: longer requests are shortened,
+                               a CSR naming none gets it (default 86400; never past the CA's own expiry)
 `;
 
 /** Flag spec to merge into the controller's. */
@@ -128,7 +129,8 @@ export async function controllerIdentityFromFlags(flags: ControllerCaFlags, logg
   const ttl = flags.workloadTtlSeconds;
   if (ttl !== null && !(ttl >= 1)) throw new UsageError('flag --workload-ttl-seconds: must be >= 1');
   const ca = await loadIntermediateCa(flags.caDir);
-  const issuer = new WorkloadIssuer(ca, ca.trustBundle, ttl !== null ? { ttlMs: ttl * 1000 } : {});
+  // The flag is the ceiling for every certificate, and also what a request that names no lifetime gets.
+  const issuer = new WorkloadIssuer(ca, ca.trustBundle, ttl !== null ? { ttlMs: ttl * 1000, maxTtlMs: ttl * 1000 } : {});
   const bootstrapKeys = flags.tokenKey ? [await loadTokenKey(flags.tokenKey, true)] : [];
   if (bootstrapKeys.length === 0 && !flags.kubernetes) {
     throw new UsageError('the CA needs a way to authenticate workloads: --token-key FILE (local mesh) or --registry kubernetes (TokenReview)');

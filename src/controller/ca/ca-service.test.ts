@@ -86,6 +86,43 @@ test('a bootstrap token for shop/cart gets a certificate for exactly that identi
   assert.ok((await counter('ferry_ca_issuer_expiry_timestamp_seconds')) * 1000 === mesh.pki.issuer.issuerNotAfter);
 });
 
+test('the configured lifetime caps what a CSR asks for: 7 days from a 60 s CA → 60 s; a CA ending in 1 h caps a 24 h request', async () => {
+  const DAY_S = 24 * 3600;
+  const lifetimeOf = async (m: TestMesh, ttlSeconds: number) => {
+    const csr = await createWorkloadCsr(CART);
+    const res = await requestCertificate({
+      address: m.address,
+      trustBundlePem: m.pki.ca.trustBundle.toPem(),
+      serverSpiffeId: TEST_CONTROLLER_ID,
+      token: m.token('shop', 'cart'),
+      csrPem: csr.csrPem,
+      ttlSeconds,
+      timeoutMs: 5000,
+    });
+    const leaf = new X509Certificate(res.certChain[0]);
+    return { from: Date.parse(leaf.validFrom), to: Date.parse(leaf.validTo) };
+  };
+  // As `--workload-ttl-seconds 60` configures the issuer.
+  const short = await startTestMesh({ issuer: { ttlMs: 60_000 } });
+  try {
+    const asked = Date.now();
+    const { from, to } = await lifetimeOf(short, 7 * DAY_S);
+    assert.ok(to - from <= 60_000, `lifetime ${(to - from) / 1000} s, want at most 60 s`);
+    assert.ok(to >= Math.floor(asked / 1000) * 1000 + 59_000, `notAfter ${new Date(to).toISOString()}`);
+  } finally {
+    await short.stop();
+  }
+  // An issuing CA that expires in an hour: a 24 h request ends with it.
+  const ending = await startTestMesh({ pki: await makeTestPki({ caTtlMs: 3600_000, issuer: { clock: Date.now, backdateMs: 0 } }) });
+  try {
+    const { to } = await lifetimeOf(ending, DAY_S);
+    assert.ok(to <= ending.pki.issuer.issuerNotAfter, `notAfter ${new Date(to).toISOString()} is past the CA's`);
+    assert.ok(to <= Date.now() + 3600_000);
+  } finally {
+    await ending.stop();
+  }
+});
+
 test('a CSR for another identity than the token proves → PERMISSION_DENIED, counted as identity_mismatch', async () => {
   const before = await counter('ferry_ca_csr_rejected_total', { reason: 'identity_mismatch' });
   const r = await refusal(ask(mesh.token('shop', 'cart'), 'spiffe://cluster.local/ns/bank/sa/vault'));

@@ -10,6 +10,30 @@ export const DEFAULT_RETRIES: RetrySpec = Object.freeze({
   budget: null,
 });
 
+/**
+ * Retry conditions that fire only when the request never reached the app (no connection, a stream the
+ * server refused unread, a reset before the request was sent): a retry repeats no work upstream.
+ */
+export const BEFORE_APP_RETRY_ON: ReadonlySet<string> = new Set(['connect-failure', 'refused-stream', 'reset-before-request']);
+
+/**
+ * The retry circuit breaker of a cluster whose policy sets no limit (`retries.budget`,
+ * `connectionPool.maxRetries`), when its retries only ever follow failures before the app: off, as in
+ * Istio (decision 0015). Each request still retries at most `attempts` times, after jittered back-off,
+ * on another host, and outlier detection soon ejects a host that keeps failing.
+ */
+export const UNLIMITED_CONCURRENT_RETRIES = 0xffffffff;
+
+/**
+ * The retry circuit breaker of a cluster whose policy also retries failures the app saw (5xx,
+ * resets, status codes) and sets no limit: Envoy's retry budget defaults, so retries add at most a
+ * fifth to the requests in flight (a retry storm cannot build up), yet grow with the load.
+ */
+export const DEFAULT_RETRY_BUDGET: NonNullable<RetrySpec['budget']> = Object.freeze({
+  percent: 20,
+  minRetryConcurrency: 3,
+});
+
 /** Eject a host after 5 consecutive 5xx (connect failures count) for 30 s × ejections, at most half the hosts. */
 export const DEFAULT_OUTLIER: OutlierSpec = Object.freeze({
   enabled: true,

@@ -1,5 +1,6 @@
 // Model → Cluster and ClusterLoadAssignment resources: EDS clusters with the TrafficPolicy as Envoy fields.
 
+import { BEFORE_APP_RETRY_ON, DEFAULT_RETRY_BUDGET, UNLIMITED_CONCURRENT_RETRIES } from '../model/defaults';
 import type { EffectiveTrafficPolicy, MeshEndpoint, MeshPort, MeshService, PortProtocol } from '../model/types';
 import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
 import { MESH_HTTP_ALPN, meshSni, portIdentities, upstreamTlsSocket } from './mtls';
@@ -20,18 +21,31 @@ function usesHttp2(p: PortProtocol): boolean {
   return p === 'grpc' || p === 'http2';
 }
 
+/**
+ * The cluster's thresholds: what the TrafficPolicy's connectionPool and retries.budget set. A policy
+ * that sets no retry limit gets the mesh's (decision 0015): none while every retry condition is a
+ * failure before the app, the default retry budget as soon as one is not.
+ */
 function circuitBreakers(tp: EffectiveTrafficPolicy, grpc: boolean): Json | null {
   const cp = tp.connectionPool;
-  const budget = tp.retries.budget;
   const t: Json = { priority: 'DEFAULT' };
   if (cp?.maxRequests != null) t.max_requests = cp.maxRequests;
   if (!grpc) {
     if (cp?.maxConnections != null) t.max_connections = cp.maxConnections;
     if (cp?.maxPendingRequests != null) t.max_pending_requests = cp.maxPendingRequests;
+    const budget = tp.retries.budget;
     if (cp?.maxRetries != null) t.max_retries = cp.maxRetries;
-    if (budget) t.retry_budget = { budget_percent: { value: budget.percent }, min_retry_concurrency: budget.minRetryConcurrency };
+    else if (!budget) {
+      if (tp.retries.retryOn.every((c) => BEFORE_APP_RETRY_ON.has(c))) t.max_retries = UNLIMITED_CONCURRENT_RETRIES;
+      else t.retry_budget = retryBudget(DEFAULT_RETRY_BUDGET);
+    }
+    if (budget) t.retry_budget = retryBudget(budget);
   }
   return Object.keys(t).length > 1 ? { thresholds: [t] } : null;
+}
+
+function retryBudget(b: NonNullable<EffectiveTrafficPolicy['retries']['budget']>): Json {
+  return { budget_percent: { value: b.percent }, min_retry_concurrency: b.minRetryConcurrency };
 }
 
 function outlierDetection(tp: EffectiveTrafficPolicy): Json | null {

@@ -86,10 +86,43 @@ test('clusters: EDS with the policy as Envoy fields; defaults without a policy; 
   assert.deepEqual(c.health_checks, [{ timeout: '1s', interval: '5s', unhealthy_threshold: 2, healthy_threshold: 1, http_health_check: { path: '/healthz' } }]);
   const d = get(sidecar, CLUSTER_TYPE, REVIEWS_V2);
   assert.equal(d.lb_policy, 'ROUND_ROBIN');
-  assert.equal(d.circuit_breakers, undefined);
+  assert.deepEqual(d.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_retries: 4294967295 }] }, 'defaults: no retry breaker');
   assert.deepEqual(d.outlier_detection, { consecutive_5xx: 5, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 50, enforcing_success_rate: 0 });
   assert.ok(get(sidecar, CLUSTER_TYPE, RATINGS_GRPC).typed_extension_protocol_options);
   assert.equal(get(sidecar, CLUSTER_TYPE, RATINGS_TCP).typed_extension_protocol_options, undefined);
+});
+
+test('the retry breaker: off while every retry condition is a failure before the app, a budget once one is not, the policy\'s own limit first', () => {
+  const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }] } };
+  const policy = (spec: Json) => ({ apiVersion: 'ferry.io/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 's', namespace: 'n' }, spec: { targetRef: { name: 's' }, ...spec } });
+  const OFF = { priority: 'DEFAULT', max_retries: 4294967295 };
+  const BUDGET = { budget_percent: { value: 20 }, min_retry_concurrency: 3 };
+  const cases: [string, Json | null, Json | undefined][] = [
+    ['no policy: the default retries (connect-failure, refused-stream) are never limited', null, { thresholds: [OFF] }],
+    ['only failures before the app', { retries: { retryOn: ['connect-failure', 'reset-before-request'] } }, { thresholds: [OFF] }],
+    ['a policy without retries keeps the default retries', { timeout: '3s' }, { thresholds: [OFF] }],
+    ['5xx: the app did the work, the default budget', { retries: { retryOn: ['5xx'], attempts: 3 } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
+    ['one condition after the app is enough', { retries: { retryOn: ['connect-failure', 'retriable-4xx'] } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
+    [
+      "the policy's budget",
+      { retries: { retryOn: ['gateway-error'], budget: { percent: 30, minRetryConcurrency: 5 } } },
+      { thresholds: [{ priority: 'DEFAULT', retry_budget: { budget_percent: { value: 30 }, min_retry_concurrency: 5 } }] },
+    ],
+    ["the policy's maxRetries, also for 5xx", { connectionPool: { maxRetries: 7 }, retries: { retryOn: ['5xx'] } }, { thresholds: [{ priority: 'DEFAULT', max_retries: 7 }] }],
+    ['other limits leave the retry default alone', { connectionPool: { maxConnections: 10 } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, max_retries: 4294967295 }] }],
+  ];
+  for (const [name, spec, want] of cases) {
+    const m = modelFrom(spec ? [svc, policy(spec)] : [svc]);
+    const c = get(translateForNode(m, node('ferry', { NAMESPACE: 'n' })), CLUSTER_TYPE, 'outbound|80||s.n.svc.cluster.local');
+    assert.deepEqual(c.circuit_breakers, want, name);
+    // Proxyless gRPC reads max_requests only: no retry threshold is sent there.
+    assert.equal(get(translateForNode(m, node('grpc')), CLUSTER_TYPE, 'outbound|80||s.n.svc.cluster.local').circuit_breakers, undefined, name);
+  }
+  // The default route retries: 2 retries after jittered back-off (Envoy's 25-250 ms), on another host.
+  const route = get(translateForNode(modelFrom([svc]), node('ferry', { NAMESPACE: 'n' })), ROUTE_TYPE, '80').virtual_hosts[0].routes[0].route;
+  assert.deepEqual(route.retry_policy.num_retries, 2);
+  assert.equal(route.retry_policy.retry_back_off, undefined);
+  assert.equal(route.retry_policy.retry_host_predicate[0].name, 'envoy.retry_host_predicates.previous_hosts');
 });
 
 test('load assignments: ready, non-terminating endpoints only, one locality per zone', () => {
