@@ -62,7 +62,7 @@ const UNKNOWN_WORKLOAD: WorkloadLabels = Object.freeze({ workload: 'unknown', na
 const CONNECTION_INFO = Symbol('ferry.connectionInfo');
 const STREAM_STATE = Symbol('ferry.streamState');
 
-/** A request routed one turn of the event loop late (its connection is suspect of rapid reset). */
+/** A request routed one turn of the event loop late (a new connection, or one suspect of rapid reset). */
 function onDeferredForward(hcm: HttpConnectionManager, state: StreamState, route: RouteConfig, action: RouteActionConfig): void {
   hcm.forward(state, route, action);
 }
@@ -323,8 +323,9 @@ export class HttpConnectionManager {
     if (state.downstreamGone()) return;
     const guard = state.guard;
     if (guard !== null && !state.deferred && guard.deferDispatch()) {
-      // The client has been resetting streams: give a reset that came in the same read (it is
-      // delivered after this request) the chance to cancel the request before it goes upstream.
+      // A new connection, or one whose client has been resetting streams: a reset that came in the
+      // same read is delivered after this request, so wait a turn and let it cancel the request
+      // before anything goes upstream.
       state.deferred = true;
       setImmediate(onDeferredForward, this, state, route, action);
       return;
@@ -506,8 +507,9 @@ class StreamState implements RouterResponder {
   guard: H2SessionGuard | null = null;
   /** The request waited a turn before it was routed (see forward()). */
   deferred = false;
-  /** The response was ended (complete from the proxy's side), or the proxy reset the stream itself. */
+  /** The proxy ended the response (complete from its side). */
   private responseEnded = false;
+  /** The proxy reset the stream or destroyed the response itself (not the client's reset). */
   private resetByProxy = false;
   private downstreamClosed = false;
   private status = 0;
