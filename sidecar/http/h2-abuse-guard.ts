@@ -80,7 +80,8 @@ export class H2SessionGuard {
    * resets: a new request then waits a turn of the event loop before it is routed.
    */
   deferDispatch(): boolean {
-    return this.completed === 0 || this.budget.suspicious(this.owner.deps.now());
+    if (this.completed === 0) return true;
+    return this.earlyResets > 0 && this.budget.suspicious(this.owner.deps.now());
   }
 
   /** @internal one probe round (see H2AbuseGuard). */
