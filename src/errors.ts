@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   FERRY_ERR_IPTABLES: "`ferry init` could not program iptables. It needs NET_ADMIN and NET_RAW, the iptables binaries, and the host's backend (legacy or nft, see --iptables-mode).",
   FERRY_ERR_NATIVE_MISSING: 'The SO_ORIGINAL_DST addon is not built or does not load. Run `make build` (it builds sidecar/native).',
   FERRY_ERR_ORIGINAL_DST: "A socket's original destination could not be read (closed, or not a redirected TCP socket).",
+  FERRY_ERR_H2_ABUSE: 'The proxy closed a downstream HTTP/2 connection: its client reset streams faster than the budget allows (rapid reset), or stopped answering PINGs. Fix the client; ferry_downstream_connections_closed_for_abuse_total counts these.',
   FERRY_ERR_FILTER_REGISTRY: 'A user HTTP filter could not be registered (no type URL or name, or one already registered). Give each filter its own type URL.',
   FERRY_ERR_BENCH_ARGS: 'A benchmark argument is wrong; the message lists the known values.',
   FERRY_ERR_BENCH_TOOLS: 'A benchmark tool is missing. Run `make bench` (it installs them) or the install command printed.',

@@ -22,6 +22,7 @@ import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocati
 import { proxyUpgrade } from './upgrade';
 import { checkRequestHead, type HeadLimits, type HeadRejected } from './request-head';
 import { headWithoutH2cUpgrade, isH2cUpgrade } from './h2c-upgrade';
+import { H2AbuseGuard, type H2SessionGuard } from './h2-abuse-guard';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
@@ -68,6 +69,11 @@ function onStreamIdleTimer(s: StreamState): void {
   s.onIdleTimer();
 }
 
+/** A request routed one turn of the event loop late (a new connection, or one suspect of rapid reset). */
+function onDeferredForward(hcm: HttpConnectionManager, state: StreamState, route: RouteConfig, action: RouteActionConfig): void {
+  hcm.forward(state, route, action);
+}
+
 /** The response's 'close' listener, shared by every request (the state rides on the response). */
 function onResponseClose(this: DownRes): void {
   (this as unknown as Record<symbol, StreamState>)[STREAM_STATE].onDownstreamClose();
@@ -86,6 +92,7 @@ export class HttpConnectionManager {
   private draining = false;
   private idleCloseTimer: NodeJS.Timeout | null = null;
   private readonly routerDeps: RouterDeps;
+  private readonly h2Guard: H2AbuseGuard;
   private unsubscribeIdentity: (() => void) | null = null;
   private readonly headLimits: HeadLimits;
   /**
@@ -131,18 +138,14 @@ export class HttpConnectionManager {
     // The server never listen()s (the listener hands it sockets), so start Node's per-connection
     // header/request timeout tracking the way listen() would.
     this.h1.emit('listening');
+    this.h2Guard = new H2AbuseGuard({ metrics: deps.metrics, logger: deps.logger, now: deps.now, listenerName: deps.listenerName });
     this.h2 = http2.createServer({
       maxSessionMemory: 64,
       maxHeaderListPairs: h2HeaderPairsBackstop(config),
-      settings: { enablePush: false, maxHeaderListSize: config.maxRequestHeadersKb * 1024 },
+      settings: { enablePush: false, maxHeaderListSize: config.maxRequestHeadersKb * 1024, maxConcurrentStreams: config.http2MaxConcurrentStreams },
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.onRequest(req, res, 'HTTP/2'));
-    this.h2.on('session', (s: http2.Http2Session) => {
-      this.sessions.add(s);
-      s.once('close', () => this.sessions.delete(s));
-      s.on('error', () => s.destroy());
-      if (this.draining) s.close();
-    });
+    this.h2.on('session', (s: http2.ServerHttp2Session) => this.onSession(s));
     this.h2.on('sessionError', () => undefined);
     if (tlsConfig !== null) this.secure = this.secureServer(tlsConfig);
   }
@@ -168,7 +171,11 @@ export class HttpConnectionManager {
       allowHTTP1: alpn.includes('http/1.1') || this.config.codecType === 'HTTP1',
       maxSessionMemory: 64,
       maxHeaderListPairs: h2HeaderPairsBackstop(this.config),
-      settings: { enablePush: false, maxHeaderListSize: this.config.maxRequestHeadersKb * 1024 },
+      settings: {
+        enablePush: false,
+        maxHeaderListSize: this.config.maxRequestHeadersKb * 1024,
+        maxConcurrentStreams: this.config.http2MaxConcurrentStreams,
+      },
     });
     server.on('secureConnection', (sock: tls.TLSSocket) => {
       const parent = (sock as unknown as { _parent?: Record<symbol, ConnectionInfo> })._parent;
@@ -193,12 +200,7 @@ export class HttpConnectionManager {
       sock.once('close', () => this.sockets.delete(sock));
     });
     server.on('request', (req: DownReq, res: DownRes) => this.onRequest(req, res, req.httpVersionMajor === 2 ? 'HTTP/2' : 'HTTP/1.1'));
-    server.on('session', (s: http2.Http2Session) => {
-      this.sessions.add(s);
-      s.once('close', () => this.sessions.delete(s));
-      s.on('error', () => s.destroy());
-      if (this.draining) s.close();
-    });
+    server.on('session', (s: http2.ServerHttp2Session) => this.onSession(s));
     server.on('sessionError', () => undefined);
     server.on('tlsClientError', () => undefined);
     // HTTP/1.1 after ALPN runs Node's HTTP/1.1 server code on this server: the same limits and answers.
@@ -217,6 +219,15 @@ export class HttpConnectionManager {
       });
     }
     return server;
+  }
+
+  /** A new downstream HTTP/2 session: tracked for drain and close, and guarded against abuse. */
+  private onSession(s: http2.ServerHttp2Session): void {
+    this.sessions.add(s);
+    s.once('close', () => this.sessions.delete(s));
+    s.on('error', () => s.destroy());
+    this.h2Guard.attach(s, s.socket?.remoteAddress ?? '');
+    if (this.draining) s.close();
   }
 
   /** Takes a raw connection whose TLS this connection manager terminates (ClientHello may be unshifted). */
@@ -270,6 +281,7 @@ export class HttpConnectionManager {
     const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
     const state = new StreamState(this, req, res, protocol, isGrpc, started, info);
     (res as unknown as Record<symbol, StreamState>)[STREAM_STATE] = state;
+    if (isH2) state.guard = this.h2Guard.of((req as http2.Http2ServerRequest).stream);
     res.once('close', onResponseClose);
 
     if (this.draining && !isH2) res.setHeader('connection', 'close');
@@ -340,7 +352,19 @@ export class HttpConnectionManager {
     this.forward(state, route, action);
   }
 
-  private forward(state: StreamState, route: RouteConfig, action: RouteActionConfig): void {
+  /** @internal Hands a routed request to the router (called again a turn later when deferred). */
+  forward(state: StreamState, route: RouteConfig, action: RouteActionConfig): void {
+    // The hand-off: a stream the client already reset (or that was answered meanwhile) gets no upstream request.
+    if (state.downstreamGone()) return;
+    const guard = state.guard;
+    if (guard !== null && !state.deferred && guard.deferDispatch()) {
+      // A new connection, or one whose client has been resetting streams: a reset that came in the
+      // same read is delivered after this request, so wait a turn and let it cancel the request
+      // before anything goes upstream.
+      state.deferred = true;
+      setImmediate(onDeferredForward, this, state, route, action);
+      return;
+    }
     const req = state.req;
     const headers = req.headers as Record<string, string | string[] | undefined>;
     const clusterName =
@@ -569,6 +593,7 @@ export class HttpConnectionManager {
     this.draining = true;
     if (this.idleCloseTimer) clearTimeout(this.idleCloseTimer);
     this.unsubscribeIdentity?.();
+    this.h2Guard.close();
     for (const s of this.sessions) s.destroy();
     for (const s of this.sockets) s.destroy();
     this.h1.closeAllConnections();
@@ -613,6 +638,15 @@ class StreamState implements RouterResponder, BodyObserver {
   delayed = false;
   delayTimer: NodeJS.Timeout | null = null;
   done = false;
+  /** HTTP/2: the connection's abuse guard (null for HTTP/1.1). */
+  guard: H2SessionGuard | null = null;
+  /** The request waited a turn before it was routed (see forward()). */
+  deferred = false;
+  /** The proxy ended the response (complete from its side). */
+  private responseEnded = false;
+  /** The proxy reset the stream or destroyed the response itself (not the client's reset). */
+  private resetByProxy = false;
+  private downstreamClosed = false;
   private status = 0;
   private grpcStatus = '';
   private pendingTrailers: Record<string, string> | null = null;
@@ -626,6 +660,14 @@ class StreamState implements RouterResponder, BodyObserver {
     readonly started: number,
     readonly info: ConnectionInfo,
   ) {}
+
+  /** The client's side of this request is gone (closed, reset) or the request was already answered. */
+  downstreamGone(): boolean {
+    if (this.done || this.downstreamClosed) return true;
+    if (this.protocol !== 'HTTP/2') return false;
+    const stream = (this.res as http2.Http2ServerResponse).stream;
+    return stream === undefined || stream.destroyed || stream.closed;
+  }
 
   authority(): string {
     const h = this.req.headers as Record<string, string | undefined>;
@@ -725,6 +767,7 @@ class StreamState implements RouterResponder, BodyObserver {
         (this.res as http.ServerResponse).addTrailers(t);
       }
     }
+    this.responseEnded = true;
     this.res.end();
   }
 
@@ -764,8 +807,10 @@ class StreamState implements RouterResponder, BodyObserver {
     this.status = status;
     try {
       res.writeHead(status, h);
+      this.responseEnded = true;
       res.end(body);
     } catch {
+      this.resetByProxy = true;
       res.destroy();
     }
     this.finish(flag);
@@ -773,6 +818,7 @@ class StreamState implements RouterResponder, BodyObserver {
 
   reset(flag: string): void {
     const r = this.res as http2.Http2ServerResponse;
+    this.resetByProxy = true;
     if (this.protocol === 'HTTP/2' && r.stream) r.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     else (this.res as http.ServerResponse).destroy();
     if (!this.status) this.status = 0;
@@ -795,12 +841,17 @@ class StreamState implements RouterResponder, BodyObserver {
   }
 
   onDownstreamClose(): void {
+    this.downstreamClosed = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
     if (this.idleTimer !== null) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
     }
-    if (!this.res.writableFinished) {
+    // HTTP/2's compatibility response reports itself finished on close even when the client reset
+    // the stream, so for HTTP/2 "finished" is whether the proxy ended the response.
+    const finished = this.protocol === 'HTTP/2' ? this.responseEnded : this.res.writableFinished;
+    this.guard?.onStreamClosed(!finished && !this.resetByProxy);
+    if (!finished) {
       if (this.router !== null) this.router.cancel();
       else if (!this.done) {
         this.status = 0;

@@ -222,7 +222,6 @@ class Http2Attempt implements UpstreamAttempt {
   private connectTimer: NodeJS.Timeout | null = null;
 
   constructor(host: UpstreamHost, r: AttemptRequest, private readonly h: AttemptHandler) {
-    const session = host.http2().get();
     const headers: http2.OutgoingHttpHeaders = {
       ':method': r.method,
       ':path': r.path,
@@ -237,6 +236,9 @@ class Http2Attempt implements UpstreamAttempt {
       }
       headers[k] = r.headers[k];
     }
+    const stream = host.http2().request(headers, { endStream: false });
+    this.stream = stream;
+    const session = stream.session!;
     let connected = !session.connecting;
     if (!connected) {
       const onConnect = (): void => {
@@ -251,8 +253,6 @@ class Http2Attempt implements UpstreamAttempt {
         }
       }, r.connectTimeoutMs);
     }
-    const stream = session.request(headers, { endStream: false });
-    this.stream = stream;
     stream.on('response', (hdrs) => {
       if (this.done) return;
       const status = Number(hdrs[':status'] ?? 502);

@@ -50,6 +50,12 @@ describe('http_connection_manager', () => {
     assert.equal(c.routeConfig, null);
     assert.equal(c.rdsRouteConfigName, 'r80');
   });
+  test('http2_protocol_options.max_concurrent_streams: 100 by default, else as given', () => {
+    assert.equal(translate({}).http2MaxConcurrentStreams, 100);
+    assert.equal(translate({ http2_protocol_options: {} }).http2MaxConcurrentStreams, 100);
+    assert.equal(translate({ http2_protocol_options: { max_concurrent_streams: 7 } }).http2MaxConcurrentStreams, 7);
+    assert.equal(translate({ http2_protocol_options: { max_concurrent_streams: { value: 2147483647 } } }).http2MaxConcurrentStreams, 2147483647);
+  });
   test('strip_any_host_port', () => assert.equal(translate({ strip_any_host_port: true }).stripPortMode, 'any'));
   test('max_headers_count: Envoy\'s default 100, or the configured count', () => {
     assert.equal(translate({}).maxRequestHeadersCount, 100);
@@ -73,7 +79,10 @@ describe('http_connection_manager', () => {
     ['both strip modes', { strip_any_host_port: true, strip_matching_host_port: true }, [T]],
     ['router not last', { http_filters: [{ name: 'envoy.filters.http.router' }, { name: 'envoy.filters.http.fault' }] }, [`${T}.http_filters[0]`]],
     ['unknown field', { colour: 'blue' }, [`${T}.colour: unknown field`]],
-    ['http2 options', { http2_protocol_options: { max_concurrent_streams: 10 } }, [`${T}.http2_protocol_options.max_concurrent_streams`]],
+    ['max_concurrent_streams 0', { http2_protocol_options: { max_concurrent_streams: 0 } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'out of range']],
+    ['max_concurrent_streams 2^31', { http2_protocol_options: { max_concurrent_streams: 2 ** 31 } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'out of range']],
+    ['max_concurrent_streams text', { http2_protocol_options: { max_concurrent_streams: 'many' } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'integer']],
+    ['other http2 options', { http2_protocol_options: { initial_stream_window_size: 65535 } }, [`${T}.http2_protocol_options.initial_stream_window_size`, 'not supported']],
     ['bad stream idle timeout', { stream_idle_timeout: '5m' }, [`${T}.stream_idle_timeout`]],
   ];
   for (const [name, extra, frags] of bad) test(`rejects ${name}`, () => assertConfigError(() => translate(extra), ...frags));

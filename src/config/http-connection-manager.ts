@@ -39,6 +39,21 @@ function commonHttpProtocolOptions(r: Reader, key: string): { idleTimeoutMs: num
   return { idleTimeoutMs, maxHeadersCount };
 }
 
+/**
+ * Downstream HTTP/2 options: only max_concurrent_streams (SETTINGS_MAX_CONCURRENT_STREAMS), whose
+ * default is Ferry's, not Envoy's unlimited one (docs/decisions/0013-http2-abuse-limits.md).
+ */
+export const DEFAULT_DOWNSTREAM_MAX_CONCURRENT_STREAMS = 100;
+
+function http2ProtocolOptions(r: Reader, key: string): number {
+  const o = r.obj(key);
+  if (!o) return DEFAULT_DOWNSTREAM_MAX_CONCURRENT_STREAMS;
+  const max = o.int('max_concurrent_streams', DEFAULT_DOWNSTREAM_MAX_CONCURRENT_STREAMS, 1, 2_147_483_647);
+  o.rejectRest();
+  o.done();
+  return max;
+}
+
 /** The HttpConnectionManager message (typed_config minus '@type'). */
 export function translateHttpConnectionManager(r: Reader): HttpConnectionManagerConfig {
   const statPrefix = r.requiredStr('stat_prefix');
@@ -88,16 +103,15 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     normalizePath: r.bool('normalize_path', false),
     mergeSlashes: r.bool('merge_slashes', false),
     stripPortMode: stripMatching ? 'matching' : stripAny ? 'any' : 'none',
+    http2MaxConcurrentStreams: http2ProtocolOptions(r, 'http2_protocol_options'),
   };
   r.enumOf('server_header_transformation', ['OVERWRITE'], 'OVERWRITE', 'server_header_transformation (only OVERWRITE is supported)');
   r.enumOf('forward_client_cert_details', ['SANITIZE'], 'SANITIZE', 'forward_client_cert_details (only SANITIZE is supported)');
   r.enumOf('path_with_escaped_slashes_action', ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED'], 'IMPLEMENTATION_SPECIFIC_DEFAULT', 'path_with_escaped_slashes_action');
-  for (const k of ['http_protocol_options', 'http2_protocol_options']) {
-    const o = r.obj(k);
-    if (o) {
-      o.rejectRest();
-      o.done();
-    }
+  const h1 = r.obj('http_protocol_options');
+  if (h1) {
+    h1.rejectRest();
+    h1.done();
   }
   r.ignore('access_log', 'access_log_options', 'internal_address_config', 'add_user_agent');
   r.reject(

@@ -125,6 +125,8 @@ export interface HttpConnectionManagerConfig {
   readonly normalizePath: boolean;
   readonly mergeSlashes: boolean;
   readonly stripPortMode: 'none' | 'any' | 'matching';
+  /** http2_protocol_options.max_concurrent_streams: SETTINGS_MAX_CONCURRENT_STREAMS to downstream clients (default 100). */
+  readonly http2MaxConcurrentStreams: number;
 }
 
 // ───────────────────────────── routes ─────────────────────────────

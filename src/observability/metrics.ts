@@ -216,6 +216,7 @@ export class ProxyMetrics {
   readonly faultsInjected: LeanCounter<'kind'>;
   readonly authzDenied: LeanCounter<'stat_prefix'>;
   readonly downstreamProtocolErrors: LeanCounter<'listener' | 'code'>;
+  readonly downstreamAbuseClosed: LeanCounter<'listener' | 'reason'>;
   readonly sniffTimeouts: LeanCounter<'listener'>;
   readonly configLoaded: Gauge;
 
@@ -326,6 +327,12 @@ export class ProxyMetrics {
       name: 'ferry_downstream_protocol_errors_total',
       help: 'Downstream connections closed for a protocol error (bad request, header overflow, timeout).',
       labelNames: ['listener', 'code'],
+      registers: r,
+    });
+    this.downstreamAbuseClosed = new LeanCounter({
+      name: 'ferry_downstream_connections_closed_for_abuse_total',
+      help: 'Downstream HTTP/2 connections the proxy closed with GOAWAY, by reason (early_resets: too many streams reset before their response; unresponsive: a PING left unanswered).',
+      labelNames: ['listener', 'reason'],
       registers: r,
     });
     this.sniffTimeouts = new LeanCounter({
