@@ -107,6 +107,9 @@ export class HttpConnectionManager {
       delete req.headers.expect;
       this.onRequest(req, res, 'HTTP/1.1');
     });
+    // An Expect other than 100-continue: served like any request, as Envoy does (node:http would
+    // answer 417 itself, bypassing routes, response flags and metrics).
+    this.h1.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, 'HTTP/1.1'));
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h1.on('timeout', (s: net.Socket) => s.destroy());
