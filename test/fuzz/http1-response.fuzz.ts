@@ -17,7 +17,7 @@ interface Outcome {
   ended: boolean;
   trailers: Headers | null;
   error: string | null;
-  /** Bytes of the stream the parser took up to the end of the response (or up to the error). */
+  /** Bytes of the stream the parser took up to the end of the response; -1 after an error. */
   consumed: number;
 }
 
@@ -80,6 +80,7 @@ function run(stream: Buffer, headRequest: boolean, cuts: number[]): Outcome {
   } catch (err) {
     if (!(err instanceof ResponseParseError)) throw err;
     out.error = err.message;
+    out.consumed = -1; // where in the stream the error struck depends on the pieces
   }
   out.body = Buffer.concat(chunks);
   return out;
