@@ -76,6 +76,8 @@ export class HttpConnectionManager {
   private readonly stats: RequestStatsTable;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
+  /** HTTP/1.1 connections whose error reply waits for the responses before it (see onClientError). */
+  private readonly erroredSockets = new WeakSet<net.Socket>();
   private draining = false;
   private idleCloseTimer: NodeJS.Timeout | null = null;
   private readonly routerDeps: RouterDeps;
@@ -387,6 +389,18 @@ export class HttpConnectionManager {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+    // Requests parsed before the bad bytes (pipelining) are answered first; the error reply follows
+    // their responses, which node:http sends one after another on the socket.
+    const inFlight = (socket as unknown as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (inFlight && socket.writable) {
+      if (this.erroredSockets.has(socket)) return;
+      this.erroredSockets.add(socket);
+      inFlight.once('finish', () => {
+        this.erroredSockets.delete(socket);
+        this.onClientError(err, socket);
+      });
+      return;
+    }
     const code = err.code ?? 'unknown';
     this.deps.metrics.downstreamProtocolErrors.labels(this.deps.listenerName, code).inc();
     if (!socket.writable || (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
