@@ -172,7 +172,7 @@ export class AdsClient {
     try {
       const kind = typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
       const items = res.resources.map((any, i) => {
-        const obj = decodeResource(any);
+        const obj = decodeResource(any, `${kind}[${i}]`);
         const name = String((obj as { name?: unknown; clusterName?: unknown }).name ?? (obj as { clusterName?: unknown }).clusterName ?? '');
         return { name, obj, path: `${kind}[${i}]${name ? `(${name})` : ''}` };
       });
