@@ -2,7 +2,7 @@
 //
 // Input: a flags byte, then either (bit 0 clear) the bytes of a connection, seeded with ClientHellos
 // from node:tls, or (bit 0 set) a description of a ClientHello that the target builds: session id,
-// cipher suites, a server name, ALPN protocols, other extensions, and how the handshake is cut into
+// cipher suites, a server name, ALPN protocols, other extensions, padding, and how the handshake is cut into
 // TLS records. Asserted, besides what holds for any sniff: a ClientHello built here is read back
 // with exactly the server name and protocols it carries, however it is cut into records.
 
@@ -32,7 +32,6 @@ interface Built {
   readonly bytes: Buffer;
   readonly serverName: string | undefined;
   readonly alpn: string[] | undefined;
-  readonly handshakeLength: number;
 }
 
 function build(r: ByteReader): Built {
@@ -65,6 +64,9 @@ function build(r: ByteReader): Built {
       exts.push(extension(type, r.bytes(r.u8())));
     }
   }
+  // The padding extension (RFC 7685) clients use to reach a size: zeros, up to about 20 KB here.
+  const padding = r.u16() % 20_000;
+  if (padding > 0) exts.push(extension(0x0015, Buffer.alloc(padding)));
   const extBlock = Buffer.concat(exts);
   const body = Buffer.concat([
     Buffer.from([0x03, 0x03]),
@@ -86,7 +88,7 @@ function build(r: ByteReader): Built {
     records.push(Buffer.concat([Buffer.from([0x16, 0x03, 0x01]), u16(frag.length), frag]));
     at += size;
   }
-  return { bytes: Buffer.concat(records), serverName, alpn, handshakeLength: handshake.length };
+  return { bytes: Buffer.concat(records), serverName, alpn };
 }
 
 export function fuzz(data: Buffer): void {
@@ -97,8 +99,9 @@ export function fuzz(data: Buffer): void {
   }
   const built = build(new ByteReader(data.subarray(1)));
   const r = checkSniff(built.bytes);
-  if (built.handshakeLength > SNIFF_MAX_BYTES) {
-    invariant(r.protocol === 'opaque', `a ${built.handshakeLength}-byte ClientHello sniffs as ${r.protocol}`);
+  // Sniffing reads at most SNIFF_MAX_BYTES: a ClientHello whose records end past that is opaque.
+  if (built.bytes.length > SNIFF_MAX_BYTES) {
+    invariant(r.protocol === 'opaque', `a ClientHello in ${built.bytes.length} bytes of records sniffs as ${r.protocol}`);
     return;
   }
   invariant(r.protocol === 'tls', `a well-formed ClientHello sniffs as ${r.protocol}`);
