@@ -2,6 +2,7 @@
 
 import { ConfigError } from '../src/errors';
 import { inject } from './inject';
+import { podShapeProblem } from './pod-shape';
 import type { InjectOptions, Pod } from './types';
 
 export type ReviewResult = 'injected' | 'skipped' | 'ignored' | 'denied' | 'bad_request' | 'error';
@@ -56,6 +57,8 @@ export function review(rawBody: string, options: InjectOptions): ReviewAnswer {
     return answer(uid, { allowed: true }, 'ignored', `kind ${String(kind)}${request.subResource ? `/${String(request.subResource)}` : ''}`);
   }
   if (!isObject(request.object)) return badRequest('request.object: missing for a Pod CREATE');
+  const shape = podShapeProblem(request.object, 'request.object');
+  if (shape !== null) return badRequest(shape);
   const namespace = typeof request.namespace === 'string' ? request.namespace : undefined;
 
   try {
