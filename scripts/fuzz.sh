@@ -129,6 +129,9 @@ for t in $TARGETS; do
   [ -n "$runs" ] || runs="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)"
   [ -n "$runs" ] || runs=0
   corp="$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 | sed 's/corp: //' || true)"
+  # libFuzzer's own average (fuzzing time only); without it, runs over wall time (startup included).
+  rate="$(grep -oE '^stat::average_exec_per_sec: *[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || true)"
+  if [ -z "$rate" ] || [ "$rate" -eq 0 ]; then rate=$((runs / secs)); fi
   after="$(find "$seeds" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)"
   crashes=$((after - before))
   if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
@@ -139,7 +142,7 @@ for t in $TARGETS; do
     echo "fuzz: $t: CRASH, regression input written to test/fuzz/corpus/$t/; from its log:" >&2
     grep -E -A12 'Uncaught|ERROR|Timeout|==[0-9]+==' "$log" | head -40 >&2
   fi
-  line="$(printf '%-22s %12s runs %8s exec/s  corpus %-14s crashes %s' "$t" "$runs" "$((runs / secs))" "${corp:-?}" "$crashes")"
+  line="$(printf '%-22s %12s runs %8s exec/s  corpus %-14s crashes %s' "$t" "$runs" "$rate" "${corp:-?}" "$crashes")"
   echo "$line"
   report+=("$line")
   total_runs=$((total_runs + runs))

@@ -125,9 +125,8 @@ export async function fuzz(data: Buffer): Promise<void> {
   const server = (hcm as unknown as { h1: http.Server }).h1;
   const methods: string[] = [];
   const onRequest = (req: http.IncomingMessage) => methods.push(req.method ?? '');
-  server.prependListener('request', onRequest);
-  server.prependListener('checkContinue', onRequest);
-  server.prependListener('upgrade', onRequest);
+  const events = ['request', 'checkContinue', 'checkExpectation', 'upgrade'] as const;
+  for (const e of events) server.prependListener(e, onRequest);
   const [client, serverEnd] = memorySocketPair();
   const chunks: Buffer[] = [];
   client.on('data', (c: Buffer) => chunks.push(c));
@@ -154,9 +153,7 @@ export async function fuzz(data: Buffer): Promise<void> {
     const closed = await finished;
     invariant(closed, 'the proxy neither answered nor closed the connection within 1 s of the half-close');
   } finally {
-    server.off('request', onRequest);
-    server.off('checkContinue', onRequest);
-    server.off('upgrade', onRequest);
+    for (const e of events) server.off(e, onRequest);
     client.destroy();
   }
   const answers = parseResponses(Buffer.concat(chunks), methods);
