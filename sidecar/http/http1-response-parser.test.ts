@@ -86,6 +86,11 @@ describe('headers and trailers', () => {
     assert.deepEqual(r.headers, { 'content-type': 'text/plain', 'x-a': '1, 2', 'set-cookie': ['a=1', 'b=2'], empty: '', 'content-length': '0' });
   });
 
+  test('an empty repeated line adds no list element (no value with a trailing space)', () => {
+    const r = parse('HTTP/1.1 200 OK\r\netag:\r\netag: "x"\r\nx-b: 1\r\nx-b:\r\nx-b: 2\r\ncontent-length: 0\r\n\r\n');
+    assert.equal(r.headers.etag, '"x"');
+    assert.equal(r.headers['x-b'], '1, 2');
+  });
   test('status without a reason phrase', () => {
     assert.equal(parse('HTTP/1.1 503\r\ncontent-length: 0\r\n\r\n').status, 503);
   });

@@ -303,7 +303,10 @@ export class Http1ResponseParser {
       else if (Array.isArray(prev)) prev.push(value);
       else if (name === 'content-length') {
         if (prev !== value) throw new ResponseParseError('conflicting content-length');
-      } else out[name] = `${prev}, ${value}`;
+      } else if (value !== '') {
+        // Repeated lines join as one list; an empty line adds no element (no "a, " with a trailing space).
+        out[name] = prev === '' ? value : `${prev}, ${value}`;
+      }
       p = e + 2;
     }
   }
