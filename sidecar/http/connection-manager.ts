@@ -20,6 +20,7 @@ import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from './local-reply';
 import { headerValue, newRequestId, upstreamRequestHeaders } from './headers';
 import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocation, pickWeightedCluster, requestHash } from './route-actions';
 import { proxyUpgrade } from './upgrade';
+import { afterQueuedResponses, hasQueuedResponses } from './queued-responses';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
@@ -112,7 +113,10 @@ export class HttpConnectionManager {
     // An Expect other than 100-continue: served like any request, as Envoy does (node:http would
     // answer 417 itself, bypassing routes, response flags and metrics).
     this.h1.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, 'HTTP/1.1'));
-    this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    // After the responses to requests pipelined before it, which the answer or tunnel would overtake.
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+      afterQueuedResponses(socket, () => this.onUpgrade(req, socket, head)),
+    );
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h1.on('timeout', (s: net.Socket) => s.destroy());
     // The server never listen()s (the listener hands it sockets), so start Node's per-connection
@@ -389,13 +393,11 @@ export class HttpConnectionManager {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
-    // Requests parsed before the bad bytes (pipelining) are answered first; the error reply follows
-    // their responses, which node:http sends one after another on the socket.
-    const inFlight = (socket as unknown as { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (inFlight && socket.writable) {
+    // Requests parsed before the bad bytes (pipelining) are answered first; the error reply follows.
+    if (hasQueuedResponses(socket) && socket.writable) {
       if (this.erroredSockets.has(socket)) return;
       this.erroredSockets.add(socket);
-      inFlight.once('finish', () => {
+      afterQueuedResponses(socket, () => {
         this.erroredSockets.delete(socket);
         this.onClientError(err, socket);
       });
