@@ -112,6 +112,8 @@ for t in $TARGETS; do
   mode=(--sync)
   if grep -q '^export async function fuzz' "$REPO/test/fuzz/$t.fuzz.ts"; then mode=(); fi
   log="$FUZZ_CACHE/$t.log"
+  stamp="$FUZZ_CACHE/$t.started"
+  : >"$stamp"
   start=$(date +%s)
   set +e
   chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root TMPDIR=/tmp NODE_ENV=test \
@@ -132,6 +134,8 @@ for t in $TARGETS; do
   # libFuzzer's own average (fuzzing time only); without it, runs over wall time (startup included).
   rate="$(grep -oE '^stat::average_exec_per_sec: *[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || true)"
   if [ -z "$rate" ] || [ "$rate" -eq 0 ]; then rate=$((runs / secs)); fi
+  # Only regression inputs belong in the checked-in folder: any other new input joins the work corpus.
+  find "$seeds" -maxdepth 1 -type f -newer "$stamp" ! -name 'crash-*' ! -name 'timeout-*' ! -name 'oom-*' -exec mv -t "$FUZZ_CACHE/corpus/$t" {} +
   after="$(find "$seeds" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)"
   crashes=$((after - before))
   if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
