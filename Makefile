@@ -3,7 +3,7 @@
 
 NODE_TEST_FLAGS ?= --test-concurrency=2 --test-timeout=180000
 
-.PHONY: all deps tools build test test-unit demo bench bench-quick soak clean
+.PHONY: all deps tools build test test-unit demo bench bench-quick soak fuzz clean
 
 all: build
 
@@ -39,6 +39,11 @@ bench: deps build
 bench-quick: deps build
 	bash scripts/setup-tools.sh bench
 	node dist/bench/run.js --quick
+
+# Coverage-guided fuzzing (Jazzer.js in a cached Debian 13 root; needs root). FUZZ_SECONDS per target
+# (default 300), FUZZ_TARGETS to pick some; `make test` replays the checked-in corpus instead.
+fuzz: deps build
+	bash scripts/fuzz.sh
 
 clean:
 	rm -rf dist

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { CsrRejectedError, MAX_CSR_PEM_LENGTH, createWorkloadCsr, validateCsr } from './csr';
+import { TAG, children, raw, readWhole, tlv } from './der';
 import { SpiffeIdError } from './spiffe';
 import { EC_SIGN_ALG, generateKeyPair, x509 } from './x509';
 
@@ -148,6 +149,13 @@ test('validateCsr refuses, with a stable reason', async (t) => {
   await t.test('malformed: trailing bytes after the CSR', async () => {
     const { csrPem } = await createWorkloadCsr(ID);
     const der = Buffer.concat([Buffer.from(x509.PemConverter.decodeFirst(csrPem)), Buffer.from([0])]);
+    await rejects(x509.PemConverter.encode(der, 'CERTIFICATE REQUEST'), 'malformed');
+  });
+  await t.test('malformed: the signature AlgorithmIdentifier is not well-formed DER', async () => {
+    const { csrPem } = await createWorkloadCsr(ID);
+    const [info, , sig] = children(readWhole(Buffer.from(x509.PemConverter.decodeFirst(csrPem))));
+    // SEQUENCE { OID of length 5 with one byte of content }: the outer structure parses, its inside does not.
+    const der = tlv(TAG.SEQUENCE, raw(info), Buffer.from([0x30, 0x03, 0x06, 0x05, 0x2a]), raw(sig));
     await rejects(x509.PemConverter.encode(der, 'CERTIFICATE REQUEST'), 'malformed');
   });
   await t.test('too_large', async () => {

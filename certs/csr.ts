@@ -85,7 +85,8 @@ interface ParsedCsr {
   readonly spki: Buffer;
   readonly keyAlg: Buffer;
   readonly keyParams: Buffer | undefined;
-  readonly sigAlg: Tlv;
+  /** The signature AlgorithmIdentifier's parts (algorithm OID, parameters if any). */
+  readonly sigAlgParts: Tlv[];
   readonly signature: Buffer;
   /** Every extension requested, from every extensionRequest attribute: [oid, value]. */
   readonly extensions: Array<{ oid: Buffer; value: Tlv }>;
@@ -132,7 +133,7 @@ function parse(csrPem: string): ParsedCsr {
       spki: raw(spki),
       keyAlg: raw(keyAlg),
       keyParams: keyParams && raw(keyParams),
-      sigAlg,
+      sigAlgParts: children(sigAlg),
       signature: sigBits.subarray(1),
       extensions,
     };
@@ -174,7 +175,7 @@ export function validateCsrSync(csrPem: string, expectedSpiffeId: string): Valid
   if (!csr.keyAlg.equals(OID_EC_PUBLIC_KEY) || !csr.keyParams?.equals(OID_P256)) {
     throw new CsrRejectedError('wrong_key_type', 'key must be ECDSA on P-256 (named curve)');
   }
-  const sigAlgParts = children(csr.sigAlg);
+  const sigAlgParts = csr.sigAlgParts;
   if (sigAlgParts.length !== 1 || !raw(sigAlgParts[0]).equals(OID_ECDSA_SHA256)) {
     throw new CsrRejectedError('wrong_signature_algorithm', 'CSR must be signed with ECDSA/SHA-256');
   }

@@ -23,6 +23,7 @@ import { proxyUpgrade } from './upgrade';
 import { checkRequestHead, type HeadLimits, type HeadRejected } from './request-head';
 import { headWithoutH2cUpgrade, isH2cUpgrade } from './h2c-upgrade';
 import { H2AbuseGuard, type H2SessionGuard } from './h2-abuse-guard';
+import { afterQueuedResponses } from './queued-responses';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
@@ -131,7 +132,13 @@ export class HttpConnectionManager {
     });
     // No truncation by the codec: every field line reaches the head check (maxHeaderSize bounds them).
     this.h1.maxHeadersCount = 0;
-    this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    // An Expect other than 100-continue: served like any request, as Envoy does (node:http would
+    // answer 417 itself, bypassing routes, response flags and metrics).
+    this.h1.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res, 'HTTP/1.1'));
+    // After the responses to requests pipelined before it, which the answer or tunnel would overtake.
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+      afterQueuedResponses(socket, () => this.onUpgrade(req, socket, head)),
+    );
     this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket) => this.onConnect(req, socket));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h1.on('timeout', (s: net.Socket) => s.destroy());

@@ -20,13 +20,13 @@ function parse(input: string, opts: { head?: boolean; split?: number; close?: bo
   const sink: ResponseSink = {
     onResponseHead: (s, h) => {
       out.status = s;
-      out.headers = h;
+      out.headers = { ...h }; // plain objects for deepEqual (the parser's have no prototype)
     },
     onResponseBody: (c) => {
       out.body += c.toString('latin1');
     },
     onResponseEnd: (t) => {
-      out.trailers = t;
+      out.trailers = t && { ...t };
       out.ended = true;
     },
   };
@@ -86,6 +86,15 @@ describe('headers and trailers', () => {
     assert.deepEqual(r.headers, { 'content-type': 'text/plain', 'x-a': '1, 2', 'set-cookie': ['a=1', 'b=2'], empty: '', 'content-length': '0' });
   });
 
+  test('an empty repeated line adds no list element (no value with a trailing space)', () => {
+    const r = parse('HTTP/1.1 200 OK\r\netag:\r\netag: "x"\r\nx-b: 1\r\nx-b:\r\nx-b: 2\r\ncontent-length: 0\r\n\r\n');
+    assert.equal(r.headers.etag, '"x"');
+    assert.equal(r.headers['x-b'], '1, 2');
+  });
+  test('header names that are Object.prototype members are headers like any other', () => {
+    const r = parse('HTTP/1.1 200 OK\r\nconstructor: a\r\n__proto__: b\r\ntoString: c\r\ncontent-length: 0\r\n\r\n');
+    assert.deepEqual(Object.entries(r.headers), [['constructor', 'a'], ['__proto__', 'b'], ['tostring', 'c'], ['content-length', '0']]);
+  });
   test('status without a reason phrase', () => {
     assert.equal(parse('HTTP/1.1 503\r\ncontent-length: 0\r\n\r\n').status, 503);
   });

@@ -1,7 +1,10 @@
 // An incremental HTTP/1.x response parser for the upstream client: status, headers, then a body framed
 // by Content-Length, chunked encoding (with trailers) or the connection's close. Pure: bytes in, events out.
 
-/** Where the parser delivers one response. Header names are lower-case; set-cookie is always an array. */
+/**
+ * Where the parser delivers one response. Header names are lower-case; set-cookie is always an array;
+ * the header and trailer objects have no prototype.
+ */
 export interface ResponseSink {
   onResponseHead(status: number, headers: Record<string, string | string[]>): void;
   onResponseBody(chunk: Buffer): void;
@@ -26,6 +29,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, space and tab; no other control characters.
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const CRLF = 0x0a0d; // "\r\n" as a little-endian uint16
+
+/** Header names are data: no prototype, so `constructor` or `__proto__` is a header like any other. */
+function fieldMap(): Record<string, string | string[]> {
+  return Object.create(null) as Record<string, string | string[]>;
+}
 
 export class ResponseParseError extends Error {
   readonly code = 'HPE_INVALID_RESPONSE';
@@ -173,7 +181,7 @@ export class Http1ResponseParser {
           this.pending = null;
           let trailers: Record<string, string | string[]> | null = null;
           if (text.length > 0) {
-            trailers = {};
+            trailers = fieldMap();
             this.fields(text, 0, trailers);
           }
           this.end(trailers);
@@ -228,7 +236,7 @@ export class Http1ResponseParser {
     if ((minor !== 0 && minor !== 1) || !(status >= 100 && status <= 999) || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32)) {
       throw new ResponseParseError('invalid status line');
     }
-    const headers: Record<string, string | string[]> = {};
+    const headers = fieldMap();
     if (eol >= 0) this.fields(text, eol + 2, headers);
     if (status < 200) {
       // Interim responses (100 Continue, 103 Early Hints) are dropped; the final one follows.
@@ -303,7 +311,10 @@ export class Http1ResponseParser {
       else if (Array.isArray(prev)) prev.push(value);
       else if (name === 'content-length') {
         if (prev !== value) throw new ResponseParseError('conflicting content-length');
-      } else out[name] = `${prev}, ${value}`;
+      } else if (value !== '') {
+        // Repeated lines join as one list; an empty line adds no element (no "a, " with a trailing space).
+        out[name] = prev === '' ? value : `${prev}, ${value}`;
+      }
       p = e + 2;
     }
   }

@@ -137,3 +137,26 @@ test('never waits for more than SNIFF_MAX_BYTES', () => {
   const hello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x40, 0x00]); // 16 KiB body
   assert.equal(sniff(hello).protocol, 'opaque', 'announced body exceeds the cap');
 });
+
+test('the answer depends only on the first SNIFF_MAX_BYTES, not on how the bytes arrived', () => {
+  // A ClientHello of 16,200 bytes of body, cut into 200-byte records: with 5-byte record headers
+  // its last record ends past the cap, so it is opaque whether sniffed in one read or as it trickles in.
+  const body = Buffer.alloc(16_200);
+  body.writeUInt16BE(0x0303, 0);
+  const handshake = Buffer.concat([Buffer.from([0x01, 0x00, body.length >> 8, body.length & 0xff]), body]);
+  const records: Buffer[] = [];
+  for (let at = 0; at < handshake.length; at += 200) {
+    const frag = handshake.subarray(at, at + 200);
+    records.push(Buffer.from([0x16, 0x03, 0x01, frag.length >> 8, frag.length & 0xff]), frag);
+  }
+  const all = Buffer.concat(records);
+  assert.ok(all.length > SNIFF_MAX_BYTES);
+  let firstAnswer: string | null = null;
+  for (let n = 1_000; firstAnswer === null; n += 1_000) {
+    const r = sniff(all.subarray(0, n)).protocol; // the last step takes everything
+    if (r !== 'need_more' || n >= all.length) firstAnswer = r;
+  }
+  assert.equal(firstAnswer, 'opaque', 'as it trickles in');
+  assert.equal(sniff(all.subarray(0, 16_400)).protocol, 'opaque', 'cut inside the record that crosses the cap');
+  assert.equal(sniff(all).protocol, 'opaque', 'in one read');
+});

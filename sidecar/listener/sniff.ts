@@ -38,6 +38,9 @@ const TLS_NO_INFO: SniffResult = Object.freeze({ protocol: 'tls' });
 
 export function sniff(buf: Buffer): SniffResult {
   if (buf.length === 0) return NEED_MORE;
+  // Only the first SNIFF_MAX_BYTES count, however many have arrived: the answer must not depend on
+  // how the bytes were split into reads.
+  if (buf.length > SNIFF_MAX_BYTES) buf = buf.subarray(0, SNIFF_MAX_BYTES);
   const first = buf[0];
   if (first === 0x16) return sniffTls(buf);
   if (first === 0x50 /* P */) {

@@ -6,14 +6,11 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterConfig, ListenerConfig, LoadAssignmentConfig, NodeConfig, RouteConfiguration } from '../../src/config/types';
-import { translateCluster } from '../../src/config/cluster';
-import { translateListener } from '../../src/config/listener';
-import { translateRouteConfiguration } from '../../src/config/route';
-import { translateClusterLoadAssignment } from '../../src/config/endpoints';
 import { adsClient, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from '../../src/xds/ads-service';
 import { decodeResource } from '../../src/xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/type-urls';
 import type { Logger } from '../../src/observability/logger';
+import { resourceTranslators as translate } from './resource-translators';
 
 /** A translated resource with the JSON it came from (to tell unchanged resources apart). */
 export interface Versioned<T> {
@@ -175,25 +172,25 @@ export class AdsClient {
     try {
       const kind = typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
       const items = res.resources.map((any, i) => {
-        const obj = decodeResource(any);
+        const obj = decodeResource(any, `${kind}[${i}]`);
         const name = String((obj as { name?: unknown; clusterName?: unknown }).name ?? (obj as { clusterName?: unknown }).clusterName ?? '');
         return { name, obj, path: `${kind}[${i}]${name ? `(${name})` : ''}` };
       });
       switch (typeUrl) {
         case CLUSTER_TYPE:
-          await this.h.clusters(items.map((x) => ({ name: x.name, config: translateCluster(x.obj, x.path), raw: JSON.stringify(x.obj) })));
+          await this.h.clusters(items.map((x) => ({ name: x.name, config: translate[CLUSTER_TYPE](x.obj, x.path), raw: JSON.stringify(x.obj) })));
           break;
         case ENDPOINT_TYPE:
           this.h.endpoints(
-            items.map((x) => ({ name: x.name, config: translateClusterLoadAssignment(x.obj, x.path), raw: JSON.stringify(x.obj) })),
+            items.map((x) => ({ name: x.name, config: translate[ENDPOINT_TYPE](x.obj, x.path), raw: JSON.stringify(x.obj) })),
           );
           break;
         case LISTENER_TYPE:
-          await this.h.listeners(items.map((x) => ({ name: x.name, config: translateListener(x.obj, x.path), raw: JSON.stringify(x.obj) })));
+          await this.h.listeners(items.map((x) => ({ name: x.name, config: translate[LISTENER_TYPE](x.obj, x.path), raw: JSON.stringify(x.obj) })));
           break;
         case ROUTE_TYPE:
           await this.h.routes(
-            items.map((x) => ({ name: x.name, config: translateRouteConfiguration(x.obj, x.path), raw: JSON.stringify(x.obj) })),
+            items.map((x) => ({ name: x.name, config: translate[ROUTE_TYPE](x.obj, x.path), raw: JSON.stringify(x.obj) })),
           );
           break;
       }

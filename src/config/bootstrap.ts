@@ -234,7 +234,12 @@ export function loadBootstrapFile(file: string): BootstrapConfig {
     if (doc.contents !== null && !isMap(doc.contents)) {
       throw new ConfigFileError(file, 'line 1: the bootstrap must be a YAML mapping');
     }
-    obj = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    try {
+      obj = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    } catch (e) {
+      // An alias before its anchor, or too many aliases: the parse lets them through.
+      throw new ConfigFileError(file, (e as Error).message, { cause: e });
+    }
   }
   return translateBootstrap(obj, file);
 }

@@ -143,3 +143,12 @@ test('Envoy fixtures: clusters and listeners survive encode → decode → confi
   }
   assert.ok(translated >= 10, `only ${translated} resources translated (skipped ${skipped.join(', ')})`);
 });
+
+test('bytes that are not a valid encoding of the type are a ConfigError naming the resource and the type', () => {
+  const decode = (bytes: number[]) => () => decodeResource({ type_url: ENDPOINT_TYPE, value: Buffer.from(bytes) }, 'EDS[0]');
+  // cluster_name "c", then a named_endpoints map entry with a key and no value (protobufjs reads null).
+  assert.throws(decode([0x0a, 0x01, 0x63, 0x2a, 0x03, 0x0a, 0x01, 0x61]), (e: unknown) =>
+    e instanceof ConfigError && /^EDS\[0\]: does not decode as envoy\.config\.endpoint\.v3\.ClusterLoadAssignment: /.test(e.message));
+  // A length-delimited field cut short.
+  assert.throws(decode([0x12, 0x05, 0x0a]), (e: unknown) => e instanceof ConfigError && e.path === 'EDS[0]');
+});

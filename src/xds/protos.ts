@@ -128,9 +128,19 @@ export function encodeResource(typeUrl: string, obj: Record<string, unknown>, pa
   return { type_url: typeUrl, value: t.encode(t.fromObject(proto)).finish() };
 }
 
-/** An Any → the proto3 JSON of the message inside (without '@type'). */
-export function decodeResource(any: { type_url: string; value: Uint8Array }): Record<string, unknown> {
-  const t = typeForUrl(xdsRoot(), any.type_url, 'resource');
-  const o = t.toObject(t.decode(any.value), { json: true, defaults: false, enums: String, longs: String, bytes: String });
+/**
+ * An Any → the proto3 JSON of the message inside (without '@type'). Bytes that are not a valid
+ * encoding of the type (also inside a nested Any) are a ConfigError naming `path` and the type.
+ */
+export function decodeResource(any: { type_url: string; value: Uint8Array }, path = 'resource'): Record<string, unknown> {
+  const t = typeForUrl(xdsRoot(), any.type_url, path);
+  let o: Record<string, unknown>;
+  try {
+    o = t.toObject(t.decode(any.value), { json: true, defaults: false, enums: String, longs: String, bytes: String });
+  } catch (err) {
+    // protobufjs's own errors (truncated, bad wire type) and its TypeErrors on odd encodings, e.g. a
+    // map entry without its value, which it decodes as null.
+    throw new ConfigError(path, `does not decode as ${t.fullName.slice(1)}: ${(err as Error).message}`, { cause: err });
+  }
   return protoToJson(xdsRoot(), t, o) as Record<string, unknown>;
 }

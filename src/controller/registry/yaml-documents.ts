@@ -59,10 +59,16 @@ export function parseYamlDocuments(file: string, text: string): SourceDocument[]
       const pos = err.linePos?.[0] ?? lc.linePos(err.pos[0]);
       throw new ConfigFileError(`${file}:${pos.line}:${pos.col}`, `document ${index + 1}: ${err.message.split('\n')[0]}`);
     }
-    const value = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) return;
     const start = doc.contents?.range?.[0] ?? 0;
     const line = lc.linePos(start).line;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // What parsing lets through but building fails on: an alias before its anchor, too many aliases.
+      throw new ConfigFileError(`${file}:${line}`, `document ${index + 1}: ${(e as Error).message}`, { cause: e });
+    }
+    if (value === null || value === undefined) return;
     out.push({ file, index, line, value, lineOf: (path) => lineOfPath(doc, lc, line, path) });
   });
   return out;
