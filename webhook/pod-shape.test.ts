@@ -21,11 +21,11 @@ const pod = (spec: unknown, metadata: unknown = { name: 'p' }) => ({ apiVersion:
 
 test('a pod field of the wrong type is a 400 naming it, never a 500 or a patch that does not apply', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['container without a name', pod({ containers: [{ image: 'a' }] }), /^request\.object\.spec\.containers\[0\]\.name: expected a non-empty string, got undefined/],
+    ['container without a name', pod({ containers: [{ image: 'a' }] }), /^request\.object\.spec\.containers\[0\]\.name: expected a container name, got nothing/],
     ['null container', pod({ containers: [null] }), /^request\.object\.spec\.containers\[0\]: expected an object, got null/],
     ['ports not a list', pod({ containers: [{ name: 'a', ports: 80 }] }), /^request\.object\.spec\.containers\[0\]\.ports: expected an array, got a number/],
     ['probe header without value', pod({ containers: [{ name: 'a', readinessProbe: { httpGet: { port: 80, httpHeaders: [{ name: 'x' }] } } }] }), /readinessProbe\.httpGet\.httpHeaders\[0\]\.value: expected a string/],
-    ['annotation value not a string', pod({ containers: [{ name: 'a' }] }, { name: 'p', annotations: { 'ferry.io/proxy-cpu': 1 } }), /^request\.object\.metadata\.annotations\.ferry\.io\/proxy-cpu: expected a string, got a number/],
+    ['annotation value not a string', pod({ containers: [{ name: 'a' }] }, { name: 'p', annotations: { 'ferry.io/proxy-cpu': 1 } }), /^request\.object\.metadata\.annotations\["ferry\.io\/proxy-cpu"\]: expected a string, got a number/],
     ['init containers not a list', pod({ containers: [{ name: 'a' }], initContainers: {} }), /^request\.object\.spec\.initContainers: expected an array, got an object/],
     ['volumes null', pod({ containers: [{ name: 'a' }], volumes: null }), /^request\.object\.spec\.volumes: expected an array, got null/],
   ];

@@ -69,8 +69,9 @@ function probe(v: unknown, path: string): void {
     headers.forEach((h, i) => {
       const at = `${path}.httpGet.httpHeaders[${i}]`;
       const o = object(h, at) ?? fail(at, 'an object', h);
-      string(o.name, `${at}.name`);
-      string(o.value, `${at}.value`);
+      // Both are required by the API: a header without one cannot be probed.
+      if (typeof o.name !== 'string') fail(`${at}.name`, 'a string', o.name);
+      if (typeof o.value !== 'string') fail(`${at}.value`, 'a string', o.value);
     });
   }
   const tcp = object(p.tcpSocket, `${path}.tcpSocket`);

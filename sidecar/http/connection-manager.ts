@@ -515,10 +515,10 @@ export class HttpConnectionManager {
       return;
     }
     const inFlightReq = inFlight === null ? undefined : (inFlight as unknown as Record<symbol, StreamState>)[STREAM_STATE]?.req;
-    if (inFlight !== null && !inFlight.writableFinished && inFlightReq?.complete === true) {
-      // A later pipelined request is broken: the one in flight is answered first, then this one.
+    if (inFlight !== null && inFlightReq?.complete === true) {
+      // A later pipelined request is broken: every request parsed before it is answered first, then this one.
       this.noMoreRequests.add(socket);
-      inFlight.once('finish', () => this.answerClientError(err, code, socket));
+      afterQueuedResponses(socket, () => this.answerClientError(err, code, socket));
       return;
     }
     if (inFlight?.headersSent) {
