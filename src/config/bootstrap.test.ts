@@ -46,7 +46,6 @@ describe('translateBootstrap', () => {
     assert.equal(cl.type, 'STATIC');
     assert.equal(cl.healthyPanicThreshold, 50);
     assert.equal(cl.circuitBreakers.maxRetries, 3);
-    assert.equal(cl.circuitBreakersHigh.maxConnections, 1024);
     assert.equal(cl.loadAssignment!.overprovisioningFactor, 140);
     assert.equal(cl.idleTimeoutMs, 3_600_000);
     assert.equal(cl.dnsRefreshRateMs, 5000);

@@ -58,8 +58,7 @@ describe('cluster', () => {
       successRateStdevFactor: 1900, enforcingFailurePercentage: 0, failurePercentageThreshold: 85, failurePercentageMinimumHosts: 5,
       failurePercentageRequestVolume: 50, splitExternalLocalOriginErrors: false, maxEjectionTimeJitterMs: 0, successfulActiveHealthCheckUnejectHost: true,
     });
-    assert.deepEqual(c.circuitBreakers, { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 10, retryBudget: null, trackRemaining: true });
-    assert.deepEqual(c.circuitBreakersHigh.retryBudget, { budgetPercent: 20, minRetryConcurrency: 3 });
+    assert.deepEqual(c.circuitBreakers, { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 10, retryBudget: null });
     assert.equal(tr({ outlier_detection: { consecutive5xx: 2 } }).outlierDetection!.consecutive5xx, 2, 'proto3 JSON name');
   });
   test('health checks and their derived intervals', () => {

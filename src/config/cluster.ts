@@ -202,7 +202,7 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
   }
   const od = r.get('outlier_detection');
   const cb = r.get('circuit_breakers');
-  const breakers = cb === undefined ? { normal: DEFAULT_THRESHOLDS, high: DEFAULT_THRESHOLDS } : translateCircuitBreakers(cb, r.at('circuit_breakers'));
+  const circuitBreakers = cb === undefined ? DEFAULT_THRESHOLDS : translateCircuitBreakers(cb, r.at('circuit_breakers'));
   const proto: ProtocolOptions = { http2: null, idleTimeoutMs: null, maxRequestsPerConnection: null };
   const hasTyped = Object.keys(r.map('typed_extension_protocol_options')).length > 0;
   for (const k of ['http2_protocol_options', 'http_protocol_options', 'common_http_protocol_options']) {
@@ -235,8 +235,7 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     edsServiceName,
     healthChecks: translateHealthChecks(r, 'health_checks'),
     outlierDetection: od === undefined ? null : translateOutlierDetection(od, r.at('outlier_detection')),
-    circuitBreakers: breakers.normal,
-    circuitBreakersHigh: breakers.high,
+    circuitBreakers,
     http2: proto.http2,
     tls,
     dnsRefreshRateMs: positiveDuration(r, 'dns_refresh_rate', 5000),

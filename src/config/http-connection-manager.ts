@@ -94,7 +94,6 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     maxRequestHeadersKb: r.int('max_request_headers_kb', 60, 1, 8192),
     maxRequestHeadersCount: common.maxHeadersCount,
     useRemoteAddress: r.bool('use_remote_address', false),
-    xffNumTrustedHops: r.int('xff_num_trusted_hops', 0, 0, 0xffffffff),
     generateRequestId: r.bool('generate_request_id', true),
     preserveExternalRequestId: r.bool('preserve_external_request_id', false),
     upgradeTypes: upgradeTypes(r, 'upgrade_configs', true),
@@ -114,7 +113,10 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     h1.done();
   }
   r.ignore('access_log', 'access_log_options', 'internal_address_config', 'add_user_agent');
+  // Ferry never takes the client address from x-forwarded-for (RBAC and hashing read the
+  // connection's peer), so trusted hops would have nothing to change.
   r.reject(
+    'xff_num_trusted_hops',
     'tracing',
     'http3_protocol_options',
     'scheme_header_transformation',

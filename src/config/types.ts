@@ -116,7 +116,6 @@ export interface HttpConnectionManagerConfig {
   /** common_http_protocol_options.max_headers_count: more request header fields get 431 (HTTP/2: a reset); default 100. */
   readonly maxRequestHeadersCount: number;
   readonly useRemoteAddress: boolean;
-  readonly xffNumTrustedHops: number;
   readonly generateRequestId: boolean; // default true
   readonly preserveExternalRequestId: boolean;
   readonly upgradeTypes: readonly string[]; // lower-case, e.g. ['websocket']
@@ -153,7 +152,8 @@ export interface VirtualHostConfig {
   readonly domains: readonly string[];
   readonly routes: readonly RouteConfig[];
   readonly retryPolicy: RetryPolicyConfig | null;
-  readonly requireTls: 'none' | 'external_only' | 'all';
+  /** require_tls ALL: plaintext requests get a 301 to https (EXTERNAL_ONLY is rejected). */
+  readonly requireTls: 'none' | 'all';
   readonly requestHeadersToAdd: readonly HeaderValueOption[];
   readonly responseHeadersToAdd: readonly HeaderValueOption[];
   readonly requestHeadersToRemove: readonly string[];
@@ -439,7 +439,6 @@ export interface HealthCheckConfig {
   readonly unhealthyEdgeIntervalMs: number; // default = unhealthyInterval
   readonly healthyEdgeIntervalMs: number; // default = interval
   readonly reuseConnection: boolean; // default true
-  readonly alwaysLogHealthCheckFailures: boolean;
   readonly check:
     | {
         readonly kind: 'http';
@@ -485,7 +484,6 @@ export interface CircuitBreakerThresholds {
   readonly maxRequests: number; // 1024
   readonly maxRetries: number; // 3
   readonly retryBudget: { readonly budgetPercent: number; readonly minRetryConcurrency: number } | null;
-  readonly trackRemaining: boolean;
 }
 
 /**
@@ -544,8 +542,7 @@ export interface ClusterConfig {
   readonly edsServiceName: string | null;
   readonly healthChecks: readonly HealthCheckConfig[];
   readonly outlierDetection: OutlierDetectionConfig | null;
-  readonly circuitBreakers: CircuitBreakerThresholds; // priority DEFAULT
-  readonly circuitBreakersHigh: CircuitBreakerThresholds; // priority HIGH
+  readonly circuitBreakers: CircuitBreakerThresholds; // priority DEFAULT (HIGH is validated, never used)
   readonly http2: Http2ProtocolOptions | null; // upstream HTTP/2 when set
   readonly tls: UpstreamTlsConfig | null;
   readonly dnsRefreshRateMs: number; // 5000
