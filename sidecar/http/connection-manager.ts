@@ -23,6 +23,7 @@ import { proxyUpgrade } from './upgrade';
 import { checkRequestHead, type HeadLimits, type HeadRejected } from './request-head';
 import { headWithoutH2cUpgrade, isH2cUpgrade } from './h2c-upgrade';
 import { H2AbuseGuard, type H2SessionGuard } from './h2-abuse-guard';
+import { normalizeRequestPath, stripHostPort } from './request-normalize';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
@@ -57,6 +58,8 @@ export interface ConnectionManagerDeps {
   readonly identity?: WorkloadIdentity | null;
   /** Resolves an RDS route configuration by name (dynamic config); null when unknown. */
   readonly routeConfigByName?: (name: string) => RouteTable | null;
+  /** The listener's per_connection_buffer_limit_bytes: how much of a request body is kept for a retry. */
+  readonly bufferLimitBytes?: number;
 }
 
 const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
@@ -100,13 +103,22 @@ export class HttpConnectionManager {
    * `Connection: close`): later parser errors on them are neither answered nor counted again.
    */
   private readonly noMoreRequests = new WeakSet<net.Socket>();
+  /** normalize_path, merge_slashes or strip_*_host_port is set. */
+  private readonly rewritesTarget: boolean;
 
   constructor(
     readonly config: HttpConnectionManagerConfig,
     private readonly deps: ConnectionManagerDeps,
     tlsConfig: DownstreamTlsConfig | null = null,
   ) {
-    this.routerDeps = { metrics: deps.metrics, now: deps.now, random: deps.random };
+    const router = config.httpFilters.find((f) => f.kind === 'router');
+    this.routerDeps = {
+      metrics: deps.metrics,
+      now: deps.now,
+      random: deps.random,
+      suppressEnvoyHeaders: router !== undefined && router.kind === 'router' && router.suppressEnvoyHeaders,
+    };
+    this.rewritesTarget = config.normalizePath || config.mergeSlashes || config.stripPortMode !== 'none';
     this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
@@ -274,7 +286,8 @@ export class HttpConnectionManager {
       headers.host = head.authority;
       req.url = head.path ?? '/';
     }
-    const authority = (isH2 ? (headers[':authority'] as string | undefined) : undefined) ?? (headers.host as string | undefined) ?? '';
+    let authority = (isH2 ? (headers[':authority'] as string | undefined) : undefined) ?? (headers.host as string | undefined) ?? '';
+    if (this.rewritesTarget) authority = this.normalizeTarget(req, headers, authority, info);
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
     const ct = headers['content-type'];
@@ -307,6 +320,23 @@ export class HttpConnectionManager {
     this.runFilters(state, ctx, 0);
   }
 
+  /**
+   * normalize_path, merge_slashes and strip_*_host_port, applied to the request itself before
+   * routing, so routes, filters and the upstream all see the normalized target. Returns the authority.
+   */
+  private normalizeTarget(req: DownReq, headers: Record<string, string | string[] | undefined>, authority: string, info: ConnectionInfo): string {
+    const c = this.config;
+    const url = req.url ?? '/';
+    const normalized = normalizeRequestPath(url, c);
+    if (normalized !== url) req.url = normalized;
+    const stripped = stripHostPort(authority, c.stripPortMode, info.downstream.localPort);
+    if (stripped !== authority) {
+      if (headers[':authority'] !== undefined) headers[':authority'] = stripped;
+      if (headers.host !== undefined) headers.host = stripped;
+    }
+    return stripped;
+  }
+
   /** Runs filters from index i; a delay pauses the chain with a timer. */
   private runFilters(state: StreamState, ctx: HttpFilterContext, i: number): void {
     const filters = this.filters;
@@ -314,9 +344,7 @@ export class HttpConnectionManager {
       const d = filters[i].decodeHeaders(ctx);
       if (d.action === 'reply') {
         const r = d.reply;
-        if (r.flag === Flags.rateLimited) this.deps.metrics.localRateLimited.labels(this.config.statPrefix).inc();
-        if (r.flag === Flags.faultInjected) this.deps.metrics.faultsInjected.labels('abort').inc();
-        if (r.flag === Flags.rbacDenied) this.deps.metrics.authzDenied.labels(this.config.statPrefix).inc();
+        this.countFilterReply(r.flag);
         return state.localReply(r.status, r.body, r.flag, r.headers, r.grpcStatus);
       }
       if (d.delayMs !== undefined && d.delayMs > 0) {
@@ -377,6 +405,8 @@ export class HttpConnectionManager {
 
     const info = state.info;
     const out = upstreamRequestHeaders(headers, false);
+    // forward_client_cert_details SANITIZE (the only mode accepted): a client's XFCC never crosses.
+    delete out['x-forwarded-client-cert'];
     if (
       this.config.generateRequestId &&
       (out['x-request-id'] === undefined || (this.config.useRemoteAddress && !this.config.preserveExternalRequestId))
@@ -395,7 +425,7 @@ export class HttpConnectionManager {
     const vh = state.vhost as VirtualHostConfig;
     requestHeaderEdits(out, route, vh, table?.config ?? null);
     const target = rewriteRequest(action, route, req.url ?? '/', state.authority(), cluster);
-    const body = new RequestBody(req, RETRY_BUFFER_LIMIT_BYTES, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
+    const body = new RequestBody(req, this.deps.bufferLimitBytes ?? RETRY_BUFFER_LIMIT_BYTES, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
     body.observe(state);
     state.body = body;
     const router = new RouterStream(
@@ -445,14 +475,15 @@ export class HttpConnectionManager {
   }
 
   /** A local reply on a connection Node handed over raw (upgrade, CONNECT): written, closed, counted. */
-  private rawReply(req: http.IncomingMessage, socket: net.Socket, status: number, flag: string, body = ''): void {
+  private rawReply(req: http.IncomingMessage, socket: net.Socket, status: number, flag: string, body = '', headers?: Readonly<Record<string, string>>): void {
     const principal = this.info(req).downstream.peerPrincipal ?? '';
     this.stats.for('').record('http', status, flag, '-', principal, principal ? 'mutual_tls' : 'none', 0);
     socket.on('error', () => socket.destroy());
-    const type = body === '' ? '' : 'content-type: text/plain\r\n';
+    let extra = body === '' ? '' : 'content-type: text/plain\r\n';
+    if (headers) for (const k in headers) extra += `${k}: ${headers[k]}\r\n`;
     socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${type}content-length: ${Buffer.byteLength(body)}\r\n` +
-        `connection: close\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\nserver: ${this.config.serverName}\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${body}`,
     );
   }
 
@@ -474,7 +505,8 @@ export class HttpConnectionManager {
     }
     const info = this.info(req);
     const table = this.routesFor();
-    const authority = req.headers.host ?? '';
+    let authority = req.headers.host ?? '';
+    if (this.rewritesTarget) authority = this.normalizeTarget(req, req.headers, authority, info);
     const vh = table?.selectVirtualHost(authority) ?? null;
     const path = req.url ?? '/';
     const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method: req.method ?? 'GET', headers: req.headers, isGrpc: false }, this.deps.random) : null;
@@ -484,13 +516,53 @@ export class HttpConnectionManager {
     if (!route || action?.kind !== 'route' || !allowed.includes(upgrade)) {
       return this.rawReply(req, socket, route ? 403 : 404, route ? Flags.unauthorized : Flags.noRoute);
     }
-    const clusterName = action.cluster ?? (action.weightedClusters ? pickWeightedCluster(action, this.deps.random) : null);
-    const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
-    if (!cluster) return this.rawReply(req, socket, 503, Flags.noClusterFound);
-    const target = rewriteRequest(action, route, path, authority, cluster);
-    // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
-    const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
-    proxyUpgrade(req, socket, head, cluster, target, info.secure, this.deps.metrics, idleMs, () => this.countStreamIdleTimeout());
+    // An upgrade is a request like any other: the HTTP filters judge it first (RBAC, rate limit, fault).
+    const ctx: HttpFilterContext = {
+      request: { method: req.method ?? 'GET', scheme: info.secure ? 'https' : 'http', authority, path, headers: req.headers },
+      downstream: info.downstream,
+      route,
+      now: this.deps.now,
+      random: this.deps.random,
+    };
+    if (this.filters.length > 0) socket.once('close', () => this.finishFilterContext(ctx));
+    this.runUpgradeFilters(req, ctx, socket, 0, () => {
+      const clusterName = action.cluster ?? (action.weightedClusters ? pickWeightedCluster(action, this.deps.random) : null);
+      const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
+      if (!cluster) return this.rawReply(req, socket, 503, Flags.noClusterFound);
+      const target = rewriteRequest(action, route, path, authority, cluster);
+      const out = upstreamRequestHeaders(req.headers, true);
+      delete out['x-forwarded-client-cert'];
+      requestHeaderEdits(out, route, vh, table?.config ?? null);
+      // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
+      const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
+      proxyUpgrade(req, socket, head, cluster, target, out, info.secure, this.deps.metrics, idleMs, () => this.countStreamIdleTimeout());
+    });
+  }
+
+  /** The filter chain for an upgrade request: a local reply is written on the socket, a delay waits. */
+  private runUpgradeFilters(req: http.IncomingMessage, ctx: HttpFilterContext, socket: net.Socket, i: number, proceed: () => void): void {
+    for (; i < this.filters.length; i++) {
+      const d = this.filters[i].decodeHeaders(ctx);
+      if (d.action === 'reply') {
+        this.countFilterReply(d.reply.flag);
+        return this.rawReply(req, socket, d.reply.status, d.reply.flag, d.reply.body, d.reply.headers);
+      }
+      if (d.delayMs !== undefined && d.delayMs > 0) {
+        this.deps.metrics.faultsInjected.labels('delay').inc();
+        const next = i + 1;
+        setTimeout(() => {
+          if (!socket.destroyed) this.runUpgradeFilters(req, ctx, socket, next, proceed);
+        }, d.delayMs);
+        return;
+      }
+    }
+    proceed();
+  }
+
+  private countFilterReply(flag: string): void {
+    if (flag === Flags.rateLimited) this.deps.metrics.localRateLimited.labels(this.config.statPrefix).inc();
+    if (flag === Flags.faultInjected) this.deps.metrics.faultsInjected.labels('abort').inc();
+    if (flag === Flags.rbacDenied) this.deps.metrics.authzDenied.labels(this.config.statPrefix).inc();
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
@@ -562,11 +634,15 @@ export class HttpConnectionManager {
 
   applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void {
     if (s.route !== null && s.vhost !== null) responseHeaderEdits(headers, s.route, s.vhost, this.routesFor()?.config ?? null);
+    // server_header_transformation OVERWRITE (the only mode accepted): every response names this proxy.
+    headers.server = this.config.serverName;
   }
 
   finishFilters(s: StreamState): void {
-    const ctx = s.filterCtx;
-    if (ctx === null) return;
+    if (s.filterCtx !== null) this.finishFilterContext(s.filterCtx);
+  }
+
+  private finishFilterContext(ctx: HttpFilterContext): void {
     for (const f of this.filters) f.onDone?.(ctx);
   }
 
@@ -803,7 +879,7 @@ class StreamState implements RouterResponder, BodyObserver {
       h['content-type'] = 'text/plain';
     }
     h['content-length'] = String(Buffer.byteLength(body));
-    if (this.route !== null && this.vhost !== null) this.hcm.applyResponseHeaders(this, h);
+    this.hcm.applyResponseHeaders(this, h);
     this.status = status;
     try {
       res.writeHead(status, h);

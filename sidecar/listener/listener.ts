@@ -121,6 +121,7 @@ export class Listener {
             listenerName: this.config.name,
             routeConfigByName: d.routeConfigByName,
               identity: d.identity,
+              bufferLimitBytes: this.config.perConnectionBufferLimitBytes,
             },
             fc.tls,
           )

@@ -141,6 +141,10 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
     continueOnListenerFiltersTimeout: r.bool('continue_on_listener_filters_timeout', false),
     perConnectionBufferLimitBytes: r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff),
   };
+  // The limit bounds the request body kept for a retry; Ferry has no unbounded buffer to offer for 0.
+  if (out.perConnectionBufferLimitBytes === 0) {
+    throw new UnsupportedConfigError(r.at('per_connection_buffer_limit_bytes'), '0 (no limit) is not supported');
+  }
   r.ignore('stat_prefix', 'metadata', 'traffic_direction', 'access_log', 'enable_reuse_port', 'reuse_port', 'ignore_global_conn_limit');
   r.enumOf('drain_type', ['DEFAULT'], 'DEFAULT', 'drain_type (only DEFAULT is supported)');
   r.reject(

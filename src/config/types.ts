@@ -63,6 +63,7 @@ export interface ListenerConfig {
   /** listener_filters_timeout (default 15 s); 0 = none. */
   readonly listenerFiltersTimeoutMs: number;
   readonly continueOnListenerFiltersTimeout: boolean;
+  /** Bounds the request body kept for a retry (Envoy's L7 buffer limit); default 1 MiB, never 0. */
   readonly perConnectionBufferLimitBytes: number;
 }
 

@@ -1,0 +1,165 @@
+// Accepted config fields that change a request on its way: each test shows the difference between a
+// listener that sets the field and one that leaves it at its default (config-audit.yaml).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import type { Proxy } from '../../sidecar/proxy';
+import { httpUpstream, metric, request, startProxy, tcpUpstream, type Upstream } from './support';
+
+/** Sends a raw HTTP/1.1 request head on a new connection; resolves with what came back first. */
+function rawExchange(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(head));
+    let got = '';
+    s.setTimeout(3_000, () => s.destroy(new Error(`no answer; got ${JSON.stringify(got)}`)));
+    s.on('data', (c: Buffer) => {
+      got += c.toString('latin1');
+      if (got.includes('\r\n\r\n')) {
+        s.destroy();
+        resolve(got);
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+  });
+}
+
+const upgradeHead = (path: string): string =>
+  `GET ${path} HTTP/1.1\r\nhost: audit.test\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`;
+
+describe('accepted fields that change a request (config-audit.yaml)', () => {
+  let proxy: Proxy;
+  let audit = 0;
+  let plain = 0;
+  const ups: Record<string, Upstream> = {};
+  /** Request heads the WebSocket upstream received. */
+  const wsHeads: string[] = [];
+  /** x-fail-first ids the flaky upstream has failed once already. */
+  const failed = new Set<string>();
+
+  before(async () => {
+    ups.echo = await httpUpstream((req, res) => {
+      res.setHeader('server', 'upstream-server');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ url: req.url, headers: req.headers }));
+    });
+    // Fails the first request of each x-fail-first id with 503 (after reading its body), then answers 200.
+    ups.flaky = await httpUpstream((req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => {
+        const id = String(req.headers['x-fail-first'] ?? '');
+        if (id !== '' && !failed.has(id)) {
+          failed.add(id);
+          res.statusCode = 503;
+          return void res.end('first attempt fails');
+        }
+        res.end(JSON.stringify({ bytes: n, attemptCount: req.headers['x-envoy-attempt-count'] ?? null }));
+      });
+    });
+    // A WebSocket upstream that records each request head; plain requests get their head back as a 200.
+    ups.ws = await tcpUpstream((s) => {
+      let head = '';
+      s.on('data', (c: Buffer) => {
+        if (head.includes('\r\n\r\n')) return void s.write(c);
+        head += c.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        wsHeads.push(head);
+        if (/^upgrade: websocket/im.test(head)) {
+          s.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+        } else {
+          s.end(`HTTP/1.1 200 OK\r\ncontent-length: ${head.length}\r\nconnection: close\r\n\r\n${head}`);
+        }
+      });
+    });
+    proxy = await startProxy('config-audit', {
+      PORT: 0,
+      PLAIN_PORT: 0,
+      ECHO_PORT: ups.echo.port,
+      FLAKY_PORT: ups.flaky.port,
+      WS_PORT: ups.ws.port,
+    });
+    audit = proxy.listenerPort('audit');
+    plain = proxy.listenerPort('plain');
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await Promise.all(Object.values(ups).map((u) => u.close()));
+  });
+
+  const echoed = async (port: number, path: string, headers: Record<string, string> = {}) => {
+    const r = await request(port, path, { headers });
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body) as { url: string; headers: Record<string, string> };
+  };
+
+  test('normalize_path and merge_slashes: the upstream receives the normalized path', async () => {
+    assert.equal((await echoed(audit, '//x/./a/../b%41//c?q=//../')).url, '/x/bA/c?q=//../');
+    assert.equal((await echoed(plain, '//x/./a/../b%41//c?q=//../')).url, '//x/./a/../b%41//c?q=//../', 'left alone by default');
+  });
+
+  test('strip_matching_host_port strips the listener port only; strip_any_host_port strips any', async () => {
+    assert.equal((await echoed(audit, '/h', { host: `audit.test:${audit}` })).headers.host, 'audit.test');
+    assert.equal((await echoed(audit, '/h', { host: 'audit.test:1234' })).headers.host, 'audit.test:1234');
+    assert.equal((await echoed(plain, '/h', { host: 'audit.test:1234' })).headers.host, 'audit.test');
+  });
+
+  test("server_name overwrites the server header, also on local replies; the default is Ferry's name", async () => {
+    assert.equal((await request(audit, '/s')).headers.server, 'audit-proxy');
+    assert.equal((await request(plain, '/s')).headers.server, 'ferry');
+    const denied = await request(audit, '/private');
+    assert.equal(denied.status, 403);
+    assert.equal(denied.headers.server, 'audit-proxy');
+  });
+
+  test('forward_client_cert_details SANITIZE: a client-sent x-forwarded-client-cert never reaches the upstream', async () => {
+    const xfcc = 'By=spiffe://evil/ns/x/sa/y;URI=spiffe://evil/ns/x/sa/z';
+    assert.equal((await echoed(audit, '/x', { 'x-forwarded-client-cert': xfcc })).headers['x-forwarded-client-cert'], undefined);
+    assert.equal((await echoed(plain, '/x', { 'x-forwarded-client-cert': xfcc })).headers['x-forwarded-client-cert'], undefined);
+  });
+
+  test('suppress_envoy_headers: a retried attempt carries no x-envoy-attempt-count', async () => {
+    const quiet = await request(audit, '/flaky', { headers: { 'x-fail-first': 'suppress-a' } });
+    assert.equal(quiet.status, 200, quiet.body);
+    assert.equal(JSON.parse(quiet.body).attemptCount, null);
+    const loud = await request(plain, '/flaky', { headers: { 'x-fail-first': 'suppress-p' } });
+    assert.equal(loud.status, 200, loud.body);
+    assert.equal(JSON.parse(loud.body).attemptCount, '2');
+  });
+
+  test("the listener's per_connection_buffer_limit_bytes bounds the body kept for a retry", async () => {
+    const post = (port: number, id: string, size: number) =>
+      request(port, '/flaky', { method: 'POST', headers: { 'x-fail-first': id, 'content-length': String(size) }, body: 'b'.repeat(size) });
+    const small = await post(audit, 'limit-small', 512);
+    assert.equal(small.status, 200, 'a body within 1024 bytes is replayed');
+    assert.equal(JSON.parse(small.body).bytes, 512);
+    const before = await metric(proxy, 'ferry_upstream_rq_retry_total', { destination_cluster: 'flaky', outcome: 'not_replayable' });
+    const big = await post(audit, 'limit-big', 4096);
+    assert.equal(big.status, 503, 'a body over the limit is not retried; the failure reaches the client');
+    assert.equal(await metric(proxy, 'ferry_upstream_rq_retry_total', { destination_cluster: 'flaky', outcome: 'not_replayable' }), before + 1);
+    const plainBig = await post(plain, 'limit-plain', 4096);
+    assert.equal(plainBig.status, 200, 'the default limit (1 MiB) keeps 4 KiB');
+    assert.equal(JSON.parse(plainBig.body).bytes, 4096);
+  });
+
+  test("a virtual host's typed_per_filter_config applies to its routes", async () => {
+    const r = await request(audit, '/private/thing');
+    assert.equal(r.status, 403);
+    assert.equal(r.headers['x-ferry-response-flags'], 'RBAC');
+    assert.equal((await request(audit, '/public')).status, 200);
+  });
+
+  test('an upgrade request runs the HTTP filters and gets the route header edits', async () => {
+    const denied = await rawExchange(audit, upgradeHead('/private/socket'));
+    assert.match(denied, /^HTTP\/1\.1 403 /, denied);
+    assert.match(denied, /x-ferry-response-flags: RBAC/i);
+    assert.ok(!wsHeads.some((h) => h.startsWith('GET /private/socket')), 'a denied upgrade never reaches the upstream');
+    const ok = await rawExchange(audit, upgradeHead('/ws/socket'));
+    assert.match(ok, /^HTTP\/1\.1 101 /, ok);
+    const head = wsHeads.find((h) => h.startsWith('GET /ws/socket'));
+    assert.ok(head, 'the upgrade reached the upstream');
+    assert.match(head, /^x-route: ws\r$/m);
+  });
+});
