@@ -14,6 +14,7 @@ import { createLoadBalancer } from '../lb/create-load-balancer';
 import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
+import { selectDnsAnswers } from './dns-answers';
 import { Http1Pool, Http2Pool, type ConnectionCounter } from './connection-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
@@ -27,8 +28,12 @@ export class UpstreamHost implements LbHost {
   /** Active health checking says unhealthy (or has not passed its first check yet). */
   failedActiveHc: boolean;
   ejected = false;
+  /** Gone from service discovery but kept while it passes active health checks (ignore_health_on_host_removal false). */
+  pendingRemoval = false;
   private h1: Http1Pool | null = null;
   private h2: Http2Pool | null = null;
+  /** TCP proxy connections to this host (pools track their own). */
+  private readonly tcp = new Set<net.Socket>();
 
   constructor(
     readonly address: { readonly host: string; readonly port: number },
@@ -58,9 +63,19 @@ export class UpstreamHost implements LbHost {
     return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
   }
 
+  /** A TCP proxy connection to this host, closed with the host's connections. */
+  trackConnection(socket: net.Socket): void {
+    this.tcp.add(socket);
+    socket.once('close', () => this.tcp.delete(socket));
+  }
+
+  /** Closes every connection to the host, in-flight ones too; new requests open fresh pools. */
   close(): void {
     this.h1?.close();
     this.h2?.close();
+    this.h1 = null;
+    this.h2 = null;
+    for (const s of this.tcp) s.destroy();
   }
 
   /** Leaves the cluster: pools close once the requests in flight on them are done (or after 30 s). */
@@ -169,6 +184,7 @@ export class UpstreamCluster {
             existing.weight = Math.max(1, ep.weight);
             existing.priority = loc.priority;
             existing.edsStatus = ep.healthStatus;
+            existing.pendingRemoval = false;
             next.set(existing.key, existing);
           } else {
             next.set(probe.key, probe);
@@ -177,12 +193,23 @@ export class UpstreamCluster {
         }
       }
     }
+    // Envoy's default (ignore_health_on_host_removal false): a host that discovery dropped stays
+    // while active health checking still passes it, and leaves at its first failed verdict.
+    const keepHealthy = hasHc && !this.config.ignoreHealthOnHostRemoval;
     for (const [key, host] of this.hosts) {
-      if (!next.has(key)) {
-        this.outlier?.removeHost(key);
-        host.retire();
+      if (next.has(key)) continue;
+      if (keepHealthy && !host.failedActiveHc) {
+        host.pendingRemoval = true;
+        next.set(key, host);
+        continue;
       }
+      this.outlier?.removeHost(key);
+      host.retire();
     }
+    this.publishHosts(next);
+  }
+
+  private publishHosts(next: Map<string, UpstreamHost>): void {
     this.hosts = next;
     this.hostList = [...next.values()];
     const hcHosts = this.hostList.map((h) => ({
@@ -284,8 +311,20 @@ export class UpstreamCluster {
     const h = this.hosts.get(key);
     if (!h) return;
     this.deps.metrics.healthChecks.labels(this.name, healthy ? 'healthy' : 'unhealthy').inc();
+    if (!healthy && h.pendingRemoval) {
+      // Gone from discovery and now failing: it leaves the cluster.
+      const next = new Map(this.hosts);
+      next.delete(key);
+      this.outlier?.removeHost(key);
+      h.retire();
+      this.deps.logger.info('endpoint removed after failing its health check', { cluster: this.name, endpoint: key });
+      this.publishHosts(next);
+      return;
+    }
     if (h.failedActiveHc === !healthy) return;
     h.failedActiveHc = !healthy;
+    // close_connections_on_host_health_failure: connections to a host found unhealthy are closed.
+    if (!healthy && this.config.closeConnectionsOnHostHealthFailure) h.close();
     if (healthy && this.outlier && h.ejected) {
       const events = this.outlier.onActiveHealthCheckPass(key, this.deps.now());
       if (events.length > 0) this.applyOutlierEvents(events);
@@ -340,14 +379,8 @@ export class UpstreamCluster {
             all: true,
             family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
           });
-          let addrs = answers.map((a) => a.address);
-          if (family === 'V4_PREFERRED' || family === 'AUTO') {
-            const preferred = answers.filter((a) => a.family === (family === 'AUTO' ? 6 : 4));
-            if (preferred.length > 0 && family === 'V4_PREFERRED') addrs = preferred.map((a) => a.address);
-          }
           // LOGICAL_DNS uses only the first address; connections go to whatever DNS says now.
-          if (this.config.type === 'LOGICAL_DNS') addrs = addrs.slice(0, 1);
-          resolved.set(ep, addrs);
+          resolved.set(ep, selectDnsAnswers(answers, family, this.config.type === 'LOGICAL_DNS'));
         } catch (err) {
           this.deps.logger.warn('dns resolution failed', { cluster: this.name, host: ep.address.host, error: String(err) });
           // Keep the previous answer for this endpoint (Envoy keeps hosts on resolution failure).

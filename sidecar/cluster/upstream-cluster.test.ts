@@ -1,0 +1,144 @@
+// Tests for a cluster's host set under active health checking, with real loopback endpoints:
+// ignore_health_on_host_removal and close_connections_on_host_health_failure.
+
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { translateCluster, translateClusterLoadAssignment } from '../../src/config/bootstrap';
+import { ProxyMetrics } from '../../src/observability/metrics';
+import { Logger } from '../../src/observability/logger';
+import { UpstreamCluster } from './upstream-cluster';
+
+interface Endpoint {
+  readonly port: number;
+  healthy: boolean;
+  /** Open connections that are not health checks. */
+  readonly traffic: Set<Socket>;
+}
+
+async function endpoint(t: TestContext): Promise<Endpoint> {
+  const e = { port: 0, healthy: true, traffic: new Set<Socket>() };
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.statusCode = e.healthy ? 200 : 503;
+      return void res.end();
+    }
+    e.traffic.add(req.socket);
+    req.socket.once('close', () => e.traffic.delete(req.socket));
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  e.port = (server.address() as AddressInfo).port;
+  return e;
+}
+
+const assignment = (ports: number[]) =>
+  translateClusterLoadAssignment(
+    { cluster_name: 'c', endpoints: [{ lb_endpoints: ports.map((p) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: p } } } })) }] },
+    'load_assignment',
+  );
+
+function startCluster(t: TestContext, ports: number[], extra: Record<string, unknown>): UpstreamCluster {
+  const config = translateCluster(
+    {
+      name: 'c',
+      connect_timeout: '1s',
+      health_checks: [
+        {
+          timeout: '1s',
+          interval: '0.05s',
+          no_traffic_interval: '0.05s',
+          unhealthy_threshold: 1,
+          healthy_threshold: 1,
+          http_health_check: { path: '/healthz' },
+        },
+      ],
+      load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: ports.map((p) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: p } } } })) }] },
+      ...extra,
+    },
+    'clusters[0]',
+  );
+  const cluster = new UpstreamCluster(config, {
+    metrics: new ProxyMetrics({ defaultMetrics: false }),
+    logger: new Logger('test', 'error'),
+    now: () => performance.now(),
+    random: Math.random,
+  });
+  t.after(() => cluster.close());
+  return cluster;
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!ok()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const hostPorts = (c: UpstreamCluster) => c.allHosts.map((h) => h.address.port).sort();
+const usable = (c: UpstreamCluster) => c.allHosts.filter((h) => h.usable).length;
+
+test('ignore_health_on_host_removal false (default): a dropped host stays while it passes its checks', async (t) => {
+  const a = await endpoint(t);
+  const b = await endpoint(t);
+  const c = startCluster(t, [a.port, b.port], {});
+  await c.start();
+  await until('both hosts pass their first check', () => usable(c) === 2);
+  c.setLoadAssignment(assignment([a.port]));
+  assert.deepEqual(hostPorts(c), [a.port, b.port].sort(), 'b is still a host of the cluster');
+  assert.equal(usable(c), 2, 'and still takes traffic');
+  b.healthy = false;
+  await until('b leaves once it fails a check', () => c.allHosts.length === 1);
+  assert.deepEqual(hostPorts(c), [a.port]);
+});
+
+test('ignore_health_on_host_removal true: a dropped host leaves at once', async (t) => {
+  const a = await endpoint(t);
+  const b = await endpoint(t);
+  const c = startCluster(t, [a.port, b.port], { ignore_health_on_host_removal: true });
+  await c.start();
+  await until('both hosts pass their first check', () => usable(c) === 2);
+  c.setLoadAssignment(assignment([a.port]));
+  assert.deepEqual(hostPorts(c), [a.port]);
+});
+
+/** One request over the host's HTTP/1.1 pool; the connection goes back to the pool afterwards. */
+function requestVia(c: UpstreamCluster, port: number): Promise<void> {
+  const host = c.allHosts.find((h) => h.address.port === port)!;
+  const conn = host.http1().acquire()!;
+  return new Promise((resolve, reject) => {
+    conn.begin({ onResponseHead: () => undefined, onResponseBody: () => undefined, onResponseEnd: () => resolve(), onConnectionError: (k) => reject(new Error(k)) }, false);
+    conn.write('GET / HTTP/1.1\r\nhost: c\r\n\r\n');
+    conn.requestEnded = true;
+  });
+}
+
+test('close_connections_on_host_health_failure closes pooled connections to a host found unhealthy', async (t) => {
+  const a = await endpoint(t);
+  const closing = startCluster(t, [a.port], { close_connections_on_host_health_failure: true });
+  await closing.start();
+  await until('the host passes its first check', () => usable(closing) === 1);
+  await requestVia(closing, a.port);
+  assert.equal(a.traffic.size, 1, 'a pooled keep-alive connection is open');
+  a.healthy = false;
+  await until('the host is unhealthy', () => usable(closing) === 0);
+  await until('its connection is closed', () => a.traffic.size === 0);
+});
+
+test('without close_connections_on_host_health_failure pooled connections stay open', async (t) => {
+  const a = await endpoint(t);
+  const keeping = startCluster(t, [a.port], {});
+  await keeping.start();
+  await until('the host passes its first check', () => usable(keeping) === 1);
+  await requestVia(keeping, a.port);
+  a.healthy = false;
+  await until('the host is unhealthy', () => usable(keeping) === 0);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(a.traffic.size, 1);
+});
