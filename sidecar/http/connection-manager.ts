@@ -77,6 +77,11 @@ function onDeferredForward(hcm: HttpConnectionManager, state: StreamState, route
   hcm.forward(state, route, action);
 }
 
+/** request_timeout of an HTTP/2 stream, shared by every request. */
+function onRequestTimer(s: StreamState): void {
+  s.onRequestTimer();
+}
+
 /** The response's 'close' listener, shared by every request (the state rides on the response). */
 function onResponseClose(this: DownRes): void {
   (this as unknown as Record<symbol, StreamState>)[STREAM_STATE].onDownstreamClose();
@@ -122,7 +127,9 @@ export class HttpConnectionManager {
     this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
-    const headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
+    let headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
+    // The head is part of the request: request_timeout bounds it too (Node refuses a larger headers timeout).
+    if (config.requestTimeoutMs > 0) headersTimeout = Math.min(headersTimeout, config.requestTimeoutMs);
     this.headLimits = { maxHeadersCount: config.maxRequestHeadersCount, maxHeadersBytes: config.maxRequestHeadersKb * 1024 };
     this.h1 = http.createServer({
       maxHeaderSize: config.maxRequestHeadersKb * 1024,
@@ -239,6 +246,7 @@ export class HttpConnectionManager {
     s.once('close', () => this.sessions.delete(s));
     s.on('error', () => s.destroy());
     this.h2Guard.attach(s, s.socket?.remoteAddress ?? '');
+    this.watchIdle(s);
     if (this.draining) s.close();
   }
 
@@ -307,6 +315,8 @@ export class HttpConnectionManager {
     // stream_idle_timeout, or the route's idle_timeout where it sets one (0 turns it off).
     const routeIdle = route !== null && route.action.kind === 'route' ? route.action.idleTimeoutMs : null;
     state.armIdleTimer(routeIdle ?? this.config.streamIdleTimeoutMs);
+    // request_timeout: Node's HTTP/1.1 server enforces it; HTTP/2 streams are timed here.
+    if (isH2 && this.config.requestTimeoutMs > 0 && !req.complete) state.armRequestTimer(this.config.requestTimeoutMs);
 
     if (vh !== null && vh.requireTls === 'all' && !info.secure) {
       return state.localReply(301, '', Flags.directResponse, { location: `https://${authority}${path}` });
@@ -646,6 +656,40 @@ export class HttpConnectionManager {
     for (const f of this.filters) f.onDone?.(ctx);
   }
 
+  /**
+   * HTTP/2 draining as Envoy does it: a GOAWAY shutdown notice (last stream ID 2^31-1) first, so
+   * streams already on their way are still taken, then after drain_timeout the final GOAWAY; the
+   * streams open by then finish.
+   */
+  private drainSession(s: http2.Http2Session): void {
+    if (s.closed || s.destroyed) return;
+    try {
+      s.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+    } catch {
+      return void s.close();
+    }
+    setTimeout(() => {
+      if (!s.closed && !s.destroyed) s.close();
+    }, this.config.drainTimeoutMs).unref();
+  }
+
+  /**
+   * The connection's idle_timeout for HTTP/2 (HTTP/1.1 has Node's keep-alive timeout): a session
+   * with no stream open for that long is drained.
+   */
+  private watchIdle(s: http2.Http2Session): void {
+    const idleMs = this.config.idleTimeoutMs;
+    if (idleMs <= 0) return;
+    let open = 0;
+    s.on('stream', (stream: http2.ServerHttp2Stream) => {
+      open++;
+      stream.once('close', () => open--);
+    });
+    s.setTimeout(idleMs, () => {
+      if (open === 0) this.drainSession(s);
+    });
+  }
+
   /** Stops taking new requests: HTTP/2 GOAWAY, HTTP/1 `connection: close` on the next response. */
   /**
    * Stops taking new work gracefully: HTTP/2 sessions get GOAWAY; HTTP/1.1 responses carry
@@ -655,7 +699,7 @@ export class HttpConnectionManager {
    */
   drain(): void {
     this.draining = true;
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions) this.drainSession(s);
     if (this.idleCloseTimer) return;
     this.idleCloseTimer = setTimeout(() => this.h1.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
     this.idleCloseTimer.unref();
@@ -710,6 +754,8 @@ class StreamState implements RouterResponder, BodyObserver {
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private activityAt = 0;
+  /** request_timeout for an HTTP/2 stream: the whole request must arrive within it. */
+  private requestTimer: NodeJS.Timeout | null = null;
   clusterName = '';
   delayed = false;
   delayTimer: NodeJS.Timeout | null = null;
@@ -780,6 +826,21 @@ class StreamState implements RouterResponder, BodyObserver {
     if (this.router !== null) return this.router.abandon(status, 'stream timeout', Flags.streamIdleTimeout);
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.localReply(status, 'stream timeout', Flags.streamIdleTimeout);
+  }
+
+  armRequestTimer(ms: number): void {
+    this.requestTimer = setTimeout(onRequestTimer, ms, this);
+  }
+
+  /** The request did not arrive whole within request_timeout: 408 (a reset once the response started). */
+  onRequestTimer(): void {
+    this.requestTimer = null;
+    if (this.done) return;
+    const complete = this.body !== null ? this.body.complete : this.req.complete;
+    if (complete) return;
+    if (this.router !== null) return this.router.abandon(408, 'request timeout', Flags.downstreamProtocolError);
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.localReply(408, 'request timeout', Flags.downstreamProtocolError);
   }
 
   onBodyProgress(): void {
@@ -908,6 +969,7 @@ class StreamState implements RouterResponder, BodyObserver {
   private finish(flag: string): void {
     if (this.done) return;
     this.done = true;
+    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
     if (this.idleTimer !== null) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
@@ -919,6 +981,7 @@ class StreamState implements RouterResponder, BodyObserver {
   onDownstreamClose(): void {
     this.downstreamClosed = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
     if (this.idleTimer !== null) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;

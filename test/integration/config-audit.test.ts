@@ -3,9 +3,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Proxy } from '../../sidecar/proxy';
-import { httpUpstream, metric, request, startProxy, tcpUpstream, type Upstream } from './support';
+import { eventually, httpUpstream, metric, request, sleep, startProxy, tcpUpstream, type Upstream } from './support';
 
 /** Sends a raw HTTP/1.1 request head on a new connection; resolves with what came back first. */
 function rawExchange(port: number, head: string): Promise<string> {
@@ -151,6 +152,47 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
     assert.equal((await request(audit, '/public')).status, 200);
   });
 
+  /** An HTTP/2 prior-knowledge session to a listener, closed after the test. */
+  const h2session = (port: number, t: { after(fn: () => void): void }): http2.ClientHttp2Session => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    s.on('error', () => undefined);
+    t.after(() => s.destroy());
+    return s;
+  };
+  const h2get = (s: http2.ClientHttp2Session, path: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const st = s.request({ ':path': path });
+      st.on('response', (h) => resolve(Number(h[':status'])));
+      st.on('error', reject);
+      st.resume();
+    });
+
+  test('request_timeout: an HTTP/2 request whose body does not arrive in time gets 408', async (t) => {
+    const s = h2session(audit, t);
+    const st = s.request({ ':method': 'POST', ':path': '/flaky' });
+    st.on('error', () => undefined);
+    st.write('part of a body that never ends');
+    const status = await new Promise<number>((resolve) => {
+      st.on('response', (h) => resolve(Number(h[':status'])));
+      setTimeout(() => resolve(0), 3_000).unref();
+    });
+    assert.equal(status, 408);
+  });
+
+  test("idle_timeout drains an HTTP/2 connection with no stream open; the default (1 h) leaves it", async (t) => {
+    const idle = h2session(audit, t);
+    let idleGoaway = false;
+    idle.once('goaway', () => (idleGoaway = true));
+    assert.equal(await h2get(idle, '/i'), 200);
+    const kept = h2session(plain, t);
+    let keptGoaway = false;
+    kept.once('goaway', () => (keptGoaway = true));
+    assert.equal(await h2get(kept, '/i'), 200);
+    assert.ok(await eventually(() => idleGoaway, 3_000), 'the idle session got GOAWAY');
+    await sleep(300);
+    assert.equal(keptGoaway, false);
+  });
+
   test('an upgrade request runs the HTTP filters and gets the route header edits', async () => {
     const denied = await rawExchange(audit, upgradeHead('/private/socket'));
     assert.match(denied, /^HTTP\/1\.1 403 /, denied);
@@ -161,5 +203,14 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
     const head = wsHeads.find((h) => h.startsWith('GET /ws/socket'));
     assert.ok(head, 'the upgrade reached the upstream');
     assert.match(head, /^x-route: ws\r$/m);
+  });
+
+  // Drains every listener: keep this test last.
+  test('drain_timeout: HTTP/2 draining starts with a GOAWAY shutdown notice (last stream 2^31-1)', async (t) => {
+    const s = h2session(audit, t);
+    assert.equal(await h2get(s, '/d'), 200);
+    const first = new Promise<number>((resolve) => s.once('goaway', (_code: number, last: number) => resolve(last)));
+    proxy.drainListeners();
+    assert.equal(await first, 2 ** 31 - 1, 'the first GOAWAY names no last stream yet');
   });
 });
