@@ -3,7 +3,7 @@
 import { ConfigError, UnsupportedConfigError } from '../errors';
 import type { FilterChainConfig, FilterChainMatchConfig, ListenerConfig, NetworkRbacConfig } from './types';
 import { NETWORK_RBAC_NAME, NETWORK_RBAC_TYPE, translateNetworkRbac } from './rbac';
-import { cidrRange, duration, socketAddress } from './common';
+import { cidrRange, duration, socketAddressWithCompat } from './common';
 import { translateNetworkFilter } from './http-connection-manager';
 import { Reader } from './reader';
 import { translateDownstreamTransportSocket } from './tls';
@@ -91,7 +91,7 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
   const r = new Reader(obj, path);
   const addr = r.get('address');
   if (addr === undefined) throw new ConfigError(r.at('address'), 'is required');
-  const address = socketAddress(addr, r.at('address'), { requireIp: true });
+  const { address, ipv4Compat } = socketAddressWithCompat(addr, r.at('address'), { requireIp: true });
   const name = r.str('name') || `${address.host}_${address.port}`;
   let tlsInspector = false;
   let httpInspector = false;
@@ -132,6 +132,7 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
   const out: ListenerConfig = {
     name,
     address,
+    ipv4Compat,
     filterChains,
     defaultFilterChain,
     useOriginalDst,

@@ -52,6 +52,8 @@ export interface DynamicResourcesConfig {
 export interface ListenerConfig {
   readonly name: string;
   readonly address: SocketAddress;
+  /** socket_address.ipv4_compat: a listener on `::` also takes IPv4 (default: IPv6 only, as Envoy). */
+  readonly ipv4Compat: boolean;
   readonly filterChains: readonly FilterChainConfig[];
   readonly defaultFilterChain: FilterChainConfig | null;
   /** envoy.filters.listener.original_dst present (or use_original_dst). */
