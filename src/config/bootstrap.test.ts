@@ -76,7 +76,23 @@ describe('translateBootstrap', () => {
     const c = translateBootstrap(b);
     assert.deepEqual(c.node.metadata, { a: { b: 1 } });
     assert.deepEqual(c.admin, { address: { host: '127.0.0.1', port: 15000 } });
-    assert.deepEqual(c.dynamicResources, { adsCluster: 'backend', lds: false, cds: true });
+    assert.deepEqual(c.dynamicResources, { adsCluster: 'backend', lds: false, cds: true, initialFetchTimeoutMs: 15_000 });
+  });
+
+  test('lds/cds initial_fetch_timeout: start-up waits for the longer one; 0 on either means no limit', () => {
+    const dyn = (lds: Record<string, unknown>, cds: Record<string, unknown>) => {
+      const b = bootstrap();
+      b.node = { id: 'n', cluster: 'c' };
+      b.dynamic_resources = {
+        ads_config: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'backend' } }] },
+        lds_config: { ads: {}, ...lds },
+        cds_config: { ads: {}, ...cds },
+      };
+      return translateBootstrap(b).dynamicResources!.initialFetchTimeoutMs;
+    };
+    assert.equal(dyn({ initial_fetch_timeout: '2s' }, { initial_fetch_timeout: '1s' }), 2000);
+    assert.equal(dyn({ initial_fetch_timeout: '0s' }, {}), 0);
+    assert.equal(dyn({ initial_fetch_timeout: '30s' }, {}), 30_000);
   });
 
   test('camelCase keys (proto3 JSON) read like snake_case', () => {

@@ -145,6 +145,7 @@ describe('cluster', () => {
     ['ORIGINAL_DST with round robin', { type: 'ORIGINAL_DST', load_assignment: undefined }, [`${C}.lb_policy`, 'CLUSTER_PROVIDED']],
     ['ORIGINAL_DST with endpoints', { type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }, [`${C}.load_assignment`]],
     ['EDS without eds_cluster_config', { type: 'EDS', load_assignment: undefined }, [`${C}.eds_cluster_config`]],
+    ['an EDS initial_fetch_timeout (clusters do not warm)', { type: 'EDS', load_assignment: undefined, eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '5s' } } }, [`${C}.eds_cluster_config.eds_config.initial_fetch_timeout: is not supported`]],
     ['bad connect_timeout', { connect_timeout: '1.5' }, [`${C}.connect_timeout`]],
     ['zero connect_timeout', { connect_timeout: '0s' }, [`${C}.connect_timeout`]],
     ['panic threshold above 100', { common_lb_config: { healthy_panic_threshold: { value: 150 } } }, [`${C}.common_lb_config.healthy_panic_threshold.value`]],

@@ -195,7 +195,10 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     edsServiceName = eds.str('service_name') || null;
     const cs = eds.get('eds_config');
     if (cs === undefined) throw new ConfigError(eds.at('eds_config'), 'is required');
-    adsConfigSource(cs, eds.at('eds_config'));
+    if (adsConfigSource(cs, eds.at('eds_config')).initialFetchTimeoutMs !== null) {
+      // Ferry does not warm clusters: an EDS cluster has no hosts until its assignment comes.
+      throw new UnsupportedConfigError(eds.at('eds_config.initial_fetch_timeout'), 'is not supported by Ferry (clusters do not warm)');
+    }
     eds.done();
   } else if (type === 'EDS') {
     throw new ConfigError(r.at('eds_cluster_config'), 'is required for EDS clusters');

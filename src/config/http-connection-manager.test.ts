@@ -49,6 +49,9 @@ describe('http_connection_manager', () => {
     const c = translate({ route_config: undefined, rds: { route_config_name: 'r80', config_source: { ads: {}, resource_api_version: 'V3' } } });
     assert.equal(c.routeConfig, null);
     assert.equal(c.rdsRouteConfigName, 'r80');
+    assert.equal(c.rdsInitialFetchTimeoutMs, 15_000, "Envoy's default");
+    const t = translate({ route_config: undefined, rds: { route_config_name: 'r', config_source: { ads: {}, initial_fetch_timeout: '2.5s' } } });
+    assert.equal(t.rdsInitialFetchTimeoutMs, 2500);
   });
   test('http2_protocol_options.max_concurrent_streams: 100 by default, else as given', () => {
     assert.equal(translate({}).http2MaxConcurrentStreams, 100);

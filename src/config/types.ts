@@ -45,6 +45,8 @@ export interface DynamicResourcesConfig {
   readonly adsCluster: string;
   readonly lds: boolean;
   readonly cds: boolean;
+  /** How long start-up waits for the first listeners and clusters (lds/cds_config initial_fetch_timeout; 0 = no limit). */
+  readonly initialFetchTimeoutMs: number;
 }
 
 // ───────────────────────────── listeners ─────────────────────────────
@@ -110,6 +112,8 @@ export interface HttpConnectionManagerConfig {
   /** Inline route_config; null when routes come from RDS (`rdsRouteConfigName`). */
   readonly routeConfig: RouteConfiguration | null;
   readonly rdsRouteConfigName: string | null;
+  /** rds.config_source.initial_fetch_timeout: how long the listener warms for these routes (0 = until they come). */
+  readonly rdsInitialFetchTimeoutMs: number;
   readonly httpFilters: readonly HttpFilterConfig[];
   readonly requestHeadersTimeoutMs: number; // 0 = disabled (Envoy default)
   readonly requestTimeoutMs: number; // 0 = disabled
