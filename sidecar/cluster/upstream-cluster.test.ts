@@ -1,8 +1,10 @@
-// Tests for a cluster's host set under active health checking, with real loopback endpoints:
-// ignore_health_on_host_removal and close_connections_on_host_health_failure.
+// Tests for a cluster's host set, with real loopback endpoints and a real DNS server on loopback:
+// ignore_health_on_host_removal, close_connections_on_host_health_failure, respect_dns_ttl.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+import { promises as dns } from 'node:dns';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { translateCluster, translateClusterLoadAssignment } from '../../src/config/bootstrap';
@@ -141,4 +143,67 @@ test('without close_connections_on_host_health_failure pooled connections stay o
   await until('the host is unhealthy', () => usable(keeping) === 0);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(a.traffic.size, 1);
+});
+
+/**
+ * A DNS server on loopback answering A queries for every name with `answer.ip` and `answer.ttl`
+ * (AAAA queries get no records). Just enough of RFC 1035 for a resolver's question.
+ */
+async function dnsServer(t: TestContext, answer: { ip: string; ttl: number }): Promise<number> {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (q, from) => {
+    let end = 12;
+    while (q[end] !== 0) end += q[end] + 1;
+    const question = q.subarray(12, end + 5);
+    const type = q.readUInt16BE(end + 1);
+    const header = Buffer.alloc(12);
+    q.copy(header, 0, 0, 2); // id
+    header.writeUInt16BE(0x8180, 2); // response, recursion available, no error
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(type === 1 ? 1 : 0, 6);
+    const parts = [header, question];
+    if (type === 1) {
+      const rr = Buffer.alloc(16);
+      rr.writeUInt16BE(0xc00c, 0); // the name, by pointer to the question
+      rr.writeUInt16BE(1, 2); // A
+      rr.writeUInt16BE(1, 4); // IN
+      rr.writeUInt32BE(answer.ttl, 6);
+      rr.writeUInt16BE(4, 10);
+      answer.ip.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
+      parts.push(rr);
+    }
+    sock.send(Buffer.concat(parts), from.port, from.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  t.after(() => sock.close());
+  return sock.address().port;
+}
+
+test('respect_dns_ttl: a DNS cluster refreshes when its records expire, not at dns_refresh_rate', async (t) => {
+  const answer = { ip: '127.0.0.1', ttl: 1 };
+  const resolver = new dns.Resolver({ timeout: 500, tries: 1 });
+  resolver.setServers([`127.0.0.1:${await dnsServer(t, answer)}`]);
+  const config = translateCluster(
+    {
+      name: 'd',
+      type: 'STRICT_DNS',
+      connect_timeout: '1s',
+      dns_refresh_rate: '60s',
+      respect_dns_ttl: true,
+      load_assignment: { cluster_name: 'd', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'svc.ferry.test', port_value: 8080 } } } }] }] },
+    },
+    'clusters[0]',
+  );
+  const c = new UpstreamCluster(config, {
+    metrics: new ProxyMetrics({ defaultMetrics: false }),
+    logger: new Logger('test', 'error'),
+    now: () => performance.now(),
+    random: Math.random,
+    dnsResolver: resolver,
+  });
+  t.after(() => c.close());
+  await c.start();
+  assert.deepEqual(c.allHosts.map((h) => h.key), ['127.0.0.1:8080'], 'resolved from the DNS server, with its TTL');
+  answer.ip = '127.0.0.2';
+  await until('the refresh after the 1 s TTL sees the new record', () => c.allHosts[0]?.key === '127.0.0.2:8080');
 });

@@ -14,7 +14,7 @@ import { createLoadBalancer } from '../lb/create-load-balancer';
 import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
-import { selectDnsAnswers } from './dns-answers';
+import { selectDnsAnswers, type DnsAnswer } from './dns-answers';
 import { Http1Pool, Http2Pool, type ConnectionCounter } from './connection-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
@@ -96,6 +96,8 @@ export interface ClusterDeps {
   readonly random: () => number;
   /** The workload identity, for clusters whose TLS names it (SDS `default` / `ROOTCA`). */
   readonly identity?: WorkloadIdentity | null;
+  /** Where respect_dns_ttl clusters ask for records with their TTLs; the system's servers by default. */
+  readonly dnsResolver?: Pick<dns.Resolver, 'resolve4' | 'resolve6'>;
 }
 
 export class UpstreamCluster {
@@ -363,11 +365,40 @@ export class UpstreamCluster {
     this.outlierTimer.unref();
   }
 
+  /** When the next DNS refresh is due: dns_refresh_rate, or the shortest TTL seen (respect_dns_ttl). */
+  private dnsRefreshMs = 0;
+
+  /**
+   * respect_dns_ttl: the records with their TTLs, from the DNS servers (a name they do not know,
+   * such as one from /etc/hosts, is looked up as without it). Null when the servers have no answer.
+   */
+  private async resolveWithTtl(host: string): Promise<{ answers: DnsAnswer[]; ttlS: number } | null> {
+    const resolver = this.deps.dnsResolver ?? (this.systemResolver ??= new dns.Resolver());
+    const family = this.config.dnsLookupFamily;
+    type Timed = DnsAnswer & { readonly ttl: number };
+    const ask = (f: 4 | 6): Promise<Timed[]> =>
+      (f === 4 ? resolver.resolve4(host, { ttl: true }) : resolver.resolve6(host, { ttl: true })).then(
+        (rs) => rs.map((r) => ({ address: r.address, family: f, ttl: r.ttl })),
+        () => [],
+      );
+    const asks: Promise<Timed[]>[] = [];
+    if (family !== 'V6_ONLY') asks.push(ask(4));
+    if (family !== 'V4_ONLY') asks.push(ask(6));
+    const all = (await Promise.all(asks)).flat();
+    if (all.length === 0) return null;
+    const kept = new Set(selectDnsAnswers(all, family, false));
+    const ttlS = Math.min(...all.filter((a) => kept.has(a.address)).map((a) => a.ttl));
+    return { answers: all, ttlS };
+  }
+
+  private systemResolver: dns.Resolver | null = null;
+
   private async resolveDns(): Promise<void> {
     const la = this.config.loadAssignment;
     if (!la) return;
     const resolved = new Map<EndpointConfig, string[]>();
     const family = this.config.dnsLookupFamily;
+    let minTtlS = Number.POSITIVE_INFINITY;
     for (const loc of la.localities) {
       for (const ep of loc.endpoints) {
         if (net.isIP(ep.address.host)) {
@@ -375,10 +406,14 @@ export class UpstreamCluster {
           continue;
         }
         try {
-          const answers = await dns.lookup(ep.address.host, {
-            all: true,
-            family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
-          });
+          const withTtl = this.config.respectDnsTtl ? await this.resolveWithTtl(ep.address.host) : null;
+          if (withTtl !== null) minTtlS = Math.min(minTtlS, withTtl.ttlS);
+          const answers =
+            withTtl?.answers ??
+            (await dns.lookup(ep.address.host, {
+              all: true,
+              family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
+            }));
           // LOGICAL_DNS uses only the first address; connections go to whatever DNS says now.
           resolved.set(ep, selectDnsAnswers(answers, family, this.config.type === 'LOGICAL_DNS'));
         } catch (err) {
@@ -389,6 +424,8 @@ export class UpstreamCluster {
         }
       }
     }
+    // respect_dns_ttl: the next refresh when the first record expires (a TTL of 0: dns_refresh_rate).
+    this.dnsRefreshMs = Number.isFinite(minTtlS) && minTtlS > 0 ? minTtlS * 1000 : this.config.dnsRefreshRateMs;
     if (!this.closed) this.setLoadAssignment(la, resolved);
   }
 
@@ -396,7 +433,7 @@ export class UpstreamCluster {
     if (this.closed) return;
     this.dnsTimer = setTimeout(() => {
       void this.resolveDns().finally(() => this.scheduleDns());
-    }, this.config.dnsRefreshRateMs);
+    }, this.dnsRefreshMs || this.config.dnsRefreshRateMs);
     this.dnsTimer.unref();
   }
 
