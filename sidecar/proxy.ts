@@ -14,6 +14,8 @@ import { RouteTable } from './http/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
+import { referencedClusters, validatesClustersExplicitly } from '../src/config/route';
+import { ConfigError } from '../src/errors';
 import { identityOf, type WorkloadIdentity } from './tls/workload-identity';
 import { workloadOf, type WorkloadLabels } from '../src/observability/istio-labels';
 import type { IdentityManager } from './identity/identity-manager';
@@ -191,6 +193,14 @@ export class Proxy implements AdminTarget {
 
   /** RDS: route configurations by name (responses may carry only the changed ones); warm listeners waiting for them. */
   private async setRoutes(all: readonly Versioned<RouteConfiguration>[]): Promise<void> {
+    // validate_clusters: true on an RDS resource: a route to a cluster this proxy does not have is
+    // an error (the response is NACKed), checked before any of it applies.
+    for (const r of all) {
+      if (!validatesClustersExplicitly(r.config)) continue;
+      for (const ref of referencedClusters(r.config)) {
+        if (!this.clusters.get(ref.cluster)) throw new ConfigError(`${r.name}.${ref.path}`, `unknown cluster '${ref.cluster}' (validate_clusters is set)`);
+      }
+    }
     for (const r of all) this.routeTables.set(r.name, new RouteTable(r.config));
     for (const [name, w] of [...this.warming]) {
       if (!this.routesReady(w.v.config)) continue;

@@ -98,12 +98,12 @@ describe('translateBootstrap', () => {
   test('camelCase keys (proto3 JSON) read like snake_case', () => {
     const c = translateBootstrap({
       staticResources: {
-        clusters: [{ name: 'x', connectTimeout: { seconds: 2, nanos: 500_000_000 }, lbPolicy: 'RANDOM', perConnectionBufferLimitBytes: { value: 10 } }],
+        clusters: [{ name: 'x', connectTimeout: { seconds: 2, nanos: 500_000_000 }, lbPolicy: 'RANDOM', maxRequestsPerConnection: { value: 10 } }],
       },
     });
     assert.equal(c.clusters[0].connectTimeoutMs, 2500);
     assert.equal(c.clusters[0].lbPolicy, 'RANDOM');
-    assert.equal(c.clusters[0].perConnectionBufferLimitBytes, 10);
+    assert.equal(c.clusters[0].maxRequestsPerConnection, 10);
   });
 
   const rejections: [string, (b: Record<string, any>) => void, string[]][] = [

@@ -74,6 +74,11 @@ describe('cluster', () => {
     const [g] = tr({ health_checks: [{ ...HC, grpc_health_check: {} }] }).healthChecks;
     assert.deepEqual(g.check, { kind: 'grpc', serviceName: '', authority: null });
   });
+  test('rejects health_status DEGRADED (no degraded load)', () =>
+    assertConfigError(
+      () => translateClusterLoadAssignment({ cluster_name: 'x', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } }, health_status: 'DEGRADED' }] }] }, 'cla'),
+      'cla.endpoints[0].lb_endpoints[0].health_status: DEGRADED is not supported',
+    ));
   test('endpoints: locality, priority, weights, health, metadata', () => {
     const la = translateClusterLoadAssignment(
       {

@@ -244,13 +244,15 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     dnsRefreshRateMs: positiveDuration(r, 'dns_refresh_rate', 5000),
     dnsLookupFamily: r.enumOf('dns_lookup_family', ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], 'AUTO', 'dns_lookup_family'),
     respectDnsTtl: r.bool('respect_dns_ttl', false),
-    perConnectionBufferLimitBytes: r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff),
     maxRequestsPerConnection: proto.maxRequestsPerConnection ?? 0,
     idleTimeoutMs: proto.idleTimeoutMs ?? 3_600_000,
     closeConnectionsOnHostHealthFailure: r.bool('close_connections_on_host_health_failure', false),
     ignoreHealthOnHostRemoval: r.bool('ignore_health_on_host_removal', false),
     upstreamBindAddress,
   };
+  // A flow-control watermark for upstream connections in Envoy; Ferry keeps no upstream data of its
+  // own (responses stream with back-pressure), so there is nothing for it to bound. Checked, not kept.
+  r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff);
   r.enumOf('protocol_selection', ['USE_CONFIGURED_PROTOCOL'], 'USE_CONFIGURED_PROTOCOL', 'protocol_selection (only USE_CONFIGURED_PROTOCOL is supported)');
   r.ignore('alt_stat_name', 'metadata', 'cleanup_interval', 'track_timeout_budgets', 'track_cluster_stats', 'wait_for_warm_on_init');
   r.reject(

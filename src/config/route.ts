@@ -427,7 +427,9 @@ export function translateRouteConfiguration(obj: unknown, path: string): RouteCo
     requestHeadersToRemove: headersToRemove(r, 'request_headers_to_remove'),
     responseHeadersToRemove: headersToRemove(r, 'response_headers_to_remove'),
   };
-  if (!r.bool('validate_clusters', true)) unvalidated.add(out);
+  const validate = r.has('validate_clusters') ? r.bool('validate_clusters', true) : null;
+  if (validate === false) unvalidated.add(out);
+  if (validate === true) validatedExplicitly.add(out);
   r.reject(
     'internal_only_headers',
     'most_specific_header_mutations_wins',
@@ -444,10 +446,19 @@ export function translateRouteConfiguration(obj: unknown, path: string): RouteCo
 }
 
 const unvalidated = new WeakSet<RouteConfiguration>();
+const validatedExplicitly = new WeakSet<RouteConfiguration>();
 
 /** False when the route configuration set validate_clusters: false (no cluster cross-check). */
 export function validatesClusters(rc: RouteConfiguration): boolean {
   return !unvalidated.has(rc);
+}
+
+/**
+ * True when the route configuration itself set validate_clusters: true — what an RDS resource needs
+ * for its clusters to be checked on arrival (Envoy's default is true inline, false over RDS).
+ */
+export function validatesClustersExplicitly(rc: RouteConfiguration): boolean {
+  return validatedExplicitly.has(rc);
 }
 
 /** Clusters a route configuration names (for the bootstrap cross-check). */

@@ -555,7 +555,6 @@ export interface ClusterConfig {
   readonly dnsRefreshRateMs: number; // 5000
   readonly dnsLookupFamily: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
   readonly respectDnsTtl: boolean;
-  readonly perConnectionBufferLimitBytes: number; // 1 MiB
   readonly maxRequestsPerConnection: number; // 0 = unlimited
   readonly idleTimeoutMs: number; // upstream connection idle timeout, default 1 h
   readonly closeConnectionsOnHostHealthFailure: boolean;

@@ -169,6 +169,19 @@ describe('Ferry sidecar over ADS (dynamic-ads.yaml)', () => {
     assert.ok(await eventually(() => ads.syncz()[0]?.types.CDS?.status === 'SYNCED', 3_000));
   });
 
+  test('an RDS route configuration with validate_clusters: true naming an unknown cluster is NACKed', async () => {
+    const s = snapshot(listenerPort, b.port);
+    const rc = structuredClone(s[ROUTE_TYPE]!.get('80')!) as { validate_clusters?: boolean; virtual_hosts: { routes: { route?: { cluster: string } }[] }[] };
+    rc.validate_clusters = true;
+    rc.virtual_hosts[0].routes[0].route = { cluster: 'no-such-cluster' };
+    cache.setSnapshot('sidecar', { ...s, [ROUTE_TYPE]: new Map([['80', rc as unknown as Record<string, unknown>]]) });
+    assert.ok(await eventually(() => ads.syncz()[0]?.types.RDS?.status === 'NACKED', 3_000), 'NACKed');
+    assert.match(ads.syncz()[0].types.RDS.lastNack?.message ?? '', /80\.virtual_hosts\[0\]\.routes\[0\]\.route\.cluster: unknown cluster 'no-such-cluster'/);
+    assert.equal((await request(listenerPort, '/')).body, 'B', 'the last good routes keep serving');
+    cache.setSnapshot('sidecar', snapshot(listenerPort, b.port));
+    assert.ok(await eventually(() => ads.syncz()[0]?.types.RDS?.status === 'SYNCED', 3_000));
+  });
+
   test('with the controller down the proxy keeps serving; it resyncs when the controller returns', async () => {
     const l = load(listenerPort, 2);
     await ads.close(100);
