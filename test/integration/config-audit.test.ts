@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Proxy } from '../../sidecar/proxy';
-import { eventually, httpUpstream, metric, request, sleep, startProxy, tcpUpstream, type Upstream } from './support';
+import { closedPort, eventually, httpUpstream, metric, request, sleep, startProxy, tcpUpstream, type Upstream } from './support';
 
 /** Sends a raw HTTP/1.1 request head on a new connection; resolves with what came back first. */
 function rawExchange(port: number, head: string): Promise<string> {
@@ -74,12 +74,21 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
         }
       });
     });
+    ups.tcpEcho = await tcpUpstream((s) => s.pipe(s));
+    ups.greeter = await tcpUpstream((s) => s.write('HELLO\r\n'));
     proxy = await startProxy('config-audit', {
       PORT: 0,
       PLAIN_PORT: 0,
+      H2ONLY_PORT: 0,
+      TCP_PORT: 0,
+      SNIFF_CONTINUE_PORT: 0,
+      SNIFF_CLOSE_PORT: 0,
       ECHO_PORT: ups.echo.port,
       FLAKY_PORT: ups.flaky.port,
       WS_PORT: ups.ws.port,
+      TCP_ECHO_PORT: ups.tcpEcho.port,
+      GREETER_PORT: ups.greeter.port,
+      DEAD_PORT: await closedPort(),
     });
     audit = proxy.listenerPort('audit');
     plain = proxy.listenerPort('plain');
@@ -150,6 +159,71 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
     assert.equal(r.status, 403);
     assert.equal(r.headers['x-ferry-response-flags'], 'RBAC');
     assert.equal((await request(audit, '/public')).status, 200);
+  });
+
+  test('generate_request_id false makes up no x-request-id; preserve_external_request_id keeps the client one under use_remote_address', async () => {
+    assert.equal((await echoed(audit, '/r')).headers['x-request-id'], undefined);
+    assert.equal((await echoed(audit, '/r', { 'x-request-id': 'mine' })).headers['x-request-id'], 'mine');
+    assert.equal((await echoed(plain, '/r', { 'x-request-id': 'client-id' })).headers['x-request-id'], 'client-id');
+    assert.match((await echoed(plain, '/r')).headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  });
+
+  test('require_tls ALL answers a plaintext request with a redirect to https', async () => {
+    const r = await request(plain, '/x?y=1', { headers: { host: 'secure.test' } });
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.location, 'https://secure.test/x?y=1');
+  });
+
+  test('cluster_header routes to the cluster the header names; an unknown one is 503 NC', async () => {
+    assert.equal((await request(plain, '/by-header', { headers: { 'x-target': 'echo' } })).status, 200);
+    const r = await request(plain, '/by-header', { headers: { 'x-target': 'nowhere' } });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['x-ferry-response-flags'], 'NC');
+  });
+
+  test('codec_type HTTP2: the listener speaks HTTP/2 only', async (t) => {
+    const h2only = proxy.listenerPort('h2only');
+    assert.equal(await h2get(h2session(h2only, t), '/c'), 200);
+    await assert.rejects(request(h2only, '/c'), 'an HTTP/1.1 request gets no HTTP/1.1 answer');
+  });
+
+  /** Connects, sends `x`, resolves with what came back and whether the proxy closed the connection. */
+  const tcpExchange = (port: number, opts: { send: boolean; waitMs: number }): Promise<{ got: string; closedAfterMs: number | null }> =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      let got = '';
+      let closedAfterMs: number | null = null;
+      const s = net.connect(port, '127.0.0.1', () => {
+        if (opts.send) s.write('x');
+      });
+      s.on('data', (c: Buffer) => (got += c.toString()));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        closedAfterMs = Date.now() - started;
+        clearTimeout(timer);
+        resolve({ got, closedAfterMs });
+      });
+      const timer = setTimeout(() => {
+        s.destroy();
+        resolve({ got, closedAfterMs });
+      }, opts.waitMs);
+    });
+
+  test('tcp_proxy: max_connect_attempts moves past a dead endpoint; idle_timeout closes a silent connection', async () => {
+    const port = proxy.listenerPort('tcp');
+    for (let i = 0; i < 6; i++) {
+      const r = await tcpExchange(port, { send: true, waitMs: 2_000 });
+      assert.equal(r.got, 'x', `connection ${i}: the live endpoint echoes, whichever endpoint was tried first`);
+      assert.ok(r.closedAfterMs !== null && r.closedAfterMs < 1_900, `connection ${i} closed by the 0.3 s idle timeout`);
+    }
+  });
+
+  test('listener_filters_timeout: a silent client goes to the default chain with continue_on_listener_filters_timeout, else is closed', async () => {
+    const cont = await tcpExchange(proxy.listenerPort('sniff_continue'), { send: false, waitMs: 2_000 });
+    assert.equal(cont.got, 'HELLO\r\n', 'the server-first upstream greets once inspection gives up');
+    const closed = await tcpExchange(proxy.listenerPort('sniff_close'), { send: false, waitMs: 2_000 });
+    assert.equal(closed.got, '');
+    assert.ok(closed.closedAfterMs !== null, 'the connection is closed after the timeout');
   });
 
   /** An HTTP/2 prior-knowledge session to a listener, closed after the test. */
