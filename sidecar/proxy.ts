@@ -15,7 +15,6 @@ import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
 import { referencedClusters, validatesClustersExplicitly } from '../src/config/route';
-import { ConfigError } from '../src/errors';
 import { identityOf, type WorkloadIdentity } from './tls/workload-identity';
 import { workloadOf, type WorkloadLabels } from '../src/observability/istio-labels';
 import type { IdentityManager } from './identity/identity-manager';

@@ -1,5 +1,6 @@
 // Tests for a cluster's host set, with real loopback endpoints and a real DNS server on loopback:
-// ignore_health_on_host_removal, close_connections_on_host_health_failure, respect_dns_ttl.
+// ignore_health_on_host_removal, close_connections_on_host_health_failure, respect_dns_ttl,
+// cleanup_interval.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -206,4 +207,25 @@ test('respect_dns_ttl: a DNS cluster refreshes when its records expire, not at d
   assert.deepEqual(c.allHosts.map((h) => h.key), ['127.0.0.1:8080'], 'resolved from the DNS server, with its TTL');
   answer.ip = '127.0.0.2';
   await until('the refresh after the 1 s TTL sees the new record', () => c.allHosts[0]?.key === '127.0.0.2:8080');
+});
+
+test('cleanup_interval: an ORIGINAL_DST host unused for a sweep is dropped', async (t) => {
+  const cluster = (extra: Record<string, unknown>) => {
+    const c = new UpstreamCluster(translateCluster({ name: 'o', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '1s', ...extra }, 'clusters[0]'), {
+      metrics: new ProxyMetrics({ defaultMetrics: false }),
+      logger: new Logger('test', 'error'),
+      now: () => performance.now(),
+      random: Math.random,
+    });
+    t.after(() => c.close());
+    return c;
+  };
+  const quick = cluster({ cleanup_interval: '0.1s' });
+  const first = quick.originalDstHost('10.1.2.3', 80);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.notEqual(quick.originalDstHost('10.1.2.3', 80), first, 'swept after two 0.1 s intervals without use');
+  const slow = cluster({});
+  const kept = slow.originalDstHost('10.1.2.3', 80);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(slow.originalDstHost('10.1.2.3', 80), kept, 'the default (5 s) keeps it');
 });

@@ -267,7 +267,7 @@ export class UpstreamCluster {
       }
       this.originalDstUsed.clear();
       if (this.originalDst.size > 0) this.scheduleOriginalDstSweep();
-    }, 5_000);
+    }, this.config.cleanupIntervalMs);
     this.sweepTimer.unref();
   }
 

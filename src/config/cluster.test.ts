@@ -149,6 +149,7 @@ describe('cluster', () => {
     ['STATIC with a hostname', { load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'db', port_value: 1 } } } }] }] } }, [`${C}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address`, 'not an IP']],
     ['ORIGINAL_DST with round robin', { type: 'ORIGINAL_DST', load_assignment: undefined }, [`${C}.lb_policy`, 'CLUSTER_PROVIDED']],
     ['ORIGINAL_DST with endpoints', { type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }, [`${C}.load_assignment`]],
+    ['upstream_bind_config freebind', { upstream_bind_config: { source_address: { address: '10.9.9.9', port_value: 0 }, freebind: true } }, [`${C}.upstream_bind_config.freebind: is not supported`]],
     ['EDS without eds_cluster_config', { type: 'EDS', load_assignment: undefined }, [`${C}.eds_cluster_config`]],
     ['an EDS initial_fetch_timeout (clusters do not warm)', { type: 'EDS', load_assignment: undefined, eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '5s' } } }, [`${C}.eds_cluster_config.eds_config.initial_fetch_timeout: is not supported`]],
     ['bad connect_timeout', { connect_timeout: '1.5' }, [`${C}.connect_timeout`]],

@@ -158,8 +158,8 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     if (sa.int('port_value', 0, 0, 65535) !== 0) throw new UnsupportedConfigError(sa.at('port_value'), 'a fixed source port is not supported');
     sa.enumOf('protocol', ['TCP'], 'TCP', 'protocol');
     sa.done();
-    bind.reject('socket_options', 'additional_source_addresses', 'extra_source_addresses', 'local_address_selector');
-    bind.ignore('freebind');
+    // freebind (binding an address not on this host) needs IP_FREEBIND, which Node cannot set.
+    bind.reject('socket_options', 'additional_source_addresses', 'extra_source_addresses', 'local_address_selector', 'freebind');
     bind.done();
   }
   const type = r.enumOf('type', TYPES, 'STATIC', 'cluster type');
@@ -248,13 +248,14 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     idleTimeoutMs: proto.idleTimeoutMs ?? 3_600_000,
     closeConnectionsOnHostHealthFailure: r.bool('close_connections_on_host_health_failure', false),
     ignoreHealthOnHostRemoval: r.bool('ignore_health_on_host_removal', false),
+    cleanupIntervalMs: positiveDuration(r, 'cleanup_interval', 5000),
     upstreamBindAddress,
   };
   // A flow-control watermark for upstream connections in Envoy; Ferry keeps no upstream data of its
   // own (responses stream with back-pressure), so there is nothing for it to bound. Checked, not kept.
   r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff);
   r.enumOf('protocol_selection', ['USE_CONFIGURED_PROTOCOL'], 'USE_CONFIGURED_PROTOCOL', 'protocol_selection (only USE_CONFIGURED_PROTOCOL is supported)');
-  r.ignore('alt_stat_name', 'metadata', 'cleanup_interval', 'track_timeout_budgets', 'track_cluster_stats', 'wait_for_warm_on_init');
+  r.ignore('alt_stat_name', 'metadata', 'track_timeout_budgets', 'track_cluster_stats', 'wait_for_warm_on_init');
   r.reject(
     'dns_resolvers',
     'dns_resolution_config',

@@ -86,6 +86,7 @@ describe('http_connection_manager', () => {
     ['max_concurrent_streams 2^31', { http2_protocol_options: { max_concurrent_streams: 2 ** 31 } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'out of range']],
     ['max_concurrent_streams text', { http2_protocol_options: { max_concurrent_streams: 'many' } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'integer']],
     ['other http2 options', { http2_protocol_options: { initial_stream_window_size: 65535 } }, [`${T}.http2_protocol_options.initial_stream_window_size`, 'not supported']],
+    ['add_user_agent', { add_user_agent: true }, [`${T}.add_user_agent: is not supported`]],
     ['trusted x-forwarded-for hops', { use_remote_address: true, xff_num_trusted_hops: 1 }, [`${T}.xff_num_trusted_hops: is not supported`]],
     ['bad stream idle timeout', { stream_idle_timeout: '5m' }, [`${T}.stream_idle_timeout`]],
   ];

@@ -121,11 +121,13 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     h1.rejectRest();
     h1.done();
   }
-  r.ignore('access_log', 'access_log_options', 'internal_address_config', 'add_user_agent');
+  r.ignore('access_log', 'access_log_options', 'internal_address_config');
   // Ferry never takes the client address from x-forwarded-for (RBAC and hashing read the
   // connection's peer), so trusted hops would have nothing to change.
   r.reject(
     'xff_num_trusted_hops',
+    // Would set user-agent and x-envoy-downstream-service-cluster on requests: Ferry adds neither.
+    'add_user_agent',
     'tracing',
     'http3_protocol_options',
     'scheme_header_transformation',

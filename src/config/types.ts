@@ -559,6 +559,8 @@ export interface ClusterConfig {
   readonly idleTimeoutMs: number; // upstream connection idle timeout, default 1 h
   readonly closeConnectionsOnHostHealthFailure: boolean;
   readonly ignoreHealthOnHostRemoval: boolean;
+  /** ORIGINAL_DST clusters: how often hosts unused since the last sweep are dropped (default 5 s). */
+  readonly cleanupIntervalMs: number;
   /** upstream_bind_config.source_address: the local address upstream connections come from. */
   readonly upstreamBindAddress: string | null;
 }
