@@ -229,3 +229,48 @@ test('cleanup_interval: an ORIGINAL_DST host unused for a sweep is dropped', asy
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(slow.originalDstHost('10.1.2.3', 80), kept, 'the default (5 s) keeps it');
 });
+
+test('health_status from discovery: UNHEALTHY, DRAINING and TIMEOUT hosts take no traffic', async (t) => {
+  const statuses = ['HEALTHY', 'UNKNOWN', 'UNHEALTHY', 'DRAINING', 'TIMEOUT'];
+  const config = translateCluster(
+    {
+      name: 's',
+      connect_timeout: '1s',
+      // 2 of 5 healthy is below the default panic threshold (50 %), which would use every host.
+      common_lb_config: { healthy_panic_threshold: { value: 0 } },
+      load_assignment: {
+        cluster_name: 's',
+        endpoints: [{ lb_endpoints: statuses.map((health_status, i) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 9001 + i } } }, health_status })) }],
+      },
+    },
+    'clusters[0]',
+  );
+  const c = new UpstreamCluster(config, { metrics: new ProxyMetrics({ defaultMetrics: false }), logger: new Logger('test', 'error'), now: () => performance.now(), random: Math.random });
+  t.after(() => c.close());
+  await c.start();
+  const picked = new Set<number>();
+  for (let i = 0; i < 50; i++) picked.add(c.pick({ hash: null, exclude: null, maxExcludeAttempts: 0 })!.address.port);
+  assert.deepEqual([...picked].sort(), [9001, 9002], 'only HEALTHY and UNKNOWN');
+});
+
+test("an endpoint's health_check_config.port_value is where its health checks go", async (t) => {
+  const checks = await endpoint(t);
+  const config = translateCluster(
+    {
+      name: 'p',
+      connect_timeout: '1s',
+      health_checks: [{ timeout: '1s', interval: '0.05s', no_traffic_interval: '0.05s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }],
+      load_assignment: {
+        cluster_name: 'p',
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 9 } }, health_check_config: { port_value: checks.port } } }] }],
+      },
+    },
+    'clusters[0]',
+  );
+  const c = new UpstreamCluster(config, { metrics: new ProxyMetrics({ defaultMetrics: false }), logger: new Logger('test', 'error'), now: () => performance.now(), random: Math.random });
+  t.after(() => c.close());
+  await c.start();
+  await until('the host passes checks made on the other port', () => usable(c) === 1);
+  checks.healthy = false;
+  await until('and fails with them', () => usable(c) === 0);
+});
