@@ -209,6 +209,28 @@ test('respect_dns_ttl: a DNS cluster refreshes when its records expire, not at d
   await until('the refresh after the 1 s TTL sees the new record', () => c.allHosts[0]?.key === '127.0.0.2:8080');
 });
 
+test('respect_dns_ttl with a TTL of 0 refreshes at dns_refresh_rate', async (t) => {
+  const answer = { ip: '127.0.0.1', ttl: 0 };
+  const resolver = new dns.Resolver({ timeout: 500, tries: 1 });
+  resolver.setServers([`127.0.0.1:${await dnsServer(t, answer)}`]);
+  const config = translateCluster(
+    {
+      name: 'd0',
+      type: 'STRICT_DNS',
+      connect_timeout: '1s',
+      dns_refresh_rate: '0.2s',
+      respect_dns_ttl: true,
+      load_assignment: { cluster_name: 'd0', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'svc.ferry.test', port_value: 8080 } } } }] }] },
+    },
+    'clusters[0]',
+  );
+  const c = new UpstreamCluster(config, { metrics: new ProxyMetrics({ defaultMetrics: false }), logger: new Logger('test', 'error'), now: () => performance.now(), random: Math.random, dnsResolver: resolver });
+  t.after(() => c.close());
+  await c.start();
+  answer.ip = '127.0.0.3';
+  await until('a refresh 0.2 s later sees the new record', () => c.allHosts[0]?.key === '127.0.0.3:8080');
+});
+
 test('cleanup_interval: an ORIGINAL_DST host unused for a sweep is dropped', async (t) => {
   const cluster = (extra: Record<string, unknown>) => {
     const c = new UpstreamCluster(translateCluster({ name: 'o', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '1s', ...extra }, 'clusters[0]'), {

@@ -81,6 +81,7 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
       PLAIN_PORT: 0,
       H2ONLY_PORT: 0,
       TCP_PORT: 0,
+      TCP_WEIGHTED_PORT: 0,
       SNIFF_CONTINUE_PORT: 0,
       SNIFF_CLOSE_PORT: 0,
       ECHO_PORT: ups.echo.port,
@@ -218,6 +219,12 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
     }
   });
 
+  test('tcp_proxy weighted_clusters spreads connections over its clusters', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 24 && seen.size < 2; i++) seen.add((await tcpExchange(proxy.listenerPort('tcp_weighted'), { send: true, waitMs: 300 })).got);
+    assert.deepEqual([...seen].sort(), ['HELLO\r\n', 'x'], 'both the echo and the greeter answered');
+  });
+
   test('listener_filters_timeout: a silent client goes to the default chain with continue_on_listener_filters_timeout, else is closed', async () => {
     const cont = await tcpExchange(proxy.listenerPort('sniff_continue'), { send: false, waitMs: 2_000 });
     assert.equal(cont.got, 'HELLO\r\n', 'the server-first upstream greets once inspection gives up');
@@ -265,6 +272,25 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
     assert.ok(await eventually(() => idleGoaway, 3_000), 'the idle session got GOAWAY');
     await sleep(300);
     assert.equal(keptGoaway, false);
+  });
+
+  test("a route's upgrade_configs allows an upgrade the connection manager does not", async () => {
+    assert.match(await rawExchange(plain, upgradeHead('/ws-route/x')), /^HTTP\/1\.1 101 /);
+    assert.match(await rawExchange(plain, upgradeHead('/other')), /^HTTP\/1\.1 403 /, 'no upgrade on routes without it');
+  });
+
+  test('over HTTP/1.1: request_timeout answers an incomplete request with 408; idle_timeout closes an idle keep-alive connection', async () => {
+    const timedOut = await rawExchange(audit, 'POST /flaky HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\nonly part');
+    assert.match(timedOut, /^HTTP\/1\.1 408 /, timedOut);
+    const idle = await new Promise<number>((resolve) => {
+      const started = Date.now();
+      const s = net.connect(audit, '127.0.0.1', () => s.write('GET /k HTTP/1.1\r\nhost: a\r\n\r\n'));
+      s.on('data', () => undefined);
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(Date.now() - started));
+      setTimeout(() => s.destroy(), 3_000).unref();
+    });
+    assert.ok(idle < 2_500, `the idle connection was closed after ${idle} ms (idle_timeout 0.3 s)`);
   });
 
   test('an upgrade request runs the HTTP filters and gets the route header edits', async () => {

@@ -110,6 +110,17 @@ describe('TLS termination and origination (tls.yaml)', { skip: skipTls }, () => 
     assert.match(r, / sni upstream\.example\.com TLSv1\.3$/);
   });
 
+  test("the listener's tls_maximum_protocol_version (TLSv1_2) caps what a TLS 1.3 client gets", async () => {
+    const protocol = await new Promise<string | null>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: 'inbound.example.com', ca: pem.cert, cert: pem.cert, key: pem.key, ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined, maxVersion: 'TLSv1.3' }, () => {
+        resolve(s.getProtocol());
+        s.destroy();
+      });
+      s.on('error', reject);
+    });
+    assert.equal(protocol, 'TLSv1.2');
+  });
+
   test('HTTP/1.1 over TLS works on the same chain', async () => {
     const body = await new Promise<string>((resolve, reject) => {
       const req = https.request(
