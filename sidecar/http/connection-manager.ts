@@ -522,8 +522,9 @@ export class HttpConnectionManager {
     const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method: req.method ?? 'GET', headers: req.headers, isGrpc: false }, this.deps.random) : null;
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     const action = route?.action;
-    const allowed = action?.kind === 'route' ? (action.upgradeTypes ?? this.config.upgradeTypes) : this.config.upgradeTypes;
-    if (!route || action?.kind !== 'route' || !allowed.includes(upgrade)) {
+    // A route's upgrade_configs add to the connection manager's (disabling one per route is rejected).
+    const allowed = this.config.upgradeTypes.includes(upgrade) || (action?.kind === 'route' && action.upgradeTypes?.includes(upgrade) === true);
+    if (!route || action?.kind !== 'route' || !allowed) {
       return this.rawReply(req, socket, route ? 403 : 404, route ? Flags.unauthorized : Flags.noRoute);
     }
     // An upgrade is a request like any other: the HTTP filters judge it first (RBAC, rate limit, fault).

@@ -279,6 +279,10 @@ describe('accepted fields that change a request (config-audit.yaml)', () => {
     assert.match(await rawExchange(plain, upgradeHead('/other')), /^HTTP\/1\.1 403 /, 'no upgrade on routes without it');
   });
 
+  test("a route's upgrade_configs adds to the connection manager's upgrades, never takes one away", async () => {
+    assert.match(await rawExchange(audit, upgradeHead('/ws-more/x')), /^HTTP\/1\.1 101 /);
+  });
+
   test('over HTTP/1.1: request_timeout answers an incomplete request with 408; idle_timeout closes an idle keep-alive connection', async () => {
     const timedOut = await rawExchange(audit, 'POST /flaky HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\nonly part');
     assert.match(timedOut, /^HTTP\/1\.1 408 /, timedOut);
