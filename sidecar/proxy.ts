@@ -14,6 +14,7 @@ import { RouteTable } from './http/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';
+import { referencedClusters, validatesClustersExplicitly } from '../src/config/route';
 import { identityOf, type WorkloadIdentity } from './tls/workload-identity';
 import { workloadOf, type WorkloadLabels } from '../src/observability/istio-labels';
 import type { IdentityManager } from './identity/identity-manager';
@@ -41,7 +42,15 @@ export interface ProxyOptions {
 
 const monotonicNow = (): number => performance.now();
 
-const WARMING_TIMEOUT_MS = 15_000;
+/** initial_fetch_timeout of each RDS source a listener's connection managers use. */
+function rdsFetchTimeouts(config: ListenerConfig): number[] {
+  const out: number[] = [];
+  for (const fc of [...config.filterChains, ...(config.defaultFilterChain ? [config.defaultFilterChain] : [])]) {
+    const n = fc.network;
+    if (n.kind === 'http_connection_manager' && n.rdsRouteConfigName) out.push(n.rdsInitialFetchTimeoutMs);
+  }
+  return out;
+}
 
 export class Proxy implements AdminTarget {
   readonly metrics: ProxyMetrics;
@@ -59,7 +68,7 @@ export class Proxy implements AdminTarget {
   /** Listeners from LDS, by name, with the raw resource they came from. */
   private readonly dynamicListeners = new Map<string, { raw: string; listener: Listener }>();
   /** Listeners waiting for their route configurations before they serve (see setDynamicListeners). */
-  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: NodeJS.Timeout }>();
+  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: NodeJS.Timeout | null }>();
   private ads: AdsClient | null = null;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -141,8 +150,8 @@ export class Proxy implements AdminTarget {
     this.state = 'LIVE';
   }
 
-  /** Connects to the ADS server and waits (up to 15 s, Envoy's initial fetch timeout) for listeners. */
-  private async startAds(clusterName: string, want: { lds: boolean; cds: boolean }): Promise<void> {
+  /** Connects to the ADS server and waits (up to the lds/cds initial_fetch_timeout, 15 s by default) for listeners. */
+  private async startAds(clusterName: string, want: { lds: boolean; cds: boolean; initialFetchTimeoutMs: number }): Promise<void> {
     const cluster = this.bootstrap.clusters.find((c) => c.name === clusterName)!;
     const ep = cluster.loadAssignment?.localities[0]?.endpoints[0];
     if (!ep) throw new ConfigError('dynamic_resources.ads_config', `ADS cluster ${clusterName} has no endpoint`);
@@ -174,16 +183,27 @@ export class Proxy implements AdminTarget {
     );
     this.ads.start();
     let timer: NodeJS.Timeout | null = null;
-    await Promise.race([this.ads.initialized, new Promise<void>((r) => (timer = setTimeout(r, 15_000)))]);
+    const waitMs = want.initialFetchTimeoutMs;
+    // 0: no limit, as Envoy — start-up waits until the first listeners and clusters are in.
+    const gaveUp = waitMs > 0 ? [new Promise<void>((r) => (timer = setTimeout(r, waitMs)))] : [];
+    await Promise.race([this.ads.initialized, ...gaveUp]);
     if (timer) clearTimeout(timer);
   }
 
   /** RDS: route configurations by name (responses may carry only the changed ones); warm listeners waiting for them. */
   private async setRoutes(all: readonly Versioned<RouteConfiguration>[]): Promise<void> {
+    // validate_clusters: true on an RDS resource: a route to a cluster this proxy does not have is
+    // an error (the response is NACKed), checked before any of it applies.
+    for (const r of all) {
+      if (!validatesClustersExplicitly(r.config)) continue;
+      for (const ref of referencedClusters(r.config)) {
+        if (!this.clusters.get(ref.cluster)) throw new ConfigError(`${r.name}.${ref.path}`, `unknown cluster '${ref.cluster}' (validate_clusters is set)`);
+      }
+    }
     for (const r of all) this.routeTables.set(r.name, new RouteTable(r.config));
     for (const [name, w] of [...this.warming]) {
       if (!this.routesReady(w.v.config)) continue;
-      clearTimeout(w.timer);
+      if (w.timer) clearTimeout(w.timer);
       this.warming.delete(name);
       await this.activateListener(w.v);
     }
@@ -202,7 +222,7 @@ export class Proxy implements AdminTarget {
       const w = this.warming.get(v.name);
       if (w) {
         if (w.v.raw === v.raw) continue;
-        clearTimeout(w.timer);
+        if (w.timer) clearTimeout(w.timer);
         this.warming.delete(v.name);
       }
       const cur = this.dynamicListeners.get(v.name);
@@ -215,7 +235,7 @@ export class Proxy implements AdminTarget {
     }
     for (const [name, w] of [...this.warming]) {
       if (seen.has(name)) continue;
-      clearTimeout(w.timer);
+      if (w.timer) clearTimeout(w.timer);
       this.warming.delete(name);
     }
     for (const [name, cur] of [...this.dynamicListeners]) {
@@ -230,13 +250,21 @@ export class Proxy implements AdminTarget {
   }
 
   private startWarming(v: Versioned<ListenerConfig>): void {
+    // The listener waits as long as its slowest RDS source allows (initial_fetch_timeout; 0 = until the routes come).
+    const limits = rdsFetchTimeouts(v.config);
+    const waitMs = this.options.warmingTimeoutMs ?? (limits.includes(0) ? 0 : Math.max(...limits));
+    if (waitMs === 0) {
+      this.warming.set(v.name, { v, timer: null });
+      this.logger.info('listener warming: waiting for its routes', { listener: v.name, routes: listenerRdsNames(v.config) });
+      return;
+    }
     const timer = setTimeout(() => {
       if (this.warming.get(v.name)?.timer !== timer) return;
       this.warming.delete(v.name);
       const missing = listenerRdsNames(v.config).filter((n) => !this.routeTables.has(n));
       this.logger.warn('listener warmed without its routes (initial fetch timeout)', { listener: v.name, missing });
       this.activateListener(v).catch((err: unknown) => this.logger.error('listener activation failed', { listener: v.name, error: String(err) }));
-    }, this.options.warmingTimeoutMs ?? WARMING_TIMEOUT_MS);
+    }, waitMs);
     timer.unref();
     this.warming.set(v.name, { v, timer });
     this.logger.info('listener warming: waiting for its routes', { listener: v.name, routes: listenerRdsNames(v.config) });
@@ -383,7 +411,7 @@ export class Proxy implements AdminTarget {
     if (this.stopped) return;
     this.stopped = true;
     this.ads?.stop();
-    for (const w of this.warming.values()) clearTimeout(w.timer);
+    for (const w of this.warming.values()) if (w.timer) clearTimeout(w.timer);
     this.warming.clear();
     this.options.identityManager?.manager.stop();
     for (const l of this.listeners) l.close();

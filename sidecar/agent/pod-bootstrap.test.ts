@@ -56,7 +56,7 @@ test('the injected env becomes an Istio-style node, admin on 127.0.0.1:15000 and
   assert.equal(cfg.node.id, b.node.id);
   assert.equal(cfg.node.metadata.NAMESPACE, 'shop');
   assert.deepEqual(cfg.admin?.address, { host: '127.0.0.1', port: 15000 });
-  assert.deepEqual(cfg.dynamicResources, { adsCluster: 'xds-grpc', lds: true, cds: true });
+  assert.deepEqual(cfg.dynamicResources, { adsCluster: 'xds-grpc', lds: true, cds: true, initialFetchTimeoutMs: 15_000 });
   const cluster = cfg.clusters.find((c) => c.name === 'xds-grpc')!;
   assert.equal(cluster.type, 'STRICT_DNS');
 

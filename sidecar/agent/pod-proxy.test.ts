@@ -36,7 +36,7 @@ test('podProxyOptions: defaults from env, flags override, errors name the flag o
   assert.deepEqual(o.bootstrap.statsAddress, { host: '0.0.0.0', port: 15090 });
   assert.equal(o.drainTimeoutMs, 7000);
   assert.equal(o.bootstrap.node.id, 'sidecar~10.244.0.9~web-1.shop~shop.svc.cluster.local');
-  assert.deepEqual(o.bootstrap.dynamicResources, { adsCluster: 'xds-grpc', lds: true, cds: true });
+  assert.deepEqual(o.bootstrap.dynamicResources, { adsCluster: 'xds-grpc', lds: true, cds: true, initialFetchTimeoutMs: 15_000 });
   assert.deepEqual([...o.appProbes.keys()], ['web/readiness']);
   assert.equal(o.logLevel, null);
 

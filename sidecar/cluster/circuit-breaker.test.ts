@@ -11,7 +11,6 @@ const T: CircuitBreakerThresholds = {
   maxRequests: 4,
   maxRetries: 1,
   retryBudget: null,
-  trackRemaining: false,
 };
 
 test('each kind admits up to its threshold, then overflows; release reopens', () => {

@@ -75,6 +75,7 @@ export class Http1Pool extends Http1ConnectionPool {
       // Envoy counts max_connections per cluster; each endpoint's pool may open that many.
       maxConnections: Math.max(1, cluster.circuitBreakers.maxConnections),
       idleTimeoutMs: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : 0,
+      maxRequestsPerConnection: cluster.maxRequestsPerConnection,
       connectTimeoutMs: cluster.connectTimeoutMs,
       counter,
       secure: tlsConfig !== null,
@@ -91,6 +92,10 @@ export class Http1Pool extends Http1ConnectionPool {
 interface PooledSession {
   readonly session: http2.ClientHttp2Session;
   active: number;
+  /** Streams it has carried (max_requests_per_connection). */
+  total: number;
+  /** Takes no new stream: it carried max_requests_per_connection; it goes away once its streams end. */
+  retired: boolean;
   /** The peer's SETTINGS arrived: its stream limit is known. */
   settled: boolean;
 }
@@ -119,8 +124,13 @@ export class Http2Pool {
     const p = this.pick();
     const stream = p.session.request(headers, options);
     p.active++;
+    p.total++;
+    const maxRequests = this.cluster.maxRequestsPerConnection;
+    if (maxRequests > 0 && p.total >= maxRequests) p.retired = true;
     stream.once('close', () => {
       p.active--;
+      // A retired session goes away (GOAWAY) once the streams it still carries are done.
+      if (p.retired && p.active === 0 && !p.session.closed) p.session.close();
     });
     return stream;
   }
@@ -133,7 +143,7 @@ export class Http2Pool {
   private pick(): PooledSession {
     let least: PooledSession | null = null;
     for (const p of this.sessions) {
-      if (p.session.closed || p.session.destroyed) continue;
+      if (p.retired || p.session.closed || p.session.destroyed) continue;
       if (p.active < this.capacity(p)) return p;
       if (least === null || p.active < least.active) least = p;
     }
@@ -171,7 +181,7 @@ export class Http2Pool {
         return sock;
       },
     });
-    const p: PooledSession = { session, active: 0, settled: false };
+    const p: PooledSession = { session, active: 0, total: 0, retired: false, settled: false };
     this.counter.connections++;
     const connWindow = h2opts?.initialConnectionWindowSize;
     session.once('connect', () => {

@@ -19,7 +19,6 @@ const CONFIG: HealthCheckConfig = {
   unhealthyEdgeIntervalMs: 200,
   healthyEdgeIntervalMs: 300,
   reuseConnection: true,
-  alwaysLogHealthCheckFailures: false,
   check: { kind: 'tcp', send: null, receive: [] },
 };
 

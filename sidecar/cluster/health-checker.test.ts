@@ -29,7 +29,6 @@ function config(check: HealthCheckConfig['check'], over: Partial<HealthCheckConf
     unhealthyEdgeIntervalMs: 15,
     healthyEdgeIntervalMs: 15,
     reuseConnection: true,
-    alwaysLogHealthCheckFailures: false,
     check,
     ...over,
   };

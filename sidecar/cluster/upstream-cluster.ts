@@ -14,6 +14,7 @@ import { createLoadBalancer } from '../lb/create-load-balancer';
 import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
+import { selectDnsAnswers, type DnsAnswer } from './dns-answers';
 import { Http1Pool, Http2Pool, type ConnectionCounter } from './connection-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
@@ -27,8 +28,12 @@ export class UpstreamHost implements LbHost {
   /** Active health checking says unhealthy (or has not passed its first check yet). */
   failedActiveHc: boolean;
   ejected = false;
+  /** Gone from service discovery but kept while it passes active health checks (ignore_health_on_host_removal false). */
+  pendingRemoval = false;
   private h1: Http1Pool | null = null;
   private h2: Http2Pool | null = null;
+  /** TCP proxy connections to this host (pools track their own). */
+  private readonly tcp = new Set<net.Socket>();
 
   constructor(
     readonly address: { readonly host: string; readonly port: number },
@@ -58,9 +63,19 @@ export class UpstreamHost implements LbHost {
     return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
   }
 
+  /** A TCP proxy connection to this host, closed with the host's connections. */
+  trackConnection(socket: net.Socket): void {
+    this.tcp.add(socket);
+    socket.once('close', () => this.tcp.delete(socket));
+  }
+
+  /** Closes every connection to the host, in-flight ones too; new requests open fresh pools. */
   close(): void {
     this.h1?.close();
     this.h2?.close();
+    this.h1 = null;
+    this.h2 = null;
+    for (const s of this.tcp) s.destroy();
   }
 
   /** Leaves the cluster: pools close once the requests in flight on them are done (or after 30 s). */
@@ -81,6 +96,8 @@ export interface ClusterDeps {
   readonly random: () => number;
   /** The workload identity, for clusters whose TLS names it (SDS `default` / `ROOTCA`). */
   readonly identity?: WorkloadIdentity | null;
+  /** Where respect_dns_ttl clusters ask for records with their TTLs; the system's servers by default. */
+  readonly dnsResolver?: Pick<dns.Resolver, 'resolve4' | 'resolve6'>;
 }
 
 export class UpstreamCluster {
@@ -169,6 +186,7 @@ export class UpstreamCluster {
             existing.weight = Math.max(1, ep.weight);
             existing.priority = loc.priority;
             existing.edsStatus = ep.healthStatus;
+            existing.pendingRemoval = false;
             next.set(existing.key, existing);
           } else {
             next.set(probe.key, probe);
@@ -177,12 +195,23 @@ export class UpstreamCluster {
         }
       }
     }
+    // Envoy's default (ignore_health_on_host_removal false): a host that discovery dropped stays
+    // while active health checking still passes it, and leaves at its first failed verdict.
+    const keepHealthy = hasHc && !this.config.ignoreHealthOnHostRemoval;
     for (const [key, host] of this.hosts) {
-      if (!next.has(key)) {
-        this.outlier?.removeHost(key);
-        host.retire();
+      if (next.has(key)) continue;
+      if (keepHealthy && !host.failedActiveHc) {
+        host.pendingRemoval = true;
+        next.set(key, host);
+        continue;
       }
+      this.outlier?.removeHost(key);
+      host.retire();
     }
+    this.publishHosts(next);
+  }
+
+  private publishHosts(next: Map<string, UpstreamHost>): void {
     this.hosts = next;
     this.hostList = [...next.values()];
     const hcHosts = this.hostList.map((h) => ({
@@ -238,7 +267,7 @@ export class UpstreamCluster {
       }
       this.originalDstUsed.clear();
       if (this.originalDst.size > 0) this.scheduleOriginalDstSweep();
-    }, 5_000);
+    }, this.config.cleanupIntervalMs);
     this.sweepTimer.unref();
   }
 
@@ -284,8 +313,20 @@ export class UpstreamCluster {
     const h = this.hosts.get(key);
     if (!h) return;
     this.deps.metrics.healthChecks.labels(this.name, healthy ? 'healthy' : 'unhealthy').inc();
+    if (!healthy && h.pendingRemoval) {
+      // Gone from discovery and now failing: it leaves the cluster.
+      const next = new Map(this.hosts);
+      next.delete(key);
+      this.outlier?.removeHost(key);
+      h.retire();
+      this.deps.logger.info('endpoint removed after failing its health check', { cluster: this.name, endpoint: key });
+      this.publishHosts(next);
+      return;
+    }
     if (h.failedActiveHc === !healthy) return;
     h.failedActiveHc = !healthy;
+    // close_connections_on_host_health_failure: connections to a host found unhealthy are closed.
+    if (!healthy && this.config.closeConnectionsOnHostHealthFailure) h.close();
     if (healthy && this.outlier && h.ejected) {
       const events = this.outlier.onActiveHealthCheckPass(key, this.deps.now());
       if (events.length > 0) this.applyOutlierEvents(events);
@@ -324,11 +365,40 @@ export class UpstreamCluster {
     this.outlierTimer.unref();
   }
 
+  /** When the next DNS refresh is due: dns_refresh_rate, or the shortest TTL seen (respect_dns_ttl). */
+  private dnsRefreshMs = 0;
+
+  /**
+   * respect_dns_ttl: the records with their TTLs, from the DNS servers (a name they do not know,
+   * such as one from /etc/hosts, is looked up as without it). Null when the servers have no answer.
+   */
+  private async resolveWithTtl(host: string): Promise<{ answers: DnsAnswer[]; ttlS: number } | null> {
+    const resolver = this.deps.dnsResolver ?? (this.systemResolver ??= new dns.Resolver());
+    const family = this.config.dnsLookupFamily;
+    type Timed = DnsAnswer & { readonly ttl: number };
+    const ask = (f: 4 | 6): Promise<Timed[]> =>
+      (f === 4 ? resolver.resolve4(host, { ttl: true }) : resolver.resolve6(host, { ttl: true })).then(
+        (rs) => rs.map((r) => ({ address: r.address, family: f, ttl: r.ttl })),
+        () => [],
+      );
+    const asks: Promise<Timed[]>[] = [];
+    if (family !== 'V6_ONLY') asks.push(ask(4));
+    if (family !== 'V4_ONLY') asks.push(ask(6));
+    const all = (await Promise.all(asks)).flat();
+    if (all.length === 0) return null;
+    const kept = new Set(selectDnsAnswers(all, family, false));
+    const ttlS = Math.min(...all.filter((a) => kept.has(a.address)).map((a) => a.ttl));
+    return { answers: all, ttlS };
+  }
+
+  private systemResolver: dns.Resolver | null = null;
+
   private async resolveDns(): Promise<void> {
     const la = this.config.loadAssignment;
     if (!la) return;
     const resolved = new Map<EndpointConfig, string[]>();
     const family = this.config.dnsLookupFamily;
+    let minTtlS = Number.POSITIVE_INFINITY;
     for (const loc of la.localities) {
       for (const ep of loc.endpoints) {
         if (net.isIP(ep.address.host)) {
@@ -336,18 +406,16 @@ export class UpstreamCluster {
           continue;
         }
         try {
-          const answers = await dns.lookup(ep.address.host, {
-            all: true,
-            family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
-          });
-          let addrs = answers.map((a) => a.address);
-          if (family === 'V4_PREFERRED' || family === 'AUTO') {
-            const preferred = answers.filter((a) => a.family === (family === 'AUTO' ? 6 : 4));
-            if (preferred.length > 0 && family === 'V4_PREFERRED') addrs = preferred.map((a) => a.address);
-          }
+          const withTtl = this.config.respectDnsTtl ? await this.resolveWithTtl(ep.address.host) : null;
+          if (withTtl !== null) minTtlS = Math.min(minTtlS, withTtl.ttlS);
+          const answers =
+            withTtl?.answers ??
+            (await dns.lookup(ep.address.host, {
+              all: true,
+              family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
+            }));
           // LOGICAL_DNS uses only the first address; connections go to whatever DNS says now.
-          if (this.config.type === 'LOGICAL_DNS') addrs = addrs.slice(0, 1);
-          resolved.set(ep, addrs);
+          resolved.set(ep, selectDnsAnswers(answers, family, this.config.type === 'LOGICAL_DNS'));
         } catch (err) {
           this.deps.logger.warn('dns resolution failed', { cluster: this.name, host: ep.address.host, error: String(err) });
           // Keep the previous answer for this endpoint (Envoy keeps hosts on resolution failure).
@@ -356,6 +424,8 @@ export class UpstreamCluster {
         }
       }
     }
+    // respect_dns_ttl: the next refresh when the first record expires (a TTL of 0: dns_refresh_rate).
+    this.dnsRefreshMs = Number.isFinite(minTtlS) && minTtlS > 0 ? minTtlS * 1000 : this.config.dnsRefreshRateMs;
     if (!this.closed) this.setLoadAssignment(la, resolved);
   }
 
@@ -363,7 +433,7 @@ export class UpstreamCluster {
     if (this.closed) return;
     this.dnsTimer = setTimeout(() => {
       void this.resolveDns().finally(() => this.scheduleDns());
-    }, this.config.dnsRefreshRateMs);
+    }, this.dnsRefreshMs || this.config.dnsRefreshRateMs);
     this.dnsTimer.unref();
   }
 

@@ -24,6 +24,7 @@ import { checkRequestHead, type HeadLimits, type HeadRejected } from './request-
 import { headWithoutH2cUpgrade, isH2cUpgrade } from './h2c-upgrade';
 import { H2AbuseGuard, type H2SessionGuard } from './h2-abuse-guard';
 import { afterQueuedResponses } from './queued-responses';
+import { normalizeRequestPath, stripHostPort } from './request-normalize';
 import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
 
@@ -58,6 +59,8 @@ export interface ConnectionManagerDeps {
   readonly identity?: WorkloadIdentity | null;
   /** Resolves an RDS route configuration by name (dynamic config); null when unknown. */
   readonly routeConfigByName?: (name: string) => RouteTable | null;
+  /** The listener's per_connection_buffer_limit_bytes: how much of a request body is kept for a retry. */
+  readonly bufferLimitBytes?: number;
 }
 
 const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
@@ -73,6 +76,11 @@ function onStreamIdleTimer(s: StreamState): void {
 /** A request routed one turn of the event loop late (a new connection, or one suspect of rapid reset). */
 function onDeferredForward(hcm: HttpConnectionManager, state: StreamState, route: RouteConfig, action: RouteActionConfig): void {
   hcm.forward(state, route, action);
+}
+
+/** request_timeout of an HTTP/2 stream, shared by every request. */
+function onRequestTimer(s: StreamState): void {
+  s.onRequestTimer();
 }
 
 /** The response's 'close' listener, shared by every request (the state rides on the response). */
@@ -101,17 +109,28 @@ export class HttpConnectionManager {
    * `Connection: close`): later parser errors on them are neither answered nor counted again.
    */
   private readonly noMoreRequests = new WeakSet<net.Socket>();
+  /** normalize_path, merge_slashes or strip_*_host_port is set. */
+  private readonly rewritesTarget: boolean;
 
   constructor(
     readonly config: HttpConnectionManagerConfig,
     private readonly deps: ConnectionManagerDeps,
     tlsConfig: DownstreamTlsConfig | null = null,
   ) {
-    this.routerDeps = { metrics: deps.metrics, now: deps.now, random: deps.random };
+    const router = config.httpFilters.find((f) => f.kind === 'router');
+    this.routerDeps = {
+      metrics: deps.metrics,
+      now: deps.now,
+      random: deps.random,
+      suppressEnvoyHeaders: router !== undefined && router.kind === 'router' && router.suppressEnvoyHeaders,
+    };
+    this.rewritesTarget = config.normalizePath || config.mergeSlashes || config.stripPortMode !== 'none';
     this.staticRoutes = config.routeConfig ? new RouteTable(config.routeConfig) : null;
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
-    const headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
+    let headersTimeout = config.requestHeadersTimeoutMs > 0 ? config.requestHeadersTimeoutMs : DEFAULT_HEADERS_TIMEOUT_MS;
+    // The head is part of the request: request_timeout bounds it too (Node refuses a larger headers timeout).
+    if (config.requestTimeoutMs > 0) headersTimeout = Math.min(headersTimeout, config.requestTimeoutMs);
     this.headLimits = { maxHeadersCount: config.maxRequestHeadersCount, maxHeadersBytes: config.maxRequestHeadersKb * 1024 };
     this.h1 = http.createServer({
       maxHeaderSize: config.maxRequestHeadersKb * 1024,
@@ -234,6 +253,7 @@ export class HttpConnectionManager {
     s.once('close', () => this.sessions.delete(s));
     s.on('error', () => s.destroy());
     this.h2Guard.attach(s, s.socket?.remoteAddress ?? '');
+    this.watchIdle(s);
     if (this.draining) s.close();
   }
 
@@ -281,7 +301,8 @@ export class HttpConnectionManager {
       headers.host = head.authority;
       req.url = head.path ?? '/';
     }
-    const authority = (isH2 ? (headers[':authority'] as string | undefined) : undefined) ?? (headers.host as string | undefined) ?? '';
+    let authority = (isH2 ? (headers[':authority'] as string | undefined) : undefined) ?? (headers.host as string | undefined) ?? '';
+    if (this.rewritesTarget) authority = this.normalizeTarget(req, headers, authority, info);
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
     const ct = headers['content-type'];
@@ -301,6 +322,8 @@ export class HttpConnectionManager {
     // stream_idle_timeout, or the route's idle_timeout where it sets one (0 turns it off).
     const routeIdle = route !== null && route.action.kind === 'route' ? route.action.idleTimeoutMs : null;
     state.armIdleTimer(routeIdle ?? this.config.streamIdleTimeoutMs);
+    // request_timeout: Node's HTTP/1.1 server enforces it; HTTP/2 streams are timed here.
+    if (isH2 && this.config.requestTimeoutMs > 0 && !req.complete) state.armRequestTimer(this.config.requestTimeoutMs);
 
     if (vh !== null && vh.requireTls === 'all' && !info.secure) {
       return state.localReply(301, '', Flags.directResponse, { location: `https://${authority}${path}` });
@@ -314,6 +337,23 @@ export class HttpConnectionManager {
     this.runFilters(state, ctx, 0);
   }
 
+  /**
+   * normalize_path, merge_slashes and strip_*_host_port, applied to the request itself before
+   * routing, so routes, filters and the upstream all see the normalized target. Returns the authority.
+   */
+  private normalizeTarget(req: DownReq, headers: Record<string, string | string[] | undefined>, authority: string, info: ConnectionInfo): string {
+    const c = this.config;
+    const url = req.url ?? '/';
+    const normalized = normalizeRequestPath(url, c);
+    if (normalized !== url) req.url = normalized;
+    const stripped = stripHostPort(authority, c.stripPortMode, info.downstream.localPort);
+    if (stripped !== authority) {
+      if (headers[':authority'] !== undefined) headers[':authority'] = stripped;
+      if (headers.host !== undefined) headers.host = stripped;
+    }
+    return stripped;
+  }
+
   /** Runs filters from index i; a delay pauses the chain with a timer. */
   private runFilters(state: StreamState, ctx: HttpFilterContext, i: number): void {
     const filters = this.filters;
@@ -321,9 +361,7 @@ export class HttpConnectionManager {
       const d = filters[i].decodeHeaders(ctx);
       if (d.action === 'reply') {
         const r = d.reply;
-        if (r.flag === Flags.rateLimited) this.deps.metrics.localRateLimited.labels(this.config.statPrefix).inc();
-        if (r.flag === Flags.faultInjected) this.deps.metrics.faultsInjected.labels('abort').inc();
-        if (r.flag === Flags.rbacDenied) this.deps.metrics.authzDenied.labels(this.config.statPrefix).inc();
+        this.countFilterReply(r.flag);
         return state.localReply(r.status, r.body, r.flag, r.headers, r.grpcStatus);
       }
       if (d.delayMs !== undefined && d.delayMs > 0) {
@@ -384,6 +422,8 @@ export class HttpConnectionManager {
 
     const info = state.info;
     const out = upstreamRequestHeaders(headers, false);
+    // forward_client_cert_details SANITIZE (the only mode accepted): a client's XFCC never crosses.
+    delete out['x-forwarded-client-cert'];
     if (
       this.config.generateRequestId &&
       (out['x-request-id'] === undefined || (this.config.useRemoteAddress && !this.config.preserveExternalRequestId))
@@ -402,7 +442,7 @@ export class HttpConnectionManager {
     const vh = state.vhost as VirtualHostConfig;
     requestHeaderEdits(out, route, vh, table?.config ?? null);
     const target = rewriteRequest(action, route, req.url ?? '/', state.authority(), cluster);
-    const body = new RequestBody(req, RETRY_BUFFER_LIMIT_BYTES, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
+    const body = new RequestBody(req, this.deps.bufferLimitBytes ?? RETRY_BUFFER_LIMIT_BYTES, !(req.method === 'GET' || req.method === 'HEAD') || hasBody(headers));
     body.observe(state);
     state.body = body;
     const router = new RouterStream(
@@ -452,14 +492,15 @@ export class HttpConnectionManager {
   }
 
   /** A local reply on a connection Node handed over raw (upgrade, CONNECT): written, closed, counted. */
-  private rawReply(req: http.IncomingMessage, socket: net.Socket, status: number, flag: string, body = ''): void {
+  private rawReply(req: http.IncomingMessage, socket: net.Socket, status: number, flag: string, body = '', headers?: Readonly<Record<string, string>>): void {
     const principal = this.info(req).downstream.peerPrincipal ?? '';
     this.stats.for('').record('http', status, flag, '-', principal, principal ? 'mutual_tls' : 'none', 0);
     socket.on('error', () => socket.destroy());
-    const type = body === '' ? '' : 'content-type: text/plain\r\n';
+    let extra = body === '' ? '' : 'content-type: text/plain\r\n';
+    if (headers) for (const k in headers) extra += `${k}: ${headers[k]}\r\n`;
     socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${type}content-length: ${Buffer.byteLength(body)}\r\n` +
-        `connection: close\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\nserver: ${this.config.serverName}\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${body}`,
     );
   }
 
@@ -481,23 +522,65 @@ export class HttpConnectionManager {
     }
     const info = this.info(req);
     const table = this.routesFor();
-    const authority = req.headers.host ?? '';
+    let authority = req.headers.host ?? '';
+    if (this.rewritesTarget) authority = this.normalizeTarget(req, req.headers, authority, info);
     const vh = table?.selectVirtualHost(authority) ?? null;
     const path = req.url ?? '/';
     const route = vh !== null && table !== null ? table.matchRoute(vh, { path, method: req.method ?? 'GET', headers: req.headers, isGrpc: false }, this.deps.random) : null;
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     const action = route?.action;
-    const allowed = action?.kind === 'route' ? (action.upgradeTypes ?? this.config.upgradeTypes) : this.config.upgradeTypes;
-    if (!route || action?.kind !== 'route' || !allowed.includes(upgrade)) {
+    // A route's upgrade_configs add to the connection manager's (disabling one per route is rejected).
+    const allowed = this.config.upgradeTypes.includes(upgrade) || (action?.kind === 'route' && action.upgradeTypes?.includes(upgrade) === true);
+    if (!route || action?.kind !== 'route' || !allowed) {
       return this.rawReply(req, socket, route ? 403 : 404, route ? Flags.unauthorized : Flags.noRoute);
     }
-    const clusterName = action.cluster ?? (action.weightedClusters ? pickWeightedCluster(action, this.deps.random) : null);
-    const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
-    if (!cluster) return this.rawReply(req, socket, 503, Flags.noClusterFound);
-    const target = rewriteRequest(action, route, path, authority, cluster);
-    // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
-    const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
-    proxyUpgrade(req, socket, head, cluster, target, info.secure, this.deps.metrics, idleMs, () => this.countStreamIdleTimeout());
+    // An upgrade is a request like any other: the HTTP filters judge it first (RBAC, rate limit, fault).
+    const ctx: HttpFilterContext = {
+      request: { method: req.method ?? 'GET', scheme: info.secure ? 'https' : 'http', authority, path, headers: req.headers },
+      downstream: info.downstream,
+      route,
+      now: this.deps.now,
+      random: this.deps.random,
+    };
+    if (this.filters.length > 0) socket.once('close', () => this.finishFilterContext(ctx));
+    this.runUpgradeFilters(req, ctx, socket, 0, () => {
+      const clusterName = action.cluster ?? (action.weightedClusters ? pickWeightedCluster(action, this.deps.random) : null);
+      const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
+      if (!cluster) return this.rawReply(req, socket, 503, Flags.noClusterFound);
+      const target = rewriteRequest(action, route, path, authority, cluster);
+      const out = upstreamRequestHeaders(req.headers, true);
+      delete out['x-forwarded-client-cert'];
+      requestHeaderEdits(out, route, vh, table?.config ?? null);
+      // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
+      const idleMs = action.idleTimeoutMs ?? this.config.streamIdleTimeoutMs;
+      proxyUpgrade(req, socket, head, cluster, target, out, info.secure, this.deps.metrics, idleMs, () => this.countStreamIdleTimeout());
+    });
+  }
+
+  /** The filter chain for an upgrade request: a local reply is written on the socket, a delay waits. */
+  private runUpgradeFilters(req: http.IncomingMessage, ctx: HttpFilterContext, socket: net.Socket, i: number, proceed: () => void): void {
+    for (; i < this.filters.length; i++) {
+      const d = this.filters[i].decodeHeaders(ctx);
+      if (d.action === 'reply') {
+        this.countFilterReply(d.reply.flag);
+        return this.rawReply(req, socket, d.reply.status, d.reply.flag, d.reply.body, d.reply.headers);
+      }
+      if (d.delayMs !== undefined && d.delayMs > 0) {
+        this.deps.metrics.faultsInjected.labels('delay').inc();
+        const next = i + 1;
+        setTimeout(() => {
+          if (!socket.destroyed) this.runUpgradeFilters(req, ctx, socket, next, proceed);
+        }, d.delayMs);
+        return;
+      }
+    }
+    proceed();
+  }
+
+  private countFilterReply(flag: string): void {
+    if (flag === Flags.rateLimited) this.deps.metrics.localRateLimited.labels(this.config.statPrefix).inc();
+    if (flag === Flags.faultInjected) this.deps.metrics.faultsInjected.labels('abort').inc();
+    if (flag === Flags.rbacDenied) this.deps.metrics.authzDenied.labels(this.config.statPrefix).inc();
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
@@ -569,12 +652,50 @@ export class HttpConnectionManager {
 
   applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void {
     if (s.route !== null && s.vhost !== null) responseHeaderEdits(headers, s.route, s.vhost, this.routesFor()?.config ?? null);
+    // server_header_transformation OVERWRITE (the only mode accepted): every response names this proxy.
+    headers.server = this.config.serverName;
   }
 
   finishFilters(s: StreamState): void {
-    const ctx = s.filterCtx;
-    if (ctx === null) return;
+    if (s.filterCtx !== null) this.finishFilterContext(s.filterCtx);
+  }
+
+  private finishFilterContext(ctx: HttpFilterContext): void {
     for (const f of this.filters) f.onDone?.(ctx);
+  }
+
+  /**
+   * HTTP/2 draining as Envoy does it: a GOAWAY shutdown notice (last stream ID 2^31-1) first, so
+   * streams already on their way are still taken, then after drain_timeout the final GOAWAY; the
+   * streams open by then finish.
+   */
+  private drainSession(s: http2.Http2Session): void {
+    if (s.closed || s.destroyed) return;
+    try {
+      s.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+    } catch {
+      return void s.close();
+    }
+    setTimeout(() => {
+      if (!s.closed && !s.destroyed) s.close();
+    }, this.config.drainTimeoutMs).unref();
+  }
+
+  /**
+   * The connection's idle_timeout for HTTP/2 (HTTP/1.1 has Node's keep-alive timeout): a session
+   * with no stream open for that long is drained.
+   */
+  private watchIdle(s: http2.Http2Session): void {
+    const idleMs = this.config.idleTimeoutMs;
+    if (idleMs <= 0) return;
+    let open = 0;
+    s.on('stream', (stream: http2.ServerHttp2Stream) => {
+      open++;
+      stream.once('close', () => open--);
+    });
+    s.setTimeout(idleMs, () => {
+      if (open === 0) this.drainSession(s);
+    });
   }
 
   /** Stops taking new requests: HTTP/2 GOAWAY, HTTP/1 `connection: close` on the next response. */
@@ -586,7 +707,7 @@ export class HttpConnectionManager {
    */
   drain(): void {
     this.draining = true;
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions) this.drainSession(s);
     if (this.idleCloseTimer) return;
     this.idleCloseTimer = setTimeout(() => this.h1.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
     this.idleCloseTimer.unref();
@@ -641,6 +762,8 @@ class StreamState implements RouterResponder, BodyObserver {
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private activityAt = 0;
+  /** request_timeout for an HTTP/2 stream: the whole request must arrive within it. */
+  private requestTimer: NodeJS.Timeout | null = null;
   clusterName = '';
   delayed = false;
   delayTimer: NodeJS.Timeout | null = null;
@@ -711,6 +834,21 @@ class StreamState implements RouterResponder, BodyObserver {
     if (this.router !== null) return this.router.abandon(status, 'stream timeout', Flags.streamIdleTimeout);
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.localReply(status, 'stream timeout', Flags.streamIdleTimeout);
+  }
+
+  armRequestTimer(ms: number): void {
+    this.requestTimer = setTimeout(onRequestTimer, ms, this);
+  }
+
+  /** The request did not arrive whole within request_timeout: 408 (a reset once the response started). */
+  onRequestTimer(): void {
+    this.requestTimer = null;
+    if (this.done) return;
+    const complete = this.body !== null ? this.body.complete : this.req.complete;
+    if (complete) return;
+    if (this.router !== null) return this.router.abandon(408, 'request timeout', Flags.downstreamProtocolError);
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.localReply(408, 'request timeout', Flags.downstreamProtocolError);
   }
 
   onBodyProgress(): void {
@@ -810,7 +948,7 @@ class StreamState implements RouterResponder, BodyObserver {
       h['content-type'] = 'text/plain';
     }
     h['content-length'] = String(Buffer.byteLength(body));
-    if (this.route !== null && this.vhost !== null) this.hcm.applyResponseHeaders(this, h);
+    this.hcm.applyResponseHeaders(this, h);
     this.status = status;
     try {
       res.writeHead(status, h);
@@ -839,6 +977,7 @@ class StreamState implements RouterResponder, BodyObserver {
   private finish(flag: string): void {
     if (this.done) return;
     this.done = true;
+    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
     if (this.idleTimer !== null) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
@@ -850,6 +989,7 @@ class StreamState implements RouterResponder, BodyObserver {
   onDownstreamClose(): void {
     this.downstreamClosed = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
     if (this.idleTimer !== null) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;

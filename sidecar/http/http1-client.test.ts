@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { Http1ConnectionPool, type Http1Connection, type Http1ConnectionUser } from './http1-client';
 
 /** A raw HTTP/1.1 server answering each request with `answer(n)`; counts connections. */
@@ -139,4 +140,24 @@ test('the upstream closing mid-response is a reset', async (t) => {
   const r = get(c);
   setTimeout(() => void s.close(), 50);
   assert.deepEqual(await r, { error: 'reset' });
+});
+
+test('a connection that does not come up within the connect timeout fails as connect_timeout', async (t) => {
+  // A TLS connection to a server that accepts TCP and never answers the handshake.
+  const silent = net.createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  const p = new Http1ConnectionPool({
+    maxConnections: 1,
+    idleTimeoutMs: 0,
+    connectTimeoutMs: 100,
+    counter: { connections: 0 },
+    secure: true,
+    connect: () => tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }),
+  });
+  t.after(() => {
+    p.close();
+    silent.close();
+  });
+  assert.deepEqual(await get(p.acquire()!), { error: 'connect_timeout' });
 });

@@ -20,6 +20,8 @@ export interface Http1PoolOptions {
   readonly maxConnections: number;
   /** Idle connections are closed after this long; 0 = never. */
   readonly idleTimeoutMs: number;
+  /** A connection is closed after carrying this many requests (max_requests_per_connection); 0 = no limit. */
+  readonly maxRequestsPerConnection?: number;
   readonly connectTimeoutMs: number;
   /** Shared connection count the circuit breaker reads (max_connections). */
   readonly counter: { connections: number };
@@ -44,6 +46,8 @@ export class Http1Connection implements ResponseSink {
   /** The request was written completely (the connection can be reused after the response). */
   requestEnded = false;
   idleSince = 0;
+  /** Requests this connection has carried. */
+  requests = 0;
   private responseEnded = false;
   private error: Error | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
@@ -82,6 +86,7 @@ export class Http1Connection implements ResponseSink {
   /** Binds a request: its response goes to `user`. */
   begin(user: Http1ConnectionUser, headRequest: boolean): void {
     this.user = user;
+    this.requests++;
     this.requestEnded = false;
     this.responseEnded = false;
     this.parser.start(this, headRequest);
@@ -201,7 +206,8 @@ export class Http1ConnectionPool {
 
   /** A connection finished its exchange and can carry another request. */
   release(c: Http1Connection): void {
-    if (this.closed) {
+    const max = this.opts.maxRequestsPerConnection ?? 0;
+    if (this.closed || (max > 0 && c.requests >= max)) {
       c.socket.destroy();
       return;
     }

@@ -47,6 +47,8 @@ export interface RouterDeps {
   readonly metrics: ProxyMetrics;
   readonly now: () => number;
   readonly random: () => number;
+  /** The router filter's suppress_envoy_headers: no x-envoy-* header is added to upstream requests. */
+  readonly suppressEnvoyHeaders?: boolean;
 }
 
 const EMPTY_EXCLUDE: ReadonlySet<string> = new Set();
@@ -182,7 +184,7 @@ export class RouterStream implements AttemptHandler {
         path: r.path,
         authority: r.authority,
         scheme: r.scheme,
-        headers: this.attempts === 1 ? r.headers : { ...r.headers, 'x-envoy-attempt-count': String(this.attempts) },
+        headers: this.attempts === 1 || this.deps.suppressEnvoyHeaders ? r.headers : { ...r.headers, 'x-envoy-attempt-count': String(this.attempts) },
         connectTimeoutMs: this.cluster.config.connectTimeoutMs,
       },
       this,

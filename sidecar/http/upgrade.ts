@@ -7,7 +7,6 @@ import type { UpstreamCluster } from '../cluster/upstream-cluster';
 import { connectUpstream } from '../cluster/connection-pool';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import { RESPONSE_FLAGS_HEADER } from './local-reply';
-import { upstreamRequestHeaders } from './headers';
 
 export function proxyUpgrade(
   req: http.IncomingMessage,
@@ -15,6 +14,8 @@ export function proxyUpgrade(
   head: Buffer,
   cluster: UpstreamCluster,
   target: { path: string; authority: string },
+  /** The upstream request headers, already edited by the route (hop-by-hop Upgrade/Connection kept). */
+  headers: Record<string, string | string[]>,
   secure: boolean,
   metrics: ProxyMetrics,
   idleTimeoutMs: number,
@@ -38,7 +39,6 @@ export function proxyUpgrade(
     host.stats.activeRequests--;
     cluster.resources.release('requests');
   };
-  const headers = upstreamRequestHeaders(req.headers, true);
   headers['x-forwarded-proto'] ??= secure ? 'https' : 'http';
   let headText = `${req.method ?? 'GET'} ${target.path} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
   for (const k in headers) {

@@ -30,6 +30,7 @@ function listener(chains: FilterChainConfig[], defaultFilterChain: FilterChainCo
   return {
     name: 'l',
     address: { host: '0.0.0.0', port: 15001 },
+    ipv4Compat: false,
     filterChains: chains,
     defaultFilterChain,
     useOriginalDst: true,

@@ -121,6 +121,7 @@ export class Listener {
             listenerName: this.config.name,
             routeConfigByName: d.routeConfigByName,
               identity: d.identity,
+              bufferLimitBytes: this.config.perConnectionBufferLimitBytes,
             },
             fc.tls,
           )
@@ -152,7 +153,13 @@ export class Listener {
       this.server = server;
       server.once('error', reject);
       server.listen(
-        { host: this.config.address.host, port: this.config.address.port, exclusive: this.workerHandle?.exclusive ?? false },
+        {
+          host: this.config.address.host,
+          port: this.config.address.port,
+          exclusive: this.workerHandle?.exclusive ?? false,
+          // Node makes `::` dual-stack; Envoy's default (ipv4_compat false) is IPv6 only.
+          ipv6Only: net.isIPv6(this.config.address.host) && !this.config.ipv4Compat,
+        },
         () => {
           server.off('error', reject);
           server.on('error', (err) => this.deps.logger.error('listener error', { listener: this.config.name, error: String(err) }));

@@ -107,6 +107,7 @@ export class TcpProxy {
     const upstream = connectUpstream(t, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
     cluster.connectionCounter.connections++;
     host.stats.activeRequests++;
+    host.trackConnection(upstream);
     let connected = false;
     const timer = setTimeout(() => {
       if (!connected) upstream.destroy(new Error('connect timeout'));

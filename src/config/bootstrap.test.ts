@@ -46,7 +46,6 @@ describe('translateBootstrap', () => {
     assert.equal(cl.type, 'STATIC');
     assert.equal(cl.healthyPanicThreshold, 50);
     assert.equal(cl.circuitBreakers.maxRetries, 3);
-    assert.equal(cl.circuitBreakersHigh.maxConnections, 1024);
     assert.equal(cl.loadAssignment!.overprovisioningFactor, 140);
     assert.equal(cl.idleTimeoutMs, 3_600_000);
     assert.equal(cl.dnsRefreshRateMs, 5000);
@@ -77,18 +76,34 @@ describe('translateBootstrap', () => {
     const c = translateBootstrap(b);
     assert.deepEqual(c.node.metadata, { a: { b: 1 } });
     assert.deepEqual(c.admin, { address: { host: '127.0.0.1', port: 15000 } });
-    assert.deepEqual(c.dynamicResources, { adsCluster: 'backend', lds: false, cds: true });
+    assert.deepEqual(c.dynamicResources, { adsCluster: 'backend', lds: false, cds: true, initialFetchTimeoutMs: 15_000 });
+  });
+
+  test('lds/cds initial_fetch_timeout: start-up waits for the longer one; 0 on either means no limit', () => {
+    const dyn = (lds: Record<string, unknown>, cds: Record<string, unknown>) => {
+      const b = bootstrap();
+      b.node = { id: 'n', cluster: 'c' };
+      b.dynamic_resources = {
+        ads_config: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'backend' } }] },
+        lds_config: { ads: {}, ...lds },
+        cds_config: { ads: {}, ...cds },
+      };
+      return translateBootstrap(b).dynamicResources!.initialFetchTimeoutMs;
+    };
+    assert.equal(dyn({ initial_fetch_timeout: '2s' }, { initial_fetch_timeout: '1s' }), 2000);
+    assert.equal(dyn({ initial_fetch_timeout: '0s' }, {}), 0);
+    assert.equal(dyn({ initial_fetch_timeout: '30s' }, {}), 30_000);
   });
 
   test('camelCase keys (proto3 JSON) read like snake_case', () => {
     const c = translateBootstrap({
       staticResources: {
-        clusters: [{ name: 'x', connectTimeout: { seconds: 2, nanos: 500_000_000 }, lbPolicy: 'RANDOM', perConnectionBufferLimitBytes: { value: 10 } }],
+        clusters: [{ name: 'x', connectTimeout: { seconds: 2, nanos: 500_000_000 }, lbPolicy: 'RANDOM', maxRequestsPerConnection: { value: 10 } }],
       },
     });
     assert.equal(c.clusters[0].connectTimeoutMs, 2500);
     assert.equal(c.clusters[0].lbPolicy, 'RANDOM');
-    assert.equal(c.clusters[0].perConnectionBufferLimitBytes, 10);
+    assert.equal(c.clusters[0].maxRequestsPerConnection, 10);
   });
 
   const rejections: [string, (b: Record<string, any>) => void, string[]][] = [

@@ -8,7 +8,7 @@ import type { AdminConfig, BootstrapConfig, ClusterConfig, DynamicResourcesConfi
 import { metadataMap, socketAddress } from './common';
 import { translateCluster } from './cluster';
 import { deepFreeze } from './freeze';
-import { adsConfigSource } from './http-connection-manager';
+import { adsConfigSource, DEFAULT_INITIAL_FETCH_TIMEOUT_MS } from './http-connection-manager';
 import { translateListener } from './listener';
 import { Reader } from './reader';
 import { referencedClusters, validatesClusters } from './route';
@@ -65,19 +65,22 @@ function dynamicResources(r: Reader): DynamicResourcesConfig | null {
     ads.reject('cluster_names', 'refresh_delay', 'config_validators', 'xds_config_tracker_extension');
     ads.done();
   }
+  const timeouts: number[] = [];
   const source = (key: string): boolean => {
     const v = d.get(key);
     if (v === undefined) return false;
-    adsConfigSource(v, d.at(key));
+    timeouts.push(adsConfigSource(v, d.at(key)).initialFetchTimeoutMs ?? DEFAULT_INITIAL_FETCH_TIMEOUT_MS);
     if (!ads) throw new ConfigError(d.at(key), 'uses ads but dynamic_resources.ads_config is missing');
     return true;
   };
   const lds = source('lds_config');
   const cds = source('cds_config');
+  // Start-up waits for both: as long as the longer of the two, or without limit if either has none.
+  const initialFetchTimeoutMs = timeouts.length === 0 ? DEFAULT_INITIAL_FETCH_TIMEOUT_MS : timeouts.includes(0) ? 0 : Math.max(...timeouts);
   d.reject('lds_resources_locator', 'cds_resources_locator');
   d.done();
   if (!ads) return null;
-  return { adsCluster, lds, cds };
+  return { adsCluster, lds, cds, initialFetchTimeoutMs };
 }
 
 function uniqueNames(items: readonly { name: string }[], path: string): void {

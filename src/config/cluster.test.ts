@@ -58,8 +58,7 @@ describe('cluster', () => {
       successRateStdevFactor: 1900, enforcingFailurePercentage: 0, failurePercentageThreshold: 85, failurePercentageMinimumHosts: 5,
       failurePercentageRequestVolume: 50, splitExternalLocalOriginErrors: false, maxEjectionTimeJitterMs: 0, successfulActiveHealthCheckUnejectHost: true,
     });
-    assert.deepEqual(c.circuitBreakers, { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 10, retryBudget: null, trackRemaining: true });
-    assert.deepEqual(c.circuitBreakersHigh.retryBudget, { budgetPercent: 20, minRetryConcurrency: 3 });
+    assert.deepEqual(c.circuitBreakers, { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 10, retryBudget: null });
     assert.equal(tr({ outlier_detection: { consecutive5xx: 2 } }).outlierDetection!.consecutive5xx, 2, 'proto3 JSON name');
   });
   test('health checks and their derived intervals', () => {
@@ -75,6 +74,11 @@ describe('cluster', () => {
     const [g] = tr({ health_checks: [{ ...HC, grpc_health_check: {} }] }).healthChecks;
     assert.deepEqual(g.check, { kind: 'grpc', serviceName: '', authority: null });
   });
+  test('rejects health_status DEGRADED (no degraded load)', () =>
+    assertConfigError(
+      () => translateClusterLoadAssignment({ cluster_name: 'x', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } }, health_status: 'DEGRADED' }] }] }, 'cla'),
+      'cla.endpoints[0].lb_endpoints[0].health_status: DEGRADED is not supported',
+    ));
   test('endpoints: locality, priority, weights, health, metadata', () => {
     const la = translateClusterLoadAssignment(
       {
@@ -145,7 +149,9 @@ describe('cluster', () => {
     ['STATIC with a hostname', { load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'db', port_value: 1 } } } }] }] } }, [`${C}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address`, 'not an IP']],
     ['ORIGINAL_DST with round robin', { type: 'ORIGINAL_DST', load_assignment: undefined }, [`${C}.lb_policy`, 'CLUSTER_PROVIDED']],
     ['ORIGINAL_DST with endpoints', { type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }, [`${C}.load_assignment`]],
+    ['upstream_bind_config freebind', { upstream_bind_config: { source_address: { address: '10.9.9.9', port_value: 0 }, freebind: true } }, [`${C}.upstream_bind_config.freebind: is not supported`]],
     ['EDS without eds_cluster_config', { type: 'EDS', load_assignment: undefined }, [`${C}.eds_cluster_config`]],
+    ['an EDS initial_fetch_timeout (clusters do not warm)', { type: 'EDS', load_assignment: undefined, eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '5s' } } }, [`${C}.eds_cluster_config.eds_config.initial_fetch_timeout: is not supported`]],
     ['bad connect_timeout', { connect_timeout: '1.5' }, [`${C}.connect_timeout`]],
     ['zero connect_timeout', { connect_timeout: '0s' }, [`${C}.connect_timeout`]],
     ['panic threshold above 100', { common_lb_config: { healthy_panic_threshold: { value: 150 } } }, [`${C}.common_lb_config.healthy_panic_threshold.value`]],

@@ -158,8 +158,8 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     if (sa.int('port_value', 0, 0, 65535) !== 0) throw new UnsupportedConfigError(sa.at('port_value'), 'a fixed source port is not supported');
     sa.enumOf('protocol', ['TCP'], 'TCP', 'protocol');
     sa.done();
-    bind.reject('socket_options', 'additional_source_addresses', 'extra_source_addresses', 'local_address_selector');
-    bind.ignore('freebind');
+    // freebind (binding an address not on this host) needs IP_FREEBIND, which Node cannot set.
+    bind.reject('socket_options', 'additional_source_addresses', 'extra_source_addresses', 'local_address_selector', 'freebind');
     bind.done();
   }
   const type = r.enumOf('type', TYPES, 'STATIC', 'cluster type');
@@ -195,14 +195,17 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     edsServiceName = eds.str('service_name') || null;
     const cs = eds.get('eds_config');
     if (cs === undefined) throw new ConfigError(eds.at('eds_config'), 'is required');
-    adsConfigSource(cs, eds.at('eds_config'));
+    if (adsConfigSource(cs, eds.at('eds_config')).initialFetchTimeoutMs !== null) {
+      // Ferry does not warm clusters: an EDS cluster has no hosts until its assignment comes.
+      throw new UnsupportedConfigError(eds.at('eds_config.initial_fetch_timeout'), 'is not supported by Ferry (clusters do not warm)');
+    }
     eds.done();
   } else if (type === 'EDS') {
     throw new ConfigError(r.at('eds_cluster_config'), 'is required for EDS clusters');
   }
   const od = r.get('outlier_detection');
   const cb = r.get('circuit_breakers');
-  const breakers = cb === undefined ? { normal: DEFAULT_THRESHOLDS, high: DEFAULT_THRESHOLDS } : translateCircuitBreakers(cb, r.at('circuit_breakers'));
+  const circuitBreakers = cb === undefined ? DEFAULT_THRESHOLDS : translateCircuitBreakers(cb, r.at('circuit_breakers'));
   const proto: ProtocolOptions = { http2: null, idleTimeoutMs: null, maxRequestsPerConnection: null };
   const hasTyped = Object.keys(r.map('typed_extension_protocol_options')).length > 0;
   for (const k of ['http2_protocol_options', 'http_protocol_options', 'common_http_protocol_options']) {
@@ -235,22 +238,24 @@ export function translateCluster(obj: unknown, path: string): ClusterConfig {
     edsServiceName,
     healthChecks: translateHealthChecks(r, 'health_checks'),
     outlierDetection: od === undefined ? null : translateOutlierDetection(od, r.at('outlier_detection')),
-    circuitBreakers: breakers.normal,
-    circuitBreakersHigh: breakers.high,
+    circuitBreakers,
     http2: proto.http2,
     tls,
     dnsRefreshRateMs: positiveDuration(r, 'dns_refresh_rate', 5000),
     dnsLookupFamily: r.enumOf('dns_lookup_family', ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], 'AUTO', 'dns_lookup_family'),
     respectDnsTtl: r.bool('respect_dns_ttl', false),
-    perConnectionBufferLimitBytes: r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff),
     maxRequestsPerConnection: proto.maxRequestsPerConnection ?? 0,
     idleTimeoutMs: proto.idleTimeoutMs ?? 3_600_000,
     closeConnectionsOnHostHealthFailure: r.bool('close_connections_on_host_health_failure', false),
     ignoreHealthOnHostRemoval: r.bool('ignore_health_on_host_removal', false),
+    cleanupIntervalMs: positiveDuration(r, 'cleanup_interval', 5000),
     upstreamBindAddress,
   };
+  // A flow-control watermark for upstream connections in Envoy; Ferry keeps no upstream data of its
+  // own (responses stream with back-pressure), so there is nothing for it to bound. Checked, not kept.
+  r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff);
   r.enumOf('protocol_selection', ['USE_CONFIGURED_PROTOCOL'], 'USE_CONFIGURED_PROTOCOL', 'protocol_selection (only USE_CONFIGURED_PROTOCOL is supported)');
-  r.ignore('alt_stat_name', 'metadata', 'cleanup_interval', 'track_timeout_budgets', 'track_cluster_stats', 'wait_for_warm_on_init');
+  r.ignore('alt_stat_name', 'metadata', 'track_timeout_budgets', 'track_cluster_stats', 'wait_for_warm_on_init');
   r.reject(
     'dns_resolvers',
     'dns_resolution_config',

@@ -97,6 +97,14 @@ export function runtimeFractionalPercent(r: Reader, key: string, def: Fraction):
 
 /** envoy.config.core.v3.Address with a socket_address (pipes and internal addresses are unsupported). */
 export function socketAddress(v: unknown, path: string, opts: { requireIp?: boolean } = {}): SocketAddress {
+  return socketAddressWithCompat(v, path, opts).address;
+}
+
+/**
+ * The same, with ipv4_compat: whether an IPv6 any-address (`::`) also takes IPv4 connections
+ * (it only matters for a listener bound to `::`).
+ */
+export function socketAddressWithCompat(v: unknown, path: string, opts: { requireIp?: boolean } = {}): { address: SocketAddress; ipv4Compat: boolean } {
   const a = new Reader(v, path);
   a.reject('pipe', 'envoy_internal_address');
   const s = a.obj('socket_address');
@@ -105,13 +113,13 @@ export function socketAddress(v: unknown, path: string, opts: { requireIp?: bool
   s.enumOf('protocol', ['TCP'], 'TCP', 'protocol (only TCP is supported)');
   const host = s.requiredStr('address');
   s.reject('named_port', 'resolver_name');
-  s.ignore('ipv4_compat');
+  const ipv4Compat = s.bool('ipv4_compat', false);
   const port = s.int('port_value', 0, 0, 65535);
   s.done();
   if (opts.requireIp && isIP(host) === 0) {
     throw new ConfigError(s.at('address'), `${host} is not an IP address`);
   }
-  return { host, port };
+  return { address: { host, port }, ipv4Compat };
 }
 
 /** envoy.config.core.v3.CidrRange. */

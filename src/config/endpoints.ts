@@ -35,6 +35,8 @@ function lbEndpoint(v: unknown, path: string, requireIp: boolean): EndpointConfi
     healthCheckPort,
     metadata: metadataMap(r, 'metadata'),
   };
+  // Envoy sends degraded hosts traffic only when the healthy ones fall short; Ferry has no degraded load.
+  if (out.healthStatus === 'DEGRADED') throw new UnsupportedConfigError(r.at('health_status'), 'DEGRADED is not supported');
   r.done();
   return out;
 }

@@ -105,10 +105,9 @@ export function translateHealthCheck(v: unknown, path: string, names: string[] =
     unhealthyEdgeIntervalMs: positiveDuration(r, 'unhealthy_edge_interval', unhealthyIntervalMs),
     healthyEdgeIntervalMs: positiveDuration(r, 'healthy_edge_interval', intervalMs),
     reuseConnection: r.bool('reuse_connection', true),
-    alwaysLogHealthCheckFailures: r.bool('always_log_health_check_failures', false),
     check: check(r),
   };
-  r.ignore('event_log_path', 'event_logger', 'always_log_health_check_success');
+  r.ignore('event_log_path', 'event_logger', 'always_log_health_check_success', 'always_log_health_check_failures');
   r.reject('alt_port', 'tls_options', 'transport_socket_match_criteria', 'event_service');
   r.done();
   return out;

@@ -23,7 +23,7 @@ describe('http_connection_manager', () => {
       common_http_protocol_options: { idle_timeout: '4s' },
       max_request_headers_kb: 90,
       use_remote_address: true,
-      xff_num_trusted_hops: 2,
+      xff_num_trusted_hops: 0,
       generate_request_id: false,
       preserve_external_request_id: true,
       upgrade_configs: [{ upgrade_type: 'WebSocket' }, { upgrade_type: 'CONNECT', enabled: false }],
@@ -39,8 +39,8 @@ describe('http_connection_manager', () => {
       ['HTTP2', 1000, 2000, 3000, 4000, 90],
     );
     assert.deepEqual(
-      [c.useRemoteAddress, c.xffNumTrustedHops, c.generateRequestId, c.preserveExternalRequestId, c.serverName, c.drainTimeoutMs],
-      [true, 2, false, true, 'edge', 6000],
+      [c.useRemoteAddress, c.generateRequestId, c.preserveExternalRequestId, c.serverName, c.drainTimeoutMs],
+      [true, false, true, 'edge', 6000],
     );
     assert.deepEqual(c.upgradeTypes, ['websocket']);
     assert.deepEqual([c.normalizePath, c.mergeSlashes, c.stripPortMode], [true, true, 'matching']);
@@ -49,6 +49,9 @@ describe('http_connection_manager', () => {
     const c = translate({ route_config: undefined, rds: { route_config_name: 'r80', config_source: { ads: {}, resource_api_version: 'V3' } } });
     assert.equal(c.routeConfig, null);
     assert.equal(c.rdsRouteConfigName, 'r80');
+    assert.equal(c.rdsInitialFetchTimeoutMs, 15_000, "Envoy's default");
+    const t = translate({ route_config: undefined, rds: { route_config_name: 'r', config_source: { ads: {}, initial_fetch_timeout: '2.5s' } } });
+    assert.equal(t.rdsInitialFetchTimeoutMs, 2500);
   });
   test('http2_protocol_options.max_concurrent_streams: 100 by default, else as given', () => {
     assert.equal(translate({}).http2MaxConcurrentStreams, 100);
@@ -83,6 +86,8 @@ describe('http_connection_manager', () => {
     ['max_concurrent_streams 2^31', { http2_protocol_options: { max_concurrent_streams: 2 ** 31 } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'out of range']],
     ['max_concurrent_streams text', { http2_protocol_options: { max_concurrent_streams: 'many' } }, [`${T}.http2_protocol_options.max_concurrent_streams`, 'integer']],
     ['other http2 options', { http2_protocol_options: { initial_stream_window_size: 65535 } }, [`${T}.http2_protocol_options.initial_stream_window_size`, 'not supported']],
+    ['add_user_agent', { add_user_agent: true }, [`${T}.add_user_agent: is not supported`]],
+    ['trusted x-forwarded-for hops', { use_remote_address: true, xff_num_trusted_hops: 1 }, [`${T}.xff_num_trusted_hops: is not supported`]],
     ['bad stream idle timeout', { stream_idle_timeout: '5m' }, [`${T}.stream_idle_timeout`]],
   ];
   for (const [name, extra, frags] of bad) test(`rejects ${name}`, () => assertConfigError(() => translate(extra), ...frags));

@@ -2,7 +2,7 @@
 
 import { ConfigError, UnsupportedConfigError } from '../errors';
 import type { HttpConnectionManagerConfig, TcpProxyConfig, WeightedClusterConfig } from './types';
-import { duration } from './common';
+import { duration, optDuration } from './common';
 import { translateHttpFilters } from './http-filters';
 import { Reader } from './reader';
 import { translateRouteConfiguration, upgradeTypes } from './route';
@@ -13,16 +13,23 @@ export const HCM_TYPE =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 
-/** A ConfigSource: only `ads: {}` is supported (with resource_api_version V3). */
-export function adsConfigSource(v: unknown, path: string): void {
+/** Envoy's initial_fetch_timeout when a config source does not set one. */
+export const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+
+/**
+ * A ConfigSource: only `ads: {}` is supported (with resource_api_version V3). Returns its
+ * initial_fetch_timeout in ms (0 = wait as long as it takes), null when not given.
+ */
+export function adsConfigSource(v: unknown, path: string): { initialFetchTimeoutMs: number | null } {
   const r = new Reader(v, path);
   r.reject('path', 'path_config_source', 'api_config_source', 'self', 'authorities');
   r.enumOf('resource_api_version', ['V3'], 'V3', 'resource_api_version (only V3 is supported)');
-  r.ignore('initial_fetch_timeout');
+  const initialFetchTimeoutMs = optDuration(r, 'initial_fetch_timeout');
   const ads = r.obj('ads');
   if (!ads) throw new UnsupportedConfigError(path, 'only an ADS config source (ads: {}) is supported');
   ads.done();
   r.done();
+  return { initialFetchTimeoutMs };
 }
 
 /** Envoy's default for `common_http_protocol_options.max_headers_count` on a connection manager. */
@@ -64,6 +71,7 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
   r.reject('scoped_routes');
   let routeConfig = null;
   let rdsRouteConfigName: string | null = null;
+  let rdsInitialFetchTimeoutMs = DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
   if (sources[0] === 'route_config') {
     routeConfig = translateRouteConfiguration(r.get('route_config'), r.at('route_config'));
   } else {
@@ -71,7 +79,7 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     rdsRouteConfigName = rds.requiredStr('route_config_name');
     const cs = rds.get('config_source');
     if (cs === undefined) throw new ConfigError(rds.at('config_source'), 'is required');
-    adsConfigSource(cs, rds.at('config_source'));
+    rdsInitialFetchTimeoutMs = adsConfigSource(cs, rds.at('config_source')).initialFetchTimeoutMs ?? DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
     rds.done();
   }
   const httpFilters = translateHttpFilters(r, 'http_filters');
@@ -86,6 +94,7 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     codecType: codec,
     routeConfig,
     rdsRouteConfigName,
+    rdsInitialFetchTimeoutMs,
     httpFilters,
     requestHeadersTimeoutMs: duration(r, 'request_headers_timeout', 0),
     requestTimeoutMs: duration(r, 'request_timeout', 0),
@@ -94,7 +103,6 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     maxRequestHeadersKb: r.int('max_request_headers_kb', 60, 1, 8192),
     maxRequestHeadersCount: common.maxHeadersCount,
     useRemoteAddress: r.bool('use_remote_address', false),
-    xffNumTrustedHops: r.int('xff_num_trusted_hops', 0, 0, 0xffffffff),
     generateRequestId: r.bool('generate_request_id', true),
     preserveExternalRequestId: r.bool('preserve_external_request_id', false),
     upgradeTypes: upgradeTypes(r, 'upgrade_configs', true),
@@ -113,8 +121,13 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     h1.rejectRest();
     h1.done();
   }
-  r.ignore('access_log', 'access_log_options', 'internal_address_config', 'add_user_agent');
+  r.ignore('access_log', 'access_log_options', 'internal_address_config');
+  // Ferry never takes the client address from x-forwarded-for (RBAC and hashing read the
+  // connection's peer), so trusted hops would have nothing to change.
   r.reject(
+    'xff_num_trusted_hops',
+    // Would set user-agent and x-envoy-downstream-service-cluster on requests: Ferry adds neither.
+    'add_user_agent',
     'tracing',
     'http3_protocol_options',
     'scheme_header_transformation',

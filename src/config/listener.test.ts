@@ -88,6 +88,7 @@ describe('listener', () => {
     ['source_type', { filter_chains: [{ filter_chain_match: { source_type: 'EXTERNAL' }, filters: [TCP()] }] }, ['l.filter_chains[0].filter_chain_match.source_type']],
     ['bad destination port', { filter_chains: [{ filter_chain_match: { destination_port: 0 }, filters: [TCP()] }] }, ['l.filter_chains[0].filter_chain_match.destination_port']],
     ['socket options', { socket_options: [{ level: 1 }] }, ['l.socket_options', 'not supported']],
+    ['a buffer limit of 0 (none)', { per_connection_buffer_limit_bytes: 0 }, ['l.per_connection_buffer_limit_bytes: 0 (no limit) is not supported']],
     ['tcp_proxy without cluster', { filter_chains: [{ filters: [{ ...TCP(), typed_config: { ...TCP().typed_config, cluster: undefined } }] }] }, ['l.filter_chains[0].filters[0].typed_config']],
     ['tcp_proxy idle timeout', { filter_chains: [{ filters: [{ ...TCP(), typed_config: { ...TCP().typed_config, idle_timeout: 'x' } }] }] }, ['typed_config.idle_timeout']],
   ];

@@ -3,7 +3,7 @@
 import { ConfigError, UnsupportedConfigError } from '../errors';
 import type { FilterChainConfig, FilterChainMatchConfig, ListenerConfig, NetworkRbacConfig } from './types';
 import { NETWORK_RBAC_NAME, NETWORK_RBAC_TYPE, translateNetworkRbac } from './rbac';
-import { cidrRange, duration, socketAddress } from './common';
+import { cidrRange, duration, socketAddressWithCompat } from './common';
 import { translateNetworkFilter } from './http-connection-manager';
 import { Reader } from './reader';
 import { translateDownstreamTransportSocket } from './tls';
@@ -91,7 +91,7 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
   const r = new Reader(obj, path);
   const addr = r.get('address');
   if (addr === undefined) throw new ConfigError(r.at('address'), 'is required');
-  const address = socketAddress(addr, r.at('address'), { requireIp: true });
+  const { address, ipv4Compat } = socketAddressWithCompat(addr, r.at('address'), { requireIp: true });
   const name = r.str('name') || `${address.host}_${address.port}`;
   let tlsInspector = false;
   let httpInspector = false;
@@ -132,6 +132,7 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
   const out: ListenerConfig = {
     name,
     address,
+    ipv4Compat,
     filterChains,
     defaultFilterChain,
     useOriginalDst,
@@ -141,6 +142,10 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
     continueOnListenerFiltersTimeout: r.bool('continue_on_listener_filters_timeout', false),
     perConnectionBufferLimitBytes: r.int('per_connection_buffer_limit_bytes', 1_048_576, 0, 0xffffffff),
   };
+  // The limit bounds the request body kept for a retry; Ferry has no unbounded buffer to offer for 0.
+  if (out.perConnectionBufferLimitBytes === 0) {
+    throw new UnsupportedConfigError(r.at('per_connection_buffer_limit_bytes'), '0 (no limit) is not supported');
+  }
   r.ignore('stat_prefix', 'metadata', 'traffic_direction', 'access_log', 'enable_reuse_port', 'reuse_port', 'ignore_global_conn_limit');
   r.enumOf('drain_type', ['DEFAULT'], 'DEFAULT', 'drain_type (only DEFAULT is supported)');
   r.reject(

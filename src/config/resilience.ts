@@ -51,7 +51,6 @@ export const DEFAULT_THRESHOLDS: CircuitBreakerThresholds = {
   maxRequests: 1024,
   maxRetries: 3,
   retryBudget: null,
-  trackRemaining: false,
 };
 
 function thresholds(r: Reader): CircuitBreakerThresholds {
@@ -70,30 +69,29 @@ function thresholds(r: Reader): CircuitBreakerThresholds {
     maxRequests: r.int('max_requests', 1024, 0, U32),
     maxRetries: r.int('max_retries', 3, 0, U32),
     retryBudget,
-    trackRemaining: r.bool('track_remaining', false),
   };
 }
 
-/** circuit_breakers → thresholds for priority DEFAULT and HIGH. */
-export function translateCircuitBreakers(
-  v: unknown,
-  path: string,
-): { normal: CircuitBreakerThresholds; high: CircuitBreakerThresholds } {
+/**
+ * circuit_breakers → the thresholds of priority DEFAULT. HIGH thresholds are checked and dropped:
+ * they only govern routes of priority HIGH, which route translation rejects, so no request could
+ * ever be counted against them (Envoy with DEFAULT routes only never uses them either).
+ */
+export function translateCircuitBreakers(v: unknown, path: string): CircuitBreakerThresholds {
   const r = new Reader(v, path);
   let normal: CircuitBreakerThresholds | null = null;
-  let high: CircuitBreakerThresholds | null = null;
+  const seen = new Set<string>();
   r.objList('thresholds', (t) => {
     const priority = t.enumOf('priority', ['DEFAULT', 'HIGH'], 'DEFAULT', 'priority');
     const th = thresholds(t);
+    t.bool('track_remaining', false); // only publishes remaining_* gauges
     t.reject('max_connection_pools');
     t.done();
-    if ((priority === 'DEFAULT' ? normal : high) !== null) {
-      throw new ConfigError(t.at('priority'), `thresholds for priority ${priority} are given twice`);
-    }
+    if (seen.has(priority)) throw new ConfigError(t.at('priority'), `thresholds for priority ${priority} are given twice`);
+    seen.add(priority);
     if (priority === 'DEFAULT') normal = th;
-    else high = th;
   });
   r.reject('per_host_thresholds');
   r.done();
-  return { normal: normal ?? DEFAULT_THRESHOLDS, high: high ?? DEFAULT_THRESHOLDS };
+  return normal ?? DEFAULT_THRESHOLDS;
 }

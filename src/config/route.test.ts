@@ -39,7 +39,7 @@ describe('virtual hosts', () => {
           { match: { prefix: '/a' }, route: { cluster: 'c' } },
           { match: { prefix: '/b' }, route: { cluster: 'c', retry_policy: { retry_on: 'reset', num_retries: 4 } } },
         ],
-        { retry_policy: { retry_on: '5xx' }, require_tls: 'EXTERNAL_ONLY' },
+        { retry_policy: { retry_on: '5xx' }, require_tls: 'ALL' },
       ),
       'rc',
     );
@@ -47,7 +47,27 @@ describe('virtual hosts', () => {
     assert.deepEqual([...a.retryOn], ['5xx']);
     assert.equal(a.numRetries, 1);
     assert.equal(b.numRetries, 4);
-    assert.equal(c.virtualHosts[0].requireTls, 'external_only');
+    assert.equal(c.virtualHosts[0].requireTls, 'all');
+  });
+  test('rejects require_tls EXTERNAL_ONLY (no internal/external classification)', () =>
+    assertConfigError(() => translateRouteConfiguration(rc([], { require_tls: 'EXTERNAL_ONLY' }), 'rc'), 'rc.virtual_hosts[0].require_tls: EXTERNAL_ONLY is not supported'));
+
+  test("vhost typed_per_filter_config reaches the routes that have none for that filter", () => {
+    const FAULT = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault', abort: { http_status: 503, percentage: { numerator: 100 } } };
+    const own = { ...FAULT, abort: { http_status: 418, percentage: { numerator: 100 } } };
+    const c = translateRouteConfiguration(
+      rc(
+        [
+          { match: { prefix: '/a' }, route: { cluster: 'c' } },
+          { match: { prefix: '/b' }, route: { cluster: 'c' }, typed_per_filter_config: { 'envoy.filters.http.fault': own } },
+        ],
+        { typed_per_filter_config: { 'envoy.filters.http.fault': FAULT } },
+      ),
+      'rc',
+    );
+    const [a, b] = c.virtualHosts[0].routes.map((r) => r.perFilterConfig['envoy.filters.http.fault']);
+    assert.ok(a?.kind === 'fault' && a.abort?.httpStatus === 503, 'the vhost config applies to /a');
+    assert.ok(b?.kind === 'fault' && b.abort?.httpStatus === 418, "the route's own config wins on /b");
   });
 });
 

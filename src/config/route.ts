@@ -313,7 +313,13 @@ function directResponse(v: unknown, path: string, maxBody: number): DirectRespon
   return { kind: 'direct_response', status, body: body === null ? null : body.toString('utf8') };
 }
 
-function route(v: unknown, path: string, maxBody: number, vhostRetry: VirtualHostConfig['retryPolicy']): RouteConfig {
+/** What a virtual host hands down to each of its routes. */
+interface VhostDefaults {
+  readonly retryPolicy: VirtualHostConfig['retryPolicy'];
+  readonly perFilterConfig: VirtualHostConfig['perFilterConfig'];
+}
+
+function route(v: unknown, path: string, maxBody: number, vhost: VhostDefaults): RouteConfig {
   const r = new Reader(v, path);
   const name = r.str('name');
   const mv = r.get('match');
@@ -325,7 +331,7 @@ function route(v: unknown, path: string, maxBody: number, vhostRetry: VirtualHos
   let action: RouteConfig['action'];
   if (actions[0] === 'route') {
     const a = routeAction(r.get('route'), r.at('route'));
-    action = a.retryPolicy === null && vhostRetry !== null ? { ...a, retryPolicy: vhostRetry } : a;
+    action = a.retryPolicy === null && vhost.retryPolicy !== null ? { ...a, retryPolicy: vhost.retryPolicy } : a;
   } else if (actions[0] === 'redirect') {
     action = redirect(r.get('redirect'), r.at('redirect'));
   } else {
@@ -339,7 +345,9 @@ function route(v: unknown, path: string, maxBody: number, vhostRetry: VirtualHos
     responseHeadersToAdd: headersToAdd(r, 'response_headers_to_add'),
     requestHeadersToRemove: headersToRemove(r, 'request_headers_to_remove'),
     responseHeadersToRemove: headersToRemove(r, 'response_headers_to_remove'),
-    perFilterConfig: translatePerFilterConfig(r, 'typed_per_filter_config'),
+    // A filter looks up its per-route config on the route; the virtual host's applies where the
+    // route has none for that filter (Envoy's most specific wins).
+    perFilterConfig: { ...vhost.perFilterConfig, ...translatePerFilterConfig(r, 'typed_per_filter_config') },
   };
   r.ignore('metadata', 'decorator', 'tracing', 'stat_prefix');
   r.reject('per_request_buffer_limit_bytes', 'request_body_buffer_limit');
@@ -357,19 +365,22 @@ function virtualHost(v: unknown, path: string, maxBody: number): VirtualHostConf
   if (domains.length === 0) throw new ConfigError(r.at('domains'), 'at least one domain is required');
   const rp = r.get('retry_policy');
   const retryPolicy = rp === undefined ? null : translateRetryPolicy(rp, r.at('retry_policy'));
-  const routes = r.list('routes', (item, p) => route(item, p, maxBody, retryPolicy));
+  const perFilterConfig = translatePerFilterConfig(r, 'typed_per_filter_config');
+  const routes = r.list('routes', (item, p) => route(item, p, maxBody, { retryPolicy, perFilterConfig }));
   const tls = r.enumOf('require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'], 'NONE', 'require_tls');
+  // EXTERNAL_ONLY needs Envoy's internal/external request classification, which Ferry does not make.
+  if (tls === 'EXTERNAL_ONLY') throw new UnsupportedConfigError(r.at('require_tls'), 'EXTERNAL_ONLY is not supported (only NONE and ALL)');
   const out: VirtualHostConfig = {
     name,
     domains,
     routes,
     retryPolicy,
-    requireTls: tls === 'NONE' ? 'none' : tls === 'ALL' ? 'all' : 'external_only',
+    requireTls: tls === 'ALL' ? 'all' : 'none',
     requestHeadersToAdd: headersToAdd(r, 'request_headers_to_add'),
     responseHeadersToAdd: headersToAdd(r, 'response_headers_to_add'),
     requestHeadersToRemove: headersToRemove(r, 'request_headers_to_remove'),
     responseHeadersToRemove: headersToRemove(r, 'response_headers_to_remove'),
-    perFilterConfig: translatePerFilterConfig(r, 'typed_per_filter_config'),
+    perFilterConfig,
   };
   r.ignore('metadata');
   r.reject(
@@ -416,7 +427,9 @@ export function translateRouteConfiguration(obj: unknown, path: string): RouteCo
     requestHeadersToRemove: headersToRemove(r, 'request_headers_to_remove'),
     responseHeadersToRemove: headersToRemove(r, 'response_headers_to_remove'),
   };
-  if (!r.bool('validate_clusters', true)) unvalidated.add(out);
+  const validate = r.has('validate_clusters') ? r.bool('validate_clusters', true) : null;
+  if (validate === false) unvalidated.add(out);
+  if (validate === true) validatedExplicitly.add(out);
   r.reject(
     'internal_only_headers',
     'most_specific_header_mutations_wins',
@@ -433,10 +446,19 @@ export function translateRouteConfiguration(obj: unknown, path: string): RouteCo
 }
 
 const unvalidated = new WeakSet<RouteConfiguration>();
+const validatedExplicitly = new WeakSet<RouteConfiguration>();
 
 /** False when the route configuration set validate_clusters: false (no cluster cross-check). */
 export function validatesClusters(rc: RouteConfiguration): boolean {
   return !unvalidated.has(rc);
+}
+
+/**
+ * True when the route configuration itself set validate_clusters: true — what an RDS resource needs
+ * for its clusters to be checked on arrival (Envoy's default is true inline, false over RDS).
+ */
+export function validatesClustersExplicitly(rc: RouteConfiguration): boolean {
+  return validatedExplicitly.has(rc);
 }
 
 /** Clusters a route configuration names (for the bootstrap cross-check). */

@@ -45,6 +45,8 @@ export interface DynamicResourcesConfig {
   readonly adsCluster: string;
   readonly lds: boolean;
   readonly cds: boolean;
+  /** How long start-up waits for the first listeners and clusters (lds/cds_config initial_fetch_timeout; 0 = no limit). */
+  readonly initialFetchTimeoutMs: number;
 }
 
 // ───────────────────────────── listeners ─────────────────────────────
@@ -52,6 +54,8 @@ export interface DynamicResourcesConfig {
 export interface ListenerConfig {
   readonly name: string;
   readonly address: SocketAddress;
+  /** socket_address.ipv4_compat: a listener on `::` also takes IPv4 (default: IPv6 only, as Envoy). */
+  readonly ipv4Compat: boolean;
   readonly filterChains: readonly FilterChainConfig[];
   readonly defaultFilterChain: FilterChainConfig | null;
   /** envoy.filters.listener.original_dst present (or use_original_dst). */
@@ -63,6 +67,7 @@ export interface ListenerConfig {
   /** listener_filters_timeout (default 15 s); 0 = none. */
   readonly listenerFiltersTimeoutMs: number;
   readonly continueOnListenerFiltersTimeout: boolean;
+  /** Bounds the request body kept for a retry (Envoy's L7 buffer limit); default 1 MiB, never 0. */
   readonly perConnectionBufferLimitBytes: number;
 }
 
@@ -107,6 +112,8 @@ export interface HttpConnectionManagerConfig {
   /** Inline route_config; null when routes come from RDS (`rdsRouteConfigName`). */
   readonly routeConfig: RouteConfiguration | null;
   readonly rdsRouteConfigName: string | null;
+  /** rds.config_source.initial_fetch_timeout: how long the listener warms for these routes (0 = until they come). */
+  readonly rdsInitialFetchTimeoutMs: number;
   readonly httpFilters: readonly HttpFilterConfig[];
   readonly requestHeadersTimeoutMs: number; // 0 = disabled (Envoy default)
   readonly requestTimeoutMs: number; // 0 = disabled
@@ -116,7 +123,6 @@ export interface HttpConnectionManagerConfig {
   /** common_http_protocol_options.max_headers_count: more request header fields get 431 (HTTP/2: a reset); default 100. */
   readonly maxRequestHeadersCount: number;
   readonly useRemoteAddress: boolean;
-  readonly xffNumTrustedHops: number;
   readonly generateRequestId: boolean; // default true
   readonly preserveExternalRequestId: boolean;
   readonly upgradeTypes: readonly string[]; // lower-case, e.g. ['websocket']
@@ -153,7 +159,8 @@ export interface VirtualHostConfig {
   readonly domains: readonly string[];
   readonly routes: readonly RouteConfig[];
   readonly retryPolicy: RetryPolicyConfig | null;
-  readonly requireTls: 'none' | 'external_only' | 'all';
+  /** require_tls ALL: plaintext requests get a 301 to https (EXTERNAL_ONLY is rejected). */
+  readonly requireTls: 'none' | 'all';
   readonly requestHeadersToAdd: readonly HeaderValueOption[];
   readonly responseHeadersToAdd: readonly HeaderValueOption[];
   readonly requestHeadersToRemove: readonly string[];
@@ -439,7 +446,6 @@ export interface HealthCheckConfig {
   readonly unhealthyEdgeIntervalMs: number; // default = unhealthyInterval
   readonly healthyEdgeIntervalMs: number; // default = interval
   readonly reuseConnection: boolean; // default true
-  readonly alwaysLogHealthCheckFailures: boolean;
   readonly check:
     | {
         readonly kind: 'http';
@@ -485,7 +491,6 @@ export interface CircuitBreakerThresholds {
   readonly maxRequests: number; // 1024
   readonly maxRetries: number; // 3
   readonly retryBudget: { readonly budgetPercent: number; readonly minRetryConcurrency: number } | null;
-  readonly trackRemaining: boolean;
 }
 
 /**
@@ -544,18 +549,18 @@ export interface ClusterConfig {
   readonly edsServiceName: string | null;
   readonly healthChecks: readonly HealthCheckConfig[];
   readonly outlierDetection: OutlierDetectionConfig | null;
-  readonly circuitBreakers: CircuitBreakerThresholds; // priority DEFAULT
-  readonly circuitBreakersHigh: CircuitBreakerThresholds; // priority HIGH
+  readonly circuitBreakers: CircuitBreakerThresholds; // priority DEFAULT (HIGH is validated, never used)
   readonly http2: Http2ProtocolOptions | null; // upstream HTTP/2 when set
   readonly tls: UpstreamTlsConfig | null;
   readonly dnsRefreshRateMs: number; // 5000
   readonly dnsLookupFamily: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
   readonly respectDnsTtl: boolean;
-  readonly perConnectionBufferLimitBytes: number; // 1 MiB
   readonly maxRequestsPerConnection: number; // 0 = unlimited
   readonly idleTimeoutMs: number; // upstream connection idle timeout, default 1 h
   readonly closeConnectionsOnHostHealthFailure: boolean;
   readonly ignoreHealthOnHostRemoval: boolean;
+  /** ORIGINAL_DST clusters: how often hosts unused since the last sweep are dropped (default 5 s). */
+  readonly cleanupIntervalMs: number;
   /** upstream_bind_config.source_address: the local address upstream connections come from. */
   readonly upstreamBindAddress: string | null;
 }

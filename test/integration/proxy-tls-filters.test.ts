@@ -51,8 +51,9 @@ describe('TLS termination and origination (tls.yaml)', { skip: skipTls }, () => 
     dir = mkdtempSync(join(tmpdir(), 'ferry-tls-'));
     pem = makeCert(dir, 'DNS:upstream.example.com,URI:spiffe://cluster.local/ns/default/sa/upstream');
     upstream = https.createServer({ cert: pem.cert, key: pem.key, ca: pem.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      const peer = (req.socket as tls.TLSSocket).getPeerCertificate();
-      res.end(`upstream saw client ${peer.subjectaltname ?? 'none'}`);
+      const sock = req.socket as tls.TLSSocket;
+      const peer = sock.getPeerCertificate();
+      res.end(`upstream saw client ${peer.subjectaltname ?? 'none'} sni ${String((sock as unknown as { servername?: string }).servername)} ${sock.getProtocol()}`);
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
     const upstreamPort = (upstream.address() as net.AddressInfo).port;
@@ -90,6 +91,34 @@ describe('TLS termination and origination (tls.yaml)', { skip: skipTls }, () => 
       session.close();
     }
     assert.equal(await metric(proxy, 'ferry_requests_total', { source_principal: 'spiffe://cluster.local/ns/default/sa/upstream', connection_security_policy: 'mutual_tls' }), 1);
+  });
+
+  test("the cluster's sni and tls_minimum_protocol_version (TLSv1_3) reach the upstream handshake", async () => {
+    const r = await new Promise<string>((resolve, reject) => {
+      const session = http2.connect(`https://127.0.0.1:${port}`, { servername: 'inbound.example.com', ca: pem.cert, cert: pem.cert, key: pem.key, checkServerIdentity: () => undefined });
+      const st = session.request({ ':path': '/' });
+      let b = '';
+      st.setEncoding('utf8');
+      st.on('data', (c: string) => (b += c));
+      st.on('end', () => {
+        session.close();
+        resolve(b);
+      });
+      st.on('error', reject);
+      st.end();
+    });
+    assert.match(r, / sni upstream\.example\.com TLSv1\.3$/);
+  });
+
+  test("the listener's tls_maximum_protocol_version (TLSv1_2) caps what a TLS 1.3 client gets", async () => {
+    const protocol = await new Promise<string | null>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: 'inbound.example.com', ca: pem.cert, cert: pem.cert, key: pem.key, ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined, maxVersion: 'TLSv1.3' }, () => {
+        resolve(s.getProtocol());
+        s.destroy();
+      });
+      s.on('error', reject);
+    });
+    assert.equal(protocol, 'TLSv1.2');
   });
 
   test('HTTP/1.1 over TLS works on the same chain', async () => {

@@ -169,6 +169,19 @@ describe('Ferry sidecar over ADS (dynamic-ads.yaml)', () => {
     assert.ok(await eventually(() => ads.syncz()[0]?.types.CDS?.status === 'SYNCED', 3_000));
   });
 
+  test('an RDS route configuration with validate_clusters: true naming an unknown cluster is NACKed', async () => {
+    const s = snapshot(listenerPort, b.port);
+    const rc = structuredClone(s[ROUTE_TYPE]!.get('80')!) as { validate_clusters?: boolean; virtual_hosts: { routes: { route?: { cluster: string } }[] }[] };
+    rc.validate_clusters = true;
+    rc.virtual_hosts[0].routes[0].route = { cluster: 'no-such-cluster' };
+    cache.setSnapshot('sidecar', { ...s, [ROUTE_TYPE]: new Map([['80', rc as unknown as Record<string, unknown>]]) });
+    assert.ok(await eventually(() => ads.syncz()[0]?.types.RDS?.status === 'NACKED', 3_000), 'NACKed');
+    assert.match(ads.syncz()[0].types.RDS.lastNack?.message ?? '', /80\.virtual_hosts\[0\]\.routes\[0\]\.route\.cluster: unknown cluster 'no-such-cluster'/);
+    assert.equal((await request(listenerPort, '/')).body, 'B', 'the last good routes keep serving');
+    cache.setSnapshot('sidecar', snapshot(listenerPort, b.port));
+    assert.ok(await eventually(() => ads.syncz()[0]?.types.RDS?.status === 'SYNCED', 3_000));
+  });
+
   test('with the controller down the proxy keeps serving; it resyncs when the controller returns', async () => {
     const l = load(listenerPort, 2);
     await ads.close(100);
@@ -237,6 +250,38 @@ describe('listener warming: a listener serves only once its routes have arrived'
     assert.ok(await eventually(() => (l.bodies.get('eighty-one') ?? 0) > 0, 3_000), 'the update applies once its routes arrive');
     await l.stop();
     assert.deepEqual(l.failures, []);
+  });
+
+  test("the RDS source's initial_fetch_timeout is how long a listener warms", async () => {
+    const port = await closedPort();
+    const cache3 = new SnapshotCache();
+    const s = withRoutes(port, 'never', {});
+    const l = structuredClone(s[LISTENER_TYPE]!.get('outbound_80')!) as { filter_chains: { filters: { typed_config: { rds: { config_source: Record<string, unknown> } } }[] }[] };
+    l.filter_chains[0].filters[0].typed_config.rds.config_source.initial_fetch_timeout = '0.3s';
+    cache3.setSnapshot('sidecar', { ...s, [LISTENER_TYPE]: new Map([['outbound_80', l as unknown as Record<string, unknown>]]) });
+    const ads3 = new AdsServer({ cache: cache3, nodeKey: () => 'sidecar', debounceMs: 10, logger });
+    const adsPort = await ads3.listen('127.0.0.1:0');
+    const p = await startProxy('dynamic-ads', { PORT: 0, UPSTREAM_PORT: adsPort });
+    try {
+      assert.ok(await eventually(() => p.listenerPort('outbound_80') !== 0, 3_000), 'bound after 0.3 s, not the default 15 s');
+    } finally {
+      await p.stop();
+      await ads3.close(100);
+    }
+  });
+
+  test('start-up waits for the first listeners only as long as the lds/cds initial_fetch_timeout', async () => {
+    const unreachable = await closedPort();
+    const started = Date.now();
+    const p = await startProxy('dynamic-ads', { PORT: 0, UPSTREAM_PORT: unreachable }, {}, (c) => ({
+      ...c,
+      dynamicResources: { ...c.dynamicResources!, initialFetchTimeoutMs: 300 },
+    }));
+    try {
+      assert.ok(Date.now() - started < 5_000, `started after ${Date.now() - started} ms without a controller, not the default 15 s`);
+    } finally {
+      await p.stop();
+    }
   });
 
   test('a listener whose routes never come serves after the warming timeout', async () => {

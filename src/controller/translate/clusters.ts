@@ -125,7 +125,12 @@ export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean,
   if (od) out.outlier_detection = od;
   if (!grpc) {
     const hc = healthChecks(tp, port.protocol);
-    if (hc) out.health_checks = hc;
+    if (hc) {
+      out.health_checks = hc;
+      // The registry is the truth about which endpoints exist: a removed one leaves at once, even
+      // while it still answers its health checks (Envoy's default would keep it until it fails).
+      out.ignore_health_on_host_removal = true;
+    }
     if (usesHttp2(port.protocol)) out.typed_extension_protocol_options = http2Options();
     const ids = meshedPort(port, meshTrustDomain);
     if (ids) {

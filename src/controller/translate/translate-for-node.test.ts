@@ -84,6 +84,7 @@ test('clusters: EDS with the policy as Envoy fields; defaults without a policy; 
   });
   assert.deepEqual(c.outlier_detection, { consecutive_5xx: 3, interval: '10s', base_ejection_time: '15s', max_ejection_percent: 50, enforcing_success_rate: 0 });
   assert.deepEqual(c.health_checks, [{ timeout: '1s', interval: '5s', unhealthy_threshold: 2, healthy_threshold: 1, http_health_check: { path: '/healthz' } }]);
+  assert.equal(c.ignore_health_on_host_removal, true, 'an endpoint the registry removed leaves at once');
   const d = get(sidecar, CLUSTER_TYPE, REVIEWS_V2);
   assert.equal(d.lb_policy, 'ROUND_ROBIN');
   assert.deepEqual(d.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_retries: 4294967295 }] }, 'defaults: no retry breaker');
