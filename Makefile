@@ -23,11 +23,12 @@ build: deps
 	npx tsc -p tsconfig.json
 	bash sidecar/native/build.sh
 
+# Only *.test.js files: a directory argument would also run every helper and script in dist/.
 test: deps tools build
-	node --test $(NODE_TEST_FLAGS) dist/
+	node --test $(NODE_TEST_FLAGS) $$(find dist -name '*.test.js' | sort)
 
 test-unit: build
-	node --test $(NODE_TEST_FLAGS) dist/src dist/sidecar
+	node --test $(NODE_TEST_FLAGS) $$(find dist/src dist/sidecar -name '*.test.js' | sort)
 
 demo: deps build
 	./bin/ferry demo
