@@ -253,3 +253,45 @@ function valueToJson(v: Json): unknown {
   if (v[V_LIST] !== undefined) return (((v[V_LIST] as Json).values as Json[] | undefined) ?? []).map(valueToJson);
   return null;
 }
+
+/**
+ * The path of the first oneof with more than one member set in a decoded message, or null. The wire
+ * format lets a sender put several members of a oneof in one message (the last one counts, for
+ * protobuf); protobufjs keeps them all, and a reader would pick one arbitrarily. Reads the output of
+ * `toObject({json: true})` (snake_case keys, Any expanded as {'@type', ...fields}).
+ */
+export function oneofConflict(root: Root, t: Type, o: unknown, path: string): { path: string; message: string } | null {
+  if (!isObject(o)) return null;
+  if (t.fullName === '.google.protobuf.Any') {
+    let inner: Type;
+    try {
+      inner = typeForUrl(root, o['@type'], path);
+    } catch {
+      return null; // left encoded, not read
+    }
+    const rest: Json = { ...o };
+    delete rest['@type'];
+    return isWellKnownJson(inner) ? null : oneofConflict(root, inner, rest, path);
+  }
+  for (const one of t.oneofsArray) {
+    const set = one.fieldsArray.filter((f) => o[f.name] !== undefined && o[f.name] !== null);
+    if (set.length > 1) {
+      return { path: at(path, protoJsonName(set[1].name)), message: `conflicts with ${protoJsonName(set[0].name)} (only one of ${one.name} may be set)` };
+    }
+  }
+  for (const [key, v] of Object.entries(o)) {
+    const f = t.fields[key];
+    if (!f || !(f.resolvedType instanceof Type) || v === undefined || v === null) continue;
+    const p = at(path, protoJsonName(f.name));
+    const items: [unknown, string][] = f.map
+      ? Object.entries(v as Json).map(([k, x]) => [x, at(p, k)])
+      : f.repeated
+        ? (v as unknown[]).map((x, i) => [x, at(p, i)])
+        : [[v, p]];
+    for (const [x, xp] of items) {
+      const c = oneofConflict(root, f.resolvedType, x, xp);
+      if (c !== null) return c;
+    }
+  }
+  return null;
+}

@@ -152,3 +152,11 @@ test('bytes that are not a valid encoding of the type are a ConfigError naming t
   // A length-delimited field cut short.
   assert.throws(decode([0x12, 0x05, 0x0a]), (e: unknown) => e instanceof ConfigError && e.path === 'EDS[0]');
 });
+
+test('two members of one oneof on the wire are a ConfigError naming them, not a resource read either way', () => {
+  // Cluster { name "c", eds_cluster_config { eds_config { ads {}, path "/x" } } }
+  const bytes = [0x0a, 0x01, 0x63, 0x1a, 0x08, 0x0a, 0x06, 0x1a, 0x00, 0x0a, 0x02, 0x2f, 0x78];
+  const merged = { type_url: CLUSTER_TYPE, value: Buffer.from(bytes) };
+  assert.throws(() => decodeResource(merged, 'CDS[0]'), (e: unknown) =>
+    e instanceof ConfigError && e.message === 'CDS[0].edsClusterConfig.edsConfig.ads: conflicts with path (only one of config_source_specifier may be set)');
+});

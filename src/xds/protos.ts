@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Root, common, type Type } from 'protobufjs';
 import { ConfigError } from '../errors';
-import { jsonToProto, protoToJson, typeForUrl } from './proto-json';
+import { jsonToProto, oneofConflict, protoToJson, typeForUrl } from './proto-json';
 
 /** A google.protobuf.Any as it travels: the type URL and the serialized message. */
 export interface AnyMessage {
@@ -130,7 +130,8 @@ export function encodeResource(typeUrl: string, obj: Record<string, unknown>, pa
 
 /**
  * An Any → the proto3 JSON of the message inside (without '@type'). Bytes that are not a valid
- * encoding of the type (also inside a nested Any) are a ConfigError naming `path` and the type.
+ * encoding of the type (also inside a nested Any) are a ConfigError naming `path` and the type, and
+ * so is a oneof with more than one member on the wire.
  */
 export function decodeResource(any: { type_url: string; value: Uint8Array }, path = 'resource'): Record<string, unknown> {
   const t = typeForUrl(xdsRoot(), any.type_url, path);
@@ -142,5 +143,7 @@ export function decodeResource(any: { type_url: string; value: Uint8Array }, pat
     // map entry without its value, which it decodes as null.
     throw new ConfigError(path, `does not decode as ${t.fullName.slice(1)}: ${(err as Error).message}`, { cause: err });
   }
+  const conflict = oneofConflict(xdsRoot(), t, o, path);
+  if (conflict !== null) throw new ConfigError(conflict.path, conflict.message);
   return protoToJson(xdsRoot(), t, o) as Record<string, unknown>;
 }

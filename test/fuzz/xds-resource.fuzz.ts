@@ -25,7 +25,7 @@ export function fuzz(data: Buffer): void {
   const [typeUrl, translate] = TYPES[data[0] % TYPES.length];
   const decoded = expectOnly(() => decodeResource({ type_url: typeUrl, value: data.subarray(1) }), ConfigError);
   if (decoded.error !== null) {
-    invariant(decoded.error.message.startsWith('resource: does not decode as '), `a decoding error that names neither resource nor type: ${decoded.error.message}`);
+    invariant(decoded.error.message.startsWith('resource'), `a decoding error that does not name the resource: ${decoded.error.message}`);
     return;
   }
   const obj = decoded.value;
