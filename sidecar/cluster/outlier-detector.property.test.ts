@@ -49,18 +49,19 @@ test('property: ejections keep to their contract over any history of outcomes', 
       const base = cfg.baseEjectionTimeMs;
       const longest = Math.max(cfg.maxEjectionTimeMs, base) + cfg.maxEjectionTimeJitterMs;
       let now = 0;
-      const apply = (events: readonly { key: string; type: string; reason: string; durationMs?: number }[]) => {
+      // `at`: when the events happened (a sweep's time, or the outcome's).
+      const apply = (events: readonly { key: string; type: string; reason: string; durationMs?: number }[], at: number) => {
         for (const e of events) {
           if (e.type === 'eject') {
             assert.ok(!ejectedAt.has(e.key), `${e.key} ejected twice`);
             assert.ok(e.durationMs! >= Math.min(base, longest) && e.durationMs! <= longest, `ejection of ${e.durationMs} ms`);
-            ejectedAt.set(e.key, { at: now, durationMs: e.durationMs! });
+            ejectedAt.set(e.key, { at, durationMs: e.durationMs! });
             // Ejection is allowed while (ejected + 1) / hosts ≤ max_ejection_percent.
             assert.ok((100 * ejectedAt.size) / hostCount <= cfg.maxEjectionPercent, `${ejectedAt.size}/${hostCount} ejected, max ${cfg.maxEjectionPercent}%`);
           } else {
             const was = ejectedAt.get(e.key);
             assert.ok(was, `${e.key} un-ejected while not ejected`);
-            if (e.reason === 'timeout') assert.ok(now - was.at >= was.durationMs, `${e.key} back after ${now - was.at} of ${was.durationMs} ms`);
+            if (e.reason === 'timeout') assert.ok(at - was.at >= was.durationMs, `${e.key} back after ${at - was.at} of ${was.durationMs} ms`);
             ejectedAt.delete(e.key);
           }
         }
@@ -69,15 +70,19 @@ test('property: ejections keep to their contract over any history of outcomes', 
       };
       for (const s of steps) {
         now += s.advanceMs;
-        while (d.nextEvaluationAt() <= now) apply(d.evaluate(d.nextEvaluationAt()));
+        while (d.nextEvaluationAt() <= now) {
+          const t = d.nextEvaluationAt();
+          apply(d.evaluate(t), t);
+        }
         const key = hosts[s.host % hostCount];
-        apply(s.healthCheck ? d.onActiveHealthCheckPass(key, now) : d.record(key, s.outcome, now));
+        apply(s.healthCheck ? d.onActiveHealthCheckPass(key, now) : d.record(key, s.outcome, now), now);
       }
-      // With no more failures, every host is back within the longest ejection and one more sweep.
-      const end = now + longest + cfg.intervalMs;
+      // With no more failures, every host is back by then: a sweep may still eject on the last
+      // interval's outcomes, the ejection lasts at most `longest`, and the sweep after it lifts it.
+      const end = now + cfg.intervalMs + longest + cfg.intervalMs;
       while (d.nextEvaluationAt() <= end) {
         now = d.nextEvaluationAt();
-        apply(d.evaluate(now));
+        apply(d.evaluate(now), now);
       }
       assert.equal(ejectedAt.size, 0, `still ejected: ${[...ejectedAt.keys()].join(', ')}`);
     }),
