@@ -6,8 +6,7 @@ import { join } from 'node:path';
 async function main(): Promise<void> {
   const [target, file] = process.argv.slice(2);
   if (!target || !file) {
-    console.error('usage: run-input.js <target> <file>   (targets: test/fuzz/<target>.fuzz.ts)');
-    process.exitCode = 2;
+    console.log('usage: run-input.js <target> <file>   (targets: test/fuzz/<target>.fuzz.ts)');
     return;
   }
   const { fuzz } = (await import(join(__dirname, '..', `${target}.fuzz.js`))) as { fuzz: (data: Buffer) => void | Promise<void> };

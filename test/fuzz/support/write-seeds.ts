@@ -1,6 +1,7 @@
 // Writes the fuzz targets' seed corpora (test/fuzz/corpus/<target>/seed-*) from real inputs.
 //
-// Run after a build: `node dist/test/fuzz/support/write-seeds.js`. The responses come from a real
+// Run after a build: `node dist/test/fuzz/support/write-seeds.js --write` (without the flag it only
+// says what it would do, so that running every script in dist/ cannot rewrite the corpus). The responses come from a real
 // node:http server, the requests from node:http's client, the ClientHellos from node:tls, the
 // bootstraps from test/fixtures/envoy, the xDS resources from the controller's translation of the
 // example meshes, the CSRs from the sidecar's CSR code, the registries from examples/. Seeds are
@@ -254,7 +255,9 @@ async function main(): Promise<void> {
   registries();
 }
 
-main().catch((err) => {
+if (!process.argv.includes('--write')) {
+  console.log(`would rewrite the seed-* files under ${CORPUS}; run with --write to do it`);
+} else main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
