@@ -498,9 +498,10 @@ export class HttpConnectionManager {
     socket.on('error', () => socket.destroy());
     let extra = body === '' ? '' : 'content-type: text/plain\r\n';
     if (headers) for (const k in headers) extra += `${k}: ${headers[k]}\r\n`;
+    // A response to HEAD has no body (RFC 9110 §9.3.2): its length is announced, the bytes are not sent.
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n` +
-        `connection: close\r\nserver: ${this.config.serverName}\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${body}`,
+        `connection: close\r\nserver: ${this.config.serverName}\r\n${RESPONSE_FLAGS_HEADER}: ${flag}\r\n\r\n${req.method === 'HEAD' ? '' : body}`,
     );
   }
 
