@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
+import { seededRandom as rng } from '../lb/seeded-random.fixture';
 import { RequestBody, type BodySink } from './request-body';
 
 class RecordingSink implements BodySink {
@@ -33,18 +34,6 @@ class RecordingSink implements BodySink {
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** A deterministic generator (mulberry32), so a failing case can be replayed by its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('RequestBody', () => {
   test('a body within the bound is replayed whole to a second attempt', async () => {
