@@ -11,6 +11,17 @@ const COMPONENTS = { sidecar: '^sidecar/', webhook: '^webhook/', controller: '^s
 const ROOT = '^(src/cli/|bin/)';
 const TEST_CODE = '(^test/|\\.test\\.ts$|\\.fixture\\.ts$)';
 
+// The sidecar's rooms in data-path order, top to bottom: a room may import rooms below it, never one above.
+// (The wiring — proxy.ts, admin/, xds/, agent/ — sits above all of them; tls/, identity/, http/ are shared below.)
+const DATA_PATH = ['listener', 'tcp', 'connection-manager', 'filters', 'router', 'cluster', 'lb', 'upstream'];
+const dataPathRules = DATA_PATH.slice(1).map((room, i) => ({
+  name: `sidecar-${room}-imports-nothing-above-it`,
+  comment: `sidecar/${room}/ is below ${DATA_PATH.slice(0, i + 1).join(', ')} on the data path: it never imports them.`,
+  severity: 'error',
+  from: { path: `^sidecar/${room}/`, pathNot: TEST_CODE },
+  to: { path: [`^sidecar/(${DATA_PATH.slice(0, i + 1).join('|')})/`, '^sidecar/(proxy\\.ts|admin/|xds/|agent/)'] },
+}));
+
 const componentRules = Object.entries(COMPONENTS).map(([name, path]) => ({
   name: `${name}-imports-no-other-component`,
   comment: `${name} is a component: it may import the base, never another component or the composition root.`,
@@ -36,6 +47,7 @@ module.exports = {
       to: { path: [...Object.values(COMPONENTS), ROOT] },
     },
     ...componentRules,
+    ...dataPathRules,
     {
       name: 'production-imports-no-test-code',
       comment: 'Test helpers, fixtures and tests are never imported by production code (bench/ is a harness, like test/).',

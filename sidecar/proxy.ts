@@ -10,7 +10,7 @@ import { Logger, rootLogger } from '../src/observability/logger';
 import { ClusterManager } from './cluster/cluster-manager';
 import { Listener, listenerRdsNames } from './listener/listener';
 import { AdminServer, type AdminTarget } from './admin/admin-server';
-import { RouteTable } from './http/route-table';
+import { RouteTable } from './router/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
 import type { ListenerConfig, RouteConfiguration } from '../src/config/types';

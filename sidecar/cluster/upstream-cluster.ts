@@ -15,7 +15,7 @@ import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
 import { selectDnsAnswers, type DnsAnswer } from './dns-answers';
-import { Http1Pool, Http2Pool, type ConnectionCounter } from './connection-pool';
+import { Http1Pool, Http2Pool, type ConnectionCounter } from '../upstream/connection-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
 export class UpstreamHost implements LbHost {

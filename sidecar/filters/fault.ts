@@ -10,7 +10,7 @@
 
 import type { FaultFilterConfig } from '../../src/config/types';
 import { ConfigError } from '../../src/errors';
-import { HeaderMatcher, matchAllHeaders } from '../http/header-matcher';
+import { HeaderMatcher, matchAllHeaders } from '../../src/match/header-matcher';
 import {
   CONTINUE,
   type FilterDecision,

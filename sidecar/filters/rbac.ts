@@ -4,7 +4,7 @@
 import type { CidrRange, RbacFilterConfig, RbacPermission, RbacPrincipal, RbacPolicyConfig } from '../../src/config/types';
 import type { FilterDecision, HttpFilter, HttpFilterContext, HttpFilterFactory } from './types';
 import { CONTINUE } from './types';
-import { HeaderMatcher, StringMatcher, type MatchableRequest } from '../http/header-matcher';
+import { HeaderMatcher, StringMatcher, type MatchableRequest } from '../../src/match/header-matcher';
 import { Cidr, parseIp } from '../../src/net/cidr';
 
 type Compiled = (ctx: HttpFilterContext, req: MatchableRequest) => boolean;

@@ -2,7 +2,7 @@
 
 import type { PeerCertificate } from 'node:tls';
 import type { StringMatcherConfig } from '../../src/config/types';
-import { StringMatcher } from '../http/header-matcher';
+import { StringMatcher } from '../../src/match/header-matcher';
 
 /** The subjectAltName entries of a peer certificate, e.g. ['URI:spiffe://…', 'DNS:a.b']. */
 export function subjectAltNames(cert: PeerCertificate): string[] {

@@ -6,7 +6,7 @@
 // are split across reads changes nothing, and a completed response written out again parses to
 // the same status, headers and body.
 
-import { Http1ResponseParser, ResponseParseError, type ResponseSink } from '../../sidecar/http/http1-response-parser';
+import { Http1ResponseParser, ResponseParseError, type ResponseSink } from '../../sidecar/upstream/http1-response-parser';
 import { invariant } from './support/fuzz-support';
 
 type Headers = Record<string, string | string[]>;

@@ -1,5 +1,6 @@
 // The layer rules (.dependency-cruiser.cjs) hold for the repository, and they catch what they forbid:
-// an upward import, a component importing another, production code importing a fixture, a cycle.
+// an upward import, a component importing another, a sidecar room importing one above it on the data path,
+// production code importing a fixture, a cycle.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +45,8 @@ const BROKEN: [string, Record<string, string>, RegExp][] = [
   ['a component imports another', { 'webhook/a.ts': "import { b } from '../sidecar/b';\nexport const a = b;\n", 'sidecar/b.ts': 'export const b = 1;\n' }, /webhook-imports-no-other-component: webhook\/a\.ts → sidecar\/b\.ts/],
   ['a component imports the composition root', { 'sidecar/a.ts': "import { b } from '../src/cli/b';\nexport const a = b;\n", 'src/cli/b.ts': 'export const b = 1;\n' }, /sidecar-imports-no-other-component: sidecar\/a\.ts → src\/cli\/b\.ts/],
   ['production code imports a fixture', { 'sidecar/a.ts': "import { b } from './b.fixture';\nexport const a = b;\n", 'sidecar/b.fixture.ts': 'export const b = 1;\n' }, /production-imports-no-test-code: sidecar\/a\.ts → sidecar\/b\.fixture\.ts/],
+  ['the upstream leg importing the router above it', { 'sidecar/upstream/a.ts': "import { b } from '../router/b';\nexport const a = b;\n", 'sidecar/router/b.ts': 'export const b = 1;\n' }, /sidecar-upstream-imports-nothing-above-it: sidecar\/upstream\/a\.ts → sidecar\/router\/b\.ts/],
+  ['the router importing the proxy wiring', { 'sidecar/router/a.ts': "import { b } from '../proxy';\nexport const a = b;\n", 'sidecar/proxy.ts': 'export const b = 1;\n' }, /sidecar-router-imports-nothing-above-it: sidecar\/router\/a\.ts → sidecar\/proxy\.ts/],
   ['a cycle', { 'src/mesh/a.ts': "import type { B } from './b';\nexport type A = B | 1;\n", 'src/mesh/b.ts': "import type { A } from './a';\nexport type B = A | 2;\n" }, /no-circular/],
 ];
 for (const [name, files, message] of BROKEN) {

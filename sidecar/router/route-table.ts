@@ -12,7 +12,7 @@ import type {
   RouteConfiguration,
   VirtualHostConfig,
 } from '../../src/config/types';
-import { HeaderMatcher, StringMatcher, anchorRegex, type HeaderRecord } from './header-matcher';
+import { HeaderMatcher, StringMatcher, anchorRegex, type HeaderRecord } from '../../src/match/header-matcher';
 
 /** What route matching reads from a request. */
 export interface RouteMatchRequest {

@@ -6,7 +6,7 @@
 // and `invert_match` on `present_match: true`, unless `treat_missing_header_as_empty` is set, in
 // which case the matcher runs against ''. `safe_regex` is a full match and ignores `ignore_case`.
 
-import type { HeaderMatcherConfig, StringMatcherConfig, StringMatchKind } from '../../src/config/types';
+import type { HeaderMatcherConfig, StringMatcherConfig, StringMatchKind } from '../config/types';
 
 export type HeaderRecord = Record<string, string | string[] | undefined>;
 

@@ -25,7 +25,7 @@
 // floor(random() × min((2^N − 1) × base, max)). With the defaults (25 ms, 250 ms): 0–24, 0–74, 0–174, 0–249 ms.
 
 import type { HeaderMatcherConfig, RetryOn, RetryPolicyConfig } from '../../src/config/types';
-import { HeaderMatcher, type HeaderRecord } from './header-matcher';
+import { HeaderMatcher, type HeaderRecord } from '../../src/match/header-matcher';
 
 /** What happened on one attempt, as far as retries care. */
 export interface RetryOutcome {

@@ -8,7 +8,7 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { translateCluster } from '../../src/config/cluster';
 import type { ClusterConfig } from '../../src/config/types';
-import type { Http1Connection } from '../http/http1-client';
+import type { Http1Connection } from './http1-client';
 import { Http1Pool, Http2Pool } from './connection-pool';
 
 function cluster(port: number, extra: Record<string, unknown> = {}): ClusterConfig {

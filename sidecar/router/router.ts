@@ -5,10 +5,10 @@ import type * as http from 'node:http';
 import type { RetryPolicyConfig, RouteActionConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
-import { startAttempt, type AttemptHandler, type UpstreamAttempt, type UpstreamFailure } from './upstream-request';
+import { startAttempt, type AttemptHandler, type UpstreamAttempt, type UpstreamFailure } from '../upstream/upstream-request';
 import type { RequestBody } from './request-body';
-import { Flags } from './local-reply';
-import { downstreamResponseHeaders } from './headers';
+import { Flags } from '../http/local-reply';
+import { downstreamResponseHeaders } from '../http/headers';
 import { decideRetry, retryBackoffMs, type RetryOutcome } from './retry-policy';
 
 /** What the connection manager hands the router for one request. */

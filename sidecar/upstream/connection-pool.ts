@@ -6,7 +6,7 @@ import * as tls from 'node:tls';
 import type { ClusterConfig, UpstreamTlsConfig } from '../../src/config/types';
 import { verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { upstreamMaterial, type WorkloadIdentity } from '../tls/workload-identity';
-import { Http1ConnectionPool } from '../http/http1-client';
+import { Http1ConnectionPool } from './http1-client';
 
 export interface PoolEndpoint {
   readonly host: string;

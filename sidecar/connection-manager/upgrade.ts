@@ -4,9 +4,9 @@ import type * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { UpstreamCluster } from '../cluster/upstream-cluster';
-import { connectUpstream } from '../cluster/connection-pool';
+import { connectUpstream } from '../upstream/connection-pool';
 import type { ProxyMetrics } from '../../src/observability/metrics';
-import { RESPONSE_FLAGS_HEADER } from './local-reply';
+import { RESPONSE_FLAGS_HEADER } from '../http/local-reply';
 
 export function proxyUpgrade(
   req: http.IncomingMessage,

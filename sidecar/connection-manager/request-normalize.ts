@@ -3,7 +3,7 @@
 // strip_*_host_port ask. What comes out is what routes match and what the upstream receives.
 
 import type { HttpConnectionManagerConfig } from '../../src/config/types';
-import { stripPort } from './route-table';
+import { stripPort } from '../router/route-table';
 
 type PathOptions = Pick<HttpConnectionManagerConfig, 'normalizePath' | 'mergeSlashes'>;
 

@@ -2,10 +2,16 @@
 
 import type * as http from 'node:http';
 import * as http2 from 'node:http2';
-import type { UpstreamHost } from '../cluster/upstream-cluster';
+import type { Http2Pool } from './connection-pool';
 import type { Http1Connection, Http1ConnectionPool, Http1ConnectionUser, Http1Waiter } from './http1-client';
 
 export type UpstreamFailure = 'connect_failure' | 'connect_timeout' | 'reset' | 'refused_stream' | 'protocol_error';
+
+/** The endpoint an attempt goes to, as the upstream leg sees it: its two pools (the cluster's host provides them). */
+export interface AttemptTarget {
+  http1(): Http1ConnectionPool;
+  http2(): Http2Pool;
+}
 
 export interface AttemptHandler {
   onResponse(status: number, headers: http.IncomingHttpHeaders): void;
@@ -221,7 +227,7 @@ class Http2Attempt implements UpstreamAttempt {
   private gotResponse = false;
   private connectTimer: NodeJS.Timeout | null = null;
 
-  constructor(host: UpstreamHost, r: AttemptRequest, private readonly h: AttemptHandler) {
+  constructor(host: AttemptTarget, r: AttemptRequest, private readonly h: AttemptHandler) {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': r.method,
       ':path': r.path,
@@ -336,6 +342,6 @@ class Http2Attempt implements UpstreamAttempt {
 }
 
 /** Starts an attempt over the cluster's upstream protocol. */
-export function startAttempt(host: UpstreamHost, http2Upstream: boolean, r: AttemptRequest, h: AttemptHandler): UpstreamAttempt {
+export function startAttempt(host: AttemptTarget, http2Upstream: boolean, r: AttemptRequest, h: AttemptHandler): UpstreamAttempt {
   return http2Upstream ? new Http2Attempt(host, r, h) : new Http1Attempt(host.http1(), r, h);
 }
