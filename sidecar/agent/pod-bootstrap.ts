@@ -27,6 +27,8 @@ export interface PodEnvironment {
   readonly labels: Readonly<Record<string, string>> | null;
   /** node.cluster: the `app` label (or app.kubernetes.io/name) or the service account, `.<ns>`. */
   readonly serviceCluster: string;
+  /** Bind mode: `PORT:APP_PORT,…` (FERRY_APP_PORTS), the node metadata APP_PORTS; null when unset. */
+  readonly appPorts: string | null;
 }
 
 /** Flag values that take precedence over the env. */
@@ -132,7 +134,8 @@ export function podEnvironment(env: Env, overrides: PodOverrides = {}): PodEnvir
   const labels = labelText === undefined ? null : parseLabels(labelText, overrides.labels !== undefined ? '--labels' : 'FERRY_POD_LABELS');
   const app = labels?.app ?? labels?.['app.kubernetes.io/name'];
   const serviceCluster = overrides.serviceCluster ?? (env.FERRY_SERVICE_CLUSTER?.trim() || `${app ?? serviceAccount}.${namespace}`);
-  return Object.freeze({ podName, namespace, serviceAccount, podIp, podIps: Object.freeze(podIps), trustDomain, controller, labels, serviceCluster });
+  const appPorts = env.FERRY_APP_PORTS?.trim() || null;
+  return Object.freeze({ podName, namespace, serviceAccount, podIp, podIps: Object.freeze(podIps), trustDomain, controller, labels, serviceCluster, appPorts });
 }
 
 /** The Envoy v3 bootstrap (as parsed JSON/YAML would give it) for a sidecar in this pod. */
@@ -148,6 +151,7 @@ export function podBootstrap(pod: PodEnvironment, options: PodBootstrapOptions =
     TRUST_DOMAIN: pod.trustDomain,
   };
   if (pod.labels) metadata.LABELS = { ...pod.labels };
+  if (pod.appPorts) metadata.APP_PORTS = pod.appPorts;
   const xdsCluster: Record<string, unknown> = {
     name: XDS_CLUSTER_NAME,
     // An IP needs no resolution; a Service name is re-resolved like any DNS cluster.

@@ -12,6 +12,7 @@ const lazy = {
   controller: (): typeof import('../controller/command') => require('../controller/command'),
   agent: (): typeof import('../../sidecar/agent/commands') => require('../../sidecar/agent/commands'),
   ca: (): typeof import('../controller/ca/ca-command') => require('../controller/ca/ca-command'),
+  up: (): typeof import('./up/up-command') => require('./up/up-command'),
 };
 
 const USAGE = `ferry — a service mesh
@@ -20,6 +21,7 @@ usage: ferry <command> [flags]
 
 commands:
   proxy      run the sidecar proxy from an Envoy v3 bootstrap file
+  up         run Kubernetes manifests as an injected, mTLS mesh on this machine (ferry up -f FILE|DIR)
   demo       run the local demo: a proxy in front of three demo upstreams, with traffic
   controller run the mesh controller: registry → xDS v3 (ADS) for sidecars, Envoy and gRPC clients
   proxy-status  show each connected proxy's xDS sync state (from the controller's admin server)
@@ -40,6 +42,7 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   proxy: proxyCommand,
   demo: (argv) => lazy.demo().demoCommand(argv),
+  up: (argv) => lazy.up().upCommand(argv),
   certs: (argv) => lazy.mesh().certsCommand(argv),
   controller: (argv) => lazy.controller().controllerCommand(argv),
   'proxy-status': (argv) => lazy.controller().proxyStatusCommand(argv),

@@ -1,0 +1,110 @@
+// `ferry up -f FILE|DIR`: runs ordinary Kubernetes YAML as an injected, mTLS mesh on this machine, until Ctrl-C, SIGTERM or --duration.
+
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../../clock/clock';
+import { parseFlags, UsageError } from '../../flags/flags';
+import { hasTool } from '../../os/netns';
+import { removeStaleRuns } from '../../os/run-record';
+import { addonPath } from '../../../sidecar/native/original-dst';
+import { readManifests } from './manifests';
+import { netnsUnavailable, UpRun, type Mode } from './run';
+
+export const UP_USAGE = `usage: ferry up -f FILE|DIR [flags]
+
+Runs Kubernetes manifests (Namespaces, Deployments, Pods, Services, HTTPRoutes, TrafficPolicies,
+AccessPolicies) as a local mesh: the controller with its CA (mTLS STRICT), pods in namespaces labelled
+ferry.io/inject=enabled injected by the webhook's injector, every container's command as a process.
+
+  -f, --filename FILE|DIR  the manifests (a folder is read recursively)
+  --mode MODE              auto (default), netns (network namespaces with iptables capture; root) or
+                           bind (loopback addresses, no capture)
+  --duration S             stop after S seconds (default: run until Ctrl-C or SIGTERM)
+  --ready-timeout S        how long pods may take to become ready (default 60)
+  --state-dir DIR          where runs keep their folders (default $FERRY_UP_STATE_DIR or TMPDIR/ferry-up);
+                           stale state of a run that crashed is removed at start
+
+Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
+state.json (every pod, its IP, its sidecar's stats and health addresses, its log files).
+`;
+
+export interface UpDeps {
+  readonly clock?: Clock;
+  readonly out?: (line: string) => void;
+  /** Resolves to stop (default: SIGINT, SIGTERM or --duration). */
+  readonly stopSignal?: Promise<void>;
+}
+
+export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<number> {
+  const { values, positional } = parseFlags(argv, {
+    filename: 'string',
+    mode: 'string',
+    duration: 'number',
+    'ready-timeout': 'number',
+    'state-dir': 'string',
+    help: 'boolean',
+  }, { f: 'filename', h: 'help' });
+  if (values.help) {
+    process.stdout.write(UP_USAGE);
+    return 0;
+  }
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  if (typeof values.filename !== 'string') throw new UsageError('ferry up needs -f FILE|DIR');
+  const modeFlag = typeof values.mode === 'string' ? values.mode : 'auto';
+  if (!['auto', 'netns', 'bind'].includes(modeFlag)) throw new UsageError(`flag --mode: ${JSON.stringify(modeFlag)} is not auto, netns or bind`);
+  const duration = typeof values.duration === 'number' ? values.duration : null;
+  if (duration !== null && !(duration > 0)) throw new UsageError('flag --duration: must be > 0 seconds');
+  const readyTimeout = typeof values['ready-timeout'] === 'number' ? values['ready-timeout'] : 60;
+  if (!(readyTimeout > 0)) throw new UsageError('flag --ready-timeout: must be > 0 seconds');
+  const stateDir = typeof values['state-dir'] === 'string' ? values['state-dir'] : process.env.FERRY_UP_STATE_DIR || join(tmpdir(), 'ferry-up');
+  const clock = deps.clock ?? systemClock;
+  const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+
+  const manifests = readManifests([values.filename]);
+  for (const line of removeStaleRuns(stateDir)) out(`ferry up: removed what a crashed run left: ${line}`);
+
+  const why = netnsUnavailable(hasTool, existsSync(addonPath()));
+  if (modeFlag === 'netns' && why) throw new UsageError(`flag --mode netns: not available here (${why})`);
+  const mode: Mode = modeFlag === 'bind' || (modeFlag === 'auto' && why !== null) ? 'bind' : 'netns';
+  if (mode === 'netns') {
+    out('ferry up: netns mode — each pod in its own network namespace on a bridge, traffic captured by ferry init (iptables)');
+  } else {
+    out(`ferry up: bind mode — no capture${why && modeFlag === 'auto' ? ` (netns mode needs root and iptables: ${why})` : ''}; pods on loopback addresses, one outbound proxy binds every service address, so callers reach services with that proxy's identity (spiffe://cluster.local/ns/ferry-system/sa/ferry-outbound); app ports move to free ones (see state.json)`);
+  }
+
+  const t0 = clock.now();
+  const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out });
+  out(`ferry up: run folder ${run.dir}`);
+  let stopRequested = false;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (wake = r));
+  const onSignal = (): void => {
+    stopRequested = true;
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  void deps.stopSignal?.then(onSignal);
+  let code = 0;
+  try {
+    await Promise.race([run.start(), stopped.then(() => Promise.reject(new Error('interrupted during start-up')))]);
+    const { total, meshed } = run.podCount;
+    out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); state ${join(run.dir, 'state.json')}`);
+    const timer = duration !== null ? clock.setTimeout(onSignal, duration * 1000) : null;
+    if (!stopRequested) await stopped;
+    clock.clearTimeout(timer);
+  } catch (err) {
+    if (!stopRequested) {
+      out(`ferry up: ${(err as Error).message}`);
+      code = 1;
+    }
+  } finally {
+    out('ferry up: stopping');
+    const what = await run.stop();
+    out(`ferry up: stopped; removed ${what}; logs kept in ${join(run.dir, 'logs')}`);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  return code;
+}
