@@ -1,7 +1,8 @@
 // `ferry up --mode bind`: manifests become a loopback mesh with the controller's CA, STRICT mTLS between sidecars, and nothing left after it stops or crashes.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parsePrometheusText, sumWhere } from '../../src/observability/prom-text';
@@ -68,4 +69,15 @@ test('ferry up after a kill -9: the next run removes the processes the crashed o
   assert.match(second.output(), new RegExp(`removed what a crashed run left: ${state.dir.split('/').pop()} \\(owner pid ${record.owner.pid}\\): ${record.processes.length} processes`));
   await sleep(200);
   assert.deepEqual(orphans.filter((p) => alive(p.pid)).map((p) => p.name), [], 'processes of the crashed run still alive');
+});
+
+test('ferry up with a bad manifest: exit 1, the error names file, line and field, and nothing is started', { timeout: 30_000 }, async (t) => {
+  const dir = stateDir(t);
+  const bad = join(dir, 'bad');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'web.yaml'), readFileSync(join(WEB, 'web.yaml'), 'utf8').replace('        ports: [{name: http, containerPort: 8080}]', '        ports: [{name: http, containerPort: 8080}]\n        securityContext: {runAsUser: 1000}'));
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'ferry'), 'up', '-f', bad, '--state-dir', join(dir, 'state')], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /web\.yaml:\d+: document 2: Deployment demo\/web: spec\.template\.spec\.containers\[0\]\.securityContext: is not supported by ferry up \[FERRY_ERR_UNSUPPORTED\]/);
+  assert.equal(existsSync(join(dir, 'state')), false, 'no run folder was made');
 });

@@ -7,7 +7,7 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
-import { ConfigError, ConfigFileError } from '../../errors';
+import { ConfigError, ConfigFileError, UnsupportedConfigError } from '../../errors';
 import { isPlainObject } from '../../config/reader';
 import { parseObject } from '../../controller/model/object-store';
 import type { MeshObject, ServiceObject } from '../../controller/model/types';
@@ -101,7 +101,7 @@ export function readManifests(paths: readonly string[]): Manifests {
           }
           const parsed: MeshObject | null = parseObject(value);
           if (parsed === null) {
-            throw new ConfigError(`${id}: kind`, `${String(value.kind)} is not supported by ferry up (Namespace, Service, Deployment, Pod, EndpointSlice, HTTPRoute, TrafficPolicy, AccessPolicy are)`);
+            throw new UnsupportedConfigError(`${id}: kind`, `${String(value.kind)} is not supported by ferry up (Namespace, Service, Deployment, Pod, EndpointSlice, HTTPRoute, TrafficPolicy, AccessPolicy are)`);
           }
           if (parsed.kind === 'Service') services.push(parsed);
           if (parsed.kind === 'Namespace') namespaces.set(parsed.name, { ...parsed.labels });
