@@ -3,7 +3,7 @@
 
 NODE_TEST_FLAGS ?= --test-concurrency=2 --test-timeout=180000
 
-.PHONY: all deps tools build test test-unit demo bench bench-quick soak fuzz clean
+.PHONY: all deps tools build test test-unit demo bench bench-quick bench-compare soak fuzz clean
 
 all: build
 
@@ -40,6 +40,14 @@ bench: deps build
 bench-quick: deps build
 	bash scripts/setup-tools.sh bench
 	node dist/bench/run.js --quick
+
+# Before/after: the data-plane scenarios of bench-quick with Ferry built at BASE (default HEAD~1) as
+# `ferry-baseline`, side by side with the working tree's Ferry in one run.
+BASE ?= HEAD~1
+bench-compare: deps build
+	bash scripts/setup-tools.sh bench
+	node dist/bench/run.js --quick --baseline="$$(bash scripts/bench-baseline.sh $(BASE))" \
+	  --proxies=direct,ferry-baseline,ferry --scenarios=latency-1000rps,max-rps,tcp-throughput,rss-1000-services
 
 # Coverage-guided fuzzing (Jazzer.js in a cached Debian 13 root; needs root). FUZZ_SECONDS per target
 # (default 300), FUZZ_TARGETS to pick some; `make test` replays the checked-in corpus instead.

@@ -54,3 +54,14 @@ test('parseScenarioList names the unknown scenarios', () => {
   assert.deepEqual(parseScenarioList('webhook, csr-sign'), { scenarios: ['webhook', 'csr-sign'] });
   assert.deepEqual(parseScenarioList('webhook,xds,pair'), { unknown: ['xds', 'pair'] });
 });
+
+test('a before/after plan runs the baseline build just before the Ferry under test, and only when asked', () => {
+  const runs = buildPlan({ quick: true, proxies: ['direct', 'ferry-baseline', 'ferry'], scenarios: ['latency-1000rps', 'tcp-throughput'] });
+  assert.deepEqual(runs.map((r) => `${r.scenario}/${r.topology}/${r.proxy}`), [
+    'latency-1000rps/direct/direct',
+    'latency-1000rps/single/ferry-baseline', 'latency-1000rps/single/ferry',
+    'latency-1000rps/pair/ferry-baseline', 'latency-1000rps/pair/ferry',
+    'tcp-throughput/direct/direct', 'tcp-throughput/pair/ferry-baseline', 'tcp-throughput/pair/ferry',
+  ]);
+  assert.equal(buildPlan({ quick: true }).some((r) => r.proxy === 'ferry-baseline'), false);
+});

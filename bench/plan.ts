@@ -1,6 +1,6 @@
 // The list of runs a benchmark performs, with their durations, for quick and full mode.
 
-import { PROXIES, SCENARIOS, type ProxyName, type Scenario, type Topology } from './types';
+import { ALL_PROXIES, PROXIES, SCENARIOS, type ProxyName, type Scenario, type Topology } from './types';
 
 export interface RunSpec {
   readonly scenario: Scenario;
@@ -85,7 +85,7 @@ export function buildPlan(opts: PlanOptions): RunSpec[] {
     const base = { scenario: shape.scenario, durationS, warmupS, qps: shape.qps, connections: 16, payloadBytes: shape.payloadBytes, streams: 0, changes: 0 };
     if (shape.direct && wanted.has('direct')) runs.push({ ...base, topology: 'direct', proxy: 'direct' });
     for (const topology of shape.topologies) {
-      for (const proxy of PROXIES) {
+      for (const proxy of ALL_PROXIES) {
         if (proxy !== 'direct' && wanted.has(proxy)) runs.push({ ...base, topology, proxy });
       }
     }

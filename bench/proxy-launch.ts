@@ -2,6 +2,7 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { FerryError } from '../src/errors';
 import { httpHopBootstrap, manyServicesBootstrap, tcpHopBootstrap } from './envoy-bootstrap';
 import { haproxyHttpHop, haproxyManyServices, haproxyTcpHop, type HaproxyTls } from './haproxy-config';
 import type { MeshCertFiles } from './mesh-certs';
@@ -20,6 +21,8 @@ export interface LaunchContext {
   readonly workDir: string;
   /** CPU the proxies are pinned to; null = unpinned. */
   readonly proxyCpu: number | null;
+  /** A built Ferry tree of another commit, run as `ferry-baseline` (null: none). */
+  readonly baselineRoot?: string | null;
 }
 
 export interface Chain {
@@ -75,6 +78,10 @@ function command(ctx: LaunchContext, proxy: Exclude<ProxyName, 'direct'>, config
       return [ctx.tools.haproxy, ['-f', configPath, '-db']];
     case 'ferry':
       return [process.execPath, [path.join(ctx.repoRoot, 'bin', 'ferry'), 'proxy', '--config', configPath, '--concurrency', '1']];
+    case 'ferry-baseline': {
+      if (!ctx.baselineRoot) throw new FerryError('FERRY_ERR_BENCH_ARGS', 'ferry-baseline needs --baseline=DIR (a built Ferry tree)');
+      return [process.execPath, [path.join(ctx.baselineRoot, 'bin', 'ferry'), 'proxy', '--config', configPath, '--concurrency', '1']];
+    }
   }
 }
 

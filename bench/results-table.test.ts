@@ -83,3 +83,21 @@ test('whole markdown names versions, pinning and the reproducing command', () =>
   assert.match(md, /## latency-1000rps/);
   assert.match(md, /## Targets/);
 });
+
+test('a baseline build gets its own ratio row beside ferry / envoy, and the report names its commit', () => {
+  const withBase = [...runs, fakeRun({ topology: 'pair', proxy: 'ferry-baseline', p50_ms: 0.8, p99_ms: 1.6 })];
+  const table = scenarioTable(withBase, 'latency-1000rps')!;
+  const cells = (l: string): string[] => l.split('|').map((c) => c.trim());
+  const header = cells(table.split('\n')[0]!);
+  const line = cells(table.split('\n').find((l) => l.includes('**ferry / baseline**'))!);
+  // added p50: ferry 0.9 − 0.5 = 0.4, baseline 0.8 − 0.5 = 0.3 → 1.33×; added p99: 0.6 / 0.6 → 1.00×
+  assert.equal(line[header.indexOf('+p50 ms')], '1.33×');
+  assert.equal(line[header.indexOf('+p99 ms')], '1.00×');
+  assert.equal(scenarioTable(runs, 'latency-1000rps')!.includes('baseline'), false);
+  const report: BenchReport = {
+    date: '2026-01-01T00:00:00Z', mode: 'quick', ferry_commit: 'abc1234', baseline_commit: '9ed9b1c',
+    machine: { cpus: 2, node: 'v20', envoy: '1', haproxy: '2', fortio: '3', load_avg_start: [0, 0, 0], load_avg_end: [0, 0, 0] },
+    pinning: 'none', runs: withBase,
+  };
+  assert.match(renderResultsMarkdown(report), /ferry-baseline: 9ed9b1c/);
+});

@@ -162,6 +162,11 @@ export function scenarioTable(runs: readonly RunResult[], scenario: Scenario): s
       const ratios = columns.map((c) => formatRatio(ferry && envoy ? ratio(c.get(ferry, direct), c.get(envoy, direct)) : null));
       lines.push(row([topology, '**ferry / envoy**', ...ratios]));
     }
+    const baseline = ok(find(mine, scenario, topology, 'ferry-baseline'));
+    if (find(mine, scenario, topology, 'ferry') && find(mine, scenario, topology, 'ferry-baseline')) {
+      const ratios = columns.map((c) => formatRatio(ferry && baseline ? ratio(c.get(ferry, direct), c.get(baseline, direct)) : null));
+      lines.push(row([topology, '**ferry / baseline**', ...ratios]));
+    }
   }
   return lines.join('\n');
 }
@@ -245,7 +250,7 @@ export function renderResultsMarkdown(report: BenchReport): string {
     '',
     `Pinning: ${report.pinning}`,
     '',
-    `Ferry commit: ${report.ferry_commit}. Load average (1/5/15 min) before: ${m.load_avg_start.map((x) => x.toFixed(2)).join(' / ')}, ` +
+    `Ferry commit: ${report.ferry_commit}${report.baseline_commit ? ` (ferry-baseline: ${report.baseline_commit}, the same proxy built from that commit)` : ''}. Load average (1/5/15 min) before: ${m.load_avg_start.map((x) => x.toFixed(2)).join(' / ')}, ` +
       `after: ${m.load_avg_end.map((x) => x.toFixed(2)).join(' / ')} (anything well above 0 means other work shared the CPUs and the figures are noisy).`,
     '',
   ];

@@ -1,6 +1,7 @@
 // The benchmark harness: Ferry, Envoy, HAProxy and a direct connection under fortio, side by side.
 //
 // Usage: node dist/bench/run.js [--quick] [--proxies=direct,envoy,...] [--scenarios=latency-1000rps,xds-convergence,...]
+//        [--baseline=DIR]  (also runs `ferry-baseline`: the proxy of another built Ferry tree, for before/after)
 // Writes bench/results/latest.{json,md}, a dated JSON copy and bench/results/latency.svg.
 
 import { execFileSync } from 'node:child_process';
@@ -28,7 +29,7 @@ import {
 } from './processes';
 import { renderResultsMarkdown } from './results-table';
 import { locateTools, toolVersions, type ToolPaths } from './tools';
-import { PROXIES, SCENARIOS, type BenchReport, type ProxyName, type RunResult, type Scenario } from './types';
+import { ALL_PROXIES, PROXIES, SCENARIOS, type BenchReport, type ProxyName, type RunResult, type Scenario } from './types';
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -42,6 +43,12 @@ function ferryCommit(repoRoot: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The commit a baseline tree was built from: its BASELINE_COMMIT file (written by `make bench-compare`) or its git HEAD. */
+function baselineCommit(dir: string): string {
+  const stamp = path.join(dir, 'BASELINE_COMMIT');
+  return existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : ferryCommit(dir);
 }
 
 function clockTicksPerSecond(): number {
@@ -169,22 +176,32 @@ function describe(r: RunResult): string {
   }
 }
 
-const USAGE = `usage: run.js [--quick] [--proxies=${PROXIES.join(',')}] [--scenarios=${SCENARIOS.join(',')}] [--xds-streams=100,1000]`;
+const USAGE = `usage: run.js [--quick] [--proxies=${ALL_PROXIES.join(',')}] [--scenarios=${SCENARIOS.join(',')}] [--xds-streams=100,1000] [--baseline=DIR]`;
 
 interface Args {
   quick: boolean;
   proxies: ProxyName[];
   scenarios: Scenario[];
   xdsStreams?: number[];
+  /** A built Ferry tree of another commit, measured as `ferry-baseline`. */
+  baseline: string | null;
 }
 
-function parseArgs(argv: readonly string[]): Args {
+export function parseArgs(argv: readonly string[]): Args {
   let xdsStreams: number[] | undefined;
   let quick = false;
   let proxies: ProxyName[] = [...PROXIES];
   let scenarios: Scenario[] = [...SCENARIOS];
+  let baseline: string | null = null;
+  let proxiesGiven = false;
   for (const a of argv) {
     if (a === '--quick') quick = true;
+    else if (a.startsWith('--baseline=')) {
+      baseline = path.resolve(a.slice('--baseline='.length));
+      if (!existsSync(path.join(baseline, 'bin', 'ferry')) || !existsSync(path.join(baseline, 'dist'))) {
+        throw new FerryError('FERRY_ERR_BENCH_ARGS', `--baseline: ${baseline} is not a built Ferry tree (needs bin/ferry and dist/; \`make bench-compare BASE=REV\` builds one)`);
+      }
+    }
     else if (a.startsWith('--scenarios=')) {
       const parsed = parseScenarioList(a.slice('--scenarios='.length));
       if ('unknown' in parsed) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--scenarios: unknown ${parsed.unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
@@ -195,16 +212,19 @@ function parseArgs(argv: readonly string[]): Args {
     }
     else if (a.startsWith('--proxies=')) {
       const names = a.slice('--proxies='.length).split(',').filter(Boolean);
-      const unknown = names.filter((n) => !PROXIES.includes(n as ProxyName));
-      if (unknown.length > 0) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--proxies: unknown ${unknown.join(', ')} (known: ${PROXIES.join(', ')})`);
+      const unknown = names.filter((n) => !ALL_PROXIES.includes(n as ProxyName));
+      if (unknown.length > 0) throw new FerryError('FERRY_ERR_BENCH_ARGS', `--proxies: unknown ${unknown.join(', ')} (known: ${ALL_PROXIES.join(', ')})`);
       proxies = names as ProxyName[];
+      proxiesGiven = true;
     } else throw new FerryError('FERRY_ERR_BENCH_ARGS', `unknown argument ${a} (${USAGE})`);
   }
-  return { quick, proxies, scenarios, ...(xdsStreams ? { xdsStreams } : {}) };
+  if (baseline !== null && !proxiesGiven) proxies = ['direct', 'ferry-baseline', ...proxies.filter((p) => p !== 'direct')];
+  if (baseline === null && proxies.includes('ferry-baseline')) throw new FerryError('FERRY_ERR_BENCH_ARGS', '--proxies=ferry-baseline needs --baseline=DIR');
+  return { quick, proxies, scenarios, baseline, ...(xdsStreams ? { xdsStreams } : {}) };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { quick, proxies, scenarios, xdsStreams } = parseArgs(argv);
+  const { quick, proxies, scenarios, xdsStreams, baseline } = parseArgs(argv);
   const tools = locateTools();
   const versions = toolVersions(tools);
   const cpus = os.availableParallelism();
@@ -236,7 +256,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await waitForPort(upstreamPorts.tcp, 10_000, [upstream]);
     const env: Env = {
       tools, loadCpu, upstream: upstreamPorts, clockTicks: clockTicksPerSecond(),
-      launch: { tools, repoRoot, workDir, proxyCpu: pinned ? 1 : null },
+      launch: { tools, repoRoot, workDir, proxyCpu: pinned ? 1 : null, baselineRoot: baseline },
       certs: await writeMeshCerts(workDir),
     };
     for (const [i, spec] of plan.entries()) {
@@ -251,6 +271,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const report: BenchReport = {
     date: date.toISOString(), mode: quick ? 'quick' : 'full', ferry_commit: ferryCommit(repoRoot),
+    ...(baseline !== null ? { baseline_commit: baselineCommit(baseline) } : {}),
     machine: { cpus, node: process.version, ...versions, load_avg_start: round3(loadAvgStart), load_avg_end: round3(os.loadavg()) },
     pinning, runs,
   };

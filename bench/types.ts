@@ -1,6 +1,7 @@
 // The benchmark's shared vocabulary: scenarios, topologies, proxies and the recorded result shape.
 
-export type ProxyName = 'direct' | 'ferry' | 'envoy' | 'haproxy';
+/** `ferry-baseline`: the same proxy built from another commit (`--baseline=DIR`), for before/after runs. */
+export type ProxyName = 'direct' | 'ferry-baseline' | 'ferry' | 'envoy' | 'haproxy';
 /** Data-plane topologies, plus the control-plane "topologies": the controller (xDS, CA) and the webhook. */
 export type Topology = 'direct' | 'single' | 'pair' | 'controller' | 'webhook';
 export type Scenario =
@@ -27,6 +28,8 @@ export const SCENARIOS: readonly Scenario[] = [
 export const CONTROL_PLANE_SCENARIOS: readonly Scenario[] = ['xds-convergence', 'csr-sign', 'webhook'];
 /** Proxies in the order they are run and shown; `direct` (no proxy) is always first. */
 export const PROXIES: readonly ProxyName[] = ['direct', 'ferry', 'envoy', 'haproxy'];
+/** Every proxy `--proxies=` accepts, in run order: the baseline runs just before the Ferry under test. */
+export const ALL_PROXIES: readonly ProxyName[] = ['direct', 'ferry-baseline', 'ferry', 'envoy', 'haproxy'];
 
 /** One (scenario, topology, proxy) entry of `bench/results/latest.json`. Null means "not measured". */
 export interface RunResult {
@@ -81,6 +84,8 @@ export interface BenchReport {
   readonly mode: 'quick' | 'full';
   /** `git rev-parse --short HEAD` of the Ferry tree measured (+ "-dirty" with local changes). */
   readonly ferry_commit: string;
+  /** The commit of the `ferry-baseline` tree, when the run had one (`--baseline=DIR`). */
+  readonly baseline_commit?: string;
   readonly machine: MachineInfo;
   /** How processes were pinned to CPUs, in words. */
   readonly pinning: string;
