@@ -22,7 +22,7 @@ function chain(name: string, match: Partial<FilterChainMatchConfig> = {}): Filte
       ...match,
     },
     tls: null,
-    network: { kind: 'tcp_proxy', statPrefix: name, cluster: name, weightedClusters: null, idleTimeoutMs: 0, maxConnectAttempts: 1 },
+    network: { kind: 'tcp_proxy', statPrefix: name, cluster: name, weightedClusters: null, idleTimeoutMs: 0, maxConnectAttempts: 1, accessLogs: [] },
   };
 }
 

@@ -32,8 +32,9 @@ describe('http_connection_manager', () => {
       normalize_path: true,
       merge_slashes: true,
       strip_matching_host_port: true,
-      access_log: [{ name: 'x' }],
+      access_log: [{ name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' } }],
     });
+    assert.deepEqual(c.accessLogs.map((l) => [l.target.kind, l.format.kind]), [['stdout', 'text']]);
     assert.deepEqual(
       [c.codecType, c.requestHeadersTimeoutMs, c.requestTimeoutMs, c.streamIdleTimeoutMs, c.idleTimeoutMs, c.maxRequestHeadersKb],
       ['HTTP2', 1000, 2000, 3000, 4000, 90],

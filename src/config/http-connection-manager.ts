@@ -4,6 +4,7 @@ import { ConfigError, UnsupportedConfigError } from '../errors';
 import type { HttpConnectionManagerConfig, TcpProxyConfig, WeightedClusterConfig } from './types';
 import { duration, optDuration } from './common';
 import { translateHttpFilters } from './http-filters';
+import { translateAccessLogs } from './access-log';
 import { Reader } from './reader';
 import { translateRouteConfiguration, upgradeTypes } from './route';
 
@@ -112,6 +113,7 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     mergeSlashes: r.bool('merge_slashes', false),
     stripPortMode: stripMatching ? 'matching' : stripAny ? 'any' : 'none',
     http2MaxConcurrentStreams: http2ProtocolOptions(r, 'http2_protocol_options'),
+    accessLogs: translateAccessLogs(r),
   };
   r.enumOf('server_header_transformation', ['OVERWRITE'], 'OVERWRITE', 'server_header_transformation (only OVERWRITE is supported)');
   r.enumOf('forward_client_cert_details', ['SANITIZE'], 'SANITIZE', 'forward_client_cert_details (only SANITIZE is supported)');
@@ -121,10 +123,12 @@ export function translateHttpConnectionManager(r: Reader): HttpConnectionManager
     h1.rejectRest();
     h1.done();
   }
-  r.ignore('access_log', 'access_log_options', 'internal_address_config');
+  r.ignore('internal_address_config');
   // Ferry never takes the client address from x-forwarded-for (RBAC and hashing read the
   // connection's peer), so trusted hops would have nothing to change.
   r.reject(
+    // Periodic and on-new-request flushing: Ferry writes each line once, when the stream ends.
+    'access_log_options',
     'xff_num_trusted_hops',
     // Would set user-agent and x-envoy-downstream-service-cluster on requests: Ferry adds neither.
     'add_user_agent',
@@ -189,9 +193,10 @@ export function translateTcpProxy(r: Reader): TcpProxyConfig {
     weightedClusters,
     idleTimeoutMs: duration(r, 'idle_timeout', 3_600_000),
     maxConnectAttempts: r.int('max_connect_attempts', 1, 1, 0xffffffff),
+    accessLogs: translateAccessLogs(r),
   };
-  r.ignore('access_log', 'access_log_options');
   r.reject(
+    'access_log_options',
     'on_demand',
     'metadata_match',
     'downstream_idle_timeout',

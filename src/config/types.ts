@@ -103,6 +103,18 @@ export interface TcpProxyConfig {
   readonly weightedClusters: readonly WeightedClusterConfig[] | null;
   readonly idleTimeoutMs: number; // default 1 h; 0 disables
   readonly maxConnectAttempts: number; // default 1
+  /** access_log: one entry per configured logger, each line written when the connection closes. */
+  readonly accessLogs: readonly AccessLogConfig[];
+}
+
+/** One access logger (envoy.access_loggers.file / stdout / stderr) with its format. */
+export interface AccessLogConfig {
+  /** Path of the entry, for errors raised when the sink is opened. */
+  readonly field: string;
+  readonly target: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' | 'stderr' };
+  readonly format:
+    | { readonly kind: 'text'; readonly text: string }
+    | { readonly kind: 'json'; readonly fields: Readonly<Record<string, unknown>>; readonly omitEmptyValues: boolean };
 }
 
 export interface HttpConnectionManagerConfig {
@@ -133,6 +145,8 @@ export interface HttpConnectionManagerConfig {
   readonly stripPortMode: 'none' | 'any' | 'matching';
   /** http2_protocol_options.max_concurrent_streams: SETTINGS_MAX_CONCURRENT_STREAMS to downstream clients (default 100). */
   readonly http2MaxConcurrentStreams: number;
+  /** access_log: one line per finished request, per logger. */
+  readonly accessLogs: readonly AccessLogConfig[];
 }
 
 // ───────────────────────────── routes ─────────────────────────────
