@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real peers Ferry's tests and benchmarks talk to. Idempotent.
-#   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop), iptables, openssl, helm
+#   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop), iptables, openssl, helm, chromium
 #   setup-tools.sh bench  the above plus fortio, HAProxy and wrk
 #   setup-tools.sh chart  only helm (for the chart tests: helm lint, helm template)
 set -euo pipefail
@@ -53,6 +53,12 @@ fi
 # The chart tests (helm lint / helm template) are part of `make test`.
 if [ "$what" = "test" ]; then
   install_helm
+  # The dashboard test drives Debian's Chromium with playwright-core (an npm dev dependency).
+  if [ "$(id -u)" = "0" ]; then
+    apt_install chromium:chromium
+  elif ! have chromium; then
+    echo "setup-tools: chromium missing and not root; the dashboard test will say it is skipped" >&2
+  fi
 fi
 
 if [ "$what" = "bench" ]; then
