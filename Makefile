@@ -30,7 +30,9 @@ test: deps tools build
 test-unit: build
 	node --test $(NODE_TEST_FLAGS) $$(find dist/src dist/sidecar -name '*.test.js' | sort)
 
+# The shop as a local mesh (netns mode with capture as root, else bind mode), then what it showed.
 demo: deps build
+	bash scripts/setup-tools.sh demo
 	./bin/ferry demo
 
 bench: deps build

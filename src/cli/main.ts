@@ -7,7 +7,7 @@ import { proxyCommand, PROXY_USAGE } from './proxy-command';
 // controller and webhook code in memory.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const lazy = {
-  demo: (): typeof import('./demo-command') => require('./demo-command'),
+  demo: (): typeof import('./demo/demo-command') => require('./demo/demo-command'),
   mesh: (): typeof import('./mesh-commands') => require('./mesh-commands'),
   controller: (): typeof import('../controller/command') => require('../controller/command'),
   agent: (): typeof import('../../sidecar/agent/commands') => require('../../sidecar/agent/commands'),
@@ -22,7 +22,7 @@ usage: ferry <command> [flags]
 commands:
   proxy      run the sidecar proxy from an Envoy v3 bootstrap file
   up         run Kubernetes manifests as an injected, mTLS mesh on this machine (ferry up -f FILE|DIR)
-  demo       run the local demo: a proxy in front of three demo upstreams, with traffic
+  demo       run the shop as a local mesh with traffic, then show injection, mTLS and metrics
   controller run the mesh controller: registry → xDS v3 (ADS) for sidecars, Envoy and gRPC clients
   proxy-status  show each connected proxy's xDS sync state (from the controller's admin server)
   token      print a local-mesh bootstrap token (ferry token --namespace NS --service-account SA --token-key FILE)

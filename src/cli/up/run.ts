@@ -472,6 +472,7 @@ export class UpRun {
         name: p.template.pod.metadata.name,
         workload: p.template.workload,
         labels: p.template.pod.metadata.labels,
+        serviceAccount: String(p.template.pod.spec?.serviceAccountName ?? 'default'),
         ip: p.ip,
         netns: p.ns,
         meshed: p.run.skipped === null,

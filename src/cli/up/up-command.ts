@@ -36,6 +36,18 @@ export interface UpDeps {
   readonly stopSignal?: Promise<void>;
 }
 
+/** The mode a run gets for `--mode auto|netns|bind`, and the line that says what it means. */
+export function chooseMode(modeFlag: string): { mode: Mode; line: string } {
+  const why = netnsUnavailable(hasTool, existsSync(addonPath()));
+  if (modeFlag === 'netns' && why) throw new UsageError(`flag --mode netns: not available here (${why})`);
+  const mode: Mode = modeFlag === 'bind' || (modeFlag === 'auto' && why !== null) ? 'bind' : 'netns';
+  if (mode === 'netns') return { mode, line: 'netns mode — each pod in its own network namespace on a bridge, traffic captured by ferry init (iptables)' };
+  return {
+    mode,
+    line: `bind mode — no capture${why && modeFlag === 'auto' ? ` (netns mode needs root and iptables: ${why})` : ''}; pods on loopback addresses, one outbound proxy binds every service address, so callers reach services with that proxy's identity (spiffe://cluster.local/ns/ferry-system/sa/ferry-outbound); app ports move to free ones (see state.json)`,
+  };
+}
+
 export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<number> {
   const { values, positional } = parseFlags(argv, {
     filename: 'string',
@@ -64,14 +76,8 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   const manifests = readManifests([values.filename]);
   for (const line of removeStaleRuns(stateDir)) out(`ferry up: removed what a crashed run left: ${line}`);
 
-  const why = netnsUnavailable(hasTool, existsSync(addonPath()));
-  if (modeFlag === 'netns' && why) throw new UsageError(`flag --mode netns: not available here (${why})`);
-  const mode: Mode = modeFlag === 'bind' || (modeFlag === 'auto' && why !== null) ? 'bind' : 'netns';
-  if (mode === 'netns') {
-    out('ferry up: netns mode — each pod in its own network namespace on a bridge, traffic captured by ferry init (iptables)');
-  } else {
-    out(`ferry up: bind mode — no capture${why && modeFlag === 'auto' ? ` (netns mode needs root and iptables: ${why})` : ''}; pods on loopback addresses, one outbound proxy binds every service address, so callers reach services with that proxy's identity (spiffe://cluster.local/ns/ferry-system/sa/ferry-outbound); app ports move to free ones (see state.json)`);
-  }
+  const { mode, line } = chooseMode(modeFlag);
+  out(`ferry up: ${line}`);
 
   const t0 = clock.now();
   const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out });
