@@ -328,7 +328,7 @@ export class Proxy implements AdminTarget {
       out.push({
         name: c.name,
         circuit_breakers: c.config.circuitBreakers,
-        connections: c.connectionCounter.connections,
+        connections: c.resources.connections,
         hosts: c.allHosts.map((h) => ({
           address: h.key,
           weight: h.weight,

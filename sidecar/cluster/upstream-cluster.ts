@@ -15,7 +15,7 @@ import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
 import { selectDnsAnswers, type DnsAnswer } from './dns-answers';
-import { Http1Pool, Http2Pool, type ConnectionCounter } from '../upstream/connection-pool';
+import { Http1Pool, Http2Pool } from '../upstream/connection-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
 export class UpstreamHost implements LbHost {
@@ -56,11 +56,11 @@ export class UpstreamHost implements LbHost {
   }
 
   http1(): Http1Pool {
-    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
+    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.resources, this.cluster.identity));
   }
 
   http2(): Http2Pool {
-    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
+    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.resources, this.cluster.identity));
   }
 
   /** A TCP proxy connection to this host, closed with the host's connections. */
@@ -102,8 +102,8 @@ export interface ClusterDeps {
 
 export class UpstreamCluster {
   readonly name: string;
+  /** The circuit breaker: requests, pending requests, retries, and the connections the pools and TCP proxy open. */
   readonly resources: ResourceManager;
-  readonly connectionCounter: ConnectionCounter = { connections: 0 };
   readonly outlier: OutlierDetector | null;
   private readonly lb: LoadBalancer;
   private readonly healthCheckers: HealthChecker[] = [];

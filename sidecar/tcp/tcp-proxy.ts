@@ -60,11 +60,21 @@ export class TcpProxy {
       connection_security_policy: downstream.peerPrincipal ? 'mutual_tls' : 'none',
     };
     const m = this.deps.metrics;
-    if (cluster.connectionCounter.connections >= cluster.config.circuitBreakers.maxConnections) {
+    // The upstream connection's unit of the cluster's max_connections, taken before the first connect
+    // attempt and carried from a failed attempt to the next; given back when the session has no
+    // upstream connection left.
+    const res = cluster.resources;
+    if (!res.tryAcquire('connections')) {
       m.overflow.labels(cluster.name, 'max_connections').inc();
       socket.destroy();
       return;
     }
+    let holdsConnection = true;
+    const releaseConnection = (): void => {
+      if (!holdsConnection) return;
+      holdsConnection = false;
+      res.release('connections');
+    };
     this.sockets.add(socket);
     socket.pause();
     m.tcpOpened.labels(labels).inc();
@@ -79,13 +89,15 @@ export class TcpProxy {
             : null
           : cluster.pick({ hash: null, exclude: tried, maxExcludeAttempts: 3 });
       if (host === null) {
+        releaseConnection();
         socket.destroy();
         return;
       }
       tried.add(host.key);
-      this.connect(cluster, host, socket, labels, () => {
-        if (attempts < this.config.maxConnectAttempts && !socket.destroyed) tryConnect();
-        else socket.destroy();
+      this.connect(cluster, host, socket, labels, (connected) => {
+        if (!connected && attempts < this.config.maxConnectAttempts && !socket.destroyed) return tryConnect();
+        releaseConnection();
+        socket.destroy();
       });
     };
     socket.once('close', () => {
@@ -101,11 +113,11 @@ export class TcpProxy {
     host: UpstreamHost,
     socket: net.Socket,
     labels: Record<string, string>,
-    onConnectFailure: () => void,
+    /** The upstream connection closed; `connected`: after it came up (else the attempt failed). */
+    onUpstreamClose: (connected: boolean) => void,
   ): void {
     const t = cluster.config.tls;
     const upstream = connectUpstream(t, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
-    cluster.connectionCounter.connections++;
     host.stats.activeRequests++;
     host.trackConnection(upstream);
     let connected = false;
@@ -148,10 +160,8 @@ export class TcpProxy {
       }
     });
     upstream.once('close', () => {
-      cluster.connectionCounter.connections--;
       host.stats.activeRequests--;
-      if (!connected) onConnectFailure();
-      else socket.destroy();
+      onUpstreamClose(connected);
     });
     socket.once('close', () => {
       if (connected) upstream.destroy();

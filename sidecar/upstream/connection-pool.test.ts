@@ -8,6 +8,7 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { translateCluster } from '../../src/config/cluster';
 import type { ClusterConfig } from '../../src/config/types';
+import { ResourceManager } from '../cluster/circuit-breaker';
 import type { Http1Connection } from './http1-client';
 import { Http1Pool, Http2Pool } from './connection-pool';
 
@@ -69,12 +70,14 @@ test('HTTP/1.1: max_requests_per_connection closes a connection after that many 
     res.end(`conn${sockets.size}`);
   });
   const port = await listen(t, server, () => server.closeAllConnections());
-  const limited = new Http1Pool(cluster(port, { max_requests_per_connection: 2 }), { host: '127.0.0.1', port }, { connections: 0 });
+  const limitedCluster = cluster(port, { max_requests_per_connection: 2 });
+  const limited = new Http1Pool(limitedCluster, { host: '127.0.0.1', port }, new ResourceManager(limitedCluster.circuitBreakers));
   t.after(() => limited.close());
   const bodies: string[] = [];
   for (let i = 0; i < 3; i++) bodies.push(await get1(limited.acquire()!));
   assert.deepEqual(bodies, ['conn1', 'conn1', 'conn2']);
-  const unlimited = new Http1Pool(cluster(port), { host: '127.0.0.1', port }, { connections: 0 });
+  const unlimitedCluster = cluster(port);
+  const unlimited = new Http1Pool(unlimitedCluster, { host: '127.0.0.1', port }, new ResourceManager(unlimitedCluster.circuitBreakers));
   t.after(() => unlimited.close());
   for (let i = 0; i < 3; i++) bodies.push(await get1(unlimited.acquire()!));
   assert.deepEqual(bodies.slice(3), ['conn3', 'conn3', 'conn3'], 'without the field one connection carries them all');
@@ -100,9 +103,14 @@ async function h2Server(t: TestContext) {
 
 const H2 = { http2_protocol_options: {} };
 
+/** An HTTP/2 pool to the loopback server, counted by a breaker of its own. */
+function h2Pool(c: ClusterConfig, port: number): Http2Pool {
+  return new Http2Pool(c, { host: '127.0.0.1', port }, new ResourceManager(c.circuitBreakers));
+}
+
 test('HTTP/2: max_requests_per_connection moves later streams to a new session', async (t) => {
   const s = await h2Server(t);
-  const pool = new Http2Pool(cluster(s.port, { ...H2, max_requests_per_connection: 2 }), { host: '127.0.0.1', port: s.port }, { connections: 0 });
+  const pool = h2Pool(cluster(s.port, { ...H2, max_requests_per_connection: 2 }), s.port);
   t.after(() => pool.close());
   const bodies: string[] = [];
   for (let i = 0; i < 3; i++) bodies.push(await get2(pool));
@@ -111,19 +119,20 @@ test('HTTP/2: max_requests_per_connection moves later streams to a new session',
 
 test('HTTP/2: max_concurrent_streams caps the streams open on one session; the default multiplexes on one', async (t) => {
   const s = await h2Server(t);
-  const counter = { connections: 0 };
-  const capped = new Http2Pool(cluster(s.port, { http2_protocol_options: { max_concurrent_streams: 1 } }), { host: '127.0.0.1', port: s.port }, counter);
+  const cappedCluster = cluster(s.port, { http2_protocol_options: { max_concurrent_streams: 1 } });
+  const cb = new ResourceManager(cappedCluster.circuitBreakers);
+  const capped = new Http2Pool(cappedCluster, { host: '127.0.0.1', port: s.port }, cb);
   t.after(() => capped.close());
   const a = get2(capped, '/hold');
   const b = get2(capped, '/hold');
   while (s.held.length < 2) await new Promise((r) => setTimeout(r, 10));
   assert.equal(capped.size, 2, 'the second concurrent stream opened a second session');
-  assert.equal(counter.connections, 2, 'both count against max_connections');
+  assert.equal(cb.connections, 2, 'both count against max_connections');
   for (const h of s.held.splice(0)) h.end('done');
   await Promise.all([a, b]);
   assert.equal(await get2(capped), 'session1', 'a stream after both finished reuses the first session');
 
-  const shared = new Http2Pool(cluster(s.port, H2), { host: '127.0.0.1', port: s.port }, { connections: 0 });
+  const shared = h2Pool(cluster(s.port, H2), s.port);
   t.after(() => shared.close());
   const c = get2(shared, '/hold');
   const d = get2(shared, '/hold');
@@ -135,8 +144,61 @@ test('HTTP/2: max_concurrent_streams caps the streams open on one session; the d
 
 test('HTTP/2: initial_stream_window_size reaches the upstream in SETTINGS', async (t) => {
   const s = await h2Server(t);
-  const pool = new Http2Pool(cluster(s.port, { http2_protocol_options: { initial_stream_window_size: 131_072 } }), { host: '127.0.0.1', port: s.port }, { connections: 0 });
+  const pool = h2Pool(cluster(s.port, { http2_protocol_options: { initial_stream_window_size: 131_072 } }), s.port);
   t.after(() => pool.close());
   await get2(pool);
   assert.equal(s.sessions[0].remoteSettings.initialWindowSize, 131_072);
+});
+
+/** Resolves once `cond` holds, checking after each turn of the event loop (the test's timeout bounds it). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+}
+
+test("HTTP/1.1: the breaker's connections count follows the pool's connections opening and closing", async (t) => {
+  const server = http.createServer((req, res) => res.end('ok'));
+  const port = await listen(t, server, () => server.closeAllConnections());
+  const c = cluster(port, { circuit_breakers: { thresholds: [{ max_connections: 2 }] } });
+  const cb = new ResourceManager(c.circuitBreakers);
+  const pool = new Http1Pool(c, { host: '127.0.0.1', port }, cb);
+  t.after(() => pool.close());
+  const a = pool.acquire()!;
+  assert.equal(cb.connections, 1);
+  const b = pool.acquire()!;
+  assert.equal(cb.connections, 2);
+  assert.equal(cb.canAcquire('connections'), false, 'at max_connections: the router makes further requests pending');
+  assert.deepEqual(await Promise.all([get1(a), get1(b)]), ['ok', 'ok']);
+  assert.equal(cb.connections, 2, 'idle keep-alive connections still hold their units');
+  const reused = pool.acquire()!;
+  assert.ok(reused === a || reused === b, 'an idle connection is reused without another unit');
+  assert.equal(cb.connections, 2);
+  await get1(reused);
+  server.closeAllConnections();
+  await until(() => cb.connections === 0);
+  assert.equal(cb.canAcquire('connections'), true);
+  pool.acquire();
+  assert.equal(cb.connections, 1);
+  pool.close();
+  await until(() => cb.connections === 0);
+});
+
+test("HTTP/2: the breaker's connections count follows the pool's sessions opening and closing", async (t) => {
+  const s = await h2Server(t);
+  const c = cluster(s.port, { http2_protocol_options: { max_concurrent_streams: 1 } });
+  const cb = new ResourceManager(c.circuitBreakers);
+  const pool = new Http2Pool(c, { host: '127.0.0.1', port: s.port }, cb);
+  t.after(() => pool.close());
+  assert.equal(await get2(pool), 'session1');
+  assert.equal(cb.connections, 1);
+  for (const session of s.sessions) session.destroy();
+  await until(() => cb.connections === 0);
+  assert.equal(pool.size, 0);
+  const a = get2(pool, '/hold');
+  const b = get2(pool, '/hold');
+  assert.equal(cb.connections, 2, 'a second session for the second concurrent stream');
+  while (s.held.length < 2) await new Promise((r) => setImmediate(r));
+  for (const h of s.held.splice(0)) h.end('done');
+  await Promise.all([a, b]);
+  pool.close();
+  await until(() => cb.connections === 0);
 });

@@ -6,16 +6,11 @@ import * as tls from 'node:tls';
 import type { ClusterConfig, UpstreamTlsConfig } from '../../src/config/types';
 import { verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { upstreamMaterial, type WorkloadIdentity } from '../tls/workload-identity';
-import { Http1ConnectionPool } from './http1-client';
+import { Http1ConnectionPool, type ConnectionBreaker } from './http1-client';
 
 export interface PoolEndpoint {
   readonly host: string;
   readonly port: number;
-}
-
-/** Connection accounting the cluster's circuit breaker reads (max_connections). */
-export interface ConnectionCounter {
-  connections: number;
 }
 
 /** TLS client options for one endpoint; throws MissingIdentityError before the first certificate. */
@@ -67,9 +62,9 @@ export function connectUpstream(
   return tls.connect(alpn ? { ...opts, ALPNProtocols: alpn } : opts);
 }
 
-/** HTTP/1.1 pool: keep-alive connections to one endpoint, counted for max_connections, closed when idle. */
+/** HTTP/1.1 pool: keep-alive connections to one endpoint, counted by the cluster's breaker, closed when idle. */
 export class Http1Pool extends Http1ConnectionPool {
-  constructor(cluster: ClusterConfig, endpoint: PoolEndpoint, counter: ConnectionCounter, identity: WorkloadIdentity | null = null) {
+  constructor(cluster: ClusterConfig, endpoint: PoolEndpoint, breaker: ConnectionBreaker, identity: WorkloadIdentity | null = null) {
     const tlsConfig = cluster.tls;
     super({
       // Envoy counts max_connections per cluster; each endpoint's pool may open that many.
@@ -77,7 +72,7 @@ export class Http1Pool extends Http1ConnectionPool {
       idleTimeoutMs: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : 0,
       maxRequestsPerConnection: cluster.maxRequestsPerConnection,
       connectTimeoutMs: cluster.connectTimeoutMs,
-      counter,
+      breaker,
       secure: tlsConfig !== null,
       connect: () => {
         const sock = connectUpstream(tlsConfig, endpoint, identity, undefined, cluster.upstreamBindAddress);
@@ -115,7 +110,7 @@ export class Http2Pool {
   constructor(
     private readonly cluster: ClusterConfig,
     private readonly endpoint: PoolEndpoint,
-    private readonly counter: ConnectionCounter,
+    private readonly breaker: ConnectionBreaker,
     private readonly identity: WorkloadIdentity | null = null,
   ) {}
 
@@ -147,7 +142,7 @@ export class Http2Pool {
       if (p.active < this.capacity(p)) return p;
       if (least === null || p.active < least.active) least = p;
     }
-    if (least === null || this.counter.connections < this.cluster.circuitBreakers.maxConnections) return this.open();
+    if (least === null || this.breaker.canAcquire('connections')) return this.open();
     return least;
   }
 
@@ -182,7 +177,7 @@ export class Http2Pool {
       },
     });
     const p: PooledSession = { session, active: 0, total: 0, retired: false, settled: false };
-    this.counter.connections++;
+    this.breaker.acquire('connections');
     const connWindow = h2opts?.initialConnectionWindowSize;
     session.once('connect', () => {
       if (connWindow && connWindow > 65535) {
@@ -201,7 +196,7 @@ export class Http2Pool {
       /* surfaced on each stream */
     });
     session.once('close', () => {
-      this.counter.connections--;
+      this.breaker.release('connections');
       const i = this.sessions.indexOf(p);
       if (i >= 0) this.sessions.splice(i, 1);
     });

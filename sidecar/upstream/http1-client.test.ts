@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { ResourceManager } from '../cluster/circuit-breaker';
 import { Http1ConnectionPool, type Http1Connection, type Http1ConnectionUser } from './http1-client';
 
 /** A raw HTTP/1.1 server answering each request with `answer(n)`; counts connections. */
@@ -37,12 +38,17 @@ async function server(answer: (n: number) => string): Promise<{ port: number; co
   };
 }
 
-function pool(port: number, o: { max?: number; idleMs?: number; counter?: { connections: number } } = {}): Http1ConnectionPool {
+/** A circuit breaker with Envoy's default thresholds. */
+function breaker(): ResourceManager {
+  return new ResourceManager({ maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, retryBudget: null });
+}
+
+function pool(port: number, o: { max?: number; idleMs?: number; breaker?: ResourceManager } = {}): Http1ConnectionPool {
   return new Http1ConnectionPool({
     maxConnections: o.max ?? 10,
     idleTimeoutMs: o.idleMs ?? 0,
     connectTimeoutMs: 1000,
-    counter: o.counter ?? { connections: 0 },
+    breaker: o.breaker ?? breaker(),
     secure: false,
     connect: () => net.connect({ host: '127.0.0.1', port }),
   });
@@ -81,8 +87,8 @@ test('keep-alive: sequential requests share one connection', async (t) => {
 
 test('at the limit a waiter gets the connection when it is released', async (t) => {
   const s = await server((n) => ok(`r${n}`));
-  const counter = { connections: 0 };
-  const p = pool(s.port, { max: 1, counter });
+  const cb = breaker();
+  const p = pool(s.port, { max: 1, breaker: cb });
   t.after(() => {
     p.close();
     return s.close();
@@ -94,13 +100,13 @@ test('at the limit a waiter gets the connection when it is released', async (t) 
   const c = await second;
   assert.equal(c, first);
   assert.deepEqual(await get(c), { status: 200, body: 'r2' });
-  assert.equal(counter.connections, 1);
+  assert.equal(cb.connections, 1);
 });
 
 test('connection: close is not reused; idle connections close after the idle timeout', async (t) => {
   const s = await server((n) => (n === 1 ? 'HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\na' : ok('b')));
-  const counter = { connections: 0 };
-  const p = pool(s.port, { idleMs: 100, counter });
+  const cb = breaker();
+  const p = pool(s.port, { idleMs: 100, breaker: cb });
   t.after(() => {
     p.close();
     return s.close();
@@ -109,8 +115,8 @@ test('connection: close is not reused; idle connections close after the idle tim
   assert.deepEqual(await get(p.acquire()!), { status: 200, body: 'b' });
   assert.equal(s.connections(), 2);
   const deadline = Date.now() + 3000;
-  while (counter.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(counter.connections, 0);
+  while (cb.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(cb.connections, 0);
 });
 
 test('malformed response is a protocol error; a refused connection a connect failure', async (t) => {
@@ -151,7 +157,7 @@ test('a connection that does not come up within the connect timeout fails as con
     maxConnections: 1,
     idleTimeoutMs: 0,
     connectTimeoutMs: 100,
-    counter: { connections: 0 },
+    breaker: breaker(),
     secure: true,
     connect: () => tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }),
   });

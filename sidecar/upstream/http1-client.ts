@@ -15,6 +15,18 @@ export interface Http1Waiter {
   onConnection(conn: Http1Connection): void;
 }
 
+/**
+ * The cluster's circuit breaker as an upstream pool sees it: every connection the pool opens holds one
+ * unit of its `connections` kind (max_connections) until it closes.
+ */
+export interface ConnectionBreaker {
+  /** Below max_connections: one more connection would be admitted. */
+  canAcquire(kind: 'connections'): boolean;
+  /** Counts a connection the pool opens (admission decided by the pool). */
+  acquire(kind: 'connections'): void;
+  release(kind: 'connections'): void;
+}
+
 export interface Http1PoolOptions {
   /** Connections this pool may open at once. */
   readonly maxConnections: number;
@@ -23,8 +35,8 @@ export interface Http1PoolOptions {
   /** A connection is closed after carrying this many requests (max_requests_per_connection); 0 = no limit. */
   readonly maxRequestsPerConnection?: number;
   readonly connectTimeoutMs: number;
-  /** Shared connection count the circuit breaker reads (max_connections). */
-  readonly counter: { connections: number };
+  /** The cluster's circuit breaker: each open connection holds one of its `connections` units. */
+  readonly breaker: ConnectionBreaker;
   /** Opens a TCP or TLS connection to the endpoint. */
   readonly connect: () => net.Socket;
   /** True for TLS: the connection is usable after 'secureConnect'. */
@@ -226,7 +238,7 @@ export class Http1ConnectionPool {
 
   onClosed(c: Http1Connection): void {
     this.open--;
-    this.opts.counter.connections--;
+    this.opts.breaker.release('connections');
     this.all.delete(c);
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
@@ -244,7 +256,7 @@ export class Http1ConnectionPool {
     const o = this.opts;
     const socket = o.connect();
     this.open++;
-    o.counter.connections++;
+    o.breaker.acquire('connections');
     const c = new Http1Connection(socket, this, o.secure, o.connectTimeoutMs);
     this.all.add(c);
     return c;
