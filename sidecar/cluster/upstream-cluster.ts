@@ -15,7 +15,9 @@ import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
 import { selectDnsAnswers, type DnsAnswer } from './dns-answers';
-import { Http1Pool, Http2Pool } from '../upstream/connection-pool';
+import { EndpointPools } from '../upstream/connection-pool';
+import type { Http1Pool } from '../upstream/http1-pool';
+import type { Http2Pool } from '../upstream/http2-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
 export class UpstreamHost implements LbHost {
@@ -30,15 +32,15 @@ export class UpstreamHost implements LbHost {
   ejected = false;
   /** Gone from service discovery but kept while it passes active health checks (ignore_health_on_host_removal false). */
   pendingRemoval = false;
-  private h1: Http1Pool | null = null;
-  private h2: Http2Pool | null = null;
+  /** Its HTTP/1.1 and HTTP/2 pools. */
+  private readonly pools: EndpointPools;
   /** TCP proxy connections to this host (pools track their own). */
   private readonly tcp = new Set<net.Socket>();
 
   constructor(
     readonly address: { readonly host: string; readonly port: number },
     readonly config: EndpointConfig,
-    private readonly cluster: UpstreamCluster,
+    cluster: UpstreamCluster,
     priority: number,
     hasActiveHc: boolean,
   ) {
@@ -48,6 +50,7 @@ export class UpstreamHost implements LbHost {
     this.edsStatus = config.healthStatus;
     // Envoy: hosts of a cluster with active health checking start unhealthy until the first pass.
     this.failedActiveHc = hasActiveHc;
+    this.pools = new EndpointPools(cluster.config, address, cluster.resources, cluster.identity);
   }
 
   get usable(): boolean {
@@ -56,11 +59,11 @@ export class UpstreamHost implements LbHost {
   }
 
   http1(): Http1Pool {
-    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.resources, this.cluster.identity));
+    return this.pools.http1();
   }
 
   http2(): Http2Pool {
-    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.resources, this.cluster.identity));
+    return this.pools.http2();
   }
 
   /** A TCP proxy connection to this host, closed with the host's connections. */
@@ -71,10 +74,7 @@ export class UpstreamHost implements LbHost {
 
   /** Closes every connection to the host, in-flight ones too; new requests open fresh pools. */
   close(): void {
-    this.h1?.close();
-    this.h2?.close();
-    this.h1 = null;
-    this.h2 = null;
+    this.pools.close();
     for (const s of this.tcp) s.destroy();
   }
 

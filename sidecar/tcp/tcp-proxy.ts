@@ -8,7 +8,7 @@ import { requestLabels, type WorkloadLabels } from '../../src/observability/isti
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
-import { connectUpstream } from '../upstream/connection-pool';
+import { connectUpstream } from '../upstream/upstream-connect';
 import type { FilterDownstream } from '../filters/types';
 
 export interface TcpProxyDeps {
