@@ -1,8 +1,7 @@
-// The sidecar proxy: builds clusters, listeners and the admin server from a BootstrapConfig, and
-// drains on shutdown.
+// The sidecar proxy: builds clusters, listeners and the admin and stats servers from a BootstrapConfig,
+// applies xDS updates (warming listeners until their routes arrive), and drains on shutdown. What the
+// admin pages show is rendered in admin/ from the state kept here.
 
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BootstrapConfig } from '../src/config/types';
 import { ConfigError } from '../src/errors';
 import { ProxyMetrics } from '../src/observability/metrics';
@@ -10,6 +9,8 @@ import { Logger, rootLogger } from '../src/observability/logger';
 import { ClusterManager } from './cluster/cluster-manager';
 import { Listener, listenerRdsNames } from './listener/listener';
 import { AdminServer, type AdminTarget } from './admin/admin-server';
+import { clustersJson, clustersText, configDump, type ProxyAdminState } from './admin/admin-pages';
+import { StatsServer } from './admin/stats-server';
 import { RouteTable } from './router/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
@@ -57,7 +58,7 @@ export class Proxy implements AdminTarget {
   readonly clusters: ClusterManager;
   readonly listeners: Listener[] = [];
   private admin: AdminServer | null = null;
-  private statsServer: http.Server | null = null;
+  private statsServer: StatsServer | null = null;
   private readonly logger: Logger;
   state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING' = 'PRE_INITIALIZING';
   adminPort = 0;
@@ -119,28 +120,8 @@ export class Proxy implements AdminTarget {
     }
     const sa = this.bootstrap.statsAddress;
     if (this.options.admin !== false && sa) {
-      this.statsServer = http.createServer((req, res) => {
-        if (req.url === '/metrics' || req.url === '/stats/prometheus') {
-          this.metricsText().then(
-            (body) => {
-              res.writeHead(200, { 'content-type': this.metricsContentType });
-              res.end(body);
-            },
-            () => {
-              res.writeHead(500);
-              res.end();
-            },
-          );
-        } else {
-          res.writeHead(404, { 'content-type': 'text/plain' });
-          res.end('metrics are at /metrics\n');
-        }
-      });
-      await new Promise<void>((resolve, reject) => {
-        this.statsServer!.once('error', reject);
-        this.statsServer!.listen(sa.port, sa.host, () => resolve());
-      });
-      this.statsPort = (this.statsServer.address() as AddressInfo).port;
+      this.statsServer = new StatsServer(this, sa);
+      this.statsPort = await this.statsServer.listen();
     }
     const dyn = this.bootstrap.dynamicResources;
     if (dyn) {
@@ -312,63 +293,27 @@ export class Proxy implements AdminTarget {
 
   // ─── AdminTarget ───
 
-  configDump(): unknown {
+  /** What /config_dump shows (rendered in admin/admin-pages.ts). */
+  private adminState(): ProxyAdminState {
     return {
       bootstrap: this.bootstrap,
-      dynamic_listeners: [...this.dynamicListeners.values()].map((d) => d.listener.config),
-      dynamic_clusters: [...this.clusters.all()].filter((c) => !this.bootstrap.clusters.includes(c.config)).map((c) => c.config),
-      dynamic_route_configs: [...this.routeTables.values()].map((t) => t.config),
+      clusters: this.clusters.all(),
+      dynamicListeners: [...this.dynamicListeners.values()].map((d) => d.listener.config),
+      routeConfigs: [...this.routeTables.values()].map((t) => t.config),
       xds: this.xdsStatus(),
     };
   }
 
+  configDump(): unknown {
+    return configDump(this.adminState());
+  }
+
   clustersJson(): unknown {
-    const out: unknown[] = [];
-    for (const c of this.clusters.all()) {
-      out.push({
-        name: c.name,
-        circuit_breakers: c.config.circuitBreakers,
-        connections: c.resources.connections,
-        hosts: c.allHosts.map((h) => ({
-          address: h.key,
-          weight: h.weight,
-          priority: h.priority,
-          health_status: h.edsStatus,
-          failed_active_health_check: h.failedActiveHc,
-          ejected: h.ejected,
-          healthy: h.usable,
-          active_requests: h.stats.activeRequests,
-          total_requests: h.stats.totalRequests,
-        })),
-      });
-    }
-    return { clusters: out };
+    return clustersJson(this.clusters.all());
   }
 
   clustersText(): string {
-    let s = '';
-    for (const c of this.clusters.all()) {
-      const cb = c.config.circuitBreakers;
-      s += `${c.name}::default_priority::max_connections::${cb.maxConnections}\n`;
-      s += `${c.name}::default_priority::max_pending_requests::${cb.maxPendingRequests}\n`;
-      s += `${c.name}::default_priority::max_requests::${cb.maxRequests}\n`;
-      s += `${c.name}::default_priority::max_retries::${cb.maxRetries}\n`;
-      for (const h of c.allHosts) {
-        const flags: string[] = [];
-        if (h.failedActiveHc) flags.push('/failed_active_hc');
-        if (h.ejected) flags.push('/failed_outlier_check');
-        if (h.edsStatus === 'UNHEALTHY') flags.push('/failed_eds_health');
-        if (h.edsStatus === 'DRAINING') flags.push('/pending_dynamic_removal');
-        const p = `${c.name}::${h.key}`;
-        s += `${p}::rq_active::${h.stats.activeRequests}\n`;
-        s += `${p}::rq_total::${h.stats.totalRequests}\n`;
-        s += `${p}::weight::${h.weight}\n`;
-        s += `${p}::priority::${h.priority}\n`;
-        s += `${p}::health_flags::${flags.length ? flags.join('') : 'healthy'}\n`;
-        s += `${p}::ejected::${h.ejected}\n`;
-      }
-    }
-    return s;
+    return clustersText(this.clusters.all());
   }
 
   metricsText(): Promise<string> {
@@ -417,9 +362,6 @@ export class Proxy implements AdminTarget {
     for (const l of this.listeners) l.close();
     this.clusters.close();
     await this.admin?.close();
-    if (this.statsServer) {
-      this.statsServer.closeAllConnections();
-      await new Promise<void>((r) => this.statsServer!.close(() => r()));
-    }
+    await this.statsServer?.close();
   }
 }
