@@ -2,6 +2,7 @@
 // applies xDS updates (warming listeners until their routes arrive), and drains on shutdown. What the
 // admin pages show is rendered in admin/ from the state kept here.
 
+import { systemClock, type Clock, type Timer } from '../src/clock/clock';
 import type { BootstrapConfig } from '../src/config/types';
 import { ConfigError } from '../src/errors';
 import { ProxyMetrics } from '../src/observability/metrics';
@@ -26,7 +27,8 @@ export interface ProxyOptions {
   readonly metrics?: ProxyMetrics;
   /** Serve the admin server (workers of a multi-worker proxy leave it to the primary). */
   readonly admin?: boolean;
-  readonly now?: () => number;
+  /** Time for the data path, warming, drain and the config-loaded timestamp (default systemClock). */
+  readonly clock?: Clock;
   readonly random?: () => number;
   /** How long SIGTERM/drain waits for in-flight requests (default 5 s, Envoy's drain time). */
   readonly drainTimeoutMs?: number;
@@ -40,8 +42,6 @@ export interface ProxyOptions {
    */
   readonly identityManager?: { readonly manager: IdentityManager; readonly controllerSpiffeId: string } | null;
 }
-
-const monotonicNow = (): number => performance.now();
 
 /** initial_fetch_timeout of each RDS source a listener's connection managers use. */
 function rdsFetchTimeouts(config: ListenerConfig): number[] {
@@ -69,8 +69,10 @@ export class Proxy implements AdminTarget {
   /** Listeners from LDS, by name, with the raw resource they came from. */
   private readonly dynamicListeners = new Map<string, { raw: string; listener: Listener }>();
   /** Listeners waiting for their route configurations before they serve (see setDynamicListeners). */
-  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: NodeJS.Timeout | null }>();
+  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: Timer | null }>();
   private ads: AdsClient | null = null;
+  private readonly clock: Clock;
+  /** The clock's monotonic now, as the data path takes it. */
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly identity: WorkloadIdentity | null;
@@ -82,13 +84,15 @@ export class Proxy implements AdminTarget {
   ) {
     this.logger = options.logger ?? rootLogger.child('proxy');
     this.metrics = options.metrics ?? new ProxyMetrics();
-    const now = options.now ?? monotonicNow;
+    const clock = options.clock ?? systemClock;
+    const now = (): number => clock.now();
+    this.clock = clock;
     const random = options.random ?? Math.random;
     this.now = now;
     this.random = random;
     this.source = workloadOf(bootstrap.node);
     this.identity = options.identity ?? (options.identityManager ? identityOf(options.identityManager.manager) : null);
-    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random, identity: this.identity });
+    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, clock, random, identity: this.identity });
     for (const l of bootstrap.listeners) this.listeners.push(this.newListener(l));
   }
 
@@ -127,7 +131,7 @@ export class Proxy implements AdminTarget {
     if (dyn) {
       await this.startAds(dyn.adsCluster, dyn);
     }
-    this.metrics.configLoaded.set(Date.now() / 1000);
+    this.metrics.configLoaded.set(this.clock.wallNow() / 1000);
     this.state = 'LIVE';
   }
 
@@ -163,12 +167,12 @@ export class Proxy implements AdminTarget {
       this.random,
     );
     this.ads.start();
-    let timer: NodeJS.Timeout | null = null;
+    let timer: Timer | null = null;
     const waitMs = want.initialFetchTimeoutMs;
     // 0: no limit, as Envoy — start-up waits until the first listeners and clusters are in.
-    const gaveUp = waitMs > 0 ? [new Promise<void>((r) => (timer = setTimeout(r, waitMs)))] : [];
+    const gaveUp = waitMs > 0 ? [new Promise<void>((r) => (timer = this.clock.setTimeout(r, waitMs)))] : [];
     await Promise.race([this.ads.initialized, ...gaveUp]);
-    if (timer) clearTimeout(timer);
+    this.clock.clearTimeout(timer);
   }
 
   /** RDS: route configurations by name (responses may carry only the changed ones); warm listeners waiting for them. */
@@ -184,7 +188,7 @@ export class Proxy implements AdminTarget {
     for (const r of all) this.routeTables.set(r.name, new RouteTable(r.config));
     for (const [name, w] of [...this.warming]) {
       if (!this.routesReady(w.v.config)) continue;
-      if (w.timer) clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.warming.delete(name);
       await this.activateListener(w.v);
     }
@@ -203,7 +207,7 @@ export class Proxy implements AdminTarget {
       const w = this.warming.get(v.name);
       if (w) {
         if (w.v.raw === v.raw) continue;
-        if (w.timer) clearTimeout(w.timer);
+        this.clock.clearTimeout(w.timer);
         this.warming.delete(v.name);
       }
       const cur = this.dynamicListeners.get(v.name);
@@ -216,7 +220,7 @@ export class Proxy implements AdminTarget {
     }
     for (const [name, w] of [...this.warming]) {
       if (seen.has(name)) continue;
-      if (w.timer) clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.warming.delete(name);
     }
     for (const [name, cur] of [...this.dynamicListeners]) {
@@ -239,7 +243,7 @@ export class Proxy implements AdminTarget {
       this.logger.info('listener warming: waiting for its routes', { listener: v.name, routes: listenerRdsNames(v.config) });
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       if (this.warming.get(v.name)?.timer !== timer) return;
       this.warming.delete(v.name);
       const missing = listenerRdsNames(v.config).filter((n) => !this.routeTables.has(n));
@@ -273,7 +277,7 @@ export class Proxy implements AdminTarget {
     const i = this.listeners.indexOf(l);
     if (i >= 0) this.listeners.splice(i, 1);
     l.drain();
-    setTimeout(() => l.close(), this.options.drainTimeoutMs ?? 5_000).unref();
+    this.clock.setTimeout(() => l.close(), this.options.drainTimeoutMs ?? 5_000).unref();
   }
 
   /** The xDS client's view (connected, versions ACKed, last NACK per type), for admin and tests. */
@@ -336,8 +340,8 @@ export class Proxy implements AdminTarget {
   /** Drains: stop accepting, let in-flight requests finish (up to the drain time), then close. */
   async drainAndStop(timeoutMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
     this.drainListeners();
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.clock.now() < deadline) {
       let active = 0;
       for (const l of this.listeners) active += l.activeConnections;
       let inflight = 0;
@@ -347,7 +351,7 @@ export class Proxy implements AdminTarget {
         // Only idle keep-alive connections remain.
         break;
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise<void>((r) => this.clock.setTimeout(r, 25));
     }
     await this.stop();
   }
@@ -356,7 +360,7 @@ export class Proxy implements AdminTarget {
     if (this.stopped) return;
     this.stopped = true;
     this.ads?.stop();
-    for (const w of this.warming.values()) if (w.timer) clearTimeout(w.timer);
+    for (const w of this.warming.values()) this.clock.clearTimeout(w.timer);
     this.warming.clear();
     this.options.identityManager?.manager.stop();
     for (const l of this.listeners) l.close();

@@ -6,6 +6,7 @@
 
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
+import { systemClock, type Clock } from '../../src/clock/clock';
 import type { ClusterConfig, EndpointConfig, HealthStatus, LoadAssignmentConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { Logger } from '../../src/observability/logger';
@@ -34,6 +35,7 @@ export class UpstreamHost implements LbHost {
   pendingRemoval = false;
   /** Its HTTP/1.1 and HTTP/2 pools. */
   private readonly pools: EndpointPools;
+  private readonly clock: Clock;
   /** TCP proxy connections to this host (pools track their own). */
   private readonly tcp = new Set<net.Socket>();
 
@@ -50,7 +52,8 @@ export class UpstreamHost implements LbHost {
     this.edsStatus = config.healthStatus;
     // Envoy: hosts of a cluster with active health checking start unhealthy until the first pass.
     this.failedActiveHc = hasActiveHc;
-    this.pools = new EndpointPools(cluster.config, address, cluster.resources, cluster.identity);
+    this.pools = new EndpointPools(cluster.config, address, cluster.resources, cluster.identity, cluster.clock);
+    this.clock = cluster.clock;
   }
 
   get usable(): boolean {
@@ -80,10 +83,11 @@ export class UpstreamHost implements LbHost {
 
   /** Leaves the cluster: pools close once the requests in flight on them are done (or after 30 s). */
   retire(): void {
-    const start = Date.now();
+    const clock = this.clock;
+    const start = clock.now();
     const attempt = (): void => {
-      if (this.stats.activeRequests <= 0 || Date.now() - start > 30_000) return this.close();
-      setTimeout(attempt, 250).unref();
+      if (this.stats.activeRequests <= 0 || clock.now() - start > 30_000) return this.close();
+      clock.setTimeout(attempt, 250).unref();
     };
     attempt();
   }
@@ -96,6 +100,8 @@ export interface ClusterDeps {
   readonly random: () => number;
   /** The workload identity, for clusters whose TLS names it (SDS `default` / `ROOTCA`). */
   readonly identity?: WorkloadIdentity | null;
+  /** Pools' idle times and the timers of retiring hosts (default systemClock). */
+  readonly clock?: Clock;
   /** Where respect_dns_ttl clusters ask for records with their TTLs; the system's servers by default. */
   readonly dnsResolver?: Pick<dns.Resolver, 'resolve4' | 'resolve6'>;
 }
@@ -225,6 +231,10 @@ export class UpstreamCluster {
 
   get identity(): WorkloadIdentity | null {
     return this.deps.identity ?? null;
+  }
+
+  get clock(): Clock {
+    return this.deps.clock ?? systemClock;
   }
 
   /**

@@ -2,6 +2,7 @@
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { systemClock, type Clock } from '../../src/clock/clock';
 import type { TcpProxyConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
@@ -18,6 +19,8 @@ export interface TcpProxyDeps {
   readonly random: () => number;
   readonly reporter: string;
   readonly source?: WorkloadLabels;
+  /** Connect timeouts (default systemClock). */
+  readonly clock?: Clock;
 }
 
 export class TcpProxy {
@@ -121,12 +124,13 @@ export class TcpProxy {
     host.stats.activeRequests++;
     host.trackConnection(upstream);
     let connected = false;
-    const timer = setTimeout(() => {
+    const clock = this.deps.clock ?? systemClock;
+    const timer = clock.setTimeout(() => {
       if (!connected) upstream.destroy(new Error('connect timeout'));
     }, cluster.config.connectTimeoutMs);
     upstream.once(t ? 'secureConnect' : 'connect', () => {
       connected = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       upstream.setNoDelay(true);
       socket.setNoDelay(true);
       const m = this.deps.metrics;
@@ -154,7 +158,7 @@ export class TcpProxy {
       }
     });
     upstream.on('error', () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (!connected) {
         cluster.recordOutcome(host, { kind: 'connect_failure' });
       }

@@ -2,6 +2,7 @@
 // timeout, max_requests_per_connection, TLS) and the HTTP/2 pool, each made on first use; the router
 // takes the one the cluster's protocol options name (http2_protocol_options: HTTP/2).
 
+import type { Clock } from '../../src/clock/clock';
 import type { ClusterConfig } from '../../src/config/types';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 import { Http1Pool } from './http1-pool';
@@ -21,6 +22,8 @@ export class EndpointPools {
     /** The cluster's circuit breaker: every connection either pool opens holds one of its `connections` units. */
     private readonly breaker: ConnectionBreaker,
     private readonly identity: WorkloadIdentity | null = null,
+    /** The HTTP/1.1 pool's idle times and timers (default systemClock). */
+    private readonly clock?: Clock,
   ) {}
 
   /** HTTP/1.1: keep-alive connections to the endpoint, closed when idle. */
@@ -37,6 +40,7 @@ export class EndpointPools {
       maxRequestsPerConnection: cluster.maxRequestsPerConnection,
       connectTimeoutMs: cluster.connectTimeoutMs,
       breaker: this.breaker,
+      clock: this.clock,
       secure: tlsConfig !== null,
       connect: () => {
         const sock = connectUpstream(tlsConfig, endpoint, identity, undefined, cluster.upstreamBindAddress);

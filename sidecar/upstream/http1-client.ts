@@ -2,6 +2,7 @@
 // and one set of socket listeners (nothing per request), and tells its pool when it is free or gone.
 
 import type * as net from 'node:net';
+import type { Clock, Timer } from '../../src/clock/clock';
 import { Http1ResponseParser, type ResponseSink } from './http1-response-parser';
 
 /** The request currently driving a connection (an upstream attempt). */
@@ -37,7 +38,7 @@ export class Http1Connection implements ResponseSink {
   requests = 0;
   private responseEnded = false;
   private error: Error | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private connectTimer: Timer | null = null;
   private closed = false;
 
   constructor(
@@ -45,6 +46,7 @@ export class Http1Connection implements ResponseSink {
     private readonly pool: Http1ConnectionOwner,
     secure: boolean,
     connectTimeoutMs: number,
+    private readonly clock: Clock,
   ) {
     socket.on('data', (b: Buffer) => this.onData(b));
     socket.on('error', (err: Error) => {
@@ -54,12 +56,12 @@ export class Http1Connection implements ResponseSink {
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       if (this.connectTimer !== null) {
-        clearTimeout(this.connectTimer);
+        clock.clearTimeout(this.connectTimer);
         this.connectTimer = null;
       }
     });
     if (connectTimeoutMs > 0) {
-      this.connectTimer = setTimeout(() => {
+      this.connectTimer = clock.setTimeout(() => {
         this.connectTimer = null;
         if (!this.connected) socket.destroy(new ConnectTimeoutError(`connect timeout after ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
@@ -141,7 +143,7 @@ export class Http1Connection implements ResponseSink {
 
   private onClose(): void {
     this.closed = true;
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.connectTimer !== null) this.clock.clearTimeout(this.connectTimer);
     const u = this.user;
     this.user = null;
     this.pool.onClosed(this);

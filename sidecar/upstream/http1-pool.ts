@@ -3,6 +3,7 @@
 // the cluster's max_connections.
 
 import type * as net from 'node:net';
+import { systemClock, type Clock, type Timer } from '../../src/clock/clock';
 import type { ConnectionBreaker } from './upstream-connect';
 import { Http1Connection, type Http1ConnectionOwner } from './http1-client';
 
@@ -25,6 +26,8 @@ export interface Http1PoolOptions {
   readonly connect: () => net.Socket;
   /** True for TLS: the connection is usable after 'secureConnect'. */
   readonly secure: boolean;
+  /** Idle times, the idle sweep and connect timeouts (default systemClock). */
+  readonly clock?: Clock;
 }
 
 /** Keep-alive connections to one endpoint, reused last-in first-out; waiters beyond the limit queue. */
@@ -33,10 +36,13 @@ export class Http1Pool implements Http1ConnectionOwner {
   private readonly all = new Set<Http1Connection>();
   private readonly waiters: Http1Waiter[] = [];
   private open = 0;
-  private sweeper: NodeJS.Timeout | null = null;
+  private sweeper: Timer | null = null;
   private closed = false;
+  private readonly clock: Clock;
 
-  constructor(private readonly opts: Http1PoolOptions) {}
+  constructor(private readonly opts: Http1PoolOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   /** An idle or new connection, or null when the pool is at its limit (then `wait`). */
   acquire(): Http1Connection | null {
@@ -74,7 +80,7 @@ export class Http1Pool implements Http1ConnectionOwner {
       w.onConnection(c);
       return;
     }
-    c.idleSince = Date.now();
+    c.idleSince = this.clock.now();
     // Like Node's agent: an idle keep-alive connection does not keep the process alive.
     c.socket.unref();
     this.idle.push(c);
@@ -92,7 +98,7 @@ export class Http1Pool implements Http1ConnectionOwner {
       this.waiters.shift()!.onConnection(this.create());
     }
     if (this.open === 0 && this.sweeper !== null) {
-      clearInterval(this.sweeper);
+      this.clock.clearInterval(this.sweeper);
       this.sweeper = null;
     }
   }
@@ -102,23 +108,24 @@ export class Http1Pool implements Http1ConnectionOwner {
     const socket = o.connect();
     this.open++;
     o.breaker.acquire('connections');
-    const c = new Http1Connection(socket, this, o.secure, o.connectTimeoutMs);
+    const c = new Http1Connection(socket, this, o.secure, o.connectTimeoutMs, this.clock);
     this.all.add(c);
     return c;
   }
 
   private startSweeper(): void {
     const idleMs = this.opts.idleTimeoutMs;
-    this.sweeper = setInterval(() => {
-      const cutoff = Date.now() - idleMs;
-      for (const c of [...this.idle]) if (c.idleSince <= cutoff) c.socket.destroy();
-    }, Math.min(Math.max(idleMs / 4, 100), 60_000));
-    this.sweeper.unref();
+    this.sweeper = this.clock
+      .setInterval(() => {
+        const cutoff = this.clock.now() - idleMs;
+        for (const c of [...this.idle]) if (c.idleSince <= cutoff) c.socket.destroy();
+      }, Math.min(Math.max(idleMs / 4, 100), 60_000))
+      .unref();
   }
 
   close(): void {
     this.closed = true;
-    if (this.sweeper !== null) clearInterval(this.sweeper);
+    if (this.sweeper !== null) this.clock.clearInterval(this.sweeper);
     this.sweeper = null;
     for (const c of [...this.all]) c.socket.destroy();
     this.idle.length = 0;
