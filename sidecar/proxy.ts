@@ -1,8 +1,8 @@
-// The sidecar proxy: builds clusters, listeners and the admin server from a BootstrapConfig, and
-// drains on shutdown.
+// The sidecar proxy: builds clusters, listeners and the admin and stats servers from a BootstrapConfig,
+// applies xDS updates (warming listeners until their routes arrive), and drains on shutdown. What the
+// admin pages show is rendered in admin/ from the state kept here.
 
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock, type Timer } from '../src/clock/clock';
 import type { BootstrapConfig } from '../src/config/types';
 import { ConfigError } from '../src/errors';
 import { ProxyMetrics } from '../src/observability/metrics';
@@ -10,6 +10,8 @@ import { Logger, rootLogger } from '../src/observability/logger';
 import { ClusterManager } from './cluster/cluster-manager';
 import { Listener, listenerRdsNames } from './listener/listener';
 import { AdminServer, type AdminTarget } from './admin/admin-server';
+import { clustersJson, clustersText, configDump, type ProxyAdminState } from './admin/admin-pages';
+import { StatsServer } from './admin/stats-server';
 import { RouteTable } from './router/route-table';
 import { AdsClient, type Versioned } from './xds/ads-client';
 import { adsCredentials } from './xds/ads-credentials';
@@ -25,7 +27,8 @@ export interface ProxyOptions {
   readonly metrics?: ProxyMetrics;
   /** Serve the admin server (workers of a multi-worker proxy leave it to the primary). */
   readonly admin?: boolean;
-  readonly now?: () => number;
+  /** Time for the data path, warming, drain and the config-loaded timestamp (default systemClock). */
+  readonly clock?: Clock;
   readonly random?: () => number;
   /** How long SIGTERM/drain waits for in-flight requests (default 5 s, Envoy's drain time). */
   readonly drainTimeoutMs?: number;
@@ -39,8 +42,6 @@ export interface ProxyOptions {
    */
   readonly identityManager?: { readonly manager: IdentityManager; readonly controllerSpiffeId: string } | null;
 }
-
-const monotonicNow = (): number => performance.now();
 
 /** initial_fetch_timeout of each RDS source a listener's connection managers use. */
 function rdsFetchTimeouts(config: ListenerConfig): number[] {
@@ -57,7 +58,7 @@ export class Proxy implements AdminTarget {
   readonly clusters: ClusterManager;
   readonly listeners: Listener[] = [];
   private admin: AdminServer | null = null;
-  private statsServer: http.Server | null = null;
+  private statsServer: StatsServer | null = null;
   private readonly logger: Logger;
   state: 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING' = 'PRE_INITIALIZING';
   adminPort = 0;
@@ -68,8 +69,10 @@ export class Proxy implements AdminTarget {
   /** Listeners from LDS, by name, with the raw resource they came from. */
   private readonly dynamicListeners = new Map<string, { raw: string; listener: Listener }>();
   /** Listeners waiting for their route configurations before they serve (see setDynamicListeners). */
-  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: NodeJS.Timeout | null }>();
+  private readonly warming = new Map<string, { v: Versioned<ListenerConfig>; timer: Timer | null }>();
   private ads: AdsClient | null = null;
+  private readonly clock: Clock;
+  /** The clock's monotonic now, as the data path takes it. */
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly identity: WorkloadIdentity | null;
@@ -81,13 +84,15 @@ export class Proxy implements AdminTarget {
   ) {
     this.logger = options.logger ?? rootLogger.child('proxy');
     this.metrics = options.metrics ?? new ProxyMetrics();
-    const now = options.now ?? monotonicNow;
+    const clock = options.clock ?? systemClock;
+    const now = (): number => clock.now();
+    this.clock = clock;
     const random = options.random ?? Math.random;
     this.now = now;
     this.random = random;
     this.source = workloadOf(bootstrap.node);
     this.identity = options.identity ?? (options.identityManager ? identityOf(options.identityManager.manager) : null);
-    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, random, identity: this.identity });
+    this.clusters = new ClusterManager({ metrics: this.metrics, logger: this.logger, now, clock, random, identity: this.identity });
     for (const l of bootstrap.listeners) this.listeners.push(this.newListener(l));
   }
 
@@ -119,34 +124,14 @@ export class Proxy implements AdminTarget {
     }
     const sa = this.bootstrap.statsAddress;
     if (this.options.admin !== false && sa) {
-      this.statsServer = http.createServer((req, res) => {
-        if (req.url === '/metrics' || req.url === '/stats/prometheus') {
-          this.metricsText().then(
-            (body) => {
-              res.writeHead(200, { 'content-type': this.metricsContentType });
-              res.end(body);
-            },
-            () => {
-              res.writeHead(500);
-              res.end();
-            },
-          );
-        } else {
-          res.writeHead(404, { 'content-type': 'text/plain' });
-          res.end('metrics are at /metrics\n');
-        }
-      });
-      await new Promise<void>((resolve, reject) => {
-        this.statsServer!.once('error', reject);
-        this.statsServer!.listen(sa.port, sa.host, () => resolve());
-      });
-      this.statsPort = (this.statsServer.address() as AddressInfo).port;
+      this.statsServer = new StatsServer(this, sa);
+      this.statsPort = await this.statsServer.listen();
     }
     const dyn = this.bootstrap.dynamicResources;
     if (dyn) {
       await this.startAds(dyn.adsCluster, dyn);
     }
-    this.metrics.configLoaded.set(Date.now() / 1000);
+    this.metrics.configLoaded.set(this.clock.wallNow() / 1000);
     this.state = 'LIVE';
   }
 
@@ -182,12 +167,12 @@ export class Proxy implements AdminTarget {
       this.random,
     );
     this.ads.start();
-    let timer: NodeJS.Timeout | null = null;
+    let timer: Timer | null = null;
     const waitMs = want.initialFetchTimeoutMs;
     // 0: no limit, as Envoy — start-up waits until the first listeners and clusters are in.
-    const gaveUp = waitMs > 0 ? [new Promise<void>((r) => (timer = setTimeout(r, waitMs)))] : [];
+    const gaveUp = waitMs > 0 ? [new Promise<void>((r) => (timer = this.clock.setTimeout(r, waitMs)))] : [];
     await Promise.race([this.ads.initialized, ...gaveUp]);
-    if (timer) clearTimeout(timer);
+    this.clock.clearTimeout(timer);
   }
 
   /** RDS: route configurations by name (responses may carry only the changed ones); warm listeners waiting for them. */
@@ -203,7 +188,7 @@ export class Proxy implements AdminTarget {
     for (const r of all) this.routeTables.set(r.name, new RouteTable(r.config));
     for (const [name, w] of [...this.warming]) {
       if (!this.routesReady(w.v.config)) continue;
-      if (w.timer) clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.warming.delete(name);
       await this.activateListener(w.v);
     }
@@ -222,7 +207,7 @@ export class Proxy implements AdminTarget {
       const w = this.warming.get(v.name);
       if (w) {
         if (w.v.raw === v.raw) continue;
-        if (w.timer) clearTimeout(w.timer);
+        this.clock.clearTimeout(w.timer);
         this.warming.delete(v.name);
       }
       const cur = this.dynamicListeners.get(v.name);
@@ -235,7 +220,7 @@ export class Proxy implements AdminTarget {
     }
     for (const [name, w] of [...this.warming]) {
       if (seen.has(name)) continue;
-      if (w.timer) clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.warming.delete(name);
     }
     for (const [name, cur] of [...this.dynamicListeners]) {
@@ -258,7 +243,7 @@ export class Proxy implements AdminTarget {
       this.logger.info('listener warming: waiting for its routes', { listener: v.name, routes: listenerRdsNames(v.config) });
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       if (this.warming.get(v.name)?.timer !== timer) return;
       this.warming.delete(v.name);
       const missing = listenerRdsNames(v.config).filter((n) => !this.routeTables.has(n));
@@ -292,7 +277,7 @@ export class Proxy implements AdminTarget {
     const i = this.listeners.indexOf(l);
     if (i >= 0) this.listeners.splice(i, 1);
     l.drain();
-    setTimeout(() => l.close(), this.options.drainTimeoutMs ?? 5_000).unref();
+    this.clock.setTimeout(() => l.close(), this.options.drainTimeoutMs ?? 5_000).unref();
   }
 
   /** The xDS client's view (connected, versions ACKed, last NACK per type), for admin and tests. */
@@ -312,63 +297,27 @@ export class Proxy implements AdminTarget {
 
   // ─── AdminTarget ───
 
-  configDump(): unknown {
+  /** What /config_dump shows (rendered in admin/admin-pages.ts). */
+  private adminState(): ProxyAdminState {
     return {
       bootstrap: this.bootstrap,
-      dynamic_listeners: [...this.dynamicListeners.values()].map((d) => d.listener.config),
-      dynamic_clusters: [...this.clusters.all()].filter((c) => !this.bootstrap.clusters.includes(c.config)).map((c) => c.config),
-      dynamic_route_configs: [...this.routeTables.values()].map((t) => t.config),
+      clusters: this.clusters.all(),
+      dynamicListeners: [...this.dynamicListeners.values()].map((d) => d.listener.config),
+      routeConfigs: [...this.routeTables.values()].map((t) => t.config),
       xds: this.xdsStatus(),
     };
   }
 
+  configDump(): unknown {
+    return configDump(this.adminState());
+  }
+
   clustersJson(): unknown {
-    const out: unknown[] = [];
-    for (const c of this.clusters.all()) {
-      out.push({
-        name: c.name,
-        circuit_breakers: c.config.circuitBreakers,
-        connections: c.connectionCounter.connections,
-        hosts: c.allHosts.map((h) => ({
-          address: h.key,
-          weight: h.weight,
-          priority: h.priority,
-          health_status: h.edsStatus,
-          failed_active_health_check: h.failedActiveHc,
-          ejected: h.ejected,
-          healthy: h.usable,
-          active_requests: h.stats.activeRequests,
-          total_requests: h.stats.totalRequests,
-        })),
-      });
-    }
-    return { clusters: out };
+    return clustersJson(this.clusters.all());
   }
 
   clustersText(): string {
-    let s = '';
-    for (const c of this.clusters.all()) {
-      const cb = c.config.circuitBreakers;
-      s += `${c.name}::default_priority::max_connections::${cb.maxConnections}\n`;
-      s += `${c.name}::default_priority::max_pending_requests::${cb.maxPendingRequests}\n`;
-      s += `${c.name}::default_priority::max_requests::${cb.maxRequests}\n`;
-      s += `${c.name}::default_priority::max_retries::${cb.maxRetries}\n`;
-      for (const h of c.allHosts) {
-        const flags: string[] = [];
-        if (h.failedActiveHc) flags.push('/failed_active_hc');
-        if (h.ejected) flags.push('/failed_outlier_check');
-        if (h.edsStatus === 'UNHEALTHY') flags.push('/failed_eds_health');
-        if (h.edsStatus === 'DRAINING') flags.push('/pending_dynamic_removal');
-        const p = `${c.name}::${h.key}`;
-        s += `${p}::rq_active::${h.stats.activeRequests}\n`;
-        s += `${p}::rq_total::${h.stats.totalRequests}\n`;
-        s += `${p}::weight::${h.weight}\n`;
-        s += `${p}::priority::${h.priority}\n`;
-        s += `${p}::health_flags::${flags.length ? flags.join('') : 'healthy'}\n`;
-        s += `${p}::ejected::${h.ejected}\n`;
-      }
-    }
-    return s;
+    return clustersText(this.clusters.all());
   }
 
   metricsText(): Promise<string> {
@@ -391,8 +340,8 @@ export class Proxy implements AdminTarget {
   /** Drains: stop accepting, let in-flight requests finish (up to the drain time), then close. */
   async drainAndStop(timeoutMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
     this.drainListeners();
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.clock.now() < deadline) {
       let active = 0;
       for (const l of this.listeners) active += l.activeConnections;
       let inflight = 0;
@@ -402,7 +351,7 @@ export class Proxy implements AdminTarget {
         // Only idle keep-alive connections remain.
         break;
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise<void>((r) => this.clock.setTimeout(r, 25));
     }
     await this.stop();
   }
@@ -411,15 +360,12 @@ export class Proxy implements AdminTarget {
     if (this.stopped) return;
     this.stopped = true;
     this.ads?.stop();
-    for (const w of this.warming.values()) if (w.timer) clearTimeout(w.timer);
+    for (const w of this.warming.values()) this.clock.clearTimeout(w.timer);
     this.warming.clear();
     this.options.identityManager?.manager.stop();
     for (const l of this.listeners) l.close();
     this.clusters.close();
     await this.admin?.close();
-    if (this.statsServer) {
-      this.statsServer.closeAllConnections();
-      await new Promise<void>((r) => this.statsServer!.close(() => r()));
-    }
+    await this.statsServer?.close();
   }
 }

@@ -89,3 +89,17 @@ test('snapshot reports remaining and open per threshold', () => {
   assert.equal(snap[2].remaining, 4);
   assert.equal(snap[2].open, false);
 });
+
+test('acquire counts a unit past the threshold without an overflow; canAcquire stays false until enough are released', () => {
+  const rm = new ResourceManager(T);
+  for (let i = 0; i < 3; i++) rm.acquire('connections');
+  assert.equal(rm.active('connections'), 3);
+  assert.equal(rm.overflows('connections'), 0);
+  assert.equal(rm.canAcquire('connections'), false);
+  rm.release('connections');
+  assert.equal(rm.canAcquire('connections'), false, '2 of max 2');
+  rm.release('connections');
+  assert.equal(rm.canAcquire('connections'), true);
+  assert.equal(rm.tryAcquire('connections'), true);
+  assert.equal(rm.snapshot()[0].open, true);
+});

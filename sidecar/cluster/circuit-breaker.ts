@@ -1,7 +1,8 @@
 // The circuit breaker: a cluster's resource manager that admits or refuses connections, requests and retries.
 //
 // Pure counters, as Envoy's per-priority ResourceManager: `tryAcquire(kind)` admits one unit when the count is
-// below its threshold (and counts an overflow otherwise), `release(kind)` gives it back. Each kind maps to exactly
+// below its threshold (and counts an overflow otherwise), `release(kind)` gives it back; `acquire(kind)` counts a
+// unit whose admission was decided elsewhere (a pool opening a connection its own limit allows). Each kind maps to exactly
 // one threshold, so the caller names the overflowed threshold with `THRESHOLD_FOR[kind]` without allocating.
 // When a retry budget is set it replaces max_retries: concurrent retries may reach
 // max(budget_percent % × (active requests + pending requests), min_retry_concurrency).
@@ -108,6 +109,16 @@ export class ResourceManager {
       }
       return false;
     }
+    this.acquire(kind);
+    return true;
+  }
+
+  /**
+   * Counts one unit whatever the limit, for a caller that decided admission itself: an upstream pool
+   * opening a connection (the first to an endpoint, or one its own limit allows). The count may pass
+   * the threshold; `canAcquire` is false until enough units are released.
+   */
+  acquire(kind: ResourceKind): void {
     switch (kind) {
       case 'connections':
         this.connections++;
@@ -122,7 +133,6 @@ export class ResourceManager {
         this.retries++;
         break;
     }
-    return true;
   }
 
   /** Gives one unit back. Releasing more than was acquired is a caller bug; the count stays at 0. */

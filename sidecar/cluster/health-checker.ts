@@ -18,7 +18,7 @@ import * as https from 'node:https';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { tlsConnectOptions } from '../upstream/connection-pool';
+import { tlsConnectOptions } from '../upstream/upstream-connect';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 import type { HealthCheckConfig, SocketAddress, UpstreamTlsConfig } from '../../src/config/types';
 import { HealthCheckStateMachine, HostHealthState, type HealthCheckResult } from './health-check-state';

@@ -6,6 +6,7 @@
 
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
+import { systemClock, type Clock } from '../../src/clock/clock';
 import type { ClusterConfig, EndpointConfig, HealthStatus, LoadAssignmentConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { Logger } from '../../src/observability/logger';
@@ -15,7 +16,9 @@ import { OutlierDetector, type UpstreamOutcome } from './outlier-detector';
 import { ResourceManager } from './circuit-breaker';
 import { HealthChecker } from './health-checker';
 import { selectDnsAnswers, type DnsAnswer } from './dns-answers';
-import { Http1Pool, Http2Pool, type ConnectionCounter } from '../upstream/connection-pool';
+import { EndpointPools } from '../upstream/connection-pool';
+import type { Http1Pool } from '../upstream/http1-pool';
+import type { Http2Pool } from '../upstream/http2-pool';
 import type { WorkloadIdentity } from '../tls/workload-identity';
 
 export class UpstreamHost implements LbHost {
@@ -30,15 +33,16 @@ export class UpstreamHost implements LbHost {
   ejected = false;
   /** Gone from service discovery but kept while it passes active health checks (ignore_health_on_host_removal false). */
   pendingRemoval = false;
-  private h1: Http1Pool | null = null;
-  private h2: Http2Pool | null = null;
+  /** Its HTTP/1.1 and HTTP/2 pools. */
+  private readonly pools: EndpointPools;
+  private readonly clock: Clock;
   /** TCP proxy connections to this host (pools track their own). */
   private readonly tcp = new Set<net.Socket>();
 
   constructor(
     readonly address: { readonly host: string; readonly port: number },
     readonly config: EndpointConfig,
-    private readonly cluster: UpstreamCluster,
+    cluster: UpstreamCluster,
     priority: number,
     hasActiveHc: boolean,
   ) {
@@ -48,6 +52,8 @@ export class UpstreamHost implements LbHost {
     this.edsStatus = config.healthStatus;
     // Envoy: hosts of a cluster with active health checking start unhealthy until the first pass.
     this.failedActiveHc = hasActiveHc;
+    this.pools = new EndpointPools(cluster.config, address, cluster.resources, cluster.identity, cluster.clock);
+    this.clock = cluster.clock;
   }
 
   get usable(): boolean {
@@ -56,11 +62,11 @@ export class UpstreamHost implements LbHost {
   }
 
   http1(): Http1Pool {
-    return (this.h1 ??= new Http1Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
+    return this.pools.http1();
   }
 
   http2(): Http2Pool {
-    return (this.h2 ??= new Http2Pool(this.cluster.config, this.address, this.cluster.connectionCounter, this.cluster.identity));
+    return this.pools.http2();
   }
 
   /** A TCP proxy connection to this host, closed with the host's connections. */
@@ -71,19 +77,17 @@ export class UpstreamHost implements LbHost {
 
   /** Closes every connection to the host, in-flight ones too; new requests open fresh pools. */
   close(): void {
-    this.h1?.close();
-    this.h2?.close();
-    this.h1 = null;
-    this.h2 = null;
+    this.pools.close();
     for (const s of this.tcp) s.destroy();
   }
 
   /** Leaves the cluster: pools close once the requests in flight on them are done (or after 30 s). */
   retire(): void {
-    const start = Date.now();
+    const clock = this.clock;
+    const start = clock.now();
     const attempt = (): void => {
-      if (this.stats.activeRequests <= 0 || Date.now() - start > 30_000) return this.close();
-      setTimeout(attempt, 250).unref();
+      if (this.stats.activeRequests <= 0 || clock.now() - start > 30_000) return this.close();
+      clock.setTimeout(attempt, 250).unref();
     };
     attempt();
   }
@@ -96,14 +100,16 @@ export interface ClusterDeps {
   readonly random: () => number;
   /** The workload identity, for clusters whose TLS names it (SDS `default` / `ROOTCA`). */
   readonly identity?: WorkloadIdentity | null;
+  /** Pools' idle times and the timers of retiring hosts (default systemClock). */
+  readonly clock?: Clock;
   /** Where respect_dns_ttl clusters ask for records with their TTLs; the system's servers by default. */
   readonly dnsResolver?: Pick<dns.Resolver, 'resolve4' | 'resolve6'>;
 }
 
 export class UpstreamCluster {
   readonly name: string;
+  /** The circuit breaker: requests, pending requests, retries, and the connections the pools and TCP proxy open. */
   readonly resources: ResourceManager;
-  readonly connectionCounter: ConnectionCounter = { connections: 0 };
   readonly outlier: OutlierDetector | null;
   private readonly lb: LoadBalancer;
   private readonly healthCheckers: HealthChecker[] = [];
@@ -225,6 +231,10 @@ export class UpstreamCluster {
 
   get identity(): WorkloadIdentity | null {
     return this.deps.identity ?? null;
+  }
+
+  get clock(): Clock {
+    return this.deps.clock ?? systemClock;
   }
 
   /**

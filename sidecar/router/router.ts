@@ -158,11 +158,9 @@ export class RouterStream implements AttemptHandler {
           });
     if (host === null) return this.fail(503, 'no healthy upstream', Flags.noHealthyUpstream);
     const res = this.cluster.resources;
-    // A request waits as "pending" while the pool has no connection for it (max_pending_requests).
-    const counter = this.cluster.connectionCounter;
-    const maxConn = this.cluster.config.circuitBreakers.maxConnections;
+    // A request waits as "pending" while the cluster is at max_connections (max_pending_requests).
     let pending = false;
-    if (counter.connections >= maxConn && !this.cluster.config.http2) {
+    if (!res.canAcquire('connections') && !this.cluster.config.http2) {
       if (!res.tryAcquire('pendingRequests')) {
         this.deps.metrics.overflow.labels(this.cluster.name, 'max_pending_requests').inc();
         return this.fail(503, 'upstream overflow: max_pending_requests', Flags.upstreamOverflow);

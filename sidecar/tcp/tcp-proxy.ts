@@ -2,13 +2,14 @@
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { systemClock, type Clock } from '../../src/clock/clock';
 import type { TcpProxyConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
-import { connectUpstream } from '../upstream/connection-pool';
+import { connectUpstream } from '../upstream/upstream-connect';
 import type { FilterDownstream } from '../filters/types';
 
 export interface TcpProxyDeps {
@@ -18,6 +19,8 @@ export interface TcpProxyDeps {
   readonly random: () => number;
   readonly reporter: string;
   readonly source?: WorkloadLabels;
+  /** Connect timeouts (default systemClock). */
+  readonly clock?: Clock;
 }
 
 export class TcpProxy {
@@ -60,11 +63,21 @@ export class TcpProxy {
       connection_security_policy: downstream.peerPrincipal ? 'mutual_tls' : 'none',
     };
     const m = this.deps.metrics;
-    if (cluster.connectionCounter.connections >= cluster.config.circuitBreakers.maxConnections) {
+    // The upstream connection's unit of the cluster's max_connections, taken before the first connect
+    // attempt and carried from a failed attempt to the next; given back when the session has no
+    // upstream connection left.
+    const res = cluster.resources;
+    if (!res.tryAcquire('connections')) {
       m.overflow.labels(cluster.name, 'max_connections').inc();
       socket.destroy();
       return;
     }
+    let holdsConnection = true;
+    const releaseConnection = (): void => {
+      if (!holdsConnection) return;
+      holdsConnection = false;
+      res.release('connections');
+    };
     this.sockets.add(socket);
     socket.pause();
     m.tcpOpened.labels(labels).inc();
@@ -79,13 +92,15 @@ export class TcpProxy {
             : null
           : cluster.pick({ hash: null, exclude: tried, maxExcludeAttempts: 3 });
       if (host === null) {
+        releaseConnection();
         socket.destroy();
         return;
       }
       tried.add(host.key);
-      this.connect(cluster, host, socket, labels, () => {
-        if (attempts < this.config.maxConnectAttempts && !socket.destroyed) tryConnect();
-        else socket.destroy();
+      this.connect(cluster, host, socket, labels, (connected) => {
+        if (!connected && attempts < this.config.maxConnectAttempts && !socket.destroyed) return tryConnect();
+        releaseConnection();
+        socket.destroy();
       });
     };
     socket.once('close', () => {
@@ -101,20 +116,21 @@ export class TcpProxy {
     host: UpstreamHost,
     socket: net.Socket,
     labels: Record<string, string>,
-    onConnectFailure: () => void,
+    /** The upstream connection closed; `connected`: after it came up (else the attempt failed). */
+    onUpstreamClose: (connected: boolean) => void,
   ): void {
     const t = cluster.config.tls;
     const upstream = connectUpstream(t, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
-    cluster.connectionCounter.connections++;
     host.stats.activeRequests++;
     host.trackConnection(upstream);
     let connected = false;
-    const timer = setTimeout(() => {
+    const clock = this.deps.clock ?? systemClock;
+    const timer = clock.setTimeout(() => {
       if (!connected) upstream.destroy(new Error('connect timeout'));
     }, cluster.config.connectTimeoutMs);
     upstream.once(t ? 'secureConnect' : 'connect', () => {
       connected = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       upstream.setNoDelay(true);
       socket.setNoDelay(true);
       const m = this.deps.metrics;
@@ -142,16 +158,14 @@ export class TcpProxy {
       }
     });
     upstream.on('error', () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (!connected) {
         cluster.recordOutcome(host, { kind: 'connect_failure' });
       }
     });
     upstream.once('close', () => {
-      cluster.connectionCounter.connections--;
       host.stats.activeRequests--;
-      if (!connected) onConnectFailure();
-      else socket.destroy();
+      onUpstreamClose(connected);
     });
     socket.once('close', () => {
       if (connected) upstream.destroy();

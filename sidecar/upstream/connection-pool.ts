@@ -1,219 +1,65 @@
-// Upstream connection pools for one endpoint: HTTP/1.1 keep-alive sockets or one multiplexed HTTP/2 session.
+// An endpoint's upstream pools as its cluster configures them: the HTTP/1.1 pool (connection limit, idle
+// timeout, max_requests_per_connection, TLS) and the HTTP/2 pool, each made on first use; the router
+// takes the one the cluster's protocol options name (http2_protocol_options: HTTP/2).
 
-import * as http2 from 'node:http2';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
-import type { ClusterConfig, UpstreamTlsConfig } from '../../src/config/types';
-import { verifyPeerSubjectAltNames } from '../tls/san-verify';
-import { upstreamMaterial, type WorkloadIdentity } from '../tls/workload-identity';
-import { Http1ConnectionPool } from './http1-client';
+import type { Clock } from '../../src/clock/clock';
+import type { ClusterConfig } from '../../src/config/types';
+import type { WorkloadIdentity } from '../tls/workload-identity';
+import { Http1Pool } from './http1-pool';
+import { Http2Pool } from './http2-pool';
+import { connectUpstream, type ConnectionBreaker, type PoolEndpoint } from './upstream-connect';
 
-export interface PoolEndpoint {
-  readonly host: string;
-  readonly port: number;
-}
+// The connection manager's upgrade path opens its upstream connection from here.
+export { connectUpstream };
 
-/** Connection accounting the cluster's circuit breaker reads (max_connections). */
-export interface ConnectionCounter {
-  connections: number;
-}
+export class EndpointPools {
+  private h1: Http1Pool | null = null;
+  private h2: Http2Pool | null = null;
 
-/** TLS client options for one endpoint; throws MissingIdentityError before the first certificate. */
-export function tlsConnectOptions(t: UpstreamTlsConfig, ep: PoolEndpoint, identity: WorkloadIdentity | null = null): tls.ConnectionOptions {
-  const servername = t.sni ?? (net.isIP(ep.host) ? undefined : ep.host);
-  const m = upstreamMaterial(t, identity);
-  const verify = m.ca !== undefined;
-  const opts: tls.ConnectionOptions = {
-    host: ep.host,
-    port: ep.port,
-    servername,
-    ALPNProtocols: t.alpnProtocols.length > 0 ? [...t.alpnProtocols] : undefined,
-    ca: m.ca,
-    cert: m.cert,
-    key: m.key,
-    minVersion: t.minVersion ?? undefined,
-    maxVersion: t.maxVersion ?? undefined,
-    // Envoy verifies only when a validation context is configured.
-    rejectUnauthorized: verify,
-    checkServerIdentity:
-      t.matchSubjectAltNames.length > 0
-        ? (_host, cert) => verifyPeerSubjectAltNames(cert, t.matchSubjectAltNames)
-        : verify && servername
-          ? (host, cert) => tls.checkServerIdentity(host, cert)
-          : () => undefined,
-  };
-  return opts;
-}
+  constructor(
+    private readonly cluster: ClusterConfig,
+    private readonly endpoint: PoolEndpoint,
+    /** The cluster's circuit breaker: every connection either pool opens holds one of its `connections` units. */
+    private readonly breaker: ConnectionBreaker,
+    private readonly identity: WorkloadIdentity | null = null,
+    /** The HTTP/1.1 pool's idle times and timers (default systemClock). */
+    private readonly clock?: Clock,
+  ) {}
 
-/** Opens the TCP or TLS connection to an endpoint; a TLS setup error becomes a failed socket. */
-export function connectUpstream(
-  t: UpstreamTlsConfig | null,
-  ep: PoolEndpoint,
-  identity: WorkloadIdentity | null,
-  alpn?: string[],
-  localAddress?: string | null,
-): net.Socket {
-  const local = localAddress ?? undefined;
-  if (t === null) return net.connect({ host: ep.host, port: ep.port, localAddress: local });
-  let opts: tls.ConnectionOptions;
-  try {
-    opts = tlsConnectOptions(t, ep, identity);
-  } catch (err) {
-    const failed = new net.Socket();
-    process.nextTick(() => failed.destroy(err as Error));
-    return failed;
-  }
-  if (local !== undefined) opts = { ...opts, localAddress: local } as tls.ConnectionOptions;
-  return tls.connect(alpn ? { ...opts, ALPNProtocols: alpn } : opts);
-}
-
-/** HTTP/1.1 pool: keep-alive connections to one endpoint, counted for max_connections, closed when idle. */
-export class Http1Pool extends Http1ConnectionPool {
-  constructor(cluster: ClusterConfig, endpoint: PoolEndpoint, counter: ConnectionCounter, identity: WorkloadIdentity | null = null) {
+  /** HTTP/1.1: keep-alive connections to the endpoint, closed when idle. */
+  http1(): Http1Pool {
+    if (this.h1 !== null) return this.h1;
+    const cluster = this.cluster;
     const tlsConfig = cluster.tls;
-    super({
+    const endpoint = this.endpoint;
+    const identity = this.identity;
+    return (this.h1 = new Http1Pool({
       // Envoy counts max_connections per cluster; each endpoint's pool may open that many.
       maxConnections: Math.max(1, cluster.circuitBreakers.maxConnections),
       idleTimeoutMs: cluster.idleTimeoutMs > 0 ? cluster.idleTimeoutMs : 0,
       maxRequestsPerConnection: cluster.maxRequestsPerConnection,
       connectTimeoutMs: cluster.connectTimeoutMs,
-      counter,
+      breaker: this.breaker,
+      clock: this.clock,
       secure: tlsConfig !== null,
       connect: () => {
         const sock = connectUpstream(tlsConfig, endpoint, identity, undefined, cluster.upstreamBindAddress);
         sock.setNoDelay(true);
         return sock;
       },
-    });
-  }
-}
-
-/** One pooled HTTP/2 session and the streams it carries. */
-interface PooledSession {
-  readonly session: http2.ClientHttp2Session;
-  active: number;
-  /** Streams it has carried (max_requests_per_connection). */
-  total: number;
-  /** Takes no new stream: it carried max_requests_per_connection; it goes away once its streams end. */
-  retired: boolean;
-  /** The peer's SETTINGS arrived: its stream limit is known. */
-  settled: boolean;
-}
-
-const MAX_STREAMS = 2_147_483_647;
-
-/**
- * HTTP/2 pool: multiplexed sessions to one endpoint. A request goes on the first session with a free
- * stream (the peer's SETTINGS_MAX_CONCURRENT_STREAMS and the cluster's max_concurrent_streams, the
- * lower); when every session is full another is opened, up to the cluster's max_connections, and
- * beyond that the least loaded session queues the stream until one of its streams ends.
- */
-export class Http2Pool {
-  private readonly sessions: PooledSession[] = [];
-  /** The peer's stream limit as last announced on any session (the same peer announces the same). */
-  private peerLimit: number | null = null;
-  constructor(
-    private readonly cluster: ClusterConfig,
-    private readonly endpoint: PoolEndpoint,
-    private readonly counter: ConnectionCounter,
-    private readonly identity: WorkloadIdentity | null = null,
-  ) {}
-
-  /** Opens a stream on the session with room for it, connecting a new session if needed. */
-  request(headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
-    const p = this.pick();
-    const stream = p.session.request(headers, options);
-    p.active++;
-    p.total++;
-    const maxRequests = this.cluster.maxRequestsPerConnection;
-    if (maxRequests > 0 && p.total >= maxRequests) p.retired = true;
-    stream.once('close', () => {
-      p.active--;
-      // A retired session goes away (GOAWAY) once the streams it still carries are done.
-      if (p.retired && p.active === 0 && !p.session.closed) p.session.close();
-    });
-    return stream;
+    }));
   }
 
-  /** Sessions open now (for tests and the admin view). */
-  get size(): number {
-    return this.sessions.length;
+  /** HTTP/2: multiplexed sessions to the endpoint. */
+  http2(): Http2Pool {
+    return (this.h2 ??= new Http2Pool(this.cluster, this.endpoint, this.breaker, this.identity));
   }
 
-  private pick(): PooledSession {
-    let least: PooledSession | null = null;
-    for (const p of this.sessions) {
-      if (p.retired || p.session.closed || p.session.destroyed) continue;
-      if (p.active < this.capacity(p)) return p;
-      if (least === null || p.active < least.active) least = p;
-    }
-    if (least === null || this.counter.connections < this.cluster.circuitBreakers.maxConnections) return this.open();
-    return least;
-  }
-
-  private capacity(p: PooledSession): number {
-    const configured = this.cluster.http2?.maxConcurrentStreams ?? MAX_STREAMS;
-    // Until its SETTINGS arrive, a session is taken to allow what the peer announced on another one;
-    // on the first session nothing is known: it takes the streams and the HTTP/2 library holds all
-    // but the first (peerMaxConcurrentStreams below) until the SETTINGS come.
-    const limit = p.settled ? (p.session.remoteSettings.maxConcurrentStreams ?? MAX_STREAMS) : (this.peerLimit ?? MAX_STREAMS);
-    return Math.min(configured, limit);
-  }
-
-  private open(): PooledSession {
-    const ep = this.endpoint;
-    const t = this.cluster.tls;
-    const h2opts = this.cluster.http2;
-    const settings: http2.Settings = {
-      enablePush: false,
-      maxConcurrentStreams: h2opts?.maxConcurrentStreams,
-      initialWindowSize: Math.min(h2opts?.initialStreamWindowSize ?? 268435456, 2147483647),
-    };
-    const authority = `${t ? 'https' : 'http'}://${net.isIPv6(ep.host) ? `[${ep.host}]` : ep.host}:${ep.port}`;
-    const session = http2.connect(authority, {
-      settings,
-      // Send one stream before the peer's SETTINGS: a peer allowing fewer streams than the library's
-      // default guess (100) would refuse the rest.
-      peerMaxConcurrentStreams: 1,
-      createConnection: () => {
-        const sock = connectUpstream(t, ep, this.identity, t ? ['h2'] : undefined, this.cluster.upstreamBindAddress);
-        sock.setNoDelay(true);
-        return sock;
-      },
-    });
-    const p: PooledSession = { session, active: 0, total: 0, retired: false, settled: false };
-    this.counter.connections++;
-    const connWindow = h2opts?.initialConnectionWindowSize;
-    session.once('connect', () => {
-      if (connWindow && connWindow > 65535) {
-        try {
-          session.setLocalWindowSize(Math.min(connWindow, 2147483647));
-        } catch {
-          /* window size is an optimisation only */
-        }
-      }
-    });
-    session.once('remoteSettings', (s: http2.Settings) => {
-      p.settled = true;
-      this.peerLimit = s.maxConcurrentStreams ?? MAX_STREAMS;
-    });
-    session.on('error', () => {
-      /* surfaced on each stream */
-    });
-    session.once('close', () => {
-      this.counter.connections--;
-      const i = this.sessions.indexOf(p);
-      if (i >= 0) this.sessions.splice(i, 1);
-    });
-    if (this.cluster.idleTimeoutMs > 0) {
-      session.setTimeout(this.cluster.idleTimeoutMs, () => session.close());
-    }
-    session.unref();
-    this.sessions.push(p);
-    return p;
-  }
-
+  /** Closes every connection of both pools, in-flight ones too; the next request makes fresh pools. */
   close(): void {
-    for (const p of this.sessions.splice(0)) p.session.destroy();
+    this.h1?.close();
+    this.h2?.close();
+    this.h1 = null;
+    this.h2 = null;
   }
 }

@@ -1,7 +1,8 @@
-// A lean HTTP/1.1 keep-alive client for upstream requests: pooled connections with one set of socket
-// listeners each, one response parser each, and no per-request timers or listeners.
+// One upstream HTTP/1.1 connection: carries one request at a time, parses its response with one parser
+// and one set of socket listeners (nothing per request), and tells its pool when it is free or gone.
 
 import type * as net from 'node:net';
+import type { Clock, Timer } from '../../src/clock/clock';
 import { Http1ResponseParser, type ResponseSink } from './http1-response-parser';
 
 /** The request currently driving a connection (an upstream attempt). */
@@ -10,25 +11,12 @@ export interface Http1ConnectionUser extends ResponseSink {
   onConnectionError(kind: 'connect_failure' | 'connect_timeout' | 'reset' | 'protocol_error', err: Error): void;
 }
 
-/** A request waiting for a connection (the pool is at its connection limit). */
-export interface Http1Waiter {
-  onConnection(conn: Http1Connection): void;
-}
-
-export interface Http1PoolOptions {
-  /** Connections this pool may open at once. */
-  readonly maxConnections: number;
-  /** Idle connections are closed after this long; 0 = never. */
-  readonly idleTimeoutMs: number;
-  /** A connection is closed after carrying this many requests (max_requests_per_connection); 0 = no limit. */
-  readonly maxRequestsPerConnection?: number;
-  readonly connectTimeoutMs: number;
-  /** Shared connection count the circuit breaker reads (max_connections). */
-  readonly counter: { connections: number };
-  /** Opens a TCP or TLS connection to the endpoint. */
-  readonly connect: () => net.Socket;
-  /** True for TLS: the connection is usable after 'secureConnect'. */
-  readonly secure: boolean;
+/** What a connection tells the pool that opened it. */
+export interface Http1ConnectionOwner {
+  /** The exchange finished and the connection can carry another request. */
+  release(c: Http1Connection): void;
+  /** The socket closed. */
+  onClosed(c: Http1Connection): void;
 }
 
 class ConnectTimeoutError extends Error {
@@ -50,14 +38,15 @@ export class Http1Connection implements ResponseSink {
   requests = 0;
   private responseEnded = false;
   private error: Error | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private connectTimer: Timer | null = null;
   private closed = false;
 
   constructor(
     readonly socket: net.Socket,
-    private readonly pool: Http1ConnectionPool,
+    private readonly pool: Http1ConnectionOwner,
     secure: boolean,
     connectTimeoutMs: number,
+    private readonly clock: Clock,
   ) {
     socket.on('data', (b: Buffer) => this.onData(b));
     socket.on('error', (err: Error) => {
@@ -67,12 +56,12 @@ export class Http1Connection implements ResponseSink {
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       if (this.connectTimer !== null) {
-        clearTimeout(this.connectTimer);
+        clock.clearTimeout(this.connectTimer);
         this.connectTimer = null;
       }
     });
     if (connectTimeoutMs > 0) {
-      this.connectTimer = setTimeout(() => {
+      this.connectTimer = clock.setTimeout(() => {
         this.connectTimer = null;
         if (!this.connected) socket.destroy(new ConnectTimeoutError(`connect timeout after ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
@@ -154,7 +143,7 @@ export class Http1Connection implements ResponseSink {
 
   private onClose(): void {
     this.closed = true;
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.connectTimer !== null) this.clock.clearTimeout(this.connectTimer);
     const u = this.user;
     this.user = null;
     this.pool.onClosed(this);
@@ -167,104 +156,5 @@ export class Http1Connection implements ResponseSink {
     const err = this.error ?? new Error(this.connected ? 'upstream connection closed before the response ended' : 'upstream connection failed');
     if (!this.connected) u.onConnectionError(err instanceof ConnectTimeoutError ? 'connect_timeout' : 'connect_failure', err);
     else u.onConnectionError('reset', err);
-  }
-}
-
-/** Keep-alive connections to one endpoint, reused last-in first-out; waiters beyond the limit queue. */
-export class Http1ConnectionPool {
-  private readonly idle: Http1Connection[] = [];
-  private readonly all = new Set<Http1Connection>();
-  private readonly waiters: Http1Waiter[] = [];
-  private open = 0;
-  private sweeper: NodeJS.Timeout | null = null;
-  private closed = false;
-
-  constructor(private readonly opts: Http1PoolOptions) {}
-
-  /** An idle or new connection, or null when the pool is at its limit (then `wait`). */
-  acquire(): Http1Connection | null {
-    const idle = this.idle;
-    while (idle.length > 0) {
-      const c = idle.pop()!;
-      if (!c.destroyed) {
-        c.socket.ref();
-        return c;
-      }
-    }
-    if (this.open >= this.opts.maxConnections || this.closed) return null;
-    return this.create();
-  }
-
-  wait(w: Http1Waiter): void {
-    this.waiters.push(w);
-  }
-
-  cancelWait(w: Http1Waiter): void {
-    const i = this.waiters.indexOf(w);
-    if (i >= 0) this.waiters.splice(i, 1);
-  }
-
-  /** A connection finished its exchange and can carry another request. */
-  release(c: Http1Connection): void {
-    const max = this.opts.maxRequestsPerConnection ?? 0;
-    if (this.closed || (max > 0 && c.requests >= max)) {
-      c.socket.destroy();
-      return;
-    }
-    if (c.socket.isPaused()) c.socket.resume();
-    const w = this.waiters.shift();
-    if (w !== undefined) {
-      w.onConnection(c);
-      return;
-    }
-    c.idleSince = Date.now();
-    // Like Node's agent: an idle keep-alive connection does not keep the process alive.
-    c.socket.unref();
-    this.idle.push(c);
-    if (this.sweeper === null && this.opts.idleTimeoutMs > 0) this.startSweeper();
-  }
-
-  onClosed(c: Http1Connection): void {
-    this.open--;
-    this.opts.counter.connections--;
-    this.all.delete(c);
-    const i = this.idle.indexOf(c);
-    if (i >= 0) this.idle.splice(i, 1);
-    // A waiter gets a fresh connection in place of the one that went away.
-    if (this.waiters.length > 0 && !this.closed && this.open < this.opts.maxConnections) {
-      this.waiters.shift()!.onConnection(this.create());
-    }
-    if (this.open === 0 && this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
-    }
-  }
-
-  private create(): Http1Connection {
-    const o = this.opts;
-    const socket = o.connect();
-    this.open++;
-    o.counter.connections++;
-    const c = new Http1Connection(socket, this, o.secure, o.connectTimeoutMs);
-    this.all.add(c);
-    return c;
-  }
-
-  private startSweeper(): void {
-    const idleMs = this.opts.idleTimeoutMs;
-    this.sweeper = setInterval(() => {
-      const cutoff = Date.now() - idleMs;
-      for (const c of [...this.idle]) if (c.idleSince <= cutoff) c.socket.destroy();
-    }, Math.min(Math.max(idleMs / 4, 100), 60_000));
-    this.sweeper.unref();
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.sweeper !== null) clearInterval(this.sweeper);
-    this.sweeper = null;
-    for (const c of [...this.all]) c.socket.destroy();
-    this.idle.length = 0;
-    this.waiters.length = 0;
   }
 }

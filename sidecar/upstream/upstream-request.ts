@@ -2,14 +2,15 @@
 
 import type * as http from 'node:http';
 import * as http2 from 'node:http2';
-import type { Http2Pool } from './connection-pool';
-import type { Http1Connection, Http1ConnectionPool, Http1ConnectionUser, Http1Waiter } from './http1-client';
+import type { Http1Connection, Http1ConnectionUser } from './http1-client';
+import type { Http1Pool, Http1Waiter } from './http1-pool';
+import type { Http2Pool } from './http2-pool';
 
 export type UpstreamFailure = 'connect_failure' | 'connect_timeout' | 'reset' | 'refused_stream' | 'protocol_error';
 
 /** The endpoint an attempt goes to, as the upstream leg sees it: its two pools (the cluster's host provides them). */
 export interface AttemptTarget {
-  http1(): Http1ConnectionPool;
+  http1(): Http1Pool;
   http2(): Http2Pool;
 }
 
@@ -67,7 +68,7 @@ class Http1Attempt implements UpstreamAttempt, Http1ConnectionUser, Http1Waiter 
   private head: string;
 
   constructor(
-    private readonly pool: Http1ConnectionPool,
+    private readonly pool: Http1Pool,
     private readonly r: AttemptRequest,
     private readonly h: AttemptHandler,
   ) {
