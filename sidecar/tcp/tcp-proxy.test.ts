@@ -14,6 +14,9 @@ import { parsePrometheusText, sumWhere } from '../../src/observability/prom-text
 import { systemClock } from '../../src/clock/clock';
 import { ClusterManager } from '../cluster/cluster-manager';
 import type { UpstreamCluster } from '../cluster/upstream-cluster';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TcpProxy } from './tcp-proxy';
 
 /** Resolves once `cond` holds, checking after each turn of the event loop (the test's timeout bounds it). */
@@ -54,7 +57,7 @@ async function deadPort(): Promise<number> {
 }
 
 /** A TCP proxy to cluster `c` (endpoints on `ports`, max_connections `max`) behind a loopback listener. */
-async function proxy(t: TestContext, ports: number[], max: number, maxConnectAttempts = 1) {
+async function proxy(t: TestContext, ports: number[], max: number, maxConnectAttempts = 1, extra: Record<string, unknown> = {}) {
   const metrics = new ProxyMetrics();
   const clusters = new ClusterManager({ metrics, logger: new Logger('test', 'off'), now: () => systemClock.now(), random: Math.random });
   await clusters.addOrUpdate([
@@ -72,7 +75,7 @@ async function proxy(t: TestContext, ports: number[], max: number, maxConnectAtt
     ),
   ]);
   const config = translateNetworkFilter(
-    { name: TCP_PROXY_NAME, typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'tcp', cluster: 'c', max_connect_attempts: maxConnectAttempts } },
+    { name: TCP_PROXY_NAME, typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'tcp', cluster: 'c', max_connect_attempts: maxConnectAttempts, ...extra } },
     'filters[0]',
   ) as TcpProxyConfig;
   const tcp = new TcpProxy(config, { clusters, metrics, logger: new Logger('test', 'off'), random: Math.random, reporter: 'source' });
@@ -149,4 +152,34 @@ test('a failed connect attempt hands its unit to the next attempt; giving up giv
   await until(() => res.connections === 0);
   assert.deepEqual(calls, ['tryAcquire connections', 'release connections'], 'one unit for both attempts');
   assert.equal(await p.overflows(), 0, 'the second attempt is not an overflow');
+});
+
+test('access_log: one line per connection when it closes — bytes each way, the upstream host, UF when every connect failed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-tcp-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'tcp.log');
+  const up = await echo(t);
+  const dead = await deadPort();
+  const accessLog = (path: string) => ({
+    access_log: [{
+      name: 'envoy.access_loggers.file',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+        path,
+        log_format: { json_format: { flags: '%RESPONSE_FLAGS%', rx: '%BYTES_RECEIVED%', tx: '%BYTES_SENT%', host: '%UPSTREAM_HOST%', cluster: '%UPSTREAM_CLUSTER%', code: '%RESPONSE_CODE%', from: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' } },
+      },
+    }],
+  });
+  const good = await proxy(t, [up.port], 10, 1, accessLog(file));
+  const s = await echoed(good.port, 'hello');
+  s.end();
+  const lines = (): string[] => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  await until(() => lines().length === 1);
+  assert.deepEqual(JSON.parse(lines()[0]!), { flags: null, rx: 5, tx: 5, host: `127.0.0.1:${up.port}`, cluster: 'c', code: 0, from: '127.0.0.1' });
+
+  const failFile = join(dir, 'fail.log');
+  const bad = await proxy(t, [dead], 10, 1, accessLog(failFile));
+  await closedByProxy(bad.port);
+  await until(() => readFileSync(failFile, 'utf8').includes('\n'));
+  assert.deepEqual(JSON.parse(readFileSync(failFile, 'utf8')), { flags: 'UF', rx: 0, tx: 0, host: `127.0.0.1:${dead}`, cluster: 'c', code: 0, from: '127.0.0.1' });
 });

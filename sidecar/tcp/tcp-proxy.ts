@@ -4,6 +4,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { systemClock, type Clock } from '../../src/clock/clock';
 import type { TcpProxyConfig } from '../../src/config/types';
+import type { AccessLogRecord } from '../../src/observability/access-log-format';
+import { AccessLoggers } from '../../src/observability/access-logger';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
@@ -23,13 +25,51 @@ export interface TcpProxyDeps {
   readonly clock?: Clock;
 }
 
+/** What one downstream connection did, for its access-log line. */
+interface Session {
+  readonly startMs: number;
+  readonly startWallMs: number;
+  flags: string;
+  received: number;
+  sent: number;
+  upstreamHost?: string;
+  upstreamLocal?: string;
+}
+
 export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
+  private readonly accessLogs: AccessLoggers | null;
 
   constructor(
     readonly config: TcpProxyConfig,
     private readonly deps: TcpProxyDeps,
-  ) {}
+  ) {
+    this.accessLogs = AccessLoggers.open(config.accessLogs);
+  }
+
+  private get clock(): Clock {
+    return this.deps.clock ?? systemClock;
+  }
+
+  private logSession(s: Session, cluster: string | null, socket: net.Socket, downstream: FilterDownstream): void {
+    if (this.accessLogs === null) return;
+    const record: AccessLogRecord = {
+      startTimeMs: s.startWallMs,
+      durationMs: this.clock.now() - s.startMs,
+      responseFlags: s.flags,
+      bytesReceived: s.received,
+      bytesSent: s.sent,
+      ...(cluster !== null ? { upstreamCluster: cluster } : {}),
+      ...(s.upstreamHost !== undefined ? { upstreamHost: s.upstreamHost } : {}),
+      ...(s.upstreamLocal !== undefined ? { upstreamLocalAddress: s.upstreamLocal } : {}),
+      ...(downstream.remoteAddress ? { downstreamRemoteAddress: hostPort(downstream.remoteAddress, downstream.remotePort) } : {}),
+      ...(downstream.localAddress ? { downstreamLocalAddress: hostPort(downstream.localAddress, downstream.localPort) } : {}),
+      ...(downstream.peerPrincipal ? { downstreamPeerUriSan: downstream.peerPrincipal } : {}),
+      ...(sniOf(socket) !== null ? { requestedServerName: sniOf(socket)! } : {}),
+    };
+    const dropped = this.accessLogs.log(record);
+    if (dropped > 0) this.deps.metrics.accessLogDropped.labels(this.config.statPrefix).inc(dropped);
+  }
 
   private pickClusterName(): string | null {
     const c = this.config;
@@ -48,9 +88,12 @@ export class TcpProxy {
 
   /** Takes a downstream connection; `initial` holds bytes the listener already read (sniffing). */
   handle(socket: net.Socket, downstream: FilterDownstream): void {
+    const session: Session = { startMs: this.clock.now(), startWallMs: this.clock.wallNow(), flags: '', received: 0, sent: 0 };
     const clusterName = this.pickClusterName();
     const cluster = clusterName ? this.deps.clusters.get(clusterName) : undefined;
     if (!cluster) {
+      session.flags = 'NC';
+      this.logSession(session, clusterName, socket, downstream);
       socket.destroy();
       return;
     }
@@ -69,6 +112,8 @@ export class TcpProxy {
     const res = cluster.resources;
     if (!res.tryAcquire('connections')) {
       m.overflow.labels(cluster.name, 'max_connections').inc();
+      session.flags = 'UO';
+      this.logSession(session, cluster.name, socket, downstream);
       socket.destroy();
       return;
     }
@@ -92,13 +137,15 @@ export class TcpProxy {
             : null
           : cluster.pick({ hash: null, exclude: tried, maxExcludeAttempts: 3 });
       if (host === null) {
+        session.flags = 'UH';
         releaseConnection();
         socket.destroy();
         return;
       }
       tried.add(host.key);
-      this.connect(cluster, host, socket, labels, (connected) => {
+      this.connect(cluster, host, socket, labels, session, (connected) => {
         if (!connected && attempts < this.config.maxConnectAttempts && !socket.destroyed) return tryConnect();
+        if (!connected) session.flags = 'UF';
         releaseConnection();
         socket.destroy();
       });
@@ -106,6 +153,7 @@ export class TcpProxy {
     socket.once('close', () => {
       this.sockets.delete(socket);
       m.tcpClosed.labels(labels).inc();
+      this.logSession(session, cluster.name, socket, downstream);
     });
     socket.on('error', () => undefined);
     tryConnect();
@@ -116,6 +164,7 @@ export class TcpProxy {
     host: UpstreamHost,
     socket: net.Socket,
     labels: Record<string, string>,
+    session: Session,
     /** The upstream connection closed; `connected`: after it came up (else the attempt failed). */
     onUpstreamClose: (connected: boolean) => void,
   ): void {
@@ -123,6 +172,7 @@ export class TcpProxy {
     const upstream = connectUpstream(t, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
     host.stats.activeRequests++;
     host.trackConnection(upstream);
+    session.upstreamHost = hostPort(host.address.host, host.address.port);
     let connected = false;
     const clock = this.deps.clock ?? systemClock;
     const timer = clock.setTimeout(() => {
@@ -136,13 +186,16 @@ export class TcpProxy {
       const m = this.deps.metrics;
       const sent = m.tcpSentBytes.labels(labels);
       const received = m.tcpReceivedBytes.labels(labels);
+      if (upstream.localAddress !== undefined) session.upstreamLocal = hostPort(upstream.localAddress, upstream.localPort);
       socket.on('data', (c: Buffer) => {
         received.inc(c.length);
+        session.received += c.length;
         if (!upstream.write(c)) socket.pause();
       });
       upstream.on('drain', () => socket.resume());
       upstream.on('data', (c: Buffer) => {
         sent.inc(c.length);
+        session.sent += c.length;
         if (!socket.write(c)) upstream.pause();
       });
       socket.on('drain', () => upstream.resume());
@@ -179,4 +232,17 @@ export class TcpProxy {
   close(): void {
     for (const s of this.sockets) s.destroy();
   }
+}
+
+/** `host:port`, IPv6 in brackets (as Envoy prints addresses). */
+function hostPort(host: string, port: number | undefined): string {
+  const h = host.replace(/^::ffff:(?=\d+\.)/, '');
+  return h.includes(':') ? `[${h}]:${port ?? 0}` : `${h}:${port ?? 0}`;
+}
+
+/** The SNI a TLS client asked for (Node sets `servername` on server-side sockets; the types omit it). */
+function sniOf(socket: net.Socket): string | null {
+  if (!(socket instanceof tls.TLSSocket)) return null;
+  const name = (socket as tls.TLSSocket & { servername?: unknown }).servername;
+  return typeof name === 'string' && name !== '' ? name : null;
 }

@@ -208,6 +208,7 @@ export class ProxyMetrics {
   readonly retries: LeanCounter<'destination_cluster' | 'outcome'>;
   readonly upstreamTimeouts: LeanCounter<'destination_cluster' | 'kind'>;
   readonly streamIdleTimeouts: LeanCounter<'stat_prefix'>;
+  readonly accessLogDropped: LeanCounter<'stat_prefix'>;
   readonly overflow: LeanCounter<'destination_cluster' | 'threshold'>;
   readonly ejections: LeanCounter<'destination_cluster' | 'reason'>;
   readonly endpoints: LeanGauge<'destination_cluster' | 'health'>;
@@ -276,6 +277,12 @@ export class ProxyMetrics {
     this.streamIdleTimeouts = new LeanCounter({
       name: 'ferry_downstream_rq_idle_timeout_total',
       help: 'Requests ended by the stream idle timeout (stream_idle_timeout or the route idle_timeout).',
+      labelNames: ['stat_prefix'],
+      registers: r,
+    });
+    this.accessLogDropped = new LeanCounter({
+      name: 'ferry_access_log_dropped_total',
+      help: 'Access-log lines dropped because the log could not keep up (its backlog was full) or failed.',
       labelNames: ['stat_prefix'],
       registers: r,
     });
