@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../clock/clock';
 import { loadBootstrapFile } from '../config/bootstrap';
 import { parsePrometheusText, sumWhere, histogramQuantile, type Sample } from '../observability/prom-text';
 import { rootLogger } from '../observability/logger';
@@ -31,24 +32,24 @@ interface ClientResult {
   ms: number;
 }
 
-function request(port: number, p: string, agent: http.Agent): Promise<ClientResult> {
-  const start = performance.now();
+function request(port: number, p: string, agent: http.Agent, clock: Clock): Promise<ClientResult> {
+  const start = clock.now();
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - start }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: clock.now() - start }));
     });
-    req.on('error', () => resolve({ status: 0, ms: performance.now() - start }));
+    req.on('error', () => resolve({ status: 0, ms: clock.now() - start }));
   });
 }
 
-async function drive(port: number, p: string, total: number, concurrency: number, agent: http.Agent): Promise<ClientResult[]> {
+async function drive(port: number, p: string, total: number, concurrency: number, agent: http.Agent, clock: Clock): Promise<ClientResult[]> {
   const results: ClientResult[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < total) {
       next++;
-      results.push(await request(port, p, agent));
+      results.push(await request(port, p, agent, clock));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -60,7 +61,7 @@ function pct(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-export async function demoCommand(argv: string[]): Promise<number> {
+export async function demoCommand(argv: string[], clock: Clock = systemClock): Promise<number> {
   const { values } = parseFlags(argv, { requests: 'number', help: 'boolean' });
   if (values.help) {
     process.stdout.write('usage: ferry demo [--requests N]\n  Runs a proxy before three demo upstreams, sends traffic, prints what the proxy did.\n');
@@ -81,7 +82,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     } else res.end('flaky\n');
   });
   const slow = await listen((_req, res) => {
-    setTimeout(() => res.end('slow\n'), 150);
+    clock.setTimeout(() => res.end('slow\n'), 150);
   });
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-demo-'));
@@ -103,11 +104,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(`  upstreams: steady :${vars.STEADY_PORT}, flaky :${vars.FLAKY_PORT} (3 of every 5 requests 503), slow :${vars.SLOW_PORT} (150 ms)\n`);
     process.stdout.write(`Sending ${n} requests to /steady and /flaky (8 at a time) and ${Math.ceil(n / 40) * 8} to /slow (in bursts of 8)...\n\n`);
     const results: Record<string, ClientResult[]> = {};
-    results['/steady'] = await drive(port, '/steady', n, 8, agent);
-    results['/flaky'] = await drive(port, '/flaky', n, 8, agent);
+    results['/steady'] = await drive(port, '/steady', n, 8, agent, clock);
+    results['/flaky'] = await drive(port, '/flaky', n, 8, agent, clock);
     // The slow route gets bursts of 8 concurrent requests: more than its circuit breaker admits.
     results['/slow'] = [];
-    for (let wave = 0; wave < Math.ceil(n / 40); wave++) results['/slow'].push(...(await drive(port, '/slow', 8, 8, agent)));
+    for (let wave = 0; wave < Math.ceil(n / 40); wave++) results['/slow'].push(...(await drive(port, '/slow', 8, 8, agent, clock)));
 
     process.stdout.write('What the client saw:\n');
     process.stdout.write('  route     requests  2xx   503   other  p50 ms  p99 ms\n');
