@@ -118,7 +118,7 @@ test('no production file outside src/clock/ reads the time itself (but the allow
   for (const file of productionFiles()) reads.set(file, rawTimeReads(file, readFileSync(join(ROOT, file), 'utf8')));
   assert.ok(reads.size > 100 && reads.has('src/clock/clock.ts') && reads.has('sidecar/proxy.ts'), `found only ${reads.size} production files under ${ROOT}`);
   const found = problems(reads, ALLOWED);
-  assert.deepEqual(found, [], `raw time reads:\n${found.join('\n')}`);
+  if (found.length > 0) assert.fail(`raw time reads outside src/clock/, or an allow-list to shrink:\n${found.join('\n')}`);
 });
 
 test('the scan finds each way of reading the time, and not comments, strings or dates built from a value', () => {
