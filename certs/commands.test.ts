@@ -10,6 +10,7 @@ import { loadIntermediateCa } from './intermediate-ca';
 import { WorkloadIssuer } from './issuer';
 import { issueWorkload } from './test-pki.fixture';
 import { ConfigError } from '../src/errors';
+import { FakeClock } from '../src/clock/fake-clock.fixture';
 
 async function tmp(t: test.TestContext): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-certs-cmd-'));
@@ -70,6 +71,18 @@ test('intermediate: lifetime clamped to the root is reported; --also-trust adds 
   const bundle = await fs.readFile(path.join(dir, 'ca2', 'root-cert.pem'), 'utf8');
   assert.ok(bundle.startsWith(await fs.readFile(path.join(newRoot, 'root-cert.pem'), 'utf8')));
   assert.ok(bundle.endsWith(await fs.readFile(path.join(oldRoot, 'root-cert.pem'), 'utf8')));
+});
+
+test('validity starts at the injected clock: root and intermediate dated by it, the clamp judged from it', async (t) => {
+  const dir = await tmp(t);
+  const clock = new FakeClock(0, Date.UTC(2031, 2, 4, 12));
+  const rootDir = path.join(dir, 'root');
+  assert.match(await certsRootCommand({ outDir: rootDir, ttlDays: 100, clock }), / valid 2031-03-04 to 2031-06-12\n/);
+  clock.advance(10 * 24 * 3600_000);
+  const out = await certsIntermediateCommand({ rootDir, outDir: path.join(dir, 'ca'), ttlDays: 95, clock });
+  assert.match(out, / valid 2031-03-14 to 2031-06-12 \(clamped to the root\)\n/);
+  const ok = await certsIntermediateCommand({ rootDir, outDir: path.join(dir, 'ca2'), ttlDays: 85, clock });
+  assert.match(ok, / valid 2031-03-14 to 2031-06-07\n/);
 });
 
 test('bad arguments name the flag', async (t) => {

@@ -1,5 +1,6 @@
 // `ferry certs root` and `ferry certs intermediate`: create the mesh CAs on disk and say what was written.
 
+import { systemClock, type Clock } from '../src/clock/clock';
 import { ConfigError } from '../src/errors';
 import { CA_KEY_FILE, createIntermediateCa, saveIntermediateCa } from './intermediate-ca';
 import { refuseExisting, readPemFile } from './pem-files';
@@ -15,6 +16,8 @@ export interface CertsRootArgs {
   readonly ttlDays?: number;
   /** Overwrite an existing root-key.pem. */
   readonly force?: boolean;
+  /** The issue time's source; default systemClock. */
+  readonly clock?: Clock;
 }
 
 export interface CertsIntermediateArgs {
@@ -25,6 +28,8 @@ export interface CertsIntermediateArgs {
   /** Further root certificate files to trust as well (a root rotation: the old root's root-cert.pem). */
   readonly alsoTrust?: readonly string[];
   readonly force?: boolean;
+  /** The issue time's source; default systemClock. */
+  readonly clock?: Clock;
 }
 
 function ttlMs(ttlDays: number | undefined, flag: string): number | undefined {
@@ -42,7 +47,7 @@ export async function certsRootCommand(args: CertsRootArgs): Promise<string> {
   const ttl = ttlMs(args.ttlDays, '--ttl-days');
   if (!args.outDir) throw new ConfigError('--out', 'is required');
   if (!args.force) await refuseExisting(args.outDir, ROOT_KEY_FILE);
-  const root = await createRootCa({ ttlMs: ttl });
+  const root = await createRootCa({ ttlMs: ttl, clock: args.clock });
   const { certFile, keyFile } = await saveRootCa(args.outDir, root);
   const fp = new TrustBundle([root.certPem]).fingerprints[0];
   return [
@@ -65,9 +70,10 @@ export async function certsIntermediateCommand(args: CertsIntermediateArgs): Pro
     const pem = await readPemFile(path.dirname(file), path.basename(file));
     extraRootPems.push(...TrustBundle.fromPem(pem).rootPems);
   }
-  const ca = await createIntermediateCa(root, { ttlMs: ttl, extraRootPems });
+  const now = (args.clock ?? systemClock).wallNow();
+  const ca = await createIntermediateCa(root, { ttlMs: ttl, extraRootPems, now });
   const files = await saveIntermediateCa(args.outDir, ca);
-  const clamped = ttl !== undefined && ca.cert.notAfter.getTime() < Date.now() + ttl - DAY_MS;
+  const clamped = ttl !== undefined && ca.cert.notAfter.getTime() < now + ttl - DAY_MS;
   return [
     `issuing CA "${ca.cert.subject}" signed by "${root.cert.subject}", valid ${day(ca.cert.notBefore)} to ${day(ca.cert.notAfter)}${clamped ? ' (clamped to the root)' : ''}`,
     `  trust bundle: ${ca.trustBundle.size} root(s)`,

@@ -1,5 +1,6 @@
 // The issuing (intermediate) CA: its key is generated here, its CSR signed by the root (1 year, clamped to the root).
 
+import { systemClock, type Clock } from '../src/clock/clock';
 import { FerryError } from '../src/errors';
 import { CA_KEY_USAGE, CaKeyPair, checkTtl, loadCaKeyPair } from './root-ca';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writePemFile } from './pem-files';
@@ -16,8 +17,10 @@ export interface IssuingCa extends CaKeyPair {
 export interface IntermediateCaOptions {
   /** Lifetime; default 1 year, never past the root's expiry. */
   readonly ttlMs?: number;
-  /** Issue time in ms; default now. */
+  /** Issue time in ms; default now on `clock`. */
   readonly now?: number;
+  /** Reads the issue time when `now` is not given (wall clock); default systemClock. */
+  readonly clock?: Clock;
 }
 
 export const CA_CERT_FILE = 'ca-cert.pem';
@@ -47,7 +50,7 @@ export function subjectKeyId(cert: x509.X509Certificate): string {
 export async function signIntermediateCsr(root: CaKeyPair, csrPem: string, options: IntermediateCaOptions = {}): Promise<string> {
   const ttlMs = options.ttlMs ?? DEFAULT_INTERMEDIATE_TTL_MS;
   checkTtl(ttlMs, 'intermediate CA');
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (options.clock ?? systemClock).wallNow();
   const rootNotAfter = root.cert.notAfter.getTime();
   if (now >= rootNotAfter) throw new CaSigningError(`root ${root.cert.subject} expired at ${root.cert.notAfter.toISOString()}`);
   if (now < root.cert.notBefore.getTime()) throw new CaSigningError(`root ${root.cert.subject} is not valid yet`);
@@ -109,8 +112,8 @@ export async function saveIntermediateCa(dir: string, ca: IssuingCa): Promise<st
   ];
 }
 
-/** Loads an issuing CA saved by saveIntermediateCa; the key must match and the chain must verify against the bundle at `now`. */
-export async function loadIntermediateCa(dir: string, now: number = Date.now()): Promise<IssuingCa> {
+/** Loads an issuing CA saved by saveIntermediateCa; the key must match and the chain must verify against the bundle at `now` (wall-clock ms). */
+export async function loadIntermediateCa(dir: string, now: number = systemClock.wallNow()): Promise<IssuingCa> {
   const pair = await loadCaKeyPair(dir, CA_CERT_FILE, CA_KEY_FILE);
   const chainPem = await readPemFile(dir, CERT_CHAIN_FILE);
   const trustBundle = TrustBundle.fromPem(await readPemFile(dir, TRUST_BUNDLE_FILE));

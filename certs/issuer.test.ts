@@ -10,6 +10,7 @@ import { CA_KEY_USAGE, createRootCa, type CaKeyPair } from './root-ca';
 import { issueWorkload, makeTestPki } from './test-pki.fixture';
 import { TrustBundle } from './trust-bundle';
 import { EC_SIGN_ALG, generateKeyPair, randomHex, toCertTime, x509 } from './x509';
+import { FakeClock } from '../src/clock/fake-clock.fixture';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -51,7 +52,7 @@ test('sign: leaf is a SPIFFE SVID (URI SAN only, serverAuth+clientAuth, digitalS
 });
 
 test('sign: validity is back-dated 1 min and lasts 24 h by default', async () => {
-  const { issuer } = await makeTestPki({ now: NOW - H, issuer: { clock: () => NOW } });
+  const { issuer } = await makeTestPki({ now: NOW - H, issuer: { clock: new FakeClock(0, NOW) } });
   const w = await issueWorkload(issuer, ID);
   assert.equal(w.notBefore, NOW - MIN);
   assert.equal(w.notAfter, NOW + DEFAULT_WORKLOAD_TTL_MS);
@@ -72,7 +73,7 @@ test('sign: TTL requested, configured, capped at maxTtlMs and clamped to the iss
   const ca = await createIntermediateCa(root, { now: NOW, ttlMs: 10 * DAY });
   for (const c of cases) {
     const at = c.at ?? NOW;
-    const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => at, ...c.issuer });
+    const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, at), ...c.issuer });
     const w = await issueWorkload(issuer, ID, c.requested);
     assert.equal(w.notAfter, c.want, c.name);
     assert.equal(new x509.X509Certificate(w.certChainPem[0]).notAfter.getTime(), c.want, c.name);
@@ -90,7 +91,7 @@ test('sign: the configured lifetime is the maximum: a request for 7 days from a 
     { name: 'default options cap at 24 h', issuer: {}, requested: 7 * DAY, want: NOW + DEFAULT_WORKLOAD_TTL_MS },
   ];
   for (const c of cases) {
-    const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => NOW, ...c.issuer });
+    const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, NOW), ...c.issuer });
     const w = await issueWorkload(issuer, ID, c.requested);
     assert.equal(new x509.X509Certificate(w.certChainPem[0]).notAfter.getTime(), c.want, c.name);
     assert.equal(w.notAfter, c.want, c.name);
@@ -123,13 +124,13 @@ test('sign: an issuer expiring in 1 h caps a 24 h request at its notAfter, wheth
   // The issuing CA ends in 1 h.
   const root = await createRootCa({ now: NOW });
   const shortCa = await createIntermediateCa(root, { now: NOW, ttlMs: H });
-  const a = await issueWorkload(new WorkloadIssuer(shortCa, shortCa.trustBundle, { clock: () => NOW }), ID, DAY);
+  const a = await issueWorkload(new WorkloadIssuer(shortCa, shortCa.trustBundle, { clock: new FakeClock(0, NOW) }), ID, DAY);
   assert.equal(a.notAfter, NOW + H);
   // The root ends in 1 h, the issuing CA under it in a year: the leaf still ends with the root.
   const shortRoot = await createRootCa({ now: NOW, ttlMs: H });
   const longCa = await caOutliving(shortRoot, 365 * DAY);
   const bundle = new TrustBundle([shortRoot.certPem]);
-  const issuer = new WorkloadIssuer(longCa, bundle, { clock: () => NOW });
+  const issuer = new WorkloadIssuer(longCa, bundle, { clock: new FakeClock(0, NOW) });
   assert.equal(issuer.issuerNotAfter, NOW + H);
   const b = await issueWorkload(issuer, ID, DAY);
   assert.equal(b.notAfter, NOW + H);
@@ -140,7 +141,7 @@ test('sign: an issuer expiring in 1 h caps a 24 h request at its notAfter, wheth
 test('sign: notBefore is never earlier than the issuer', async () => {
   const root = await createRootCa({ now: NOW });
   const ca = await createIntermediateCa(root, { now: NOW });
-  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => NOW + 10_000 });
+  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, NOW + 10_000) });
   assert.equal((await issueWorkload(issuer, ID)).notBefore, NOW);
 });
 
@@ -156,8 +157,8 @@ test('sign: random 128-bit serials, unique', async () => {
 test('sign: counts issued and rejected by reason; issuer failures apart', async () => {
   const root = await createRootCa({ now: NOW });
   const ca = await createIntermediateCa(root, { now: NOW, ttlMs: DAY });
-  let now = NOW;
-  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => now });
+  const clock = new FakeClock(0, NOW);
+  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock });
   const good = await createWorkloadCsr(ID);
   const other = await createWorkloadCsr('spiffe://cluster.local/ns/default/sa/db');
   await issuer.sign(good.csrPem, ID);
@@ -166,7 +167,7 @@ test('sign: counts issued and rejected by reason; issuer failures apart', async 
   await assert.rejects(issuer.sign('junk', ID), { reason: 'malformed' });
   await assert.rejects(issuer.sign(good.csrPem, ID, 0), { reason: 'bad_ttl' });
   await assert.rejects(issuer.sign(good.csrPem, ID, Number.POSITIVE_INFINITY), { reason: 'bad_ttl' });
-  now = NOW + DAY + 1000;
+  clock.advance(DAY + 1000);
   await assert.rejects(issuer.sign(good.csrPem, ID), IssuerUnavailableError);
   assert.equal(issuer.counters.issued, 2);
   assert.equal(issuer.counters.rejected.identity_mismatch, 1);
@@ -185,9 +186,9 @@ test('constructor refuses a non-CA, bad options, and an issuer the bundle does n
   assert.throws(() => new WorkloadIssuer({ certPem: w.certChainPem[0], privateKey: leafKey }, ca.trustBundle), {
     code: 'FERRY_ERR_ISSUER_CONFIG',
   });
-  assert.throws(() => new WorkloadIssuer(ca, ca.trustBundle, { clock: () => NOW, ttlMs: 10 }), { code: 'FERRY_ERR_ISSUER_CONFIG' });
-  assert.throws(() => new WorkloadIssuer(ca, ca.trustBundle, { clock: () => NOW, ttlMs: 2 * DAY, maxTtlMs: DAY }), {
+  assert.throws(() => new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, NOW), ttlMs: 10 }), { code: 'FERRY_ERR_ISSUER_CONFIG' });
+  assert.throws(() => new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, NOW), ttlMs: 2 * DAY, maxTtlMs: DAY }), {
     code: 'FERRY_ERR_ISSUER_CONFIG',
   });
-  assert.throws(() => new WorkloadIssuer(ca, other.ca.trustBundle, { clock: () => NOW }), { code: 'FERRY_ERR_CHAIN' });
+  assert.throws(() => new WorkloadIssuer(ca, other.ca.trustBundle, { clock: new FakeClock(0, NOW) }), { code: 'FERRY_ERR_CHAIN' });
 });

@@ -1,6 +1,7 @@
 // The workload certificate issuer: turns a validated CSR into a short-lived SPIFFE certificate signed by the issuing CA.
 
 import { KeyObject, randomFillSync, sign as cryptoSign } from 'node:crypto';
+import { systemClock, type Clock } from '../src/clock/clock';
 import { FerryError } from '../src/errors';
 import { CSR_REJECT_REASONS, CsrRejectReason, CsrRejectedError, validateCsrSync } from './csr';
 import { TAG, children, fromPem, oid, raw, readWhole, time, tlv, toPem, unsignedInteger } from './der';
@@ -15,8 +16,8 @@ export interface WorkloadIssuerOptions {
   readonly maxTtlMs?: number;
   /** How far notBefore is set back for peers with slow clocks; default 1 min. */
   readonly backdateMs?: number;
-  /** The time in ms; default Date.now. */
-  readonly clock?: () => number;
+  /** Its wall clock gives the issue time; default systemClock. */
+  readonly clock?: Clock;
 }
 
 /** The issuing CA this issuer signs with: certificate and key (the key never leaves this process). */
@@ -88,7 +89,7 @@ export class WorkloadIssuer {
   readonly #ttlMs: number;
   readonly #maxTtlMs: number;
   readonly #backdateMs: number;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #signingKey: KeyObject;
   readonly #issuerName: Buffer;
   /** DER of basicConstraints, keyUsage, extKeyUsage, authorityKeyIdentifier: the same in every leaf. */
@@ -102,14 +103,14 @@ export class WorkloadIssuer {
     this.#maxTtlMs = options.maxTtlMs ?? options.ttlMs ?? DEFAULT_MAX_WORKLOAD_TTL_MS;
     this.#ttlMs = options.ttlMs ?? Math.min(DEFAULT_WORKLOAD_TTL_MS, this.#maxTtlMs);
     this.#backdateMs = options.backdateMs ?? DEFAULT_BACKDATE_MS;
-    this.#clock = options.clock ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     if (!(this.#ttlMs >= 1000) || !(this.#maxTtlMs >= this.#ttlMs) || !(this.#backdateMs >= 0)) {
       throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: need ttlMs >= 1000, maxTtlMs >= ttlMs, backdateMs >= 0');
     }
     const bc = this.#caCert.getExtension(x509.BasicConstraintsExtension);
     if (!bc?.ca) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', `issuer: ${this.#caCert.subject} is not a CA certificate`);
     // Refuse to start with an issuer the bundle would not verify: every certificate would be useless.
-    const { rootNotAfter } = bundle.verifyChain([ca.certPem], this.#clock());
+    const { rootNotAfter } = bundle.verifyChain([ca.certPem], this.#clock.wallNow());
     this.#caNotAfter = Math.min(this.#caCert.notAfter.getTime(), rootNotAfter);
     this.#signingKey = KeyObject.from(ca.privateKey);
     if (this.#signingKey.asymmetricKeyType !== 'ec' || this.#signingKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
@@ -152,7 +153,7 @@ export class WorkloadIssuer {
       if (requestedTtlMs !== undefined && !(Number.isFinite(requestedTtlMs) && requestedTtlMs >= 1000)) {
         throw new CsrRejectedError('bad_ttl', `requested lifetime ${requestedTtlMs} ms is not at least one second`);
       }
-      const now = this.#clock();
+      const now = this.#clock.wallNow();
       if (now >= this.#caNotAfter) {
         throw new IssuerUnavailableError(`issuing CA (or its root) expired at ${new Date(this.#caNotAfter).toISOString()}`);
       }

@@ -9,6 +9,7 @@ import { WorkloadIssuer } from './issuer';
 import { createRootCa } from './root-ca';
 import { TestWorkload, issueWorkload, makeTestPki } from './test-pki.fixture';
 import { TrustBundle } from './trust-bundle';
+import { systemClock } from '../src/clock/clock';
 
 const DAY = 24 * 3600 * 1000;
 const WEB = 'spiffe://cluster.local/ns/default/sa/web';
@@ -84,7 +85,7 @@ async function handshake(t: test.TestContext, server: Side, client: Side, expect
 }
 
 test('mTLS handshake succeeds with certificates from the same mesh; each side sees the other\'s SPIFFE ID', async (t) => {
-  const { ca, issuer } = await makeTestPki({ issuer: { clock: Date.now } });
+  const { ca, issuer } = await makeTestPki({ issuer: { clock: systemClock } });
   const web = await issueWorkload(issuer, WEB);
   const db = await issueWorkload(issuer, DB);
   const r = await handshake(t, { w: db, bundle: ca.trustBundle }, { w: web, bundle: ca.trustBundle }, DB);
@@ -95,8 +96,8 @@ test('mTLS handshake succeeds with certificates from the same mesh; each side se
 });
 
 test('client refuses a server certificate from another root', async (t) => {
-  const mesh = await makeTestPki({ issuer: { clock: Date.now } });
-  const other = await makeTestPki({ issuer: { clock: Date.now } });
+  const mesh = await makeTestPki({ issuer: { clock: systemClock } });
+  const other = await makeTestPki({ issuer: { clock: systemClock } });
   const server = await issueWorkload(other.issuer, DB);
   const client = await issueWorkload(mesh.issuer, WEB);
   const r = await handshake(t, { w: server, bundle: other.ca.trustBundle }, { w: client, bundle: mesh.ca.trustBundle }, DB);
@@ -105,8 +106,8 @@ test('client refuses a server certificate from another root', async (t) => {
 });
 
 test('server refuses a client certificate from another root', async (t) => {
-  const mesh = await makeTestPki({ issuer: { clock: Date.now } });
-  const other = await makeTestPki({ issuer: { clock: Date.now } });
+  const mesh = await makeTestPki({ issuer: { clock: systemClock } });
+  const other = await makeTestPki({ issuer: { clock: systemClock } });
   const server = await issueWorkload(mesh.issuer, DB);
   const intruder = await issueWorkload(other.issuer, WEB);
   // The intruder trusts the mesh root, so only the server's check can stop it.
@@ -117,7 +118,7 @@ test('server refuses a client certificate from another root', async (t) => {
 });
 
 test('server refuses a client with no certificate', async (t) => {
-  const { ca, issuer } = await makeTestPki({ issuer: { clock: Date.now } });
+  const { ca, issuer } = await makeTestPki({ issuer: { clock: systemClock } });
   const server = await issueWorkload(issuer, DB);
   const r = await handshake(t, { w: server, bundle: ca.trustBundle }, { bundle: ca.trustBundle }, DB);
   assert.equal(r.ok, false);
@@ -145,7 +146,7 @@ test('expired certificates are refused on both sides', async (t) => {
 });
 
 test('client refuses a server whose SPIFFE ID is not the one expected for the destination', async (t) => {
-  const { ca, issuer } = await makeTestPki({ issuer: { clock: Date.now } });
+  const { ca, issuer } = await makeTestPki({ issuer: { clock: systemClock } });
   const impostor = await issueWorkload(issuer, 'spiffe://cluster.local/ns/default/sa/cache');
   const client = await issueWorkload(issuer, WEB);
   const r = await handshake(t, { w: impostor, bundle: ca.trustBundle }, { w: client, bundle: ca.trustBundle }, DB);

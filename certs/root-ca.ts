@@ -1,5 +1,6 @@
 // The mesh root CA: a self-signed ECDSA P-256 certificate (10 years by default) and its key, on disk as PEM.
 
+import { systemClock, type Clock } from '../src/clock/clock';
 import { FerryError } from '../src/errors';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writePemFile } from './pem-files';
 import {
@@ -25,8 +26,10 @@ export interface CaKeyPair {
 export interface RootCaOptions {
   /** Lifetime; default 10 years. */
   readonly ttlMs?: number;
-  /** Issue time in ms; default now. */
+  /** Issue time in ms; default now on `clock`. */
   readonly now?: number;
+  /** Reads the issue time when `now` is not given (wall clock); default systemClock. */
+  readonly clock?: Clock;
   /** Intermediates allowed below the root; default 1 (root → issuing CA → workload). */
   readonly pathLen?: number;
 }
@@ -48,7 +51,7 @@ export function checkTtl(ttlMs: number, what: string): void {
 export async function createRootCa(options: RootCaOptions = {}): Promise<CaKeyPair> {
   const ttlMs = options.ttlMs ?? DEFAULT_ROOT_TTL_MS;
   checkTtl(ttlMs, 'root CA');
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (options.clock ?? systemClock).wallNow();
   const keys = await generateKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `O=Ferry, CN=Ferry Root CA ${randomHex(4)}`,

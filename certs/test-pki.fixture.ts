@@ -4,6 +4,8 @@ import { createWorkloadCsr } from './csr';
 import { IssuingCa, createIntermediateCa } from './intermediate-ca';
 import { IssuedCertificate, WorkloadIssuer, WorkloadIssuerOptions } from './issuer';
 import { CaKeyPair, createRootCa } from './root-ca';
+import { systemClock } from '../src/clock/clock';
+import { FakeClock } from '../src/clock/fake-clock.fixture';
 
 export interface TestPki {
   readonly root: CaKeyPair;
@@ -11,14 +13,14 @@ export interface TestPki {
   readonly issuer: WorkloadIssuer;
 }
 
-/** A root and issuing CA created at `now` (default: real now), and an issuer whose clock is `clock`. */
+/** A root and issuing CA created at `now` (default: real now), and an issuer whose clock stands still at `now` (unless `issuer.clock`). */
 export async function makeTestPki(
   options: { now?: number; rootTtlMs?: number; caTtlMs?: number; issuer?: WorkloadIssuerOptions } = {},
 ): Promise<TestPki> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? systemClock.wallNow();
   const root = await createRootCa({ now, ttlMs: options.rootTtlMs });
   const ca = await createIntermediateCa(root, { now, ttlMs: options.caTtlMs });
-  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => now, ...options.issuer });
+  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, now), ...options.issuer });
   return { root, ca, issuer };
 }
 

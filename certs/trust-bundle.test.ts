@@ -9,6 +9,7 @@ import { createRootCa } from './root-ca';
 import { issueWorkload, makeTestPki } from './test-pki.fixture';
 import { ChainVerificationError, TrustBundle, TrustBundleError } from './trust-bundle';
 import { EC_SIGN_ALG, generateKeyPair, x509 } from './x509';
+import { FakeClock } from '../src/clock/fake-clock.fixture';
 
 const H = 3600 * 1000;
 const NOW = Date.UTC(2030, 0, 1);
@@ -46,7 +47,7 @@ test('add/remove/has/toPem, duplicates and non-roots', async () => {
 });
 
 async function leafFrom(ca: Awaited<ReturnType<typeof createIntermediateCa>>, now: number, ttlMs?: number) {
-  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: () => now });
+  const issuer = new WorkloadIssuer(ca, ca.trustBundle, { clock: new FakeClock(0, now) });
   const w = await issueWorkload(issuer, ID, ttlMs);
   return { leafPem: w.certChainPem[0], chain: w.certChainPem };
 }
@@ -98,7 +99,7 @@ test('verifyChain: pathLen 0 on the issuing CA forbids a CA below it', async () 
 test('root rotation: add new root → switch issuer → remove old root; every step verified', async () => {
   const oldPki = await makeTestPki({ now: NOW });
   const bundle = oldPki.ca.trustBundle; // the live bundle the mesh distributes
-  const oldIssuer = new WorkloadIssuer(oldPki.ca, bundle, { clock: () => NOW });
+  const oldIssuer = new WorkloadIssuer(oldPki.ca, bundle, { clock: new FakeClock(0, NOW) });
   const oldLeaf = await issueWorkload(oldIssuer, ID);
   bundle.verifyChain(oldLeaf.certChainPem, NOW);
 
@@ -111,7 +112,7 @@ test('root rotation: add new root → switch issuer → remove old root; every s
 
   // Step 2: the issuer switches to an issuing CA under the new root; old and new leaves both verify.
   const newCa = await createIntermediateCa(newRoot, { now: NOW });
-  const newIssuer = new WorkloadIssuer(newCa, bundle, { clock: () => NOW });
+  const newIssuer = new WorkloadIssuer(newCa, bundle, { clock: new FakeClock(0, NOW) });
   const newLeaf = await issueWorkload(newIssuer, ID);
   assert.equal(bundle.verifyChain(newLeaf.certChainPem, NOW).rootFingerprint256, new NodeX509(newRoot.certPem).fingerprint256);
   bundle.verifyChain(oldLeaf.certChainPem, NOW);
@@ -122,5 +123,5 @@ test('root rotation: add new root → switch issuer → remove old root; every s
   assert.throws(() => bundle.verifyChain(oldLeaf.certChainPem, NOW), reason('untrusted'));
   assert.equal((await issueWorkload(newIssuer, ID)).trustBundlePem, newRoot.certPem);
   // An issuer under the removed root can no longer be started against this bundle.
-  assert.throws(() => new WorkloadIssuer(oldPki.ca, bundle, { clock: () => NOW }), reason('untrusted'));
+  assert.throws(() => new WorkloadIssuer(oldPki.ca, bundle, { clock: new FakeClock(0, NOW) }), reason('untrusted'));
 });

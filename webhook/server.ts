@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../src/clock/clock';
 import { WebhookMetrics } from '../src/observability/webhook-metrics';
 import { FerryError } from '../src/errors';
 import { Logger } from '../src/observability/logger';
@@ -20,6 +21,8 @@ export interface WebhookOptions {
   readonly key: string;
   readonly injectOptions: InjectOptions;
   readonly logger?: Logger;
+  /** Times each admission review for the duration metric; default systemClock. */
+  readonly clock?: Clock;
 }
 
 export interface WebhookServer {
@@ -39,6 +42,7 @@ export function parseListen(listen: string): { host: string | undefined; port: n
 
 export async function startWebhook(opts: WebhookOptions): Promise<WebhookServer> {
   const log = opts.logger ?? new Logger('webhook');
+  const clock = opts.clock ?? systemClock;
   const { host, port } = parseListen(opts.listen);
   const metrics = new WebhookMetrics();
   const readPem = () => ({ cert: readFileSync(opts.cert), key: readFileSync(opts.key) });
@@ -81,9 +85,9 @@ export async function startWebhook(opts: WebhookOptions): Promise<WebhookServer>
     req.on('error', () => {});
     req.on('end', () => {
       if (tooBig) return;
-      const started = process.hrtime.bigint();
+      const started = clock.now();
       const answer = review(Buffer.concat(chunks).toString('utf8'), opts.injectOptions);
-      metrics.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.duration.observe((clock.now() - started) / 1000);
       metrics.requests.inc({ result: answer.result });
       if (answer.result === 'error' || answer.result === 'denied' || answer.result === 'bad_request') {
         log.warn('admission request not injected', { result: answer.result, detail: answer.detail });

@@ -6,7 +6,7 @@
 // port until it answers 200 (exit 0) or the timeout passes (exit 1, naming it).
 
 import * as http from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../../src/clock/clock';
 import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
 import { PORT_ADMIN, PORT_HEALTH, READY_PATH } from '../../src/mesh/constants';
 
@@ -53,6 +53,10 @@ function request(address: { host: string; port: number }, method: string, path: 
   });
 }
 
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
 function positiveNumber(values: Record<string, unknown>, flag: string, fallback: number): number {
   const v = values[flag] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new UsageError(`flag --${flag}: must be a number ≥ 0, got ${String(v)}`);
@@ -73,7 +77,12 @@ function activeRequests(clustersJson: string): number {
 }
 
 /** `ferry drain`: drain the local proxy's listeners and wait for in-flight work; always exits 0. */
-export async function drainCommand(argv: string[], io: CommandIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function drainCommand(
+  argv: string[],
+  io: CommandIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+  clock: Clock = systemClock,
+): Promise<number> {
   const { values } = parseFlags(argv, { seconds: 'number', 'admin-address': 'string', 'poll-ms': 'number', help: 'boolean' });
   if (values.help) {
     io.stdout(DRAIN_USAGE);
@@ -83,9 +92,9 @@ export async function drainCommand(argv: string[], io: CommandIo = processIo, en
   const seconds = positiveNumber(values, 'seconds', envSeconds);
   const pollMs = Math.max(10, positiveNumber(values, 'poll-ms', 250));
   const admin = parseHostPort('admin-address', typeof values['admin-address'] === 'string' ? values['admin-address'] : `127.0.0.1:${PORT_ADMIN}`);
-  const started = performance.now();
+  const started = clock.now();
   const deadline = started + seconds * 1000;
-  const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const elapsed = (): string => `${((clock.now() - started) / 1000).toFixed(1)} s`;
 
   try {
     const r = await request(admin, 'POST', '/drain_listeners', 2_000);
@@ -98,7 +107,7 @@ export async function drainCommand(argv: string[], io: CommandIo = processIo, en
 
   let active = -1;
   for (;;) {
-    const left = deadline - performance.now();
+    const left = deadline - clock.now();
     try {
       const r = await request(admin, 'GET', '/clusters?format=json', Math.max(100, Math.min(2_000, left)));
       active = r.status === 200 ? activeRequests(r.body) : -1;
@@ -109,8 +118,8 @@ export async function drainCommand(argv: string[], io: CommandIo = processIo, en
       io.stdout(`ferry drain: listeners drained, no active requests after ${elapsed()}\n`);
       return 0;
     }
-    if (performance.now() >= deadline) break;
-    await sleep(Math.min(pollMs, Math.max(0, deadline - performance.now())));
+    if (clock.now() >= deadline) break;
+    await sleep(clock, Math.min(pollMs, Math.max(0, deadline - clock.now())));
   }
   const still = active > 0 ? `${active} request(s) still active` : 'active requests unknown';
   io.stdout(`ferry drain: drain time of ${seconds} s over (${still})\n`);
@@ -118,7 +127,7 @@ export async function drainCommand(argv: string[], io: CommandIo = processIo, en
 }
 
 /** `ferry wait-ready`: wait until the health port says the proxy is ready; exit 1 on timeout. */
-export async function waitReadyCommand(argv: string[], io: CommandIo = processIo): Promise<number> {
+export async function waitReadyCommand(argv: string[], io: CommandIo = processIo, clock: Clock = systemClock): Promise<number> {
   const { values } = parseFlags(argv, { 'timeout-seconds': 'number', 'health-address': 'string', 'interval-ms': 'number', help: 'boolean' });
   if (values.help) {
     io.stdout(WAIT_READY_USAGE);
@@ -130,23 +139,23 @@ export async function waitReadyCommand(argv: string[], io: CommandIo = processIo
     'health-address',
     typeof values['health-address'] === 'string' ? values['health-address'] : `127.0.0.1:${PORT_HEALTH}`,
   );
-  const started = performance.now();
+  const started = clock.now();
   const deadline = started + timeoutSeconds * 1000;
   let last = 'no answer yet';
   for (;;) {
-    const left = deadline - performance.now();
+    const left = deadline - clock.now();
     try {
       const r = await request(health, 'GET', READY_PATH, Math.max(50, Math.min(1_000, left)));
       if (r.status === 200) {
-        io.stdout(`ferry wait-ready: proxy ready after ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+        io.stdout(`ferry wait-ready: proxy ready after ${((clock.now() - started) / 1000).toFixed(1)} s\n`);
         return 0;
       }
       last = `HTTP ${r.status} ${r.body.trim()}`;
     } catch (err) {
       last = errorText(err);
     }
-    if (performance.now() >= deadline) break;
-    await sleep(Math.min(intervalMs, Math.max(0, deadline - performance.now())));
+    if (clock.now() >= deadline) break;
+    await sleep(clock, Math.min(intervalMs, Math.max(0, deadline - clock.now())));
   }
   io.stderr(
     `ferry wait-ready: proxy not ready within --timeout-seconds ${timeoutSeconds} ` +

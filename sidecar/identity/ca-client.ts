@@ -2,6 +2,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
+import { systemClock, type Clock } from '../../src/clock/clock';
 import { FerryError } from '../../src/errors';
 import { certificateServiceClient, type CreateCertificateResponse } from '../../src/ca-api/ca-proto';
 
@@ -38,6 +39,8 @@ export interface CaRequest {
   /** 0: the CA's default. */
   readonly ttlSeconds: number;
   readonly timeoutMs: number;
+  /** Sets the call's deadline (grpc-js deadlines are wall-clock); default systemClock. */
+  readonly clock?: Clock;
 }
 
 /** TLS to the CA: the bundle's roots, no client certificate, the server must be `serverSpiffeId`. */
@@ -64,7 +67,7 @@ export function requestCertificate(req: CaRequest): Promise<CreateCertificateRes
     method(
       { csr: req.csrPem, ttlSeconds: req.ttlSeconds },
       md,
-      { deadline: Date.now() + req.timeoutMs },
+      { deadline: (req.clock ?? systemClock).wallNow() + req.timeoutMs },
       (err: grpc.ServiceError | null, res: CreateCertificateResponse) => {
         if (err) reject(new CaRequestError(err.code, err.details || err.message, { cause: err }));
         else resolve(res);

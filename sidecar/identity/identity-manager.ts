@@ -8,6 +8,7 @@ import { createWorkloadCsr } from '../../certs/csr';
 import { nextRotationAt } from '../../certs/rotation';
 import { parseSpiffeId } from '../../certs/spiffe';
 import { TrustBundle } from '../../certs/trust-bundle';
+import { systemClock, type Clock, type Timer } from '../../src/clock/clock';
 import { FerryError } from '../../src/errors';
 import { Logger, rootLogger } from '../../src/observability/logger';
 import { CaRequestError, requestCertificate, type CaRequest } from './ca-client';
@@ -47,8 +48,8 @@ export interface IdentityManagerOptions {
   /** Per-request deadline (default 10 s). */
   readonly requestTimeoutMs?: number;
   readonly random?: () => number;
-  /** Wall-clock ms (certificates are wall-clock); default Date.now. */
-  readonly clock?: () => number;
+  /** Wall-clock time (certificates are wall-clock) and the renewal timer; default systemClock. */
+  readonly clock?: Clock;
   readonly metrics?: Registry;
   readonly logger?: Logger;
 }
@@ -79,11 +80,11 @@ export class IdentityManager {
   readonly #log: Logger;
   readonly #metrics: IdentityMetrics | null;
   readonly #random: () => number;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #listeners = new Set<RotateListener>();
   #current: WorkloadIdentity | null = null;
   #bundlePem: string;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: Timer | null = null;
   #stopped = false;
   #failures = 0;
   #firstWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -98,7 +99,7 @@ export class IdentityManager {
     this.#log = opts.logger ?? rootLogger.child('identity');
     this.#metrics = opts.metrics ? identityMetrics(opts.metrics) : null;
     this.#random = opts.random ?? Math.random;
-    this.#clock = opts.clock ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Starts the renewal loop; resolves once the first certificate is held (retrying until then). */
@@ -116,7 +117,7 @@ export class IdentityManager {
   /** The certificate to serve with now; null before the first one and after it expired. */
   current(): WorkloadIdentity | null {
     const c = this.#current;
-    return c && this.#clock() < c.notAfter.getTime() ? c : null;
+    return c && this.#clock.wallNow() < c.notAfter.getTime() ? c : null;
   }
 
   /** Calls `cb` with every certificate obtained after subscribing (the first one too, if subscribed before start); returns an unsubscribe function. */
@@ -127,7 +128,7 @@ export class IdentityManager {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
     for (const w of this.#firstWaiters.splice(0)) w.reject(new IdentityStoppedError());
   }
@@ -139,8 +140,8 @@ export class IdentityManager {
 
   #schedule(ms: number): void {
     if (this.#stopped) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = null;
       void this.#attempt();
     }, ms);
@@ -155,7 +156,7 @@ export class IdentityManager {
       this.#failures = 0;
       this.#current = identity;
       this.#metrics?.certExpiration.set(identity.notAfter.getTime() / 1000);
-      const receivedAt = this.#clock();
+      const receivedAt = this.#clock.wallNow();
       const at = nextRotationAt(Math.max(identity.notBefore.getTime(), receivedAt), identity.notAfter.getTime(), this.#random);
       this.#log.info('workload certificate issued', {
         spiffeId: identity.spiffeId,
@@ -202,6 +203,7 @@ export class IdentityManager {
       csrPem: csr.csrPem,
       ttlSeconds: o.ttlSeconds ?? 0,
       timeoutMs: o.requestTimeoutMs ?? 10_000,
+      clock: this.#clock,
     };
     const res = await requestCertificate(req);
     return this.#accept(res.certChain, res.trustBundle, csr.privateKeyPem);
@@ -211,7 +213,7 @@ export class IdentityManager {
   #accept(chain: readonly string[], bundlePem: string, keyPem: string): WorkloadIdentity {
     if (chain.length === 0) throw new FerryError('FERRY_ERR_CA_RESPONSE', 'CA returned an empty certificate chain');
     const bundle = TrustBundle.fromPem(bundlePem);
-    bundle.verifyChain(chain, this.#clock());
+    bundle.verifyChain(chain, this.#clock.wallNow());
     const leaf = new X509Certificate(chain[0]);
     const uris = (leaf.subjectAltName ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:'));
     if (uris.length !== 1 || uris[0] !== `URI:${this.#opts.spiffeId}`) {

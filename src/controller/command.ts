@@ -1,6 +1,7 @@
 // The `ferry controller` and `ferry proxy-status` commands: flags → a running Controller; syncz → a table.
 
 import { request } from 'node:http';
+import { systemClock, type Clock } from '../clock/clock';
 import { FerryError } from '../errors';
 import { parseFlags, parseHostPort, UsageError } from '../flags/flags';
 import { PORT_CONTROLLER_GRPC, PORT_CONTROLLER_XDS_PLAINTEXT } from '../mesh/constants';
@@ -51,7 +52,9 @@ ACKed, or a push is pending) or NACKED (the proxy rejected the last response).
 export interface ControllerDeps {
   readonly translate?: Translator<MeshModel>;
   readonly nodeKey?: NodeKeyFn;
-  readonly kubernetesSource?: (opts: { kubeconfig: string | null; logger: Logger }) => Registry;
+  readonly kubernetesSource?: (opts: { kubeconfig: string | null; logger: Logger; clock: Clock }) => Registry;
+  /** The one time source of the registry, the CA and the controller (default systemClock). */
+  readonly clock?: Clock;
   /** Called with the bound ports once started (tests). */
   readonly onStarted?: (ports: { xds: number; plaintextXds: number | null; admin: number | null }) => void;
   /** Resolves to stop the controller (default: SIGTERM/SIGINT). */
@@ -94,7 +97,8 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   if (maxDebounceMs < debounceMs) throw new UsageError('flag --max-debounce-ms: must be >= --debounce-ms');
   const level = (str('log-level') ?? process.env.FERRY_LOG_LEVEL ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error', 'off'].includes(level)) throw new UsageError(`flag --log-level: ${JSON.stringify(level)} is not a level`);
-  const logger = new Logger('ferry.controller', level);
+  const clock = deps.clock ?? systemClock;
+  const logger = new Logger('ferry.controller', level, undefined, clock);
   const outbound = str('outbound-mode') ?? 'capture';
   if (outbound !== 'capture' && outbound !== 'bind') throw new UsageError(`flag --outbound-mode: ${JSON.stringify(outbound)} is not capture or bind`);
   const mtlsMode = str('mtls-mode') ?? 'PERMISSIVE';
@@ -113,10 +117,10 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     const path = registry.slice('file:'.length);
     if (!path) throw new UsageError('flag --registry: file: needs a path');
     // The registry gathers one write's file events (its own short quiet period); --debounce-ms applies to the model.
-    source = new FileRegistry({ path, serviceCidr, trustDomain, logger: logger.child('registry') });
+    source = new FileRegistry({ path, serviceCidr, trustDomain, logger: logger.child('registry'), clock });
   } else if (registry === 'kubernetes') {
     const make = deps.kubernetesSource ?? createKubernetesRegistry;
-    source = make({ kubeconfig: str('kubeconfig'), logger: logger.child('registry') });
+    source = make({ kubeconfig: str('kubeconfig'), logger: logger.child('registry'), clock });
   } else {
     throw new UsageError(`flag --registry: ${JSON.stringify(registry)} is not file:PATH or kubernetes`);
   }
@@ -129,6 +133,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
   const identity = await controllerIdentityFromFlags(
     caFlagsFrom(values, registry === 'kubernetes' ? { kubeconfig: str('kubeconfig') } : null),
     logger,
+    clock,
   );
 
   const controller = new Controller<MeshModel>({
@@ -142,6 +147,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     debounceMs,
     maxDebounceMs,
     logger,
+    clock,
   });
   const ports = await controller.start();
   process.stdout.write(`ferry controller: xDS on ${ports.xds}${ports.plaintextXds !== null ? `, plaintext xDS on ${ports.plaintextXds}` : ''}, admin on ${ports.admin}\n`);

@@ -13,7 +13,7 @@ import { formatProxyStatus } from './admin/proxy-status';
 import { controllerCommand, proxyStatusCommand } from './command';
 import { Controller } from './controller';
 import type { ChangeTimes, MeshSource, NodeInfo, Snapshot } from './types';
-import { FakeClock } from './ads/fake-clock.fixture';
+import { FakeClock } from '../clock/fake-clock.fixture';
 
 interface FakeModel {
   clusters: string[];

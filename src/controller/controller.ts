@@ -1,11 +1,12 @@
 // The controller process: registry source → mesh model → per-node translation → snapshots → ADS, plus admin.
 
 import { ServerCredentials, experimental } from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../clock/clock';
 import type { WorkloadIssuer } from '../../certs/issuer';
 import { Logger, rootLogger } from '../observability/logger';
 import { AdminServer } from './admin/admin-server';
 import { ControllerMetrics } from '../observability/controller-metrics';
-import { AdsServer, systemClock, type Clock } from './ads/ads-server';
+import { AdsServer } from './ads/ads-server';
 import { SnapshotCache } from './ads/snapshot-cache';
 import type { TokenAuthenticator } from './ca/authenticator';
 import { certificateServiceDefinition } from '../ca-api/ca-proto';
@@ -44,6 +45,7 @@ export interface ControllerOptions<M> {
   /** Bound on that delay under a steady stream of changes (default 10 × debounceMs, at least 1 s). */
   readonly maxDebounceMs?: number;
   readonly logger?: Logger;
+  /** Time and timers (default systemClock); the source's ChangeTimes are read from the same clock's now(). */
   readonly clock?: Clock;
 }
 
@@ -174,12 +176,12 @@ export class Controller<M> {
   private translateAll(firstAt: number, lastAt: number): void {
     const model = this.model;
     if (model === null) return;
-    const start = process.hrtime.bigint();
+    const start = this.clock.now();
     this.ads.batch(() => {
       for (const [key, node] of this.nodes) this.translateKey(key, node, model, firstAt);
     }, { firstAt, lastAt });
     if (this.nodes.size > 0) {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const ms = this.clock.now() - start;
       this.metrics.translateDuration.observe(ms / 1000);
       if (this.log.enabled('debug')) this.log.debug('model translated', { nodeKeys: this.nodes.size, sinceFirstEventMs: this.clock.now() - firstAt, ms: +ms.toFixed(1) });
     }

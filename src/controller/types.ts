@@ -26,13 +26,16 @@ export interface NodeInfo {
  */
 export type Snapshot = Partial<Record<ResourceTypeUrl, ReadonlyMap<string, Record<string, unknown>>>>;
 
-/** A registry: calls `onChange` with a complete, immutable model after each (re)load. */
-/** When the source saw the events behind a new model (ms since the epoch, Date.now()). */
+/**
+ * When the source saw the events behind a new model: monotonic ms from `Clock.now()` (src/clock), the
+ * same clock the controller reads, so the two can be compared.
+ */
 export interface ChangeTimes {
   readonly firstEventAt: number;
   readonly lastEventAt: number;
 }
 
+/** A registry: calls `onChange` with a complete, immutable model after each (re)load. */
 export interface MeshSource<M = unknown> {
   /**
    * `times`: when the events behind the model happened, if the source knows; the controller's

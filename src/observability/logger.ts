@@ -1,5 +1,7 @@
 // A small leveled logger writing one JSON line per event to stderr; disabled levels cost a compare.
 
+import { systemClock, type Clock } from '../clock/clock';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
@@ -10,6 +12,8 @@ export class Logger {
     private readonly component: string,
     level: LogLevel = (process.env.FERRY_LOG_LEVEL as LogLevel) || 'info',
     private readonly sink: (line: string) => void = (line) => process.stderr.write(line),
+    /** Stamps each line with its wall-clock time. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.threshold = ORDER[level] ?? ORDER.info;
   }
@@ -23,7 +27,7 @@ export class Logger {
   }
 
   child(component: string): Logger {
-    const c = new Logger(`${this.component}.${component}`, 'info', this.sink);
+    const c = new Logger(`${this.component}.${component}`, 'info', this.sink, this.clock);
     c.threshold = this.threshold;
     return c;
   }
@@ -42,7 +46,7 @@ export class Logger {
   }
 
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level, component: this.component, msg };
+    const entry: Record<string, unknown> = { time: new Date(this.clock.wallNow()).toISOString(), level, component: this.component, msg };
     if (fields) for (const k of Object.keys(fields)) entry[k] = fields[k] instanceof Error ? String(fields[k]) : fields[k];
     this.sink(JSON.stringify(entry) + '\n');
   }

@@ -10,8 +10,9 @@ import { adsClient, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from '
 import { decodeResource } from '../../xds/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { Snapshot } from '../types';
-import { AdsServer, type Clock } from './ads-server';
-import { FakeClock } from './fake-clock.fixture';
+import type { Clock } from '../../clock/clock';
+import { FakeClock } from '../../clock/fake-clock.fixture';
+import { AdsServer } from './ads-server';
 import { ClientStream, cla, cluster, listener, routeConfig } from './ads-streams.fixture';
 import { SnapshotCache } from './snapshot-cache';
 
@@ -113,6 +114,24 @@ test('debounce: changes within the quiet period coalesce into one push of the la
   cache.setSnapshot('default', { ...snapshot('10.0.0.3', 2000) });
   clock.advance(200);
   assert.equal(await count('ferry_controller_pushes_total'), before + 1);
+});
+
+test('syncz shows wall-clock times: connectedAt and the NACK time from the clock (fake clock)', async (t) => {
+  const clock = new FakeClock(1_000_000, Date.UTC(2026, 0, 1));
+  const { cache, server, open } = await setup(t, { clock, debounceMs: 0 });
+  cache.setSnapshot('default', snapshot());
+  const s = open();
+  s.send({ node: NODE, typeUrl: CLUSTER_TYPE });
+  const good = await s.next();
+  s.ack(good);
+  clock.advance(5_000);
+  cache.setSnapshot('default', snapshot('10.0.0.1', 7000));
+  const bad = await s.next();
+  s.send({ typeUrl: CLUSTER_TYPE, versionInfo: good.versionInfo, responseNonce: bad.nonce, errorDetail: { code: 3, message: 'no' } });
+  await waitFor(() => server.syncz()[0]?.types.CDS?.status === 'NACKED');
+  const z = server.syncz()[0];
+  assert.equal(z.connectedAt, '2026-01-01T00:00:00.000Z');
+  assert.equal(z.types.CDS.lastNack!.at, '2026-01-01T00:00:05.000Z');
 });
 
 test('make-before-break: a change to every type is pushed CDS → EDS → LDS → RDS', async (t) => {

@@ -1,6 +1,7 @@
 // The ADS server: state-of-the-world and delta xDS over grpc-js, fed by the snapshot cache, with debounced pushes.
 
 import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { systemClock, type Clock, type Timer } from '../../clock/clock';
 import { Logger, rootLogger } from '../../observability/logger';
 import { adsServiceDefinition, encodeResponseBody, withNonce, type DiscoveryRequestMsg } from '../../xds/ads-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
@@ -11,20 +12,7 @@ import { DeltaStreams, type DeltaCall } from './delta-streams';
 import type { SnapshotCache, TypeSnapshot } from './snapshot-cache';
 import { StreamRegistry } from './stream-registry';
 import { StreamState, type PlannedResponse } from './stream-state';
-import type { SynczProxy, SynczType } from './syncz';
-
-/** Time and timers, injectable so tests can drive the debouncer with a fake clock. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+import { wallIso, type SynczProxy, type SynczType } from './syncz';
 
 export interface AdsServerOptions {
   readonly cache: SnapshotCache;
@@ -40,6 +28,7 @@ export interface AdsServerOptions {
   readonly maxDebounceMs?: number;
   readonly metrics?: ControllerMetrics;
   readonly logger?: Logger;
+  /** Time and timers (default systemClock): tests drive the debouncer with a FakeClock. Change times are its now(). */
   readonly clock?: Clock;
   /** Further services on the same gRPC server and ports (the CA); each port's credentials decide who may call what. */
   readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
@@ -51,6 +40,7 @@ interface Conn {
   readonly id: number;
   readonly call: Call;
   readonly state: StreamState;
+  /** Wall-clock ms. */
   readonly connectedAt: number;
   node: NodeInfo | null;
   key: string;
@@ -67,7 +57,7 @@ export class AdsServer {
   /** The state-of-the-world streams. */
   private readonly streams: StreamRegistry<Conn>;
   private readonly pending = new Map<string, { types: Set<ResourceTypeUrl>; since: number }>();
-  private timer: unknown = null;
+  private timer: Timer | null = null;
   private armedFor = 0;
   private server: Server | null = null;
   private nextConnId = 1;
@@ -136,12 +126,13 @@ export class AdsServer {
     this.server = null;
     if (!server) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
+      // The grace period bounds real network shutdown, so it runs on real time even under a test clock.
+      const t = systemClock.setTimeout(() => {
         server.forceShutdown();
         resolve();
       }, graceMs);
       server.tryShutdown(() => {
-        clearTimeout(t);
+        systemClock.clearTimeout(t);
         resolve();
       });
     });
@@ -175,7 +166,7 @@ export class AdsServer {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     this.debounce.fire(Number.MAX_SAFE_INTEGER);
-    const start = process.hrtime.bigint();
+    const start = this.clock.now();
     const pending = [...this.pending];
     this.pending.clear();
     for (const [key, p] of pending) {
@@ -184,7 +175,7 @@ export class AdsServer {
       }
       this.delta.push(key, p.types, p.since);
     }
-    if (pending.length > 0) this.opts.metrics?.pushDuration.observe(Number(process.hrtime.bigint() - start) / 1e9);
+    if (pending.length > 0) this.opts.metrics?.pushDuration.observe((this.clock.now() - start) / 1000);
   }
 
   syncz(): SynczProxy[] {
@@ -203,7 +194,7 @@ export class AdsServer {
           versionAcked: st.ackedVersion,
           nonceSent: st.sentNonce,
           resources: st.sentCount,
-          lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: new Date(st.lastNack.at).toISOString() },
+          lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: wallIso(this.clock, st.lastNack.at) },
         };
       }
       out.push({
@@ -246,7 +237,7 @@ export class AdsServer {
       id: this.nextConnId++,
       call,
       state: new StreamState(() => String(++this.nonceCounter)),
-      connectedAt: this.clock.now(),
+      connectedAt: this.clock.wallNow(),
       node: null,
       key: '',
     };

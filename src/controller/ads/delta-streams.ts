@@ -6,12 +6,13 @@
 // is its content hash); only the envelope (type, nonce, removals) is written per response.
 
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Clock } from '../../clock/clock';
 import type { Logger } from '../../observability/logger';
 import { deltaResponseBytes, encodeDeltaResource, type DeltaDiscoveryRequestMsg } from '../../xds/delta-service';
 import { PUSH_ORDER, shortTypeName, type ResourceTypeUrl } from '../../xds/type-urls';
 import type { ControllerMetrics } from '../../observability/controller-metrics';
 import type { NodeInfo, NodeKeyFn } from '../types';
-import type { SynczProxy, SynczType } from './syncz';
+import { wallIso, type SynczProxy, type SynczType } from './syncz';
 import { DeltaState } from './delta-state';
 import type { EncodedResource, SnapshotCache } from './snapshot-cache';
 import { StreamRegistry } from './stream-registry';
@@ -22,7 +23,7 @@ export type DeltaCall = ServerDuplexStream<DeltaDiscoveryRequestMsg, Buffer>;
 export interface DeltaStreamsHost {
   readonly cache: SnapshotCache;
   readonly nodeKey: NodeKeyFn;
-  readonly clock: { now(): number };
+  readonly clock: Clock;
   readonly log: Logger;
   readonly metrics?: ControllerMetrics;
   readonly onNodeConnect?: (node: NodeInfo, key: string) => void;
@@ -37,6 +38,7 @@ export interface DeltaConn {
   readonly id: number;
   readonly call: DeltaCall;
   readonly state: DeltaState;
+  /** Wall-clock ms. */
   readonly connectedAt: number;
   node: NodeInfo | null;
   key: string;
@@ -88,7 +90,7 @@ export class DeltaStreams {
       id: this.host.nextStreamId(),
       call,
       state: new DeltaState(() => `d${++this.nonceCounter}`),
-      connectedAt: this.host.clock.now(),
+      connectedAt: this.host.clock.wallNow(),
       node: null,
       key: '',
     };
@@ -119,7 +121,7 @@ export class DeltaStreams {
           versionAcked: st.ackedVersion,
           nonceSent: st.sentNonce,
           resources: st.held.size,
-          lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: new Date(st.lastNack.at).toISOString() },
+          lastNack: st.lastNack && { version: st.lastNack.version, message: st.lastNack.message, at: wallIso(this.host.clock, st.lastNack.at) },
         };
       }
       out.push({

@@ -1,6 +1,12 @@
 // What the controller's /debug/syncz shows of each proxy's ADS stream: per type, what was sent and acknowledged.
 
+import type { Clock } from '../../clock/clock';
 import type { SyncStatus } from './stream-state';
+
+/** A time read from `clock.now()` (monotonic ms) as the ISO wall-clock time it corresponds to. */
+export function wallIso(clock: Clock, monotonicMs: number): string {
+  return new Date(clock.wallNow() - (clock.now() - monotonicMs)).toISOString();
+}
 
 export interface SynczType {
   readonly status: SyncStatus;
@@ -19,6 +25,7 @@ export interface SynczProxy {
   readonly stream: number;
   /** The xDS variant the stream speaks: state of the world or incremental (delta); the server always sets it. */
   readonly protocol?: 'sotw' | 'delta';
+  /** ISO wall-clock time. */
   readonly connectedAt: string;
   /** By short type name: CDS, EDS, LDS, RDS, SDS. */
   readonly types: Readonly<Record<string, SynczType>>;

@@ -1,6 +1,7 @@
 // Who is calling the CA: turns a bearer token into a workload identity (bootstrap token or Kubernetes TokenReview).
 
 import { buildSpiffeId } from '../../../certs/spiffe';
+import { systemClock, type Clock } from '../../clock/clock';
 import { FerryError } from '../../errors';
 import { CA_TOKEN_AUDIENCE } from '../../mesh/constants';
 import { TokenError, isBootstrapToken, verifyBootstrapToken } from './bootstrap-token';
@@ -39,7 +40,8 @@ export interface CaAuthenticatorOptions {
   /** Kubernetes TokenReview; null: only bootstrap tokens are accepted. */
   readonly reviewer?: TokenReviewer | null;
   readonly audience?: string;
-  readonly clock?: () => number;
+  /** Token expiry is checked against its wall clock (default systemClock). */
+  readonly clock?: Clock;
 }
 
 /** Bootstrap tokens (`ferry.v1.…`) are checked locally; anything else goes to the TokenReview, if configured. */
@@ -47,14 +49,14 @@ export class CaAuthenticator implements TokenAuthenticator {
   readonly #keys: readonly Buffer[];
   readonly #reviewer: TokenReviewer | null;
   readonly #audience: string;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #trustDomain: string;
 
   constructor(opts: CaAuthenticatorOptions) {
     this.#keys = opts.bootstrapKeys ?? [];
     this.#reviewer = opts.reviewer ?? null;
     this.#audience = opts.audience ?? CA_TOKEN_AUDIENCE;
-    this.#clock = opts.clock ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     this.#trustDomain = opts.trustDomain;
     buildSpiffeId(opts.trustDomain, 'x', 'x'); // a bad trust domain fails at start, not per call
   }
@@ -63,7 +65,7 @@ export class CaAuthenticator implements TokenAuthenticator {
     if (!token) throw new TokenError('malformed', 'no bearer token');
     if (isBootstrapToken(token)) {
       if (this.#keys.length === 0) throw new TokenError('unknown_key', 'this controller issues no bootstrap tokens');
-      const c = verifyBootstrapToken(this.#keys, token, this.#clock(), this.#audience);
+      const c = verifyBootstrapToken(this.#keys, token, this.#clock.wallNow(), this.#audience);
       return this.#caller(c.ns, c.sa, 'bootstrap');
     }
     if (!this.#reviewer) throw new TokenError('malformed', 'not a ferry.v1 bootstrap token, and no Kubernetes TokenReview is configured');

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { loadIntermediateCa } from '../../../certs/intermediate-ca';
 import { WorkloadIssuer } from '../../../certs/issuer';
 import { buildSpiffeId } from '../../../certs/spiffe';
+import { systemClock, type Clock } from '../../clock/clock';
 import { parseFlags, UsageError } from '../../flags/flags';
 import { ConfigError, FerryError } from '../../errors';
 import { DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../mesh/constants';
@@ -65,7 +66,7 @@ export async function loadTokenKey(file: string, create = false): Promise<Buffer
 }
 
 /** `ferry token`: prints one bootstrap token. */
-export async function tokenCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function tokenCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), clock: Clock = systemClock): Promise<number> {
   const { values } = parseFlags(argv, { namespace: 'string', 'service-account': 'string', 'token-key': 'string', 'ttl-seconds': 'number', help: 'boolean' }, { n: 'namespace' });
   if (values.help) {
     out(TOKEN_USAGE);
@@ -85,7 +86,7 @@ export async function tokenCommand(argv: string[], out: (s: string) => void = (s
     throw new UsageError(`--namespace/--service-account: ${(err as Error).message}`);
   }
   const key = await loadTokenKey(keyFile, false);
-  out(`${mintBootstrapToken(key, { namespace: ns, serviceAccount: sa }, Date.now(), ttl * 1000)}\n`);
+  out(`${mintBootstrapToken(key, { namespace: ns, serviceAccount: sa }, clock.wallNow(), ttl * 1000)}\n`);
   return 0;
 }
 
@@ -113,8 +114,8 @@ export function caFlagsFrom(values: Record<string, string | boolean | number>, k
   };
 }
 
-/** The Controller's `identity` option from --ca-dir and friends; null without --ca-dir. */
-export async function controllerIdentityFromFlags(flags: ControllerCaFlags, logger: Logger) {
+/** The Controller's `identity` option from --ca-dir and friends; null without --ca-dir. `clock`: the CA's time source. */
+export async function controllerIdentityFromFlags(flags: ControllerCaFlags, logger: Logger, clock: Clock = systemClock) {
   if (!flags.caDir) {
     if (flags.tokenKey) throw new UsageError('flag --token-key: needs --ca-dir (tokens are for the CA)');
     return null;
@@ -128,15 +129,15 @@ export async function controllerIdentityFromFlags(flags: ControllerCaFlags, logg
   }
   const ttl = flags.workloadTtlSeconds;
   if (ttl !== null && !(ttl >= 1)) throw new UsageError('flag --workload-ttl-seconds: must be >= 1');
-  const ca = await loadIntermediateCa(flags.caDir);
+  const ca = await loadIntermediateCa(flags.caDir, clock.wallNow());
   // The flag is the ceiling for every certificate, and also what a request that names no lifetime gets.
-  const issuer = new WorkloadIssuer(ca, ca.trustBundle, ttl !== null ? { ttlMs: ttl * 1000, maxTtlMs: ttl * 1000 } : {});
+  const issuer = new WorkloadIssuer(ca, ca.trustBundle, ttl !== null ? { ttlMs: ttl * 1000, maxTtlMs: ttl * 1000, clock } : { clock });
   const bootstrapKeys = flags.tokenKey ? [await loadTokenKey(flags.tokenKey, true)] : [];
   if (bootstrapKeys.length === 0 && !flags.kubernetes) {
     throw new UsageError('the CA needs a way to authenticate workloads: --token-key FILE (local mesh) or --registry kubernetes (TokenReview)');
   }
   const reviewer = flags.kubernetes ? new KubernetesTokenReviewer({ kubeconfig: flags.kubernetes.kubeconfig }) : null;
-  const authenticator = new CaAuthenticator({ trustDomain, bootstrapKeys, reviewer });
-  const serving = new ServingIdentity({ issuer, trustDomain, namespace, logger: logger.child('serving-identity') });
+  const authenticator = new CaAuthenticator({ trustDomain, bootstrapKeys, reviewer, clock });
+  const serving = new ServingIdentity({ issuer, trustDomain, namespace, logger: logger.child('serving-identity'), clock });
   return { issuer, authenticator, serving };
 }

@@ -14,6 +14,7 @@ import { KubernetesTokenReviewer } from './token-review';
 import { createHmac } from 'node:crypto';
 import { CREATE_CERTIFICATE_PATH, certificateServiceClient } from '../../ca-api/ca-proto';
 import { TEST_CONTROLLER_ID, probeAds, startTestMesh, type TestMesh } from './test-mesh.fixture';
+import { systemClock } from '../../clock/clock';
 
 const CART = 'spiffe://cluster.local/ns/shop/sa/cart';
 
@@ -33,7 +34,7 @@ before(async () => {
     currentContext: 'fake',
   });
   mesh = await startTestMesh({ reviewer: new KubernetesTokenReviewer({ kubeConfig: kc }), plaintext: true });
-  foreign = await makeTestPki({ issuer: { clock: Date.now, backdateMs: 0 } });
+  foreign = await makeTestPki({ issuer: { clock: systemClock, backdateMs: 0 } });
 });
 
 after(async () => {
@@ -113,7 +114,7 @@ test('the configured lifetime caps what a CSR asks for: 7 days from a 60 s CA â†
     await short.stop();
   }
   // An issuing CA that expires in an hour: a 24 h request ends with it.
-  const ending = await startTestMesh({ pki: await makeTestPki({ caTtlMs: 3600_000, issuer: { clock: Date.now, backdateMs: 0 } }) });
+  const ending = await startTestMesh({ pki: await makeTestPki({ caTtlMs: 3600_000, issuer: { clock: systemClock, backdateMs: 0 } }) });
   try {
     const { to } = await lifetimeOf(ending, DAY_S);
     assert.ok(to <= ending.pki.issuer.issuerNotAfter, `notAfter ${new Date(to).toISOString()} is past the CA's`);

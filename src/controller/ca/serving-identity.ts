@@ -5,6 +5,7 @@ import { createWorkloadCsr } from '../../../certs/csr';
 import type { IssuedCertificate, WorkloadIssuer } from '../../../certs/issuer';
 import { nextRotationAt } from '../../../certs/rotation';
 import { buildSpiffeId } from '../../../certs/spiffe';
+import { systemClock, type Clock, type Timer } from '../../clock/clock';
 import { Logger, rootLogger } from '../../observability/logger';
 import { meshPortInterceptor } from './mesh-auth-interceptor';
 
@@ -27,6 +28,8 @@ export interface ServingIdentityOptions {
   readonly retryMs?: number;
   readonly random?: () => number;
   readonly logger?: Logger;
+  /** Wall-clock time (certificates are wall-clock) and the renewal timer; default systemClock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -37,15 +40,17 @@ export interface ServingIdentityOptions {
 export class ServingIdentity implements experimental.CertificateProvider {
   readonly spiffeId: string;
   #current: { issued: IssuedCertificate; keyPem: string } | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: Timer | null = null;
   #stopped = false;
   readonly #caListeners = new Set<CaListener>();
   readonly #idListeners = new Set<IdentityListener>();
   readonly #log: Logger;
+  readonly #clock: Clock;
 
   constructor(private readonly opts: ServingIdentityOptions) {
     this.spiffeId = buildSpiffeId(opts.trustDomain, opts.namespace, opts.serviceAccount ?? CONTROLLER_SERVICE_ACCOUNT);
     this.#log = opts.logger ?? rootLogger.child('serving-identity');
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Issues the first certificate; rejects if the issuer cannot sign (the controller must not start without one). */
@@ -55,7 +60,7 @@ export class ServingIdentity implements experimental.CertificateProvider {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
   }
 
@@ -78,17 +83,17 @@ export class ServingIdentity implements experimental.CertificateProvider {
     for (const l of this.#idListeners) l(this.#identityUpdate());
     for (const l of this.#caListeners) l(this.#caUpdate());
     const at = nextRotationAt(issued.notBefore, issued.notAfter, this.opts.random ?? Math.random);
-    this.#schedule(Math.max(0, at - Date.now()));
+    this.#schedule(Math.max(0, at - this.#clock.wallNow()));
   }
 
   #schedule(ms: number): void {
     if (this.#stopped) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = null;
       this.#renew().catch((err: unknown) => {
         this.#log.error('serving certificate renewal failed; keeping the current one', { err });
-        const left = (this.#current?.issued.notAfter ?? 0) - Date.now();
+        const left = (this.#current?.issued.notAfter ?? 0) - this.#clock.wallNow();
         this.#schedule(Math.min(this.opts.retryMs ?? 30_000, Math.max(1000, left / 4)));
       });
     }, ms);

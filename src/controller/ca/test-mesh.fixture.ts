@@ -11,6 +11,7 @@ import type { MeshSource, Snapshot } from '../types';
 import { CaAuthenticator, type TokenReviewer } from './authenticator';
 import { mintBootstrapToken } from './bootstrap-token';
 import { ServingIdentity } from './serving-identity';
+import { systemClock } from '../../clock/clock';
 
 export const TEST_TRUST_DOMAIN = 'cluster.local';
 export const TEST_SYSTEM_NAMESPACE = 'ferry-system';
@@ -49,7 +50,7 @@ export interface TestMeshOptions {
 }
 
 export async function startTestMesh(opts: TestMeshOptions = {}): Promise<TestMesh> {
-  const pki = opts.pki ?? (await makeTestPki({ issuer: { clock: Date.now, backdateMs: 0, ...opts.issuer } }));
+  const pki = opts.pki ?? (await makeTestPki({ issuer: { clock: systemClock, backdateMs: 0, ...opts.issuer } }));
   const tokenKey = Buffer.alloc(32, 0x5a);
   const serving = new ServingIdentity({
     issuer: pki.issuer,

@@ -3,6 +3,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { systemClock, type Clock, type Timer } from '../../clock/clock';
 import { ConfigError, ConfigFileError, FerryError } from '../../errors';
 import { Logger, rootLogger } from '../../observability/logger';
 import { buildMeshModel } from '../model/build-model';
@@ -33,6 +34,8 @@ export interface FileRegistryOptions {
   clusterDomain?: string;
   trustDomain?: string;
   logger?: Logger;
+  /** Time and timers (default systemClock); event times are its now(), the controller's clock. */
+  clock?: Clock;
   /** Called when a reload fails (the previous model stays). */
   onError?: (err: Error) => void;
 }
@@ -69,14 +72,14 @@ export class FileRegistry implements Registry {
   /** When the file events behind the next load happened (null: none pending). */
   private eventTimes: { first: number; last: number } | null = null;
   private watcher: FSWatcher | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
+  private pollTimer: Timer | null = null;
   /** Parsed objects per file, with the text they came from. */
   private readonly parsedFiles = new Map<string, { text: string; entries: { obj: MeshObject; where: string }[] }>();
   /** Size, mtime and inode of each file at the last sweep. */
   private fingerprint = new Map<string, string>();
   /** Files to read again at the next load; null: all of them (start, unknown events, after a failure). */
   private dirty: Set<string> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private loading: Promise<boolean> | null = null;
   private again = false;
   private lastError: string | null = null;
@@ -85,11 +88,13 @@ export class FileRegistry implements Registry {
   private isDirectory = false;
   private failures = 0;
   private objectCount = 0;
+  private readonly clock: Clock;
 
   constructor(private readonly options: FileRegistryOptions) {
     this.path = resolve(options.path);
     this.allocator = new ClusterIpAllocator(options.serviceCidr);
     this.log = options.logger ?? rootLogger.child('registry');
+    this.clock = options.clock ?? systemClock;
   }
 
   get model(): MeshModel | null {
@@ -100,7 +105,7 @@ export class FileRegistry implements Registry {
     this.onChange = onChange;
     const model = await this.load();
     this.current = model;
-    this.lastLoadAt = new Date().toISOString();
+    this.lastLoadAt = new Date(this.clock.wallNow()).toISOString();
     if (this.options.watch !== false) this.startWatching();
     onChange(model);
   }
@@ -109,9 +114,9 @@ export class FileRegistry implements Registry {
     this.onChange = null;
     this.watcher?.close();
     this.watcher = null;
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.pollTimer) this.clock.clearInterval(this.pollTimer);
     this.pollTimer = null;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
     await this.loading?.catch(() => undefined);
   }
@@ -160,7 +165,7 @@ export class FileRegistry implements Registry {
     try {
       const model = await this.load();
       this.lastError = null;
-      this.lastLoadAt = new Date().toISOString();
+      this.lastLoadAt = new Date(this.clock.wallNow()).toISOString();
       this.reloads++;
       if (this.current && model.version === this.current.version) return false;
       this.current = model;
@@ -197,7 +202,7 @@ export class FileRegistry implements Registry {
     const pollMs = this.options.pollMs ?? 1_000;
     if (pollMs > 0) {
       void this.takeFingerprint().then((f) => (this.fingerprint = f));
-      this.pollTimer = setInterval(() => {
+      this.pollTimer = this.clock.setInterval(() => {
         void this.takeFingerprint().then((f) => {
           const changed: string[] = [];
           for (const [file, sig] of f) if (this.fingerprint.get(file) !== sig) changed.push(file);
@@ -236,11 +241,11 @@ export class FileRegistry implements Registry {
   /** `file`: read that file again; null: read all; undefined: already marked. */
   private schedule(file: string | null | undefined): void {
     if (file !== undefined) this.markDirty(file);
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.eventTimes) this.eventTimes.last = now;
     else this.eventTimes = { first: now, last: now };
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       void this.reloadChanged();
     }, this.options.debounceMs ?? 20);

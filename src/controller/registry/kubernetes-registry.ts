@@ -1,5 +1,6 @@
 // The Kubernetes registry: @kubernetes/client-node informers (list+watch, re-list on 410 Gone, back-off) feeding the model.
 
+import { systemClock, type Clock, type Timer } from '../../clock/clock';
 import { Logger, rootLogger } from '../../observability/logger';
 import { buildMeshModel } from '../model/build-model';
 import { KINDS, ObjectStore } from '../model/object-store';
@@ -25,6 +26,8 @@ export interface KubernetesRegistryOptions {
   backoffMs?: { initial: number; max: number };
   random?: () => number;
   logger?: Logger;
+  /** Time and timers (default systemClock); event times are its now(), the controller's clock. */
+  clock?: Clock;
 }
 
 interface Resource {
@@ -71,7 +74,7 @@ interface Watched {
   failures: number;
   lists: number;
   lastError: string | null;
-  retry: NodeJS.Timeout | null;
+  retry: Timer | null;
 }
 
 export class KubernetesRegistry implements Registry {
@@ -84,12 +87,14 @@ export class KubernetesRegistry implements Registry {
   private onChange: ((m: MeshModel, times?: ChangeTimes) => void) | null = null;
   /** When the watch events behind the next rebuild happened (null: none pending). */
   private eventTimes: { first: number; last: number } | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private stopped = false;
   private builds = 0;
+  private readonly clock: Clock;
 
   constructor(private readonly options: KubernetesRegistryOptions = {}) {
     this.log = options.logger ?? rootLogger.child('registry');
+    this.clock = options.clock ?? systemClock;
   }
 
   get model(): MeshModel | null {
@@ -150,9 +155,9 @@ export class KubernetesRegistry implements Registry {
   async stop(): Promise<void> {
     this.stopped = true;
     this.onChange = null;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     for (const w of this.watched) {
-      if (w.retry) clearTimeout(w.retry);
+      if (w.retry) this.clock.clearTimeout(w.retry);
       await w.informer.stop();
     }
   }
@@ -209,7 +214,7 @@ export class KubernetesRegistry implements Registry {
     if (!(w.resource.optional && status === 404)) {
       this.log.warn('list/watch failed; retrying', { kind: w.resource.kind, error: w.lastError, delayMs: delay });
     }
-    w.retry = setTimeout(() => {
+    w.retry = this.clock.setTimeout(() => {
       w.retry = null;
       if (!this.stopped) void w.informer.start().catch((e: unknown) => this.failed(w, e));
     }, delay);
@@ -217,11 +222,11 @@ export class KubernetesRegistry implements Registry {
 
   private schedule(): void {
     if (!this.current || this.stopped) return; // the first model is built once everything has synced
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.eventTimes) this.eventTimes.last = now;
     else this.eventTimes = { first: now, last: now };
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       this.rebuild();
     }, this.options.debounceMs ?? 20);
@@ -239,6 +244,6 @@ export class KubernetesRegistry implements Registry {
 }
 
 /** The factory `ferry controller --registry kubernetes` looks up: kubeconfig path (null: in-cluster/default). */
-export function createKubernetesRegistry(opts: { kubeconfig: string | null; logger?: Logger }): KubernetesRegistry {
-  return new KubernetesRegistry({ kubeconfig: opts.kubeconfig ?? undefined, logger: opts.logger });
+export function createKubernetesRegistry(opts: { kubeconfig: string | null; logger?: Logger; clock?: Clock }): KubernetesRegistry {
+  return new KubernetesRegistry({ kubeconfig: opts.kubeconfig ?? undefined, logger: opts.logger, clock: opts.clock });
 }
