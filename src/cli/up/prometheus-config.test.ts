@@ -13,7 +13,7 @@ function pod(namespace: string, name: string, workload: string, ip: string, mesh
   return {
     namespace,
     name,
-    workload,
+    workload: `${name === workload ? 'Pod' : 'Deployment'} ${namespace}/${workload}`,
     ip,
     meshed,
     sidecar: meshed ? { admin: '127.0.0.1:1', stats: `${ip}:15090`, health: `${ip}:15020` } : null,
@@ -50,6 +50,7 @@ test('scrape jobs: every sidecar (and the outbound proxy) with namespace/pod/wor
       ],
     },
     { name: 'netns mode (no outbound proxy)', state: NETNS, sidecars: [['10.77.0.10:15090', { namespace: 'shop', pod: 'cart-0', workload: 'cart' }]] },
+    { name: 'a bare Pod is its own workload', state: { ...NETNS, pods: [pod('shop', 'loadgen', 'loadgen', '10.77.0.11')] }, sidecars: [['10.77.0.11:15090', { namespace: 'shop', pod: 'loadgen', workload: 'loadgen' }]] },
     { name: 'no meshed pod', state: { ...NETNS, pods: [pod('plain', 'a-0', 'a', '10.77.0.10', false)] }, sidecars: [] },
   ];
   for (const c of cases) {
@@ -90,6 +91,7 @@ test('bad state is refused naming the field', () => {
     ['pods missing', { ...BIND, pods: undefined }, /^state\.pods: must be a list$/],
     ['stats not host:port', { ...BIND, pods: [{ ...pod('demo', 'w', 'w', '127.0.0.9'), sidecar: { stats: '127.0.0.9' } }] }, /^state\.pods\[0\]\.sidecar\.stats: "127\.0\.0\.9" is not host:port$/],
     ['pod without workload', { ...BIND, pods: [BIND.pods[0], { ...BIND.pods[1], workload: '' }] }, /^state\.pods\[1\]\.workload: must be a non-empty string, got ""$/],
+    ['workload not "Kind ns/name"', { ...BIND, pods: [{ ...BIND.pods[0], workload: 'web' }] }, /^state\.pods\[0\]\.workload: "web" is not "Kind namespace\/name"$/],
     ['outbound without stats', { ...BIND, outbound: {} }, /^state\.outbound\.stats: must be a non-empty string/],
   ];
   for (const [name, state, want] of cases) {

@@ -52,6 +52,14 @@ function address(o: Record<string, unknown>, key: string, path: string): string 
   return v;
 }
 
+/** `Deployment shop/catalog` (how state.json names a pod's workload) → `catalog`, Istio's workload name. */
+function workloadName(o: Record<string, unknown>, path: string): string {
+  const v = text(o, 'workload', path);
+  const m = /^[A-Za-z]+ [^/\s]+\/([^/\s]+)$/.exec(v);
+  if (!m) throw new ConfigError(`${path}.workload`, `${JSON.stringify(v)} is not "Kind namespace/name"`);
+  return m[1];
+}
+
 /** The scrape targets of a run's state (the object `ferry up` writes as state.json); a bad field is named by its path. */
 export function scrapeTargets(state: unknown): { sidecars: Target[]; controller: Target } {
   const s = object(state, 'state');
@@ -68,7 +76,7 @@ export function scrapeTargets(state: unknown): { sidecars: Target[]; controller:
     if (pod.sidecar === null || pod.sidecar === undefined) return; // unmeshed: no stats endpoint
     sidecars.push({
       address: address(object(pod.sidecar, `${path}.sidecar`), 'stats', `${path}.sidecar`),
-      labels: { namespace: text(pod, 'namespace', path), pod: text(pod, 'name', path), workload: text(pod, 'workload', path) },
+      labels: { namespace: text(pod, 'namespace', path), pod: text(pod, 'name', path), workload: workloadName(pod, path) },
     });
   });
   // Bind mode: the proxy that owns every service address reports the callers' side (reporter="source").
