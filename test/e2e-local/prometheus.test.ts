@@ -241,6 +241,28 @@ test('Prometheus scrapes a ferry up mesh: per-service increase() matches the req
   // Without extrapolation: the difference to the counters a window ago is exactly what was sent.
   const delta = await byLabel(prom, 'destination_service', `sum by (destination_service) (ferry_requests_total{reporter="destination"} - ferry_requests_total{reporter="destination"} offset ${window}s)`, at);
   assert.deepEqual(delta, sent);
+
+  // The Grafana dashboard's queries run on this Prometheus and show the mesh: both services, all
+  // requests successful and over mTLS (STRICT), latency quantiles, and the drill-down into demo/web.
+  const dashboard = JSON.parse(readFileSync(join(REPO, 'charts', 'ferry', 'dashboards', 'ferry-mesh.json'), 'utf8')) as { panels: { title: string; targets?: { refId: string; expr: string }[] }[] };
+  const results = new Map<string, VectorSample[]>();
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets ?? []) {
+      const expr = target.expr.replaceAll('$__rate_interval', `${window}s`).replaceAll('$namespace', 'demo').replaceAll('$workload', 'web');
+      results.set(`${panel.title}/${target.refId}`, await query(prom, expr, at));
+    }
+  }
+  const values = (key: string, label: string): Record<string, number> => Object.fromEntries(results.get(key)!.map((s) => [s.metric[label], Number(s.value[1])]));
+  assert.deepEqual(Object.keys(values('Request rate by service/A', 'destination_service')).sort(), [API, WEB]);
+  assert.deepEqual(values('Success rate by service/A', 'destination_service'), { [API]: 1, [WEB]: 1 });
+  assert.deepEqual(values('mTLS share by service/A', 'destination_service'), { [API]: 1, [WEB]: 1 });
+  for (const ref of ['A', 'B', 'C']) {
+    for (const [service, seconds] of Object.entries(values(`Latency by service (p50, p95, p99)/${ref}`, 'destination_service'))) {
+      assert.ok(seconds > 0 && seconds < 5, `latency ${ref} of ${service}: ${seconds}`);
+    }
+  }
+  assert.deepEqual(Object.keys(values('Inbound request rate by response code/A', 'response_code')), ['200']);
+  assert.equal(Number(results.get('Inbound mTLS share/A')![0].value[1]), 1);
 });
 
 function deepEqualNumbers(a: Record<string, number>, b: Record<string, number>): boolean {
