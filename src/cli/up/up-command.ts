@@ -68,7 +68,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   const promConfig = values['prometheus-config'] === true;
   const scrapeInterval = typeof values['prometheus-scrape-interval'] === 'number' ? values['prometheus-scrape-interval'] : DEFAULT_SCRAPE_INTERVAL_SECONDS;
   if (values['prometheus-scrape-interval'] !== undefined && !promConfig) throw new UsageError('flag --prometheus-scrape-interval: needs --prometheus-config');
-  if (prometheusDuration(scrapeInterval) === null) throw new UsageError(`flag --prometheus-scrape-interval: ${scrapeInterval} is not a positive whole number of milliseconds (in seconds)`);
+  if (prometheusDuration(scrapeInterval) === null) throw new UsageError(`flag --prometheus-scrape-interval: must be seconds > 0 in whole milliseconds (e.g. 1, 0.5, 15), got ${scrapeInterval}`);
   const clock = deps.clock ?? systemClock;
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
 
