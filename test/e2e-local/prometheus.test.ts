@@ -125,6 +125,27 @@ async function query(p: Prometheus, promql: string, at?: number): Promise<Vector
   return body.data!.result;
 }
 
+/** Per destination_service, the largest factor PromQL's extrapolation can apply to any of its series in this range selector. */
+async function extrapolationBound(p: Prometheus, selector: string, at: number): Promise<Record<string, number>> {
+  const url = new URL('/api/v1/query', p.base);
+  url.searchParams.set('query', selector);
+  url.searchParams.set('time', at.toFixed(3));
+  const r = await httpGet(url.hostname, Number(url.port), `${url.pathname}${url.search}`);
+  const body = JSON.parse(r.body) as { status: string; data: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] } };
+  assert.equal(body.data?.resultType, 'matrix', r.body);
+  const out: Record<string, number> = {};
+  for (const series of body.data.result) {
+    const ts = series.values.map((v) => v[0]);
+    assert.ok(ts.length >= 3, `${JSON.stringify(series.metric)}: ${ts.length} samples in the window`);
+    const span = ts[ts.length - 1] - ts[0];
+    const spacing = span / (ts.length - 1);
+    const f = (span + 2.2 * spacing) / span;
+    const service = series.metric.destination_service;
+    out[service] = Math.max(out[service] ?? 1, f);
+  }
+  return out;
+}
+
 /** `label value → sample value` of a query that aggregates by one label. */
 async function byLabel(p: Prometheus, label: string, promql: string, at?: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -224,16 +245,18 @@ test('Prometheus scrapes a ferry up mesh: per-service increase() matches the req
   assert.deepEqual(await byLabel(prom, 'pod', 'sum by (pod) (ferry_requests_total{reporter="destination"})'), await sidecarCounts(state, 'pod'));
 
   // increase() over a window that holds the whole burst and baseline samples before it. PromQL extrapolates
-  // to the window's edges, at most 1.1 scrape intervals at each end, so the figure is the count sent
-  // times (span + 2.2 intervals) / span at most, never less than the count.
+  // a series' samples towards the window's edges, by at most 1.1 times its average sample spacing at each
+  // end, so the figure is at least the count sent and at most that count times (span + 2.2 × spacing) / span,
+  // span and spacing read from the samples Prometheus actually holds in the window (slow scrapes widen it).
   const window = Math.ceil((clock.now() - t0) / 1000) + 6 * SCRAPE_SECONDS;
-  const span = window - 2 * SCRAPE_SECONDS;
   const at = clock.wallNow() / 1000;
+  const factor = await extrapolationBound(prom, `ferry_requests_total{reporter="destination"}[${window}s]`, at);
   const increase = await byLabel(prom, 'destination_service', `sum by (destination_service) (increase(ferry_requests_total{reporter="destination"}[${window}s]))`, at);
   assert.deepEqual(Object.keys(increase).sort(), [API, WEB], `increase: ${JSON.stringify(increase)}`);
   for (const [service, n] of Object.entries(sent)) {
-    const bound = (n * (span + 2.2 * SCRAPE_SECONDS)) / span;
-    assert.ok(increase[service] >= n - 1e-9 && increase[service] <= bound, `increase for ${service}: ${increase[service]}, sent ${n} (at most ${bound.toFixed(2)} with extrapolation)`);
+    const bound = n * factor[service];
+    assert.ok(factor[service] < 1.5, `${service}: samples too sparse for the window (bound factor ${factor[service]})`);
+    assert.ok(increase[service] >= n - 1e-9 && increase[service] <= bound + 1e-9, `increase for ${service}: ${increase[service]}, sent ${n} (at most ${bound.toFixed(2)} with extrapolation)`);
   }
   // rate() is the same figure per second of the window.
   const rate = await byLabel(prom, 'destination_service', `sum by (destination_service) (rate(ferry_requests_total{reporter="destination"}[${window}s]))`, at);
