@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real peers Ferry's tests and benchmarks talk to. Idempotent.
-#   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop), iptables, openssl, helm, prometheus
+#   setup-tools.sh test   Envoy (for `envoy --mode validate` and interop), iptables, openssl, helm
 #   setup-tools.sh bench  the above plus fortio, HAProxy and wrk
 #   setup-tools.sh chart  only helm (for the chart tests: helm lint, helm template)
 set -euo pipefail
@@ -50,7 +50,7 @@ if [ "$(id -u)" = "0" ]; then
   apt_install iptables:iptables ip:iproute2 openssl:openssl
 fi
 
-# The Prometheus scrape test (test/e2e-local/prometheus.test.ts) runs Debian's prometheus on loopback.
+# test: Debian's prometheus, for the scrape test (test/e2e-local/prometheus.test.ts) on loopback.
 # Without recommends: prometheus-node-exporter would be a second daemon nobody asked for. Outside CI a
 # machine where apt-get cannot run skips it (the test says so); under CI=true a missing one fails.
 install_prometheus() {
