@@ -59,6 +59,26 @@ if [ "$(id -u)" = "0" ]; then
   apt_install iptables:iptables ip:iproute2 openssl:openssl
 fi
 
+# test: Debian's prometheus, for the scrape test (test/e2e-local/prometheus.test.ts) on loopback.
+# Without recommends: prometheus-node-exporter would be a second daemon nobody asked for. Outside CI a
+# machine where apt-get cannot run skips it (the test says so); under CI=true a missing one fails.
+install_prometheus() {
+  [ "$(id -u)" = "0" ] || { echo "apt-get needs root"; return 1; }
+  echo "setup-tools: installing prometheus (apt)" >&2
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 || { echo "apt-get update failed"; return 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends prometheus >/dev/null \
+    || { echo "apt-get install prometheus failed"; return 1; }
+}
+if [ "$what" = "test" ] && ! have prometheus; then
+  if ! why="$(install_prometheus)"; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "setup-tools: prometheus is missing and could not be installed ($why); CI must have it" >&2
+      exit 1
+    fi
+    echo "setup-tools: skipping prometheus ($why); the Prometheus scrape test will be skipped"
+  fi
+fi
+
 # The chart tests (helm lint / helm template) are part of `make test`.
 if [ "$what" = "test" ]; then
   install_helm

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -370,6 +370,20 @@ test('value combinations render valid objects and flags both commands accept', {
         const w = find(objs, 'MutatingWebhookConfiguration', 'ferry-sidecar-injector').webhooks[0];
         assert.ok(selects(w.namespaceSelector, { [LABEL_INJECT]: 'enabled', team: 'a', 'kubernetes.io/metadata.name': 'x' }));
         assert.ok(!selects(w.namespaceSelector, { [LABEL_INJECT]: 'enabled', 'kubernetes.io/metadata.name': 'x' }));
+      },
+    },
+    {
+      name: 'Grafana dashboards on: one ConfigMap with every dashboards/*.json, labelled for the Grafana sidecar, in Grafana\'s namespace',
+      args: ['--set', 'dashboards.enabled=true', '--set', 'dashboards.namespace=monitoring', '--set', 'dashboards.annotations.grafana_folder=Ferry'],
+      check: (objs) => {
+        const cm = find(objs, 'ConfigMap', 'ferry-dashboards');
+        assert.equal(cm.metadata.namespace, 'monitoring');
+        assert.equal(cm.metadata.labels.grafana_dashboard, '1');
+        assert.equal(cm.metadata.annotations.grafana_folder, 'Ferry');
+        const dir = path.join(CHART, 'dashboards');
+        const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+        assert.deepEqual(Object.keys(cm.data).sort(), files);
+        for (const f of files) assert.equal(cm.data[f], readFileSync(path.join(dir, f), 'utf8'), `${f} ships unchanged (no templating of Grafana's {{legend}} braces)`);
       },
     },
   ];

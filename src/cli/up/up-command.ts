@@ -1,6 +1,6 @@
 // `ferry up -f FILE|DIR`: runs ordinary Kubernetes YAML as an injected, mTLS mesh on this machine, until Ctrl-C, SIGTERM or --duration.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../clock/clock';
@@ -9,6 +9,7 @@ import { hasTool } from '../../os/netns';
 import { removeStaleRuns } from '../../os/run-record';
 import { addonPath } from '../../../sidecar/native/original-dst';
 import { readManifests } from './manifests';
+import { DEFAULT_SCRAPE_INTERVAL_SECONDS, prometheusConfig, prometheusDuration } from './prometheus-config';
 import { netnsUnavailable, UpRun, type Mode } from './run';
 
 export const UP_USAGE = `usage: ferry up -f FILE|DIR [flags]
@@ -24,6 +25,10 @@ ferry.io/inject=enabled injected by the webhook's injector, every container's co
   --ready-timeout S        how long pods may take to become ready (default 60)
   --state-dir DIR          where runs keep their folders (default $FERRY_UP_STATE_DIR or TMPDIR/ferry-up);
                            stale state of a run that crashed is removed at start
+  --prometheus-config      once ready, print a Prometheus scrape config for the mesh (every sidecar's
+                           stats endpoint, the controller's metrics) and write it to prometheus.yml
+                           in the run folder
+  --prometheus-scrape-interval S  its scrape interval (default ${DEFAULT_SCRAPE_INTERVAL_SECONDS})
 
 Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
 state.json (every pod, its IP, its sidecar's stats and health addresses, its log files).
@@ -55,6 +60,8 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
     duration: 'number',
     'ready-timeout': 'number',
     'state-dir': 'string',
+    'prometheus-config': 'boolean',
+    'prometheus-scrape-interval': 'number',
     help: 'boolean',
   }, { f: 'filename', h: 'help' });
   if (values.help) {
@@ -70,6 +77,10 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   const readyTimeout = typeof values['ready-timeout'] === 'number' ? values['ready-timeout'] : 60;
   if (!(readyTimeout > 0)) throw new UsageError('flag --ready-timeout: must be > 0 seconds');
   const stateDir = typeof values['state-dir'] === 'string' ? values['state-dir'] : process.env.FERRY_UP_STATE_DIR || join(tmpdir(), 'ferry-up');
+  const promConfig = values['prometheus-config'] === true;
+  const scrapeInterval = typeof values['prometheus-scrape-interval'] === 'number' ? values['prometheus-scrape-interval'] : DEFAULT_SCRAPE_INTERVAL_SECONDS;
+  if (values['prometheus-scrape-interval'] !== undefined && !promConfig) throw new UsageError('flag --prometheus-scrape-interval: needs --prometheus-config');
+  if (prometheusDuration(scrapeInterval) === null) throw new UsageError(`flag --prometheus-scrape-interval: must be seconds > 0 in whole milliseconds (e.g. 1, 0.5, 15), got ${scrapeInterval}`);
   const clock = deps.clock ?? systemClock;
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
 
@@ -95,6 +106,13 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   let code = 0;
   try {
     await Promise.race([run.start(), stopped.then(() => Promise.reject(new Error('interrupted during start-up')))]);
+    if (promConfig) {
+      const file = join(run.dir, 'prometheus.yml');
+      const text = prometheusConfig(JSON.parse(readFileSync(join(run.dir, 'state.json'), 'utf8')), { scrapeIntervalSeconds: scrapeInterval });
+      writeFileSync(file, text);
+      out(`ferry up: Prometheus scrape config (also in ${file}):`);
+      out(text.trimEnd());
+    }
     const { total, meshed } = run.podCount;
     out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); state ${join(run.dir, 'state.json')}`);
     const timer = duration !== null ? clock.setTimeout(onSignal, duration * 1000) : null;
