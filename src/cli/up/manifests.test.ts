@@ -14,7 +14,7 @@ test('examples/shop: the namespaces, the pods of every Deployment and the Pod, a
   const m = readManifests([SHOP]);
   assert.deepEqual(Object.fromEntries(m.namespaces), { shop: { 'ferry.io/inject': 'enabled' }, legacy: {} });
   assert.deepEqual(m.pods.map((p) => p.pod.metadata.name), ['frontend-0', 'catalog-v1-0', 'catalog-v1-flaky-0', 'catalog-v2-0', 'cart-0', 'store-0', 'ledger-0', 'loadgen']);
-  assert.deepEqual(m.meshObjects.map((o) => o.kind).sort(), ['AccessPolicy', 'HTTPRoute', 'Namespace', 'Namespace', 'Service', 'Service', 'Service', 'Service', 'Service', 'Service', 'Service']);
+  assert.deepEqual(m.meshObjects.map((o) => o.kind).sort(), ['AccessPolicy', 'HTTPRoute', 'Namespace', 'Namespace', 'Service', 'Service', 'Service', 'Service', 'Service', 'Service', 'Service', 'TrafficPolicy', 'TrafficPolicy']);
   assert.ok(m.pods.every((p) => p.sourceDir === SHOP));
 });
 
