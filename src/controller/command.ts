@@ -39,6 +39,9 @@ ${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxy
                                their pod's own address; see docs/controller.md)
   --mtls-mode MODE             with --ca-dir: inbound mode of services no AccessPolicy covers,
                                PERMISSIVE (default: mTLS and plaintext) or STRICT (mTLS only)
+  --access-log DEST            sidecars log every request and TCP connection: off (default), stdout,
+                               or a file path in the sidecar's file system
+  --access-log-format F        text (Envoy's default line, default) or json (one object per line)
   --log-level L                debug|info|warn|error (default info)
 `;
 
@@ -75,6 +78,8 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     'outbound-mode': 'string',
     'mtls-mode': 'string',
     'log-level': 'string',
+    'access-log': 'string',
+    'access-log-format': 'string',
     ...CA_FLAGS,
     help: 'boolean',
   });
@@ -125,9 +130,18 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     throw new UsageError(`flag --registry: ${JSON.stringify(registry)} is not file:PATH or kubernetes`);
   }
 
+  const accessLogDest = str('access-log') ?? 'off';
+  const accessLogFormat = str('access-log-format') ?? 'text';
+  if (accessLogFormat !== 'text' && accessLogFormat !== 'json') throw new UsageError(`flag --access-log-format: ${JSON.stringify(accessLogFormat)} is not text or json`);
+  if (accessLogDest !== 'off' && accessLogDest !== 'stdout' && !accessLogDest.startsWith('/')) {
+    throw new UsageError(`flag --access-log: ${JSON.stringify(accessLogDest)} is not off, stdout or an absolute file path`);
+  }
+  if (accessLogDest === 'off' && str('access-log-format') !== null) throw new UsageError('flag --access-log-format: needs --access-log stdout|PATH');
+  const accessLog = accessLogDest === 'off' ? null : { path: accessLogDest, format: accessLogFormat } as const;
+
   // With the CA, sidecars hold workload certificates: mesh mTLS and AccessPolicy authorization.
   const mtls = str('ca-dir') !== null;
-  const translate = deps.translate ?? createTranslator({ outbound, mtls, mtlsMode, trustDomain });
+  const translate = deps.translate ?? createTranslator({ outbound, mtls, mtlsMode, trustDomain, accessLog });
   const nodeKey = deps.nodeKey ?? defaultNodeKey;
 
   const identity = await controllerIdentityFromFlags(

@@ -55,6 +55,8 @@ const CASES: [string, () => MeshModel, Record<string, unknown>, TranslateOptions
   ['reviews pod, passthrough', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, { passthrough: true }],
   ['ratings pod, blackhole', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.31' }, { passthrough: false }],
   ['bind mode, local mesh web pod', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.3.1', APP_PORTS: '8080:18080' }, { outbound: 'bind' }],
+  ['reviews pod, access log to stdout as JSON', exampleModel, { NAMESPACE: 'demo', POD_IP: '10.1.0.11' }, { accessLog: { path: 'stdout', format: 'json' } }],
+  ['bind mode, access log to a file as text', localMeshModel, { NAMESPACE: 'shop', POD_IP: '127.0.3.1', APP_PORTS: '8080:18080' }, { outbound: 'bind', accessLog: { path: '/tmp/ferry-access.log', format: 'text' } }],
 ];
 
 for (const [name, model, metadata, options] of CASES) {

@@ -9,6 +9,7 @@ import { blackholeCluster, inboundCluster, inboundPassthroughCluster, loadAssign
 import { outboundClusterName } from './envoy-names';
 import { grpcApiListener } from './grpc-listeners';
 import { APP_ADDRESSES, appPorts, bindsOutbound, boundInbound, boundOutbound, LABEL_BIND_OUTBOUND } from './bind-listeners';
+import { withAccessLogs, type AccessLogSpec } from './access-log';
 import { inboundListener, outboundListener, type InboundPort, type TcpClusterFn } from './listeners';
 import { type InboundMtlsMode, type MeshSecurity } from './mtls';
 import { portRouteConfiguration } from './routes';
@@ -42,6 +43,8 @@ export interface TranslateOptions {
   mtlsMode?: InboundMtlsMode;
   /** SPIFFE trust domain of workload identities (default: the model's). */
   trustDomain?: string;
+  /** Sidecars log every request and TCP connection here (default: no access log). */
+  accessLog?: AccessLogSpec | null;
 }
 
 export interface ProxyIdentity {
@@ -231,6 +234,17 @@ function grpcSnapshot(cache: TranslationCache, model: MeshModel, s: Shared): Sna
  * service object, per mesh shape), never mutated; a fresh cache gives the same resources.
  */
 export function translateForNode(model: MeshModel, node: NodeInfo, options: TranslateOptions = {}, cache = new TranslationCache()): Snapshot {
+  const snapshot = sidecarOrGrpcSnapshot(model, node, options, cache);
+  const log = options.accessLog;
+  if (!log || proxyIdentity(node).grpc) return snapshot;
+  // One logged copy per listener map: sidecars that share listeners share the logged ones (and their encoding).
+  const listeners = snapshot[LISTENER_TYPE] as Resources;
+  const logged = cache.derived(listeners, `access-log|${log.path}|${log.format}`, () =>
+    frozenMap([...listeners].map(([name, l]) => [name, withAccessLogs(l, log)] as [string, Json])));
+  return { ...snapshot, [LISTENER_TYPE]: logged };
+}
+
+function sidecarOrGrpcSnapshot(model: MeshModel, node: NodeInfo, options: TranslateOptions, cache: TranslationCache): Snapshot {
   const passthrough = options.passthrough ?? true;
   const mode = options.outbound ?? 'capture';
   const who = proxyIdentity(node);

@@ -44,6 +44,8 @@ export class TranslationCache {
   private readonly perModel = new WeakMap<MeshModel, Map<string, Shared>>();
   private readonly perService = new WeakMap<MeshService, ServiceMemo>();
   private readonly shapes = new WeakMap<MeshService, string>();
+  /** Values made from one resource map (e.g. its listeners with access logs), by purpose. */
+  private readonly fromMaps = new WeakMap<object, Map<string, unknown>>();
   /** The last aggregate built per purpose, with the shape key it was built from. */
   private readonly aggregates = new Map<string, { readonly key: string; readonly value: unknown }>();
 
@@ -54,6 +56,14 @@ export class TranslationCache {
     let s = byOpt.get(optionsKey);
     if (!s) byOpt.set(optionsKey, (s = { routes: new Map(), clusterMaps: new Map(), listenerMaps: new Map(), policyIds: new Map() }));
     return s;
+  }
+
+  /** `make()` once per (source object, purpose): the result lives as long as `source` does. */
+  derived<T>(source: object, purpose: string, make: () => T): T {
+    let m = this.fromMaps.get(source);
+    if (!m) this.fromMaps.set(source, (m = new Map()));
+    if (!m.has(purpose)) m.set(purpose, make());
+    return m.get(purpose) as T;
   }
 
   service(svc: MeshService): ServiceMemo {
