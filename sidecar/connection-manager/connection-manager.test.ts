@@ -32,8 +32,8 @@ async function namedUpstream(t: TestContext, name: string): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-/** A connection manager (fed by a loopback server) whose route sends requests and WebSocket upgrades to the cluster named in x-cluster. */
-async function clusterHeaderProxy(t: TestContext): Promise<number> {
+/** A connection manager fed by a loopback server, with clusters of one endpoint each; time is a FakeClock. */
+async function startManager(t: TestContext, upstreams: Record<string, number>, hcmFields: Record<string, unknown>): Promise<{ port: number; clock: FakeClock }> {
   const metrics = new ProxyMetrics({ defaultMetrics: false });
   const logger = new Logger('test', 'error', () => undefined);
   const clock = new FakeClock();
@@ -41,26 +41,12 @@ async function clusterHeaderProxy(t: TestContext): Promise<number> {
   const clusters = new ClusterManager({ metrics, logger, now, random: Math.random, identity: null });
   t.after(() => clusters.close());
   const endpoint = (port: number) => ({ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] });
-  const ports = { 'ws-a': await namedUpstream(t, 'ws-a'), 'ws-b': await namedUpstream(t, 'ws-b') };
   await clusters.addOrUpdate(
-    Object.entries(ports).map(([name, port], i) =>
+    Object.entries(upstreams).map(([name, port], i) =>
       translateCluster({ name, connect_timeout: '1s', load_assignment: { cluster_name: name, endpoints: [endpoint(port)] } }, `clusters[${i}]`),
     ),
   );
-  const config = translateNetworkFilter(
-    {
-      name: 'envoy.filters.network.http_connection_manager',
-      typed_config: hcm({
-        codec_type: 'HTTP1',
-        upgrade_configs: [{ upgrade_type: 'websocket' }],
-        route_config: {
-          name: 'local',
-          virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster_header: 'x-cluster' } }] }],
-        },
-      }),
-    },
-    'filters[0]',
-  ) as HttpConnectionManagerConfig;
+  const config = translateNetworkFilter({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm({ codec_type: 'HTTP1', ...hcmFields }) }, 'filters[0]') as HttpConnectionManagerConfig;
   const cm = new HttpConnectionManager(config, { clusters, metrics, logger, now, random: Math.random, clock, reporter: 'source', listenerName: 'test' });
   t.after(() => cm.close());
   const server = net.createServer((s) => {
@@ -69,7 +55,20 @@ async function clusterHeaderProxy(t: TestContext): Promise<number> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return (server.address() as net.AddressInfo).port;
+  return { port: (server.address() as net.AddressInfo).port, clock };
+}
+
+/** A connection manager whose route sends requests and WebSocket upgrades to the cluster named in x-cluster. */
+async function clusterHeaderProxy(t: TestContext): Promise<number> {
+  const upstreams = { 'ws-a': await namedUpstream(t, 'ws-a'), 'ws-b': await namedUpstream(t, 'ws-b') };
+  const { port } = await startManager(t, upstreams, {
+    upgrade_configs: [{ upgrade_type: 'websocket' }],
+    route_config: {
+      name: 'local',
+      virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster_header: 'x-cluster' } }] }],
+    },
+  });
+  return port;
 }
 
 /** Sends a request head on a new connection; resolves with the response head. */
@@ -112,4 +111,32 @@ test('an upgrade whose cluster_header names no cluster, or is missing, is answer
     assert.match(r, /^HTTP\/1\.1 503 /, r);
     assert.match(r, /^x-ferry-response-flags: NC$/im, r);
   }
+});
+
+// An hour of stream_idle_timeout: on any clock but the injected one, the test runner's bound ends the test first.
+test('the stream idle timeout runs on the injected clock: a request whose upstream stays silent gets 504 SI when it passes', { timeout: 30_000 }, async (t) => {
+  let head = '';
+  let reached: () => void = () => undefined;
+  const requestReached = new Promise<void>((r) => (reached = r));
+  const silent = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.on('data', (c: Buffer) => {
+      head += c.toString('latin1');
+      if (head.includes('\r\n\r\n')) reached();
+    });
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => silent.close(() => r())));
+  const { port, clock } = await startManager(t, { silent: (silent.address() as net.AddressInfo).port }, {
+    stream_idle_timeout: '3600s',
+    route_config: { name: 'local', virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'silent', timeout: '0s' } }] }] },
+  });
+  const answer = exchange(port, 'GET /wait HTTP/1.1\r\nhost: idle.test\r\n\r\n');
+  // Once the upstream has the request, nothing but the fake clock can end it.
+  await requestReached;
+  assert.ok(head.startsWith('GET /wait HTTP/1.1'), head);
+  clock.advance(3_600_000);
+  const r = await answer;
+  assert.match(r, /^HTTP\/1\.1 504 /, r);
+  assert.match(r, /^x-ferry-response-flags: SI$/im, r);
 });
