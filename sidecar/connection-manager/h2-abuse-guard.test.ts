@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { ProxyMetrics } from '../../src/observability/metrics';
 import { Logger } from '../../src/observability/logger';
 import { H2AbuseGuard, type H2AbuseGuardDeps } from './h2-abuse-guard';
+import { systemClock } from '../../src/clock/clock';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -41,7 +42,7 @@ interface Harness {
 /** An HTTP/2 server whose requests are left unanswered, guarded; a request closed unanswered is an early reset. */
 async function guardedServer(over: Partial<H2AbuseGuardDeps> = {}): Promise<Harness> {
   const metrics = new ProxyMetrics({ defaultMetrics: false });
-  const guard = new H2AbuseGuard({ metrics, logger: new Logger('test', 'off'), now: Date.now, listenerName: 'l', ...over });
+  const guard = new H2AbuseGuard({ metrics, logger: new Logger('test', 'off'), now: systemClock.now, listenerName: 'l', ...over });
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (s: http2.ServerHttp2Session) => {
@@ -100,7 +101,7 @@ test('past the early-reset budget the connection gets GOAWAY ENHANCE_YOUR_CALM a
     const c = await rawResets(h.port, 300);
     assert.ok(await within(c.closed, 2_000), 'the server closed the connection');
     assert.deepEqual(c.goaways, [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
-    const m = h.metrics.downstreamAbuseClosed.labels('l', 'early_resets') as unknown as { value: number };
+    const m = h.metrics.downstreamAbuseClosed.labels('l', 'early_resets');
     assert.equal(m.value, 1);
   } finally {
     await h.close();
@@ -118,7 +119,7 @@ test('a session the HTTP/2 library gave up on (its own reset limiter) is found b
     assert.deepEqual(c.goaways, [http2.constants.NGHTTP2_INTERNAL_ERROR], "the library's own GOAWAY");
     assert.equal(h.sessions.size, 1, 'the session is still there, unreadable');
     assert.ok(await within(c.closed, 3_000), 'the probe destroyed it within a few rounds');
-    const m = h.metrics.downstreamAbuseClosed.labels('l', 'unresponsive') as unknown as { value: number };
+    const m = h.metrics.downstreamAbuseClosed.labels('l', 'unresponsive');
     assert.equal(m.value, 1);
     assert.equal(h.sessions.size, 0);
   } finally {
@@ -135,7 +136,7 @@ test('an idle client that answers PING keeps its connection across many probe ro
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(client.closed || client.destroyed, false);
     assert.equal(h.sessions.size, 1);
-    const m = h.metrics.downstreamAbuseClosed.labels('l', 'unresponsive') as unknown as { value: number };
+    const m = h.metrics.downstreamAbuseClosed.labels('l', 'unresponsive');
     assert.equal(m.value, 0);
   } finally {
     client.destroy();

@@ -6,18 +6,21 @@
 import type { ServerResponse } from 'node:http';
 import type * as net from 'node:net';
 
+/** A socket as node:http's server sees it: the response it is writing now sits in `_httpMessage`. */
+type ServedSocket = net.Socket & { readonly _httpMessage?: ServerResponse | null };
+
 /** The response node:http is sending on `socket` now, if any (later ones queue behind it). */
-function inFlight(socket: net.Socket): ServerResponse | null {
-  return (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+export function responseInFlight(socket: net.Socket): ServerResponse | null {
+  return (socket as ServedSocket)._httpMessage ?? null;
 }
 
 export function hasQueuedResponses(socket: net.Socket): boolean {
-  return inFlight(socket) !== null;
+  return responseInFlight(socket) !== null;
 }
 
 /** Runs `fn` once every response queued on `socket` has gone out; never if the socket is gone by then. */
 export function afterQueuedResponses(socket: net.Socket, fn: () => void): void {
-  const res = inFlight(socket);
+  const res = responseInFlight(socket);
   if (res === null) {
     if (!socket.destroyed) fn();
     return;

@@ -7,6 +7,7 @@ import type { UpstreamCluster } from '../cluster/upstream-cluster';
 import { connectUpstream } from '../upstream/connection-pool';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import { RESPONSE_FLAGS_HEADER } from '../http/local-reply';
+import type { Clock } from '../../src/clock/clock';
 
 export function proxyUpgrade(
   req: http.IncomingMessage,
@@ -20,6 +21,7 @@ export function proxyUpgrade(
   metrics: ProxyMetrics,
   idleTimeoutMs: number,
   onIdleTimeout: () => void,
+  clock: Clock,
 ): void {
   const host = cluster.pick({ hash: null, exclude: null, maxExcludeAttempts: 0 });
   if (host === null) {
@@ -49,12 +51,12 @@ export function proxyUpgrade(
   headText += '\r\n';
   const upstream = connectUpstream(cluster.config.tls, host.address, cluster.identity, undefined, cluster.config.upstreamBindAddress);
   let connected = false;
-  const timer = setTimeout(() => {
+  const timer = clock.setTimeout(() => {
     if (!connected) upstream.destroy(new Error('connect timeout'));
   }, cluster.config.connectTimeoutMs);
   upstream.once(cluster.config.tls ? 'secureConnect' : 'connect', () => {
     connected = true;
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     upstream.setNoDelay(true);
     socket.setNoDelay(true);
     upstream.write(headText);
@@ -71,7 +73,7 @@ export function proxyUpgrade(
     }
   });
   upstream.on('error', () => {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     if (!connected) {
       cluster.recordOutcome(host, { kind: 'connect_failure' });
       socket.end(

@@ -2,10 +2,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FilterChainConfig, FilterChainMatchConfig, ListenerConfig } from '../../src/config/types';
+import type { DownstreamTlsConfig, FilterChainConfig, FilterChainMatchConfig, ListenerConfig } from '../../src/config/types';
+import { translateNetworkFilter } from '../../src/config/http-connection-manager';
+import { hcm } from '../../src/config/config.fixture';
 import { ConfigError } from '../../src/errors';
 import { Cidr, parseIp } from '../../src/net/cidr';
-import { FilterChainMatcher, needsInspection, type ConnectionInfo } from './filter-chain-match';
+import { FilterChainMatcher, chainReadsFirstBytes, needsInspection, type ConnectionInfo } from './filter-chain-match';
 
 function chain(name: string, match: Partial<FilterChainMatchConfig> = {}): FilterChainConfig {
   return {
@@ -228,11 +230,42 @@ test('identical matches and bad ranges are config errors', () => {
   );
 });
 
-test('needsInspection', () => {
-  assert.equal(needsInspection(listener([chain('a', { destinationPort: 80, prefixRanges: [cidr('10.0.0.0', 8)] })])), false);
-  assert.equal(needsInspection(listener([chain('a'), chain('b', { serverNames: ['x'] })])), true);
-  assert.equal(needsInspection(listener([chain('a', { transportProtocol: 'tls' })])), true);
-  assert.equal(needsInspection(listener([chain('a', { applicationProtocols: ['h2c'] })])), true);
+/** A chain whose network filter is a real (translated) HTTP connection manager; `tls` stands for any transport socket. */
+function hcmChain(name: string, codecType: 'AUTO' | 'HTTP1' | 'HTTP2', match: Partial<FilterChainMatchConfig> = {}, tls = false): FilterChainConfig {
+  const network = translateNetworkFilter({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm({ codec_type: codecType }) }, 'f');
+  const tlsConfig: DownstreamTlsConfig | null = tls
+    ? { certChain: null, privateKey: null, ca: null, workloadCertificate: true, workloadTrustBundle: true, requireClientCertificate: false, matchSubjectAltNames: [], alpnProtocols: [], minVersion: null, maxVersion: null }
+    : null;
+  return { ...chain(name, match), network, tls: tlsConfig };
+}
+
+test('needsInspection: whether any chain (for a destination: any chain that could serve it) reads the first bytes', () => {
+  const dest = (ip: string, port: number) => ({ ip, port });
+  const cases: { why: string; chains: FilterChainConfig[]; dflt?: FilterChainConfig; d?: { ip: string; port: number }; want: boolean }[] = [
+    { why: 'port and prefix only', chains: [chain('a', { destinationPort: 80, prefixRanges: [cidr('10.0.0.0', 8)] })], want: false },
+    { why: 'a server name', chains: [chain('a'), chain('b', { serverNames: ['x'] })], want: true },
+    { why: 'a transport protocol', chains: [chain('a', { transportProtocol: 'tls' })], want: true },
+    { why: 'application protocols', chains: [chain('a', { applicationProtocols: ['h2c'] })], want: true },
+    { why: 'plaintext AUTO codec must see the HTTP/2 preface', chains: [hcmChain('h', 'AUTO')], want: true },
+    { why: 'the default chain counts too', chains: [chain('a', { destinationPort: 80 })], dflt: hcmChain('h', 'AUTO'), want: true },
+    { why: 'HTTP1 codec never waits', chains: [hcmChain('h', 'HTTP1')], want: false },
+    { why: 'AUTO over TLS: ALPN decides, after the handshake', chains: [hcmChain('h', 'AUTO', {}, true)], want: false },
+    { why: 'the destination port of the reading chain', chains: [chain('a', { destinationPort: 443, transportProtocol: 'tls' }), chain('b')], d: dest('10.0.0.1', 443), want: true },
+    { why: 'another port: the server-first chain is picked at once', chains: [chain('a', { destinationPort: 443, transportProtocol: 'tls' }), chain('b')], d: dest('10.0.0.1', 3306), want: false },
+    { why: 'inside the prefix', chains: [chain('a', { prefixRanges: [cidr('10.96.0.0', 12)], serverNames: ['x'] })], d: dest('10.96.0.12', 80), want: true },
+    { why: 'outside the prefix', chains: [chain('a', { prefixRanges: [cidr('10.96.0.0', 12)], serverNames: ['x'] })], d: dest('192.0.2.1', 80), want: false },
+    { why: 'an IPv4-mapped address is matched as IPv4', chains: [chain('a', { prefixRanges: [cidr('10.96.0.0', 12)], serverNames: ['x'] })], d: dest('::ffff:10.96.0.12', 80), want: true },
+    { why: 'an unparsable address is not excluded by a prefix', chains: [chain('a', { prefixRanges: [cidr('10.96.0.0', 12)], serverNames: ['x'] })], d: dest('', 80), want: true },
+    { why: 'a default chain reading bytes serves any destination', chains: [chain('a', { destinationPort: 80 })], dflt: hcmChain('h', 'AUTO'), d: dest('10.0.0.1', 9), want: true },
+  ];
+  for (const c of cases) assert.equal(needsInspection(listener(c.chains, c.dflt ?? null), c.d), c.want, c.why);
+});
+
+test('chainReadsFirstBytes', () => {
+  assert.equal(chainReadsFirstBytes(chain('a')), false);
+  assert.equal(chainReadsFirstBytes(chain('a', { serverNames: ['x'] })), true);
+  assert.equal(chainReadsFirstBytes(hcmChain('h', 'AUTO')), true);
+  assert.equal(chainReadsFirstBytes(hcmChain('h', 'HTTP2')), false);
 });
 
 test('cidr: parsing and containment', () => {

@@ -170,12 +170,52 @@ function cidrsOf(ranges: readonly CidrRange[], path: string): (Cidr | null)[] {
 }
 
 /**
- * Whether the listener must inspect the first bytes (TLS ClientHello, HTTP request line) before it
- * can choose a chain: some chain matches on server names, transport protocol or ALPN.
+ * Whether a chain is chosen, or served, by what the client sends first: it matches on server name,
+ * transport protocol or application protocols, or it is a plaintext HTTP connection manager with the
+ * AUTO codec (which must see whether the HTTP/2 preface comes).
  */
-export function needsInspection(listener: ListenerConfig): boolean {
-  return listener.filterChains.some(
-    (c) =>
-      c.match.serverNames.length > 0 || c.match.transportProtocol !== null || c.match.applicationProtocols.length > 0,
+export function chainReadsFirstBytes(chain: FilterChainConfig): boolean {
+  const m = chain.match;
+  return (
+    m.serverNames.length > 0 ||
+    m.transportProtocol !== null ||
+    m.applicationProtocols.length > 0 ||
+    (chain.tls === null && chain.network.kind === 'http_connection_manager' && chain.network.codecType === 'AUTO')
   );
+}
+
+/** Where a connection was going, as far as chain selection can know before reading a byte. */
+export interface Destination {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/**
+ * Whether the listener must read the first bytes (TLS ClientHello, HTTP/2 preface, HTTP request
+ * line) before it can choose and start a chain: some chain — the default one included — reads them
+ * (chainReadsFirstBytes). With a destination, only the chains that could serve it count (destination
+ * port and prefix ranges), so server-first protocols on other ports never wait.
+ */
+export function needsInspection(listener: ListenerConfig, destination?: Destination): boolean {
+  const addr = destination === undefined ? null : parseIp(unmappedIPv4(destination.ip));
+  const all = listener.defaultFilterChain ? [...listener.filterChains, listener.defaultFilterChain] : listener.filterChains;
+  for (const fc of all) {
+    if (!chainReadsFirstBytes(fc)) continue;
+    if (destination !== undefined && !couldServe(fc, destination.port, addr)) continue;
+    return true;
+  }
+  return false;
+}
+
+/** The destination port and prefix ranges of a chain admit the connection (an unparsable address is not excluded). */
+function couldServe(fc: FilterChainConfig, port: number, addr: IpAddress | null): boolean {
+  const m = fc.match;
+  if (m.destinationPort !== null && m.destinationPort !== port) return false;
+  if (m.prefixRanges.length === 0 || addr === null) return true;
+  return m.prefixRanges.some((r) => Cidr.parse(r.address, r.prefixLen)?.contains(addr) === true);
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1` (a dual-stack listener's view of an IPv4 peer). */
+function unmappedIPv4(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

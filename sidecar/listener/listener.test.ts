@@ -8,6 +8,7 @@ import { ProxyMetrics } from '../../src/observability/metrics';
 import { Logger } from '../../src/observability/logger';
 import { ClusterManager } from '../cluster/cluster-manager';
 import { Listener } from './listener';
+import { systemClock } from '../../src/clock/clock';
 
 async function echo(t: TestContext): Promise<number> {
   const server = net.createServer((s) => s.pipe(s));
@@ -18,7 +19,7 @@ async function echo(t: TestContext): Promise<number> {
 
 /** A TCP proxy listener on `::` (port chosen by the system) in front of an echo server. */
 async function anyV6Listener(t: TestContext, ipv4Compat: boolean | undefined): Promise<number> {
-  const deps = { metrics: new ProxyMetrics({ defaultMetrics: false }), logger: new Logger('test', 'error'), now: () => performance.now(), random: Math.random };
+  const deps = { metrics: new ProxyMetrics({ defaultMetrics: false }), logger: new Logger('test', 'error'), now: systemClock.now, random: Math.random };
   const clusters = new ClusterManager(deps);
   t.after(() => clusters.close());
   const port = await echo(t);

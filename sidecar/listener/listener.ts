@@ -2,24 +2,30 @@
 // terminates TLS, and hands the connection to its network filter (HTTP or TCP proxy).
 
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import type { FilterChainConfig, ListenerConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
-import type { FilterDownstream, HttpFilterContext } from '../filters/types';
-import { compileRules, permitted, type CompiledRules } from '../filters/rbac';
+import type { FilterDownstream } from '../filters/types';
+import { compileRules, type CompiledRules } from '../filters/rbac';
 import { HttpConnectionManager } from '../connection-manager/connection-manager';
 import type { RouteTable } from '../router/route-table';
 import { TcpProxy } from '../tcp/tcp-proxy';
 import { FilterChainMatcher, needsInspection } from './filter-chain-match';
 import { sniff } from './sniff';
 import { PrefixedSocket } from './prefixed-socket';
-import { Cidr, parseIp } from '../../src/net/cidr';
-import { spiffeIdOf, verifyPeerSubjectAltNames } from '../tls/san-verify';
 import { getOriginalDst } from '../native/original-dst';
-import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from '../tls/workload-identity';
+import type { WorkloadIdentity } from '../tls/workload-identity';
+import {
+  DownstreamTls,
+  HTTP_HANDSHAKE_TIMEOUT_MS,
+  TCP_HANDSHAKE_TIMEOUT_MS,
+  acceptsHttp1OverTls,
+  admitConnection,
+  offeredAlpn,
+} from '../tls/downstream-tls';
+import { systemClock, type Clock } from '../../src/clock/clock';
 
 export interface ListenerDeps {
   readonly clusters: ClusterManager;
@@ -31,6 +37,8 @@ export interface ListenerDeps {
   readonly identity?: WorkloadIdentity | null;
   /** This proxy's workload (source_workload labels). */
   readonly source?: WorkloadLabels;
+  /** Time for the listener's own timers and for its connection managers (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 interface ChainRuntime {
@@ -39,11 +47,13 @@ interface ChainRuntime {
   readonly rbac: CompiledRules | null;
   readonly hcm: HttpConnectionManager | null;
   readonly tcp: TcpProxy | null;
-  /** TLS context for TCP chains that terminate TLS; rebuilt when the workload identity rotates. */
-  secureContext: tls.SecureContext | null;
+  /** The chain's TLS termination (null for a plaintext chain). */
+  readonly tls: DownstreamTls | null;
 }
 
 const MAX_SNIFF_BYTES = 16 * 1024;
+/** How often replaced chains check whether their last connection is gone. */
+const REPLACED_CHAIN_POLL_MS = 1_000;
 
 export class Listener {
   private server: net.Server | null = null;
@@ -52,6 +62,7 @@ export class Listener {
   private chains = new Map<FilterChainConfig, ChainRuntime>();
   private sniffCache = new Map<string, boolean>();
   private readonly reporter: string;
+  private readonly clock: Clock;
 
   constructor(
     public config: ListenerConfig,
@@ -59,6 +70,7 @@ export class Listener {
     private readonly workerHandle?: { exclusive: boolean },
   ) {
     this.reporter = /inbound/i.test(config.name) ? 'destination' : 'source';
+    this.clock = deps.clock ?? systemClock;
     this.configure(config);
   }
 
@@ -66,11 +78,7 @@ export class Listener {
     this.config = config;
     this.sniffCache = new Map();
     this.matcher = new FilterChainMatcher(config);
-    // AUTO codec over plaintext must see the first bytes to tell HTTP/2 prior knowledge from HTTP/1.
-    const autoPlain = [...config.filterChains, ...(config.defaultFilterChain ? [config.defaultFilterChain] : [])].some(
-      (fc) => fc.tls === null && fc.network.kind === 'http_connection_manager' && fc.network.codecType === 'AUTO',
-    );
-    this.inspect = needsInspection(config) || config.tlsInspector || config.httpInspector || autoPlain;
+    this.inspect = needsInspection(config) || config.tlsInspector || config.httpInspector;
     const chains = new Map<FilterChainConfig, ChainRuntime>();
     const all = [...config.filterChains];
     if (config.defaultFilterChain) all.push(config.defaultFilterChain);
@@ -86,13 +94,14 @@ export class Listener {
     const old = this.chains;
     this.configure(config);
     for (const c of old.values()) {
+      c.tls?.close();
       c.hcm?.drain();
       const closeWhenIdle = (): void => {
         if ((c.hcm?.activeConnections ?? 0) + (c.tcp?.activeConnections ?? 0) === 0) {
           c.hcm?.close();
           return;
         }
-        setTimeout(closeWhenIdle, 1_000).unref();
+        this.clock.setTimeout(closeWhenIdle, REPLACED_CHAIN_POLL_MS).unref();
       };
       closeWhenIdle();
     }
@@ -111,39 +120,33 @@ export class Listener {
         ? new HttpConnectionManager(
             net,
             {
-            clusters: d.clusters,
-            metrics: d.metrics,
-            logger: d.logger,
-            now: d.now,
-            random: d.random,
-            reporter: this.reporter,
-            source: d.source,
-            listenerName: this.config.name,
-            routeConfigByName: d.routeConfigByName,
-              identity: d.identity,
+              clusters: d.clusters,
+              metrics: d.metrics,
+              logger: d.logger,
+              now: d.now,
+              random: d.random,
+              clock: this.clock,
+              reporter: this.reporter,
+              source: d.source,
+              listenerName: this.config.name,
+              routeConfigByName: d.routeConfigByName,
               bufferLimitBytes: this.config.perConnectionBufferLimitBytes,
             },
-            fc.tls,
           )
         : null;
     const tcp =
       net.kind === 'tcp_proxy'
         ? new TcpProxy(net, { clusters: d.clusters, metrics: d.metrics, logger: d.logger, random: d.random, reporter: this.reporter, source: d.source })
         : null;
-    const runtime: ChainRuntime = { config: fc, hcm, tcp, secureContext: null, rbac: fc.networkRbac?.rules ? compileRules(fc.networkRbac.rules) : null };
-    const t = fc.tls;
-    if (t !== null && tcp !== null) {
-      const build = (): void => {
-        try {
-          runtime.secureContext = tls.createSecureContext(downstreamSecureOptions(t, d.identity ?? null));
-        } catch {
-          runtime.secureContext = null; // no workload certificate yet: connections are refused
-        }
-      };
-      build();
-      if (usesIdentity(t) && d.identity) d.identity.onRotate(build);
-    }
-    return runtime;
+    const downstreamTls =
+      fc.tls === null
+        ? null
+        : new DownstreamTls(fc.tls, {
+            identity: d.identity ?? null,
+            alpn: offeredAlpn(fc.tls, hcm !== null ? hcm.config : null),
+            handshakeTimeoutMs: hcm !== null ? HTTP_HANDSHAKE_TIMEOUT_MS : TCP_HANDSHAKE_TIMEOUT_MS,
+          });
+    return { config: fc, hcm, tcp, tls: downstreamTls, rbac: fc.networkRbac?.rules ? compileRules(fc.networkRbac.rules) : null };
   }
 
   /** Binds the listener's address; resolves with the bound port (useful when port is 0). */
@@ -207,31 +210,12 @@ export class Listener {
     this.sniffThenDispatch(socket, downstream);
   }
 
-  /**
-   * Whether any chain that could serve this destination chooses by what the client sends first (SNI,
-   * ALPN, TLS or not) or must see an HTTP/2 preface. Answers are cached per destination.
-   */
+  /** needsInspection for this destination, cached per destination. */
   private mayNeedBytes(ip: string, port: number): boolean {
     const key = `${ip}|${port}`;
     const cached = this.sniffCache.get(key);
     if (cached !== undefined) return cached;
-    const addr = parseIp(ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);
-    let needs = false;
-    const candidates = [...this.config.filterChains, ...(this.config.defaultFilterChain ? [this.config.defaultFilterChain] : [])];
-    for (const fc of candidates) {
-      const m = fc.match;
-      if (m.destinationPort !== null && m.destinationPort !== port) continue;
-      if (m.prefixRanges.length > 0 && addr !== null && !m.prefixRanges.some((r) => Cidr.parse(r.address, r.prefixLen)?.contains(addr))) continue;
-      if (
-        m.serverNames.length > 0 ||
-        m.transportProtocol !== null ||
-        m.applicationProtocols.length > 0 ||
-        (fc.tls === null && fc.network.kind === 'http_connection_manager' && fc.network.codecType === 'AUTO')
-      ) {
-        needs = true;
-        break;
-      }
-    }
+    const needs = needsInspection(this.config, { ip, port });
     if (this.sniffCache.size > 4096) this.sniffCache.clear();
     this.sniffCache.set(key, needs);
     return needs;
@@ -241,9 +225,10 @@ export class Listener {
     let buf: Buffer = Buffer.alloc(0);
     let settled = false;
     const timeoutMs = this.config.listenerFiltersTimeoutMs;
+    const clock = this.clock;
     const timer =
       timeoutMs > 0
-        ? setTimeout(() => {
+        ? clock.setTimeout(() => {
             if (settled) return;
             settled = true;
             socket.off('data', onData);
@@ -258,7 +243,7 @@ export class Listener {
       const r = sniff(buf);
       if (r.protocol === 'need_more' && buf.length < MAX_SNIFF_BYTES) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      clock.clearTimeout(timer);
       socket.off('data', onData);
       socket.pause();
       const transport = r.protocol === 'tls' ? 'tls' : 'raw_buffer';
@@ -269,7 +254,7 @@ export class Listener {
     socket.once('end', () => {
       if (!settled) {
         settled = true;
-        if (timer) clearTimeout(timer);
+        clock.clearTimeout(timer);
         socket.destroy();
       }
     });
@@ -313,53 +298,18 @@ export class Listener {
       if (tlsCfg === null) socket.resume();
       stream = socket;
     }
-    if (tlsCfg !== null && chain.hcm !== null) {
-      const rbac = chain.rbac;
-      chain.hcm.handleTls(stream, {
-        downstream,
-        secure: true,
-        protocolHint: null,
-        admit:
-          rbac === null
-            ? undefined
-            : (d) => {
-                if (this.connectionPermitted(rbac, d)) return true;
-                this.deps.metrics.authzDenied.labels(chain.config.networkRbac!.statPrefix).inc();
-                return false;
-              },
-      });
-      return;
-    }
-    if (tlsCfg !== null && chain.secureContext === null) {
-      socket.destroy();
-      return;
-    }
-    if (tlsCfg !== null && chain.secureContext !== null) {
-      const tlsSock = new tls.TLSSocket(stream, {
-        isServer: true,
-        secureContext: chain.secureContext,
-        requestCert: tlsCfg.requireClientCertificate || tlsCfg.ca !== null || tlsCfg.workloadTrustBundle,
-        rejectUnauthorized: tlsCfg.requireClientCertificate,
-        ALPNProtocols: tlsCfg.alpnProtocols.length > 0 ? [...tlsCfg.alpnProtocols] : undefined,
-      });
-      tlsSock.on('error', () => tlsSock.destroy());
-      const handshakeTimer = setTimeout(() => tlsSock.destroy(), 10_000);
-      tlsSock.once('secure', () => {
-        clearTimeout(handshakeTimer);
-        const peer = tlsSock.getPeerCertificate();
-        const hasPeer = peer && Object.keys(peer).length > 0;
-        if (hasPeer && tlsCfg.matchSubjectAltNames.length > 0) {
-          const err = verifyPeerSubjectAltNames(peer, tlsCfg.matchSubjectAltNames);
-          if (err) {
-            tlsSock.destroy();
-            return;
-          }
-        }
-        downstream.peerPrincipal = hasPeer ? spiffeIdOf(peer) : null;
+    const terminator = chain.tls;
+    if (terminator !== null) {
+      terminator.terminate(stream, (tlsSock, principal) => {
         const alpn = tlsSock.alpnProtocol;
-        this.hand(chain, tlsSock, downstream, true, alpn === 'h2' ? 'h2' : null);
+        // HTTP/1.1 over TLS (ALPN http/1.1, or none) only where the chain serves it.
+        if (chain.hcm !== null && alpn !== 'h2' && !acceptsHttp1OverTls(terminator.config, chain.hcm.config)) {
+          tlsSock.destroy();
+          return;
+        }
+        downstream.peerPrincipal = principal;
+        this.hand(chain, tlsSock, downstream, true, alpn === 'h2' ? 'h2' : 'http/1.1');
       });
-      tlsSock.once('close', () => clearTimeout(handshakeTimer));
       return;
     }
     this.hand(chain, stream, downstream, false, sniffed === 'http2' ? 'h2' : null);
@@ -370,9 +320,9 @@ export class Listener {
     socket: net.Socket,
     downstream: FilterDownstream,
     secure: boolean,
-    hint: 'h2' | null,
+    hint: 'h2' | 'http/1.1' | null,
   ): void {
-    if (chain.rbac !== null && !this.connectionPermitted(chain.rbac, downstream)) {
+    if (chain.rbac !== null && !admitConnection(chain.rbac, downstream, this.deps.now, this.deps.random)) {
       this.deps.metrics.authzDenied.labels(chain.config.networkRbac!.statPrefix).inc();
       socket.destroy();
       return;
@@ -380,18 +330,6 @@ export class Listener {
     if (chain.hcm !== null) chain.hcm.handle(socket, { downstream, secure, protocolHint: hint });
     else if (chain.tcp !== null) chain.tcp.handle(socket, downstream);
     else socket.destroy();
-  }
-
-  /** Network RBAC: the connection's peer identity, address and destination port against the rules. */
-  private connectionPermitted(rules: CompiledRules, downstream: FilterDownstream): boolean {
-    const ctx: HttpFilterContext = {
-      request: { method: '', scheme: '', authority: '', path: '', headers: {} },
-      downstream,
-      route: null,
-      now: this.deps.now,
-      random: this.deps.random,
-    };
-    return permitted(rules, ctx, { method: '', path: '', headers: {} });
   }
 
   /** Stops accepting; HTTP connections are told to go away. */
@@ -409,6 +347,7 @@ export class Listener {
   close(): void {
     this.server?.close();
     for (const c of this.chains.values()) {
+      c.tls?.close();
       c.hcm?.close();
       c.tcp?.close();
     }

@@ -203,6 +203,23 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     assert.equal((await metric(server, 'ferry_authz_denied_total', { stat_prefix: 'inbound_tcp' })) - before, 1);
   });
 
+  test('a TCP chain requiring a client certificate refuses one from another trust root, whatever SPIFFE ID it names', async () => {
+    // The same TLS termination as HTTP chains: the certificate is checked before its SAN is believed.
+    const tcpPort = server.listenerPort('inbound_tcp');
+    const talk = (id: WorkloadCertificate): Promise<string> =>
+      new Promise((resolve) => {
+        let got = '';
+        const s = tls.connect({ host: '127.0.0.1', port: tcpPort, key: id.keyPem, cert: id.certChainPem, ca: pki.ca.trustBundle.toPem(), checkServerIdentity: () => undefined }, () =>
+          s.write('GET /tcp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
+        );
+        s.on('data', (c) => (got += c));
+        s.on('close', () => resolve(got));
+        s.on('error', () => undefined);
+      });
+    assert.equal(await talk(await identityFor(otherPki, CLIENT_ID)), '', 'a stranger claiming the allowed ID gets nothing through');
+    assert.match(await talk(clientIdentity.current()!), /app saw request/, 'the real client still does');
+  });
+
   test('rotation: new handshakes get the new certificate, traffic keeps flowing', async () => {
     const before = await handshake(inboundPort, { key: (clientIdentity.current()!).keyPem, cert: clientIdentity.current()!.certChainPem, ca: pki.ca.trustBundle.toPem() });
     assert.equal(before.err, null);

@@ -1,0 +1,302 @@
+// One request's progress through the connection manager: its route, filters and router, the stream
+// idle and request timers, and the downstream response it writes (the router's responder).
+
+import type * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { RouteConfig, VirtualHostConfig } from '../../src/config/types';
+import type { Clock, Timer } from '../../src/clock/clock';
+import type { HttpFilterContext } from '../filters/types';
+import type { RouterStream, RouterResponder } from '../router/router';
+import type { RequestBody, BodyObserver } from '../router/request-body';
+import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from '../http/local-reply';
+import type { H2SessionGuard } from './h2-abuse-guard';
+import type { DownstreamConnection } from './downstream-connection';
+
+export type DownReq = http.IncomingMessage | http2.Http2ServerRequest;
+export type DownRes = http.ServerResponse | http2.Http2ServerResponse;
+
+/** What a stream needs from its connection manager. */
+export interface StreamHost {
+  readonly clock: Clock;
+  countStreamIdleTimeout(): void;
+  applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void;
+  recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void;
+  finishFilters(s: StreamState): void;
+}
+
+/** The stream of each downstream response still open. */
+const STREAMS = new WeakMap<DownRes, StreamState>();
+
+/** The response's 'close' listener, shared by every request (the state is found from the response). */
+function onResponseClose(this: DownRes): void {
+  STREAMS.get(this)?.onDownstreamClose();
+}
+
+/** One request's progress through the connection manager; the router's responder. */
+export class StreamState implements RouterResponder, BodyObserver {
+  route: RouteConfig | null = null;
+  vhost: VirtualHostConfig | null = null;
+  filterCtx: HttpFilterContext | null = null;
+  router: RouterStream | null = null;
+  body: RequestBody | null = null;
+  /** The stream idle timeout in force (ms, 0 = none), its timer, and the last activity (clock.now()). */
+  private idleMs = 0;
+  private idleTimer: Timer | null = null;
+  private activityAt = 0;
+  /** request_timeout for an HTTP/2 stream: the whole request must arrive within it. */
+  private requestTimer: Timer | null = null;
+  clusterName = '';
+  delayed = false;
+  delayTimer: Timer | null = null;
+  done = false;
+  /** HTTP/2: the connection's abuse guard (null for HTTP/1.1). */
+  guard: H2SessionGuard | null = null;
+  /** The request waited a turn before it was routed (see forward()). */
+  deferred = false;
+  /** The proxy ended the response (complete from its side). */
+  private responseEnded = false;
+  /** The proxy reset the stream or destroyed the response itself (not the client's reset). */
+  private resetByProxy = false;
+  private downstreamClosed = false;
+  private status = 0;
+  private grpcStatus = '';
+  private pendingTrailers: Record<string, string> | null = null;
+
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly hcm: StreamHost,
+    readonly req: DownReq,
+    readonly res: DownRes,
+    readonly protocol: string,
+    readonly isGrpc: boolean,
+    /** When the request arrived (clock.now()). */
+    readonly started: number,
+    readonly info: DownstreamConnection,
+  ) {
+    this.clock = hcm.clock;
+  }
+
+  /** Ties the stream to its response: the response's close ends it (onDownstreamClose). */
+  watchResponse(): void {
+    STREAMS.set(this.res, this);
+    this.res.once('close', onResponseClose);
+  }
+
+  /** The stream a response belongs to (while it is watched). */
+  static of(res: DownRes): StreamState | undefined {
+    return STREAMS.get(res);
+  }
+
+  /** The client's side of this request is gone (closed, reset) or the request was already answered. */
+  downstreamGone(): boolean {
+    if (this.done || this.downstreamClosed) return true;
+    if (this.protocol !== 'HTTP/2') return false;
+    const stream = (this.res as http2.Http2ServerResponse).stream;
+    return stream === undefined || stream.destroyed || stream.closed;
+  }
+
+  authority(): string {
+    const h = this.req.headers as Record<string, string | undefined>;
+    return h[':authority'] ?? h.host ?? '';
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  armIdleTimer(ms: number): void {
+    this.idleMs = ms;
+    if (ms <= 0) return;
+    this.activityAt = this.clock.now();
+    this.idleTimer = this.clock.setTimeout(() => this.onIdleTimer(), ms);
+  }
+
+  /**
+   * The stream made no progress in either direction for the idle timeout (checked lazily: activity
+   * only records a time). Envoy's answer: 504 once the request is complete, 408 while it is not,
+   * a reset once the response has started; flag SI.
+   */
+  onIdleTimer(): void {
+    this.idleTimer = null;
+    if (this.done) return;
+    const left = this.activityAt + this.idleMs - this.clock.now();
+    if (left > 1) {
+      this.idleTimer = this.clock.setTimeout(() => this.onIdleTimer(), left);
+      return;
+    }
+    this.hcm.countStreamIdleTimeout();
+    const complete = this.body !== null ? this.body.complete : this.req.complete;
+    const status = complete ? 504 : 408;
+    if (this.router !== null) return this.router.abandon(status, 'stream timeout', Flags.streamIdleTimeout);
+    this.clock.clearTimeout(this.delayTimer);
+    this.localReply(status, 'stream timeout', Flags.streamIdleTimeout);
+  }
+
+  armRequestTimer(ms: number): void {
+    this.requestTimer = this.clock.setTimeout(() => this.onRequestTimer(), ms);
+  }
+
+  /** The request did not arrive whole within request_timeout: 408 (a reset once the response started). */
+  onRequestTimer(): void {
+    this.requestTimer = null;
+    if (this.done) return;
+    const complete = this.body !== null ? this.body.complete : this.req.complete;
+    if (complete) return;
+    if (this.router !== null) return this.router.abandon(408, 'request timeout', Flags.downstreamProtocolError);
+    this.clock.clearTimeout(this.delayTimer);
+    this.localReply(408, 'request timeout', Flags.downstreamProtocolError);
+  }
+
+  onBodyProgress(): void {
+    this.activityAt = this.clock.now();
+    this.router?.onBodyProgress();
+  }
+
+  onBodyComplete(): void {
+    this.router?.onBodyComplete();
+  }
+
+  sendHeaders(status: number, headers: Record<string, string | string[]>): void {
+    this.activityAt = this.clock.now();
+    this.status = status;
+    this.hcm.applyResponseHeaders(this, headers);
+    const g = headers['grpc-status'];
+    if (g !== undefined) {
+      this.grpcStatus = String(g);
+      if (this.isGrpc && this.protocol === 'HTTP/2') {
+        // A trailers-only gRPC answer from upstream: the status must reach the client as trailers,
+        // since the response headers and the end of stream now travel in separate frames.
+        const t: Record<string, string> = { 'grpc-status': String(g) };
+        for (const k of ['grpc-message', 'grpc-status-details-bin']) {
+          const v = headers[k];
+          if (v !== undefined) t[k] = Array.isArray(v) ? v.join(',') : v;
+          delete headers[k];
+        }
+        delete headers['grpc-status'];
+        this.pendingTrailers = t;
+      }
+    }
+    try {
+      (this.res as http.ServerResponse).writeHead(status, headers);
+    } catch (err) {
+      // A header the downstream codec refuses (e.g. invalid characters): answer 502 instead.
+      this.res.removeHeader?.('content-length');
+      (this.res as http.ServerResponse).writeHead(502, { [RESPONSE_FLAGS_HEADER]: Flags.upstreamProtocolError });
+      this.hcm.recordStats(this, 502, Flags.upstreamProtocolError, '');
+    }
+  }
+
+  sendData(chunk: Buffer): boolean {
+    this.activityAt = this.clock.now();
+    return (this.res as http.ServerResponse).write(chunk);
+  }
+
+  onDrain(cb: () => void): void {
+    this.res.once('drain', cb);
+  }
+
+  sendEnd(trailers: Record<string, string | string[] | undefined> | null): void {
+    if (trailers === null && this.pendingTrailers !== null) trailers = this.pendingTrailers;
+    if (trailers !== null) {
+      const t: Record<string, string> = {};
+      for (const k in trailers) {
+        const v = trailers[k];
+        if (v !== undefined) t[k] = Array.isArray(v) ? v.join(',') : v;
+      }
+      if (t['grpc-status'] !== undefined) this.grpcStatus = t['grpc-status'];
+      if (this.protocol === 'HTTP/2' || (this.res as http.ServerResponse).chunkedEncoding) {
+        (this.res as http.ServerResponse).addTrailers(t);
+      }
+    }
+    this.responseEnded = true;
+    this.res.end();
+  }
+
+  localReply(
+    status: number,
+    body: string,
+    flag: string,
+    headers?: Readonly<Record<string, string>>,
+    grpcStatus?: number,
+    fromRoute = false,
+  ): void {
+    if (this.done && this.res.headersSent) return;
+    const res = this.res as http.ServerResponse;
+    if (res.headersSent) {
+      this.reset(flag);
+      return;
+    }
+    const h: Record<string, string | string[]> = {};
+    if (headers) for (const k in headers) h[k] = headers[k];
+    if (flag && !fromRoute) h[RESPONSE_FLAGS_HEADER] = flag;
+    // The rest of an incomplete request body will not be read: the connection cannot be reused.
+    if (status === 408 && this.protocol !== 'HTTP/2') h.connection = 'close';
+    if (this.isGrpc && !fromRoute) {
+      // gRPC clients read the status from grpc-status (trailers-only response).
+      const gs = grpcStatus ?? grpcStatusForHttp(status);
+      h['content-type'] = 'application/grpc';
+      h['grpc-status'] = String(gs);
+      if (body) h['grpc-message'] = encodeURIComponent(body);
+      this.grpcStatus = String(gs);
+      status = 200;
+      body = '';
+    } else if (body) {
+      h['content-type'] = 'text/plain';
+    }
+    h['content-length'] = String(Buffer.byteLength(body));
+    this.hcm.applyResponseHeaders(this, h);
+    this.status = status;
+    try {
+      res.writeHead(status, h);
+      this.responseEnded = true;
+      res.end(body);
+    } catch {
+      this.resetByProxy = true;
+      res.destroy();
+    }
+    this.finish(flag);
+  }
+
+  reset(flag: string): void {
+    const r = this.res as http2.Http2ServerResponse;
+    this.resetByProxy = true;
+    if (this.protocol === 'HTTP/2' && r.stream) r.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else (this.res as http.ServerResponse).destroy();
+    if (!this.status) this.status = 0;
+    void flag;
+  }
+
+  onRouterComplete(): void {
+    this.finish(this.router?.flag ?? '');
+  }
+
+  private finish(flag: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.clock.clearTimeout(this.requestTimer);
+    this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.hcm.finishFilters(this);
+    this.hcm.recordStats(this, this.status, flag, this.grpcStatus || (this.isGrpc ? '' : '-'));
+  }
+
+  onDownstreamClose(): void {
+    this.downstreamClosed = true;
+    this.clock.clearTimeout(this.delayTimer);
+    this.clock.clearTimeout(this.requestTimer);
+    this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    // HTTP/2's compatibility response reports itself finished on close even when the client reset
+    // the stream, so for HTTP/2 "finished" is whether the proxy ended the response.
+    const finished = this.protocol === 'HTTP/2' ? this.responseEnded : this.res.writableFinished;
+    this.guard?.onStreamClosed(!finished && !this.resetByProxy);
+    if (!finished) {
+      if (this.router !== null) this.router.cancel();
+      else if (!this.done) {
+        this.status = 0;
+        this.finish(Flags.downstreamConnectionTermination);
+      }
+    }
+  }
+}
