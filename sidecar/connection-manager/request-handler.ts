@@ -23,6 +23,8 @@ import { applyForwardingHeaders } from './forwarding-headers';
 import type { ConnectionTable, DownstreamConnection } from './downstream-connection';
 import { StreamState, type DownReq, type DownRes, type StreamHost } from './stream-state';
 import type { ConnectionManagerDeps } from './connection-manager-deps';
+import type { AccessLogRecord } from '../../src/observability/access-log-format';
+import { AccessLoggers } from '../../src/observability/access-logger';
 
 const UNKNOWN_WORKLOAD: WorkloadLabels = Object.freeze({ workload: 'unknown', namespace: 'unknown' });
 
@@ -40,6 +42,8 @@ export class RequestHandler implements StreamHost {
   private readonly routerDeps: RouterDeps;
   /** normalize_path, merge_slashes or strip_*_host_port is set. */
   private readonly rewritesTarget: boolean;
+  /** The HCM's access_log entries (null: none configured). */
+  private readonly accessLogs: AccessLoggers | null;
 
   constructor(
     readonly config: HttpConnectionManagerConfig,
@@ -62,6 +66,7 @@ export class RequestHandler implements StreamHost {
     this.filters = createHttpFilters(config.httpFilters, { now: deps.now, random: deps.random });
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
     this.headLimits = { maxHeadersCount: config.maxRequestHeadersCount, maxHeadersBytes: config.maxRequestHeadersKb * 1024 };
+    this.accessLogs = AccessLoggers.open(config.accessLogs);
   }
 
   /** The connection a request came on: HTTP/2 by its session, HTTP/1.1 by its socket. */
@@ -268,9 +273,14 @@ export class RequestHandler implements StreamHost {
 
   recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void {
     const principal = s.info.downstream.peerPrincipal ?? '';
+    const now = this.clock.now();
     this.stats
       .for(s.clusterName)
-      .record(s.isGrpc ? 'grpc' : 'http', status, flag, grpcStatus, principal, principal ? 'mutual_tls' : 'none', (this.clock.now() - s.started) / 1000);
+      .record(s.isGrpc ? 'grpc' : 'http', status, flag, grpcStatus, principal, principal ? 'mutual_tls' : 'none', (now - s.started) / 1000);
+    if (this.accessLogs !== null) {
+      const dropped = this.accessLogs.log(accessLogRecord(s, status, flag, now, this.clock.wallNow()));
+      if (dropped > 0) this.deps.metrics.accessLogDropped.labels(this.config.statPrefix).inc(dropped);
+    }
   }
 
   applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void {
@@ -286,6 +296,53 @@ export class RequestHandler implements StreamHost {
   finishFilterContext(ctx: HttpFilterContext): void {
     for (const f of this.filters) f.onDone?.(ctx);
   }
+}
+
+/** `host:port`, IPv6 in brackets, IPv4-mapped addresses unmapped (as Envoy prints addresses). */
+function hostPort(ip: string, port: number): string {
+  const h = unmapIPv4(ip);
+  return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
+}
+
+/** One finished request as its access-log line sees it. */
+function accessLogRecord(s: StreamState, status: number, flag: string, now: number, wallNow: number): AccessLogRecord {
+  const req = s.req;
+  const h = req.headers as Record<string, string | string[] | undefined>;
+  const pseudo: Record<string, string | undefined> = {
+    ':method': req.method,
+    ':path': (h[':path'] as string | undefined) ?? req.url,
+    ':authority': (h[':authority'] as string | undefined) ?? (h.host as string | undefined),
+    ':scheme': (h[':scheme'] as string | undefined) ?? (s.info.secure ? 'https' : 'http'),
+  };
+  const requestHeader = (name: string): string | undefined => {
+    if (name in pseudo) return pseudo[name];
+    const v = h[name];
+    return Array.isArray(v) ? v.join(',') : v;
+  };
+  const responseHeader = (name: string): string | undefined => {
+    if (!s.headersSent) return undefined;
+    const v = s.res.getHeader(name);
+    return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : String(v);
+  };
+  const d = s.info.downstream;
+  return {
+    startTimeMs: wallNow - (now - s.started),
+    durationMs: now - s.started,
+    ...(s.headersAt > 0 ? { responseHeadersMs: s.headersAt - s.started } : {}),
+    protocol: s.protocol,
+    responseCode: status,
+    responseFlags: flag,
+    bytesReceived: s.body?.bytesReceived ?? 0,
+    bytesSent: s.bytesSent,
+    requestHeader,
+    responseHeader,
+    ...(s.router !== null && s.router.upstreamHostKey ? { upstreamHost: s.router.upstreamHostKey, upstreamRequestAttemptCount: s.router.attemptCount } : {}),
+    ...(s.clusterName ? { upstreamCluster: s.clusterName } : {}),
+    downstreamRemoteAddress: hostPort(d.remoteAddress, d.remotePort),
+    downstreamLocalAddress: hostPort(d.localAddress, d.localPort),
+    ...(d.peerPrincipal ? { downstreamPeerUriSan: d.peerPrincipal } : {}),
+    ...(s.route?.name ? { routeName: s.route.name } : {}),
+  };
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1` (a dual-stack listener's view of an IPv4 peer). */

@@ -61,6 +61,10 @@ export class StreamState implements RouterResponder, BodyObserver {
   private status = 0;
   private grpcStatus = '';
   private pendingTrailers: Record<string, string> | null = null;
+  /** Body bytes written downstream (the access log's %BYTES_SENT%). */
+  bytesSent = 0;
+  /** When the response headers were written (clock.now()), 0 before. */
+  headersAt = 0;
 
   private readonly clock: Clock;
 
@@ -177,6 +181,7 @@ export class StreamState implements RouterResponder, BodyObserver {
         this.pendingTrailers = t;
       }
     }
+    this.headersAt = this.clock.now();
     try {
       (this.res as http.ServerResponse).writeHead(status, headers);
     } catch (err) {
@@ -189,6 +194,7 @@ export class StreamState implements RouterResponder, BodyObserver {
 
   sendData(chunk: Buffer): boolean {
     this.activityAt = this.clock.now();
+    this.bytesSent += chunk.length;
     return (this.res as http.ServerResponse).write(chunk);
   }
 
@@ -247,9 +253,11 @@ export class StreamState implements RouterResponder, BodyObserver {
     h['content-length'] = String(Buffer.byteLength(body));
     this.hcm.applyResponseHeaders(this, h);
     this.status = status;
+    this.headersAt = this.clock.now();
     try {
       res.writeHead(status, h);
       this.responseEnded = true;
+      this.bytesSent += Buffer.byteLength(body);
       res.end(body);
     } catch {
       this.resetByProxy = true;

@@ -72,6 +72,10 @@ export class RouterStream implements AttemptHandler {
   private attempt: UpstreamAttempt | null = null;
   private host: UpstreamHost | null = null;
   private attempts = 0;
+  /** Upstream attempts made so far (the access log's %UPSTREAM_REQUEST_ATTEMPT_COUNT%). */
+  get attemptCount(): number {
+    return this.attempts;
+  }
   private retriesAcquired = 0;
   private requestAcquired = false;
   private globalTimer: NodeJS.Timeout | null = null;

@@ -146,9 +146,11 @@ export function translateListener(obj: unknown, path: string): ListenerConfig {
   if (out.perConnectionBufferLimitBytes === 0) {
     throw new UnsupportedConfigError(r.at('per_connection_buffer_limit_bytes'), '0 (no limit) is not supported');
   }
-  r.ignore('stat_prefix', 'metadata', 'traffic_direction', 'access_log', 'enable_reuse_port', 'reuse_port', 'ignore_global_conn_limit');
+  r.ignore('stat_prefix', 'metadata', 'traffic_direction', 'enable_reuse_port', 'reuse_port', 'ignore_global_conn_limit');
   r.enumOf('drain_type', ['DEFAULT'], 'DEFAULT', 'drain_type (only DEFAULT is supported)');
   r.reject(
+    // The listener's own log (connections no filter chain took): Ferry logs in the HCM and tcp_proxy only.
+    'access_log',
     'additional_addresses',
     'freebind',
     'socket_options',

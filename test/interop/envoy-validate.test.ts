@@ -36,6 +36,7 @@ function envoyValidate(file: string): Promise<{ code: number; output: string }> 
 
 describe('Envoy fixtures', () => {
   let certDir = '';
+  const logDir = mkdtempSync(join(tmpdir(), 'ferry-fixture-logs-'));
   const rendered: string[] = [];
   before(() => {
     if (!haveOpenssl) return;
@@ -50,6 +51,7 @@ describe('Envoy fixtures', () => {
   after(() => {
     for (const f of rendered) rmSync(dirname(f), { recursive: true, force: true });
     if (certDir) rmSync(certDir, { recursive: true, force: true });
+    rmSync(logDir, { recursive: true, force: true });
   });
 
   const names = fixtureNames();
@@ -62,6 +64,7 @@ describe('Envoy fixtures', () => {
       const vars: Record<string, string | number> = {};
       fixturePlaceholders(name).forEach((key, k) => {
         if (key === 'CERT_DIR') vars[key] = certDir;
+        else if (key === 'LOG_DIR') vars[key] = logDir;
         else if (key.endsWith('PORT')) vars[key] = 10000 + 100 * i + k;
       });
       const file = renderFixture(name, vars);

@@ -209,6 +209,7 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
     // In bind mode the AccessPolicy refuses every caller (one outbound identity), so only netns mode is held to the ✓ marks.
     if (mode === 'netns' && report.some((l) => l.startsWith('  ✗'))) code = 1;
     if (s.controller) out(`  the controller's admin and metrics: http://${s.controller.admin}/`);
+    out(`  access logs: a line per request and TCP connection in each sidecar's log, ${join(run.dir, 'logs', '<namespace>.<pod>.ferry-proxy.log')}`);
     out('');
     if (values.keep) {
       out(`ferry demo: --keep: the mesh keeps running; Ctrl-C stops it (state ${join(run.dir, 'state.json')})`);

@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly readyTimeoutMs: number;
   readonly clock: Clock;
   readonly out: (line: string) => void;
+  /** The sidecars' access-log lines: Envoy's default text (default) or JSON. */
+  readonly accessLogFormat?: 'text' | 'json';
 }
 
 interface Container {
@@ -218,6 +220,9 @@ export class UpRun {
       '--admin-address', '127.0.0.1:0',
       '--service-cidr', this.addresses.serviceCidr,
       '--log-level', 'warn',
+      // Every sidecar writes an access-log line per request and connection to its stdout: its log file.
+      '--access-log', 'stdout',
+      '--access-log-format', this.o.accessLogFormat ?? 'text',
       ...(this.o.mode === 'bind' ? ['--outbound-mode', 'bind'] : []),
     ];
     this.controller = new ManagedProcess('controller', [NODE, FERRY, ...args], { env: { ...process.env }, logFile: file }, this.record);

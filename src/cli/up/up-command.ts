@@ -29,6 +29,8 @@ ferry.io/inject=enabled injected by the webhook's injector, every container's co
                            stats endpoint, the controller's metrics) and write it to prometheus.yml
                            in the run folder
   --prometheus-scrape-interval S  its scrape interval (default ${DEFAULT_SCRAPE_INTERVAL_SECONDS})
+  --access-log-format F    the sidecars' access-log lines (one per request and TCP connection, in each
+                           sidecar's log file): text (Envoy's default line, default) or json
 
 Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
 state.json (every pod, its IP, its sidecar's stats and health addresses, its log files).
@@ -62,6 +64,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
     'state-dir': 'string',
     'prometheus-config': 'boolean',
     'prometheus-scrape-interval': 'number',
+    'access-log-format': 'string',
     help: 'boolean',
   }, { f: 'filename', h: 'help' });
   if (values.help) {
@@ -91,7 +94,9 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   out(`ferry up: ${line}`);
 
   const t0 = clock.now();
-  const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out });
+  const accessLogFormat = typeof values['access-log-format'] === 'string' ? values['access-log-format'] : 'text';
+  if (accessLogFormat !== 'text' && accessLogFormat !== 'json') throw new UsageError(`flag --access-log-format: ${JSON.stringify(accessLogFormat)} is not text or json`);
+  const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out, accessLogFormat });
   out(`ferry up: run folder ${run.dir}`);
   let stopRequested = false;
   let wake: () => void = () => undefined;
@@ -115,6 +120,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
     }
     const { total, meshed } = run.podCount;
     out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); state ${join(run.dir, 'state.json')}`);
+    out(`ferry up: access logs (${accessLogFormat}): a line per request and TCP connection in each sidecar's log, ${join(run.dir, 'logs', '<namespace>.<pod>.ferry-proxy.log')}`);
     const timer = duration !== null ? clock.setTimeout(onSignal, duration * 1000) : null;
     if (!stopRequested) await stopped;
     clock.clearTimeout(timer);
