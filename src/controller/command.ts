@@ -1,6 +1,7 @@
 // The `ferry controller` and `ferry proxy-status` commands: flags → a running Controller; syncz → a table.
 
 import { request } from 'node:http';
+import { systemClock } from '../clock/clock';
 import { FerryError } from '../errors';
 import { parseFlags, parseHostPort, UsageError } from '../flags/flags';
 import { PORT_CONTROLLER_GRPC, PORT_CONTROLLER_XDS_PLAINTEXT } from '../mesh/constants';
@@ -13,6 +14,8 @@ import type { MeshModel } from './model/types';
 import { FileRegistry } from './registry/file-registry';
 import { createKubernetesRegistry } from './registry/kubernetes-registry';
 import type { Registry } from './registry/registry';
+import { MeshStats } from './stats/mesh-stats';
+import { RegistryTargetSource } from './stats/targets';
 import { createTranslator, nodeKey as defaultNodeKey } from './translate/translate-for-node';
 import type { NodeKeyFn, Translator } from './types';
 
@@ -38,6 +41,10 @@ ${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxy
                                their pod's own address; see docs/controller.md)
   --mtls-mode MODE             with --ca-dir: inbound mode of services no AccessPolicy covers,
                                PERMISSIVE (default: mTLS and plaintext) or STRICT (mTLS only)
+  --stats-interval S           scrape every sidecar's metrics every S seconds for /api/stats and
+                               ferry stat (default 5; 0: off)
+  --stats-timeout S            per scrape (default 2, at most the interval)
+  --stats-concurrency N        scrapes in flight at once (default 16)
   --log-level L                debug|info|warn|error (default info)
 `;
 
@@ -72,6 +79,9 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     'outbound-mode': 'string',
     'mtls-mode': 'string',
     'log-level': 'string',
+    'stats-interval': 'number',
+    'stats-timeout': 'number',
+    'stats-concurrency': 'number',
     ...CA_FLAGS,
     help: 'boolean',
   });
@@ -131,6 +141,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     logger,
   );
 
+  const stats = meshStatsFromFlags(values, source, logger);
   const controller = new Controller<MeshModel>({
     identity,
     source,
@@ -142,6 +153,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     debounceMs,
     maxDebounceMs,
     logger,
+    stats,
   });
   const ports = await controller.start();
   process.stdout.write(`ferry controller: xDS on ${ports.xds}${ports.plaintextXds !== null ? `, plaintext xDS on ${ports.plaintextXds}` : ''}, admin on ${ports.admin}\n`);
@@ -153,6 +165,26 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     }));
   await controller.stop();
   return 0;
+}
+
+/** --stats-*: the scraper behind /api/stats (null with --stats-interval 0). */
+function meshStatsFromFlags(values: Record<string, unknown>, registry: Registry, logger: Logger): MeshStats | null {
+  const num = (k: string, d: number): number => (typeof values[k] === 'number' ? (values[k] as number) : d);
+  const interval = num('stats-interval', 5);
+  if (!(interval >= 0)) throw new UsageError('flag --stats-interval: must be >= 0 seconds (0: off)');
+  if (interval === 0) return null;
+  const timeout = num('stats-timeout', Math.min(2, interval));
+  if (!(timeout > 0 && timeout <= interval)) throw new UsageError(`flag --stats-timeout: must be > 0 and at most --stats-interval (${interval} s)`);
+  const concurrency = num('stats-concurrency', 16);
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError('flag --stats-concurrency: must be an integer >= 1');
+  return new MeshStats({
+    source: (nodes) => new RegistryTargetSource(() => registry.model, nodes),
+    clock: systemClock,
+    intervalMs: interval * 1000,
+    timeoutMs: timeout * 1000,
+    concurrency,
+    logger: logger.child('stats'),
+  });
 }
 
 function getJson(host: string, port: number, path: string): Promise<unknown> {
