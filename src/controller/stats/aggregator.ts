@@ -75,8 +75,8 @@ interface Group {
 }
 
 interface TargetState {
-  /** Series key → last value. */
-  values: Map<string, number>;
+  /** Series key (hashed: a target's full label strings would dominate the memory) → last value. */
+  values: Map<number, number>;
   /** Series key without `le` → the groups it counts toward (until the resolver changes). */
   readonly groups: Map<string, GroupRef[]>;
 }
@@ -131,6 +131,38 @@ function round(v: number, digits = 3): number {
   return Math.round(v * f) / f;
 }
 
+/** A 53-bit hash of a series key (two 32-bit FNV-1a passes); a collision among one target's series is vanishingly rare. */
+export function seriesHash(key: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
+}
+
+/**
+ * A copy of `s` that holds no reference to the text it was cut from. Label values parsed from a
+ * scrape are slices of its whole body; keeping one (a group key, a principal) would keep every
+ * target's last 100 kB response alive.
+ */
+function detach(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
+function detachRef(r: GroupRef): GroupRef {
+  return {
+    kind: r.kind,
+    key: detach(r.key),
+    ...(r.source !== undefined ? { source: detach(r.source) } : {}),
+    ...(r.destination !== undefined ? { destination: detach(r.destination) } : {}),
+    ...(r.principal !== undefined ? { principal: detach(r.principal) } : {}),
+    security: r.security,
+  };
+}
+
 function labelKey(labels: Readonly<Record<string, string>>, skipLe: boolean): string {
   let k = '';
   for (const n in labels) {
@@ -180,20 +212,20 @@ export class StatsAggregator {
       this.targets.set(targetId, state);
     }
     const prev = state.values;
-    const next = new Map<string, number>();
+    const next = new Map<number, number>();
     for (const s of samples) {
       const fam = FAMILIES.get(s.name);
       if (fam === undefined || !Number.isFinite(s.value)) continue;
       const base = labelKey(s.labels, true);
-      const key = fam.field === 'bucket' ? `${s.name}|${base}le=${s.labels.le}` : `${s.name}|${base}`;
+      const key = seriesHash(fam.field === 'bucket' ? `${s.name}|${base}le=${s.labels.le}` : `${s.name}|${base}`);
       const v = s.value;
       next.set(key, v);
       const p = prev.get(key);
       const inc = p === undefined ? (first ? 0 : v) : v >= p ? v - p : v;
       let refs = state.groups.get(base);
       if (refs === undefined) {
-        refs = classify(s.labels, target, this.resolver);
-        state.groups.set(base, refs);
+        refs = classify(s.labels, target, this.resolver).map(detachRef);
+        state.groups.set(detach(base), refs);
       }
       for (const ref of refs) {
         const g = this.group(ref);
