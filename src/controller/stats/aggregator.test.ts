@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Sample } from '../../observability/prom-text';
-import { StatsAggregator, type GroupView } from './aggregator';
+import { samplesText, StatsAggregator, type GroupView } from './aggregator';
 import type { TargetIdentity, WorkloadResolver } from './classify';
 import { statsDocument } from './mesh-stats';
 
@@ -42,7 +42,7 @@ function buckets(counts: [number, number][], labels = inbound()): Sample[] {
 function run(ticks: Record<string, Sample[]>[], agg = new StatsAggregator()): StatsAggregator {
   ticks.forEach((tick, i) => {
     agg.beginTick();
-    for (const [id, samples] of Object.entries(tick)) agg.ingest(id, { ...WEB, pod: id }, samples);
+    for (const [id, samples] of Object.entries(tick)) agg.ingest(id, { ...WEB, pod: id }, samplesText(samples));
     agg.endTick(i * 5000, 1_700_000_000_000 + i * 5000);
   });
   return agg;
@@ -146,8 +146,8 @@ test('aggregator edges: the callee side names the caller through the resolver, t
   const FRONT: TargetIdentity = { namespace: 'shop', pod: 'frontend-0', workload: 'frontend' };
   for (const [i, v] of [0, 10].entries()) {
     agg.beginTick();
-    agg.ingest('shop/web-0', WEB, [req(v)]);
-    agg.ingest('shop/frontend-0', FRONT, [req(v, outbound)]);
+    agg.ingest('shop/web-0', WEB, samplesText([req(v)]));
+    agg.ingest('shop/frontend-0', FRONT, samplesText([req(v, outbound)]));
     agg.endTick(i * 5000, i * 5000);
   }
   const into = one(agg, 'edge-in', 'shop/frontend → shop/web');
@@ -189,7 +189,7 @@ test('aggregator bounds: a group unseen for a whole window is dropped; forgotten
   const agg = new StatsAggregator({ windowSize: 3, maxGroups: 4 });
   const tick = (samples: Record<string, Sample[]>, i: number): void => {
     agg.beginTick();
-    for (const [id, s] of Object.entries(samples)) agg.ingest(id, { ...WEB, pod: id }, s);
+    for (const [id, s] of Object.entries(samples)) agg.ingest(id, { ...WEB, pod: id }, samplesText(s));
     agg.endTick(i * 5000, i * 5000);
   };
   tick({ 'web-0': [req(1)] }, 0);
@@ -202,4 +202,20 @@ test('aggregator bounds: a group unseen for a whole window is dropped; forgotten
   assert.equal(agg.groupCount, 4, 'the second pod got a pod group, its edge was dropped');
   assert.equal(agg.droppedSamples, 1);
   assert.throws(() => new StatsAggregator({ windowSize: 1 }), /windowSize: 1 must be an integer >= 2/);
+});
+
+test('aggregator text: comments and other families are skipped; timestamps, CRLF, braces and escapes inside label values are read', () => {
+  const line = (v: number): string =>
+    `ferry_requests_total{reporter="destination",destination_service_name="web",destination_service_namespace="shop",source_principal="spiffe://cluster.local/ns/shop/sa/frontend",response_flags="a}b \\"q\\"",response_code="200",connection_security_policy="mutual_tls"} ${v} 1700000000000\r`;
+  const text = (v: number): string => ['# HELP ferry_requests_total x', '# TYPE ferry_requests_total counter', 'ferry_process_cpu_seconds_total 12', line(v), 'ferry_requests_total{broken 3', ''].join('\n');
+  const agg = new StatsAggregator();
+  for (const [i, v] of [1, 4].entries()) {
+    agg.beginTick();
+    agg.ingest('shop/web-0', WEB, text(v));
+    agg.endTick(i * 5000, i * 5000);
+  }
+  const s = one(agg, 'workload', 'shop/web').stats;
+  assert.equal(s.requests, 3);
+  assert.equal(s.mtlsShare, 1);
+  assert.deepEqual(agg.view({ windowMs: 60_000 }).map((g) => g.kind), ['edge-in', 'pod', 'workload']);
 });

@@ -1,15 +1,18 @@
 // The mesh-stats aggregator: scraped samples → per-series increases → a bounded window of golden metrics per group (pure).
 //
-// Each scrape tick, every target's samples are compared with that target's previous scrape, series by
-// series. An increase is `value − previous`, or the whole value when it went down (the counter restarted
+// Each scrape tick, every target's text is compared with that target's previous scrape, series by
+// series (a series is its line up to the value: name and labels, hashed). An increase is `value − previous`, or the whole value when it went down (the counter restarted
 // from zero: a sidecar restart), exactly as PromQL's `rate` treats a reset. A series that first appears
 // on a target already scraped was born since that scrape, so its whole value is new; a target's first
 // scrape only sets the baseline. Increases are summed per group (workload, pod, service, edge) into
 // monotonic totals, and `endTick` keeps a snapshot of every group's totals in a ring of `windowSize`.
 // Rates, success, quantiles and the mTLS share are differences between two snapshots of one ring. No
 // clock of its own: the caller passes the tick's times.
+//
+// Cost: a series seen before is a hash of its line and a map lookup; its labels are parsed and its
+// groups resolved only the first time (and again when the registry's resolver changes).
 
-import type { Sample } from '../../observability/prom-text';
+import { parsePrometheusText, type Sample } from '../../observability/prom-text';
 import { classify, NO_RESOLVER, type GroupKind, type GroupRef, type TargetIdentity, type WorkloadResolver } from './classify';
 import { histogramQuantile } from './quantile';
 
@@ -72,13 +75,29 @@ interface Group {
   head: number;
   /** The last tick a sample of this group was scraped. */
   lastSeen: number;
+  /** Dropped from the map: series that pointed here resolve their groups again. */
+  dead: boolean;
+}
+
+/** One series of one target: what it counts toward, resolved once, and its last value. */
+interface Entry {
+  readonly field: Field;
+  /** Resolver generation the groups were resolved under. */
+  gen: number;
+  groups: Group[];
+  /** Per group: the bucket slot of this series' `le` (buckets only). */
+  slots: number[];
+  readonly isError: boolean;
+  readonly mtls: boolean;
+  /** The connection security is known (mutual_tls or none). */
+  readonly secKnown: boolean;
+  readonly le: number;
+  last: number | undefined;
 }
 
 interface TargetState {
-  /** Series key (hashed: a target's full label strings would dominate the memory) → last value. */
-  values: Map<number, number>;
-  /** Series key without `le` → the groups it counts toward (until the resolver changes). */
-  readonly groups: Map<string, GroupRef[]>;
+  /** Hash of the series' line up to its value → the series (hashed: full label strings would dominate the memory). */
+  series: Map<number, Entry>;
 }
 
 /** The golden metrics of one group over a window. */
@@ -131,12 +150,15 @@ function round(v: number, digits = 3): number {
   return Math.round(v * f) / f;
 }
 
-/** A 53-bit hash of a series key (two 32-bit FNV-1a passes); a collision among one target's series is vanishingly rare. */
-export function seriesHash(key: string): number {
+/**
+ * A 53-bit hash of `text[start, end)` (two 32-bit FNV-1a style passes) without cutting the string; a
+ * collision among one target's few hundred series is vanishingly rare.
+ */
+export function seriesHash(text: string, start = 0, end = text.length): number {
   let a = 0x811c9dc5;
-  let b = 0x01000193 ^ key.length;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
+  let b = 0x01000193 ^ (end - start);
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
   }
@@ -163,13 +185,20 @@ function detachRef(r: GroupRef): GroupRef {
   };
 }
 
-function labelKey(labels: Readonly<Record<string, string>>, skipLe: boolean): string {
-  let k = '';
-  for (const n in labels) {
-    if (skipLe && n === 'le') continue;
-    k += `${n}=${labels[n]}\u0001`;
-  }
-  return k;
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Prometheus text renders of the samples (tests and callers holding parsed samples). */
+export function samplesText(samples: readonly Sample[]): string {
+  const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return samples
+    .map((x) => {
+      const labels = Object.entries(x.labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+      const v = x.value === Infinity ? '+Inf' : x.value === -Infinity ? '-Inf' : String(x.value);
+      return `${x.name}${labels ? `{${labels}}` : ''} ${v}`;
+    })
+    .join('\n');
 }
 
 export class StatsAggregator {
@@ -179,6 +208,7 @@ export class StatsAggregator {
   private readonly groups = new Map<string, Group>();
   private readonly targets = new Map<string, TargetState>();
   private resolver: WorkloadResolver = NO_RESOLVER;
+  private gen = 0;
   private tick = 0;
   /** Samples dropped because `maxGroups` was reached. */
   droppedSamples = 0;
@@ -194,7 +224,7 @@ export class StatsAggregator {
   setResolver(r: WorkloadResolver): void {
     if (r === this.resolver) return;
     this.resolver = r;
-    for (const s of this.targets.values()) s.groups.clear();
+    this.gen++;
   }
 
   /** Starts a tick: every group's open-connection gauge is re-summed from this tick's scrapes. */
@@ -203,41 +233,107 @@ export class StatsAggregator {
     for (const g of this.groups.values()) g.open = 0;
   }
 
-  /** One target's scrape in this tick. */
-  ingest(targetId: string, target: TargetIdentity | null, samples: readonly Sample[]): void {
+  /** One target's scrape in this tick: its Prometheus text. Lines of other families are skipped unparsed. */
+  ingest(targetId: string, target: TargetIdentity | null, text: string): void {
     let state = this.targets.get(targetId);
     const first = state === undefined;
     if (state === undefined) {
-      state = { values: new Map(), groups: new Map() };
+      state = { series: new Map() };
       this.targets.set(targetId, state);
     }
-    const prev = state.values;
-    const next = new Map<number, number>();
-    for (const s of samples) {
-      const fam = FAMILIES.get(s.name);
-      if (fam === undefined || !Number.isFinite(s.value)) continue;
-      const base = labelKey(s.labels, true);
-      const key = seriesHash(fam.field === 'bucket' ? `${s.name}|${base}le=${s.labels.le}` : `${s.name}|${base}`);
-      const v = s.value;
-      next.set(key, v);
-      const p = prev.get(key);
-      const inc = p === undefined ? (first ? 0 : v) : v >= p ? v - p : v;
-      let refs = state.groups.get(base);
-      if (refs === undefined) {
-        refs = classify(s.labels, target, this.resolver).map(detachRef);
-        state.groups.set(detach(base), refs);
+    const prev = state.series;
+    const next = new Map<number, Entry>();
+    const len = text.length;
+    let pos = 0;
+    while (pos < len) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = len;
+      const line = pos;
+      pos = nl + 1;
+      const c0 = text.charCodeAt(line);
+      if (line === nl || c0 === 35 /* # */) continue;
+      let i = line;
+      while (i < nl) {
+        const c = text.charCodeAt(i);
+        if (c === 123 /* { */ || isSpace(c)) break;
+        i++;
       }
-      for (const ref of refs) {
-        const g = this.group(ref);
-        if (g === null) {
-          this.droppedSamples++;
-          continue;
-        }
+      const fam = FAMILIES.get(text.slice(line, i));
+      if (fam === undefined) continue;
+      const idEnd = text.charCodeAt(i) === 123 ? text.lastIndexOf('}', nl) + 1 : i;
+      if (idEnd <= i && text.charCodeAt(i) === 123) continue;
+      let j = idEnd;
+      while (j < nl && isSpace(text.charCodeAt(j))) j++;
+      let k = j;
+      while (k < nl && !isSpace(text.charCodeAt(k)) && text.charCodeAt(k) !== 13) k++;
+      const raw = text.slice(j, k);
+      const v = raw === '+Inf' ? Infinity : Number(raw);
+      if (!Number.isFinite(v)) continue;
+      const h = seriesHash(text, line, idEnd);
+      let e = prev.get(h);
+      // Labels are parsed for a new series, and again when its groups must be resolved anew (kept, they would dominate the memory).
+      if (e === undefined || e.gen !== this.gen || e.groups.some((g) => g.dead)) {
+        const parsed = parsePrometheusText(text.slice(line, nl))[0];
+        if (parsed === undefined) continue;
+        e ??= this.entry(fam.field, fam.toSeconds ?? 1, parsed.labels);
+        this.resolve(e, parsed.labels, target);
+      }
+      const inc = e.last === undefined ? (first ? 0 : v) : v >= e.last ? v - e.last : v;
+      e.last = v;
+      next.set(h, e);
+      for (let n = 0; n < e.groups.length; n++) {
+        const g = e.groups[n];
         g.lastSeen = this.tick;
-        this.add(g, fam.field, fam.toSeconds ?? 1, s.labels, inc, v);
+        this.add(g, e, n, inc, v);
       }
     }
-    state.values = next;
+    state.series = next;
+  }
+
+  /** A series seen for the first time: what its labels say about its outcome. */
+  private entry(field: Field, toSeconds: number, labels: Readonly<Record<string, string>>): Entry {
+    const policy = labels.connection_security_policy;
+    const le = field === 'bucket' ? (labels.le === '+Inf' ? Infinity : Number(labels.le) * toSeconds) : NaN;
+    return {
+      field,
+      gen: -1,
+      groups: [],
+      slots: [],
+      isError: field === 'requests' && labels.response_code !== undefined && labels.response_code.startsWith('5'),
+      mtls: policy === 'mutual_tls',
+      secKnown: policy === 'mutual_tls' || policy === 'none',
+      le,
+      last: undefined,
+    };
+  }
+
+  /** The groups a series counts toward under the current resolver (and its bucket slot in each). */
+  private resolve(e: Entry, labels: Readonly<Record<string, string>>, target: TargetIdentity | null): void {
+    e.gen = this.gen;
+    e.groups = [];
+    e.slots = [];
+    if (e.field === 'bucket' && Number.isNaN(e.le)) return;
+    for (const ref of classify(labels, target, this.resolver)) {
+      const g = this.group(ref);
+      if (g === null) {
+        this.droppedSamples++;
+        continue;
+      }
+      e.groups.push(g);
+      e.slots.push(e.field === 'bucket' ? this.bucketSlot(g, e.le) : -1);
+    }
+  }
+
+  private bucketSlot(g: Group, le: number): number {
+    let i = g.bucketIndex.get(le);
+    if (i === undefined) {
+      i = g.les.length;
+      g.bucketIndex.set(le, i);
+      g.les.push(le);
+      g.buckets.push(0);
+      g.frozenLes = Object.freeze([...g.les]);
+    }
+    return i;
   }
 
   /** Forgets targets no longer listed (a pod that went away): their series start over if they return. */
@@ -249,6 +345,7 @@ export class StatsAggregator {
   endTick(t: number, at: number): void {
     for (const [id, g] of this.groups) {
       if (this.tick - g.lastSeen >= this.windowSize) {
+        g.dead = true;
         this.groups.delete(id);
         continue;
       }
@@ -301,31 +398,30 @@ export class StatsAggregator {
     let g = this.groups.get(id);
     if (g === undefined) {
       if (this.groups.size >= this.maxGroups) return null;
-      g = { ref, totals: new Float64Array(SLOTS), les: [], frozenLes: [], bucketIndex: new Map(), buckets: [], open: 0, principals: new Set(), ring: [], head: 0, lastSeen: this.tick };
+      g = { ref: detachRef(ref), totals: new Float64Array(SLOTS), les: [], frozenLes: [], bucketIndex: new Map(), buckets: [], open: 0, principals: new Set(), ring: [], head: 0, lastSeen: this.tick, dead: false };
       this.groups.set(id, g);
     }
-    if (ref.principal !== undefined && g.principals.size < this.maxPrincipals) g.principals.add(ref.principal);
+    if (ref.principal !== undefined && g.principals.size < this.maxPrincipals && !g.principals.has(ref.principal)) g.principals.add(detach(ref.principal));
     return g;
   }
 
-  private add(g: Group, field: Field, toSeconds: number, labels: Readonly<Record<string, string>>, inc: number, raw: number): void {
+  private add(g: Group, e: Entry, n: number, inc: number, raw: number): void {
     const c = g.totals;
-    const policy = labels.connection_security_policy;
-    switch (field) {
+    switch (e.field) {
       case 'requests':
         c[REQ] += inc;
-        if (labels.response_code !== undefined && labels.response_code.startsWith('5')) c[ERR] += inc;
-        if (g.ref.security && (policy === 'mutual_tls' || policy === 'none')) {
+        if (e.isError) c[ERR] += inc;
+        if (g.ref.security && e.secKnown) {
           c[SEC] += inc;
-          if (policy === 'mutual_tls') c[MTLS] += inc;
+          if (e.mtls) c[MTLS] += inc;
         }
         return;
       case 'tcpOpened':
         c[TCP_OPENED] += inc;
         g.open += raw;
-        if (g.ref.security && (policy === 'mutual_tls' || policy === 'none')) {
+        if (g.ref.security && e.secKnown) {
           c[SEC] += inc;
-          if (policy === 'mutual_tls') c[MTLS] += inc;
+          if (e.mtls) c[MTLS] += inc;
         }
         return;
       case 'tcpClosed':
@@ -338,19 +434,8 @@ export class StatsAggregator {
       case 'received':
         c[RECEIVED] += inc;
         return;
-      case 'bucket': {
-        const le = labels.le === '+Inf' ? Infinity : Number(labels.le) * toSeconds;
-        if (Number.isNaN(le)) return;
-        let i = g.bucketIndex.get(le);
-        if (i === undefined) {
-          i = g.les.length;
-          g.bucketIndex.set(le, i);
-          g.les.push(le);
-          g.buckets.push(0);
-          g.frozenLes = Object.freeze([...g.les]);
-        }
-        g.buckets[i] += inc;
-      }
+      case 'bucket':
+        g.buckets[e.slots[n]] += inc;
     }
   }
 }

@@ -3,7 +3,6 @@
 import { Agent, request } from 'node:http';
 import type { Clock, Timer } from '../../clock/clock';
 import type { Logger } from '../../observability/logger';
-import { parsePrometheusText } from '../../observability/prom-text';
 import type { StatsAggregator } from './aggregator';
 import type { StatsTarget, TargetSource } from './targets';
 
@@ -153,7 +152,7 @@ export class StatsScraper {
     const at = clock.wallNow();
     try {
       const text = await fetchMetrics(t, this.timeoutMs, this.maxBytes, clock, this.agent);
-      this.o.aggregator.ingest(t.id, t.identity, parsePrometheusText(text));
+      this.o.aggregator.ingest(t.id, t.identity, text);
       this.health.set(t.id, { id: t.id, address: t.address, up: true, lastError: null, lastScrapeAt: at, durationMs: clock.now() - t0, bytes: Buffer.byteLength(text) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
