@@ -95,7 +95,7 @@ export function formatStatTable(rows: readonly StatRow[], q: StatQuery): string 
       s ? latency(s.latencyMs.p99) : '-',
       s ? String(s.tcp.open) : '-',
       r.mtlsShare === null ? '-' : `${Math.round(r.mtlsShare * 100)}%`,
-      ...(q.wide ? [s ? bytes(s.tcp.receivedBytesPerS) : '-', s ? bytes(s.tcp.sentBytesPerS) : '-', s ? `${s.windowS}s` : '-'] : []),
+      ...(q.wide ? [s ? bytes(s.tcp.receivedBytesPerS) : '-', s ? bytes(s.tcp.sentBytesPerS) : '-', s ? `${Math.round(s.windowS)}s` : '-'] : []),
     ];
   });
   return columns([head, ...body]);
