@@ -154,7 +154,8 @@ export function statsDocument(input: {
 export function sdTargets(targets: readonly StatsTarget[]): SdTargetGroup[] {
   return targets.map((t) => ({
     targets: [t.address],
-    labels: { __metrics_path__: t.path, namespace: t.identity.namespace, pod: t.identity.pod, workload: t.identity.workload, job: 'ferry-sidecars' },
+    // No `job`: a discovered job label would override the scrape config's job_name.
+    labels: { __metrics_path__: t.path, namespace: t.identity.namespace, pod: t.identity.pod, workload: t.identity.workload },
   }));
 }
 
