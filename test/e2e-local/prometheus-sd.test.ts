@@ -1,12 +1,15 @@
 // A real Prometheus discovers the mesh's sidecars from the controller's /api/targets (HTTP SD) and scrapes their metrics.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { httpGet, REPO, startUp, stateDir, waitFor } from './ferry-up-process';
+import { promisify } from 'node:util';
+import { FERRY, httpGet, REPO, startUp, stateDir, waitFor } from './ferry-up-process';
+
+const run = promisify(execFile);
 
 const WEB = join(REPO, 'test', 'e2e-local', 'testdata', 'up-web');
 
@@ -21,7 +24,7 @@ function freePort(): Promise<number> {
   });
 }
 
-test('Prometheus with http_sd_configs on /api/targets scrapes every sidecar of a ferry up mesh', { timeout: 90_000 }, async (t) => {
+test('Prometheus with http_sd_configs on /api/targets scrapes every sidecar of a ferry up mesh; ferry stat --prometheus reads the same table from it', { timeout: 90_000 }, async (t) => {
   if (spawnSync('prometheus', ['--version']).error) {
     process.stdout.write('Prometheus SD test skipped: no prometheus binary (Debian package prometheus)\n');
     t.skip('no prometheus binary');
@@ -31,7 +34,18 @@ test('Prometheus with http_sd_configs on /api/targets scrapes every sidecar of a
   const up = startUp(t, dir, ['-f', WEB, '--mode', 'bind']);
   const state = await up.ready();
   const vip = state.services.find((s) => s.name === 'web')!.clusterIP;
-  for (let i = 0; i < 10; i++) await httpGet(vip, 8080, '/items');
+  // Steady traffic through the mesh for as long as the test runs (rate() needs it inside its window).
+  let sending = true;
+  const traffic = (async () => {
+    while (sending) {
+      await httpGet(vip, 8080, '/items').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  t.after(async () => {
+    sending = false;
+    await traffic;
+  });
 
   const promDir = join(dir, 'prometheus');
   mkdirSync(promDir);
@@ -68,4 +82,20 @@ test('Prometheus with http_sd_configs on /api/targets scrapes every sidecar of a
     return v >= 10 ? v : null;
   }, 20_000);
   assert.ok(total >= 10);
+
+  const prometheus = `http://127.0.0.1:${port}`;
+  const table = await waitFor('ferry stat --prometheus to show the web workload with traffic', async () => {
+    const out = (await run(process.execPath, [FERRY, 'stat', '-n', 'demo', '-t', '20', '--prometheus', prometheus], { encoding: 'utf8', timeout: 15_000 })).stdout;
+    const cells = out.split('\n').find((l) => l.startsWith('web '))?.split(/\s+/) ?? [];
+    return cells.length === 9 && Number.parseFloat(cells[3]) > 0 ? out : null;
+  }, 20_000);
+  // NAME MESHED SUCCESS RPS P50 P95 P99 TCP_CONN MTLS%
+  const cells = table.split('\n').find((l) => l.startsWith('web '))!.split(/\s+/);
+  assert.deepEqual([cells[1], cells[2], cells[8]], ['2/2', '100.00%', '100%'], table);
+  assert.match(cells[4], /^\d+(\.\d+)?ms$/);
+  const edges = (await run(process.execPath, [FERRY, 'edges', '--prometheus', prometheus], { encoding: 'utf8', timeout: 15_000 })).stdout;
+  assert.match(edges, /^ferry-system\/ferry-outbound\s+→\s+demo\/web\s+spiffe:\/\/cluster\.local\/ns\/ferry-system\/sa\/ferry-outbound\s+-\s+✓ mTLS\s+\S+rps$/m, edges);
+  const both = await run(process.execPath, [FERRY, 'stat', '--prometheus', prometheus, '--controller', state.controller.admin], { encoding: 'utf8' }).catch((e: { code: number; stderr: string }) => e);
+  assert.equal((both as { code: number }).code, 2);
+  assert.match((both as { stderr: string }).stderr, /--prometheus and --controller exclude each other/);
 });

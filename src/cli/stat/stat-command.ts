@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../../clock/clock';
 import type { StatsDocument } from '../../controller/stats/mesh-stats';
 import { FerryError } from '../../errors';
 import { parseFlags, UsageError } from '../../flags/flags';
+import { statsFromPrometheus } from './prometheus-stats';
 import { edgeRows, formatEdges, formatStatTable, statRows, type Resource, type StatQuery } from './stat-table';
 
 export const STAT_USAGE = `usage: ferry stat [deploy|pod|svc] [NAME] [flags]
@@ -23,6 +24,8 @@ connections and the share of traffic over mTLS. MESHED counts the pods with a co
   -o, --output FMT     wide (adds TCP bytes and the window) or json
   --controller URL     the controller's admin address (http://H:P or H:P; default: the newest running
                        \`ferry up\` under --state-dir)
+  --prometheus URL     read PromQL from a Prometheus that scrapes the sidecars instead (e.g. through the
+                       controller's /api/targets); MESHED then counts scraped sidecars only
   --state-dir DIR      where \`ferry up\` keeps its runs (default $FERRY_UP_STATE_DIR or TMPDIR/ferry-up)
 `;
 
@@ -36,6 +39,7 @@ destination's sidecar saw it, the server's identity, and whether the traffic was
   -w, --watch          refresh until Ctrl-C
   -o, --output FMT     json
   --controller URL     as for ferry stat
+  --prometheus URL     as for ferry stat (edges then seen from the destination's side only)
   --state-dir DIR      as for ferry stat
 `;
 
@@ -123,6 +127,7 @@ const COMMON = {
   watch: 'boolean',
   output: 'string',
   controller: 'string',
+  prometheus: 'string',
   'state-dir': 'string',
   help: 'boolean',
 } as const;
@@ -133,7 +138,8 @@ interface Common {
   readonly windowS: number;
   readonly watch: boolean;
   readonly output: 'table' | 'wide' | 'json';
-  readonly controller: { host: string; port: number };
+  /** Where the document comes from: the controller's /api/stats, or PromQL. */
+  readonly fetch: (clock: Clock) => Promise<StatsDocument>;
 }
 
 function common(values: Record<string, unknown>): Common {
@@ -142,16 +148,29 @@ function common(values: Record<string, unknown>): Common {
   if (!(windowS > 0)) throw new UsageError('flag --window: must be > 0 seconds');
   const output = str('output') ?? 'table';
   if (!['table', 'wide', 'json'].includes(output)) throw new UsageError(`flag --output: ${JSON.stringify(output)} is not wide or json`);
-  const stateDir = str('state-dir') ?? (process.env.FERRY_UP_STATE_DIR || join(tmpdir(), 'ferry-up'));
-  const controller = parseControllerUrl(str('controller') ?? controllerFromUpRuns(stateDir));
-  return { namespace: str('namespace'), windowS, watch: values.watch === true, output: output as Common['output'], controller };
+  const prometheus = str('prometheus');
+  if (prometheus !== null && str('controller') !== null) throw new UsageError('--prometheus and --controller exclude each other: the stats come from one of them');
+  let fetch: Common['fetch'];
+  if (prometheus !== null) {
+    try {
+      new URL(prometheus.includes('://') ? prometheus : `http://${prometheus}`);
+    } catch {
+      throw new UsageError(`flag --prometheus: ${JSON.stringify(prometheus)} is not a URL (http://HOST:PORT)`);
+    }
+    fetch = (clock) => statsFromPrometheus(prometheus, windowS, clock);
+  } else {
+    const stateDir = str('state-dir') ?? (process.env.FERRY_UP_STATE_DIR || join(tmpdir(), 'ferry-up'));
+    const controller = parseControllerUrl(str('controller') ?? controllerFromUpRuns(stateDir));
+    fetch = (clock) => getStats(controller, windowS, clock);
+  }
+  return { namespace: str('namespace'), windowS, watch: values.watch === true, output: output as Common['output'], fetch };
 }
 
 /** Prints once, or every scrape interval with --watch until stopped. */
 async function loop(c: Common, deps: StatDeps, render: (doc: StatsDocument) => string): Promise<number> {
   const clock = deps.clock ?? systemClock;
   const out = deps.out ?? ((t: string) => process.stdout.write(t));
-  let doc = await getStats(c.controller, c.windowS, clock);
+  let doc = await c.fetch(clock);
   if (!c.watch) {
     out(render(doc));
     return 0;
@@ -173,7 +192,7 @@ async function loop(c: Common, deps: StatDeps, render: (doc: StatsDocument) => s
         wake = r;
         clock.setTimeout(r, doc.intervalMs).unref();
       });
-      if (!stop) doc = await getStats(c.controller, c.windowS, clock);
+      if (!stop) doc = await c.fetch(clock);
     }
   } finally {
     process.removeListener('SIGINT', onSignal);

@@ -131,8 +131,9 @@ export class StatsScraper {
     const agg = this.o.aggregator;
     const targets = this.o.source.targets();
     agg.setResolver(this.o.source.resolver());
-    agg.retainTargets(new Set(targets.map((t) => t.id)));
-    for (const id of this.health.keys()) if (!targets.some((t) => t.id === id)) this.health.delete(id);
+    const ids = new Set(targets.map((t) => t.id));
+    agg.retainTargets(ids);
+    for (const id of this.health.keys()) if (!ids.has(id)) this.health.delete(id);
     agg.beginTick();
     let next = 0;
     const worker = async (): Promise<void> => {
