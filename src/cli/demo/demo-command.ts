@@ -10,11 +10,13 @@ import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../clock/clock';
 import { FerryError } from '../../errors';
 import { parseFlags, UsageError } from '../../flags/flags';
+import type { StatsDocument } from '../../controller/stats/mesh-stats';
 import { parsePrometheusText, type Sample } from '../../observability/prom-text';
 import { removeStaleRuns } from '../../os/run-record';
 import { readManifests } from '../up/manifests';
 import { UpRun } from '../up/run';
 import { chooseMode } from '../up/up-command';
+import { formatStatTable, statRows } from '../stat/stat-table';
 import { deniedLines, injectionLines, mtlsLines, rescueLines, type DeniedCall, type DemoInput, type DemoPod, type DemoService } from './report';
 
 export const DEMO_USAGE = `usage: ferry demo [--seconds S] [--keep] [--mode auto|netns|bind] [--state-dir DIR]
@@ -205,10 +207,17 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
     };
     section('1. Injection — a namespace labelled ferry.io/inject=enabled gets the sidecar in every pod', injectionLines(input.pods));
     section('2. mTLS — certificates from the mesh CA, STRICT: who called whom, with which identities', [...mtlsLines(input), ...deniedLines(denied, mode)]);
-    section('3. Metrics — what the sidecars counted', rescueLines(input));
+    const stats = s.controller ? await httpGet(`http://${s.controller.admin}/api/stats?window=30&series=0`) : null;
+    const table = stats?.status === 200
+      ? formatStatTable(statRows(JSON.parse(stats.body) as StatsDocument, { resource: 'deploy', name: null, namespace: null, from: null, wide: false }), { resource: 'deploy', name: null, namespace: null, from: null, wide: false })
+      : `  ✗ the controller's /api/stats did not answer (${stats?.status ?? 'no controller'})\n`;
+    section('3. Metrics — summed up across the sidecars by the controller (ferry stat, last 30 s)', [
+      ...table.trimEnd().split('\n').map((l) => (l.startsWith('  ✗') ? l : `  ${l}`)),
+      ...rescueLines(input),
+    ]);
     // In bind mode the AccessPolicy refuses every caller (one outbound identity), so only netns mode is held to the ✓ marks.
     if (mode === 'netns' && report.some((l) => l.startsWith('  ✗'))) code = 1;
-    if (s.controller) out(`  the controller's admin and metrics: http://${s.controller.admin}/`);
+    if (s.controller) out(`  the same from the shell: ferry stat, ferry edges; the dashboard and /api/stats: http://${s.controller.admin}/`);
     out(`  access logs: a line per request and TCP connection in each sidecar's log, ${join(run.dir, 'logs', '<namespace>.<pod>.ferry-proxy.log')}`);
     out('');
     if (values.keep) {
