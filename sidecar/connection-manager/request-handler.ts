@@ -4,7 +4,7 @@
 import type * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { HttpConnectionManagerConfig, RouteActionConfig, RouteConfig, VirtualHostConfig } from '../../src/config/types';
-import type { WorkloadLabels } from '../../src/observability/istio-labels';
+import { decodePeerMetadata, encodePeerMetadata, expectedPrincipal, isMeshCluster, PEER_METADATA_HEADER, type WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Clock } from '../../src/clock/clock';
 import type { HttpFilter, HttpFilterContext, FilterRequest } from '../filters/types';
 import { createHttpFilters } from '../filters/registry';
@@ -42,6 +42,8 @@ export class RequestHandler implements StreamHost {
   private readonly routerDeps: RouterDeps;
   /** normalize_path, merge_slashes or strip_*_host_port is set. */
   private readonly rewritesTarget: boolean;
+  /** This workload's metadata for the exchange ('' when the proxy has no mesh identity). */
+  private readonly selfMetadata: string;
   /** The HCM's access_log entries (null: none configured). */
   private readonly accessLogs: AccessLoggers | null;
 
@@ -67,6 +69,8 @@ export class RequestHandler implements StreamHost {
     this.stats = new RequestStatsTable(deps.metrics, deps.reporter, deps.source ?? UNKNOWN_WORKLOAD);
     this.headLimits = { maxHeadersCount: config.maxRequestHeadersCount, maxHeadersBytes: config.maxRequestHeadersKb * 1024 };
     this.accessLogs = AccessLoggers.open(config.accessLogs);
+    const self = deps.source ?? UNKNOWN_WORKLOAD;
+    this.selfMetadata = self.principal && self.workload !== 'unknown' ? encodePeerMetadata(self) : '';
   }
 
   /** The connection a request came on: HTTP/2 by its session, HTTP/1.1 by its socket. */
@@ -213,6 +217,14 @@ export class RequestHandler implements StreamHost {
 
     const info = state.info;
     const out = upstreamRequestHeaders(headers, false);
+    // The metadata exchange: an inbound request's caller metadata is read (trusted over mTLS only) and
+    // never reaches the app; an outbound request carries this workload's only to mesh clusters.
+    delete out[PEER_METADATA_HEADER];
+    if (this.deps.reporter === 'destination') this.takePeer(state, headers[PEER_METADATA_HEADER], info.downstream.peerPrincipal ?? '');
+    else {
+      state.upstreamPrincipal = expectedPrincipal(cluster.config.tls);
+      if (this.selfMetadata && isMeshCluster(cluster.config.tls)) out[PEER_METADATA_HEADER] = this.selfMetadata;
+    }
     applyForwardingHeaders(out, this.config, { remoteAddress: info.downstream.remoteAddress, secure: info.secure }, newRequestId);
     const table = this.routesFor();
     const vh = state.vhost as VirtualHostConfig;
@@ -271,12 +283,30 @@ export class RequestHandler implements StreamHost {
     this.deps.metrics.streamIdleTimeouts.labels(this.config.statPrefix).inc();
   }
 
+  private takePeer(s: StreamState, value: string | string[] | undefined, principal: string): void {
+    const peer = decodePeerMetadata(value, principal);
+    if (peer === null) return;
+    s.peer = peer;
+    s.peerKey = value as string;
+  }
+
   recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void {
     const principal = s.info.downstream.peerPrincipal ?? '';
     const now = this.clock.now();
-    this.stats
-      .for(s.clusterName)
-      .record(s.isGrpc ? 'grpc' : 'http', status, flag, grpcStatus, principal, principal ? 'mutual_tls' : 'none', (now - s.started) / 1000);
+    this.stats.for(s.clusterName).record({
+      protocol: s.isGrpc ? 'grpc' : 'http',
+      code: status,
+      flags: flag,
+      grpcStatus,
+      peerPrincipal: principal,
+      security: principal ? 'mutual_tls' : 'none',
+      peer: s.peer,
+      peerKey: s.peerKey,
+      upstreamPrincipal: s.upstreamPrincipal,
+      seconds: (now - s.started) / 1000,
+      requestBytes: s.body?.bytesReceived ?? 0,
+      responseBytes: s.bytesSent,
+    });
     if (this.accessLogs !== null) {
       const dropped = this.accessLogs.log(accessLogRecord(s, status, flag, now, this.clock.wallNow()));
       if (dropped > 0) this.deps.metrics.accessLogDropped.labels(this.config.statPrefix).inc(dropped);
@@ -284,6 +314,16 @@ export class RequestHandler implements StreamHost {
   }
 
   applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void {
+    // The metadata exchange, answering side: the callee's sidecar answers a mesh caller with its own
+    // metadata; the caller's sidecar reads it (checked against the cluster's expected identity) and
+    // removes it, so no app sees it either way.
+    const theirs = headers[PEER_METADATA_HEADER];
+    delete headers[PEER_METADATA_HEADER];
+    if (this.deps.reporter === 'destination') {
+      if (s.peer !== null && this.selfMetadata) headers[PEER_METADATA_HEADER] = this.selfMetadata;
+    } else if (theirs !== undefined && s.upstreamPrincipal) {
+      this.takePeer(s, theirs, s.upstreamPrincipal);
+    }
     if (s.route !== null && s.vhost !== null) responseHeaderEdits(headers, s.route, s.vhost, this.routesFor()?.config ?? null);
     // server_header_transformation OVERWRITE (the only mode accepted): every response names this proxy.
     headers.server = this.config.serverName;

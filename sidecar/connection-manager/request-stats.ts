@@ -1,4 +1,4 @@
-// Per-destination request metric children, resolved once per (code, flags, grpc status) and reused.
+// Per-destination request metric children, resolved once per outcome and peer, and reused.
 
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
@@ -6,18 +6,35 @@ import { requestLabels, type WorkloadLabels } from '../../src/observability/isti
 interface Children {
   readonly count: { inc(): void };
   readonly duration: { observe(v: number): void };
+  readonly requestBytes: { observe(v: number): void };
+  readonly responseBytes: { observe(v: number): void };
+}
+
+/** One finished request as its metrics see it. */
+export interface RequestOutcome {
+  readonly protocol: string;
+  readonly code: number;
+  readonly flags: string;
+  readonly grpcStatus: string;
+  /** The downstream peer's SPIFFE ID ('' without mTLS). */
+  readonly peerPrincipal: string;
+  readonly security: string;
+  /** The other end's workload from the metadata exchange (null: it sent none). */
+  readonly peer: WorkloadLabels | null;
+  /** The key of `peer` (its encoded metadata), '' for none: part of the children cache key. */
+  readonly peerKey: string;
+  /** Outbound: the identity the cluster expects of the upstream ('' when none or plaintext). */
+  readonly upstreamPrincipal: string;
+  readonly seconds: number;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
 }
 
 /** Constant labels of one reporter → destination pair; the variable ones are cached per value. */
 export class RequestStats {
   private readonly cache = new Map<string, Children>();
   // The last outcome seen: most requests to a destination repeat it, so no key is built for them.
-  private lastProtocol = '';
-  private lastCode = -1;
-  private lastFlags = '';
-  private lastGrpc = '';
-  private lastPrincipal = '';
-  private lastSecurity = '';
+  private lastKey: readonly [string, number, string, string, string, string, string, string] = ['', -1, '', '', '', '', '', ''];
   private last: Children | null = null;
 
   constructor(
@@ -27,54 +44,46 @@ export class RequestStats {
     private readonly source: WorkloadLabels,
   ) {}
 
-  record(
-    protocol: string,
-    code: number,
-    flags: string,
-    grpcStatus: string,
-    sourcePrincipal: string,
-    security: string,
-    seconds: number,
-  ): void {
+  record(o: RequestOutcome): void {
     let c = this.last;
+    const k = this.lastKey;
     if (
       c === null ||
-      code !== this.lastCode ||
-      flags !== this.lastFlags ||
-      grpcStatus !== this.lastGrpc ||
-      protocol !== this.lastProtocol ||
-      sourcePrincipal !== this.lastPrincipal ||
-      security !== this.lastSecurity
+      o.code !== k[1] ||
+      o.flags !== k[2] ||
+      o.grpcStatus !== k[3] ||
+      o.protocol !== k[0] ||
+      o.peerPrincipal !== k[4] ||
+      o.security !== k[5] ||
+      o.peerKey !== k[6] ||
+      o.upstreamPrincipal !== k[7]
     ) {
-      c = this.children(protocol, code, flags, grpcStatus, sourcePrincipal, security);
+      c = this.children(o);
       this.last = c;
-      this.lastProtocol = protocol;
-      this.lastCode = code;
-      this.lastFlags = flags;
-      this.lastGrpc = grpcStatus;
-      this.lastPrincipal = sourcePrincipal;
-      this.lastSecurity = security;
+      this.lastKey = [o.protocol, o.code, o.flags, o.grpcStatus, o.peerPrincipal, o.security, o.peerKey, o.upstreamPrincipal];
     }
     c.count.inc();
-    c.duration.observe(seconds);
+    c.duration.observe(o.seconds);
+    c.requestBytes.observe(o.requestBytes);
+    c.responseBytes.observe(o.responseBytes);
   }
 
-  private children(protocol: string, code: number, flags: string, grpcStatus: string, sourcePrincipal: string, security: string): Children {
-    const key = `${protocol}|${code}|${flags}|${grpcStatus}|${sourcePrincipal}|${security}`;
+  private children(o: RequestOutcome): Children {
+    const key = `${o.protocol}|${o.code}|${o.flags}|${o.grpcStatus}|${o.peerPrincipal}|${o.security}|${o.peerKey}|${o.upstreamPrincipal}`;
     let c = this.cache.get(key);
     if (c === undefined) {
       const labels = {
         reporter: this.reporter,
-        ...requestLabels(this.reporter, this.destinationCluster, this.source, sourcePrincipal),
-        source_principal: sourcePrincipal || 'unknown',
+        ...requestLabels(this.reporter, this.destinationCluster, this.source, o.peerPrincipal, o.peer, o.upstreamPrincipal),
         destination_cluster: this.destinationCluster,
-        request_protocol: protocol,
-        response_code: String(code),
-        grpc_response_status: grpcStatus,
-        response_flags: flags || '-',
-        connection_security_policy: security,
+        request_protocol: o.protocol,
+        response_code: String(o.code),
+        grpc_response_status: o.grpcStatus,
+        response_flags: o.flags || '-',
+        connection_security_policy: o.security,
       };
-      c = { count: this.metrics.requestsTotal.labels(labels), duration: this.metrics.requestDuration.labels(labels) };
+      const m = this.metrics;
+      c = { count: m.requestsTotal.labels(labels), duration: m.requestDuration.labels(labels), requestBytes: m.requestBytes.labels(labels), responseBytes: m.responseBytes.labels(labels) };
       if (this.cache.size < 4096) this.cache.set(key, c);
     }
     return c;

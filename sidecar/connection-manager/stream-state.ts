@@ -9,6 +9,7 @@ import type { HttpFilterContext } from '../filters/types';
 import type { RouterStream, RouterResponder } from '../router/router';
 import type { RequestBody, BodyObserver } from '../router/request-body';
 import { Flags, RESPONSE_FLAGS_HEADER, grpcStatusForHttp } from '../http/local-reply';
+import type { WorkloadLabels } from '../../src/observability/istio-labels';
 import type { H2SessionGuard } from './h2-abuse-guard';
 import type { DownstreamConnection } from './downstream-connection';
 
@@ -61,6 +62,11 @@ export class StreamState implements RouterResponder, BodyObserver {
   private status = 0;
   private grpcStatus = '';
   private pendingTrailers: Record<string, string> | null = null;
+  /** The other end's workload from the metadata exchange (inbound: the caller; outbound: the callee). */
+  peer: WorkloadLabels | null = null;
+  peerKey = '';
+  /** Outbound: the SPIFFE ID the chosen cluster expects of its upstream ('' when none). */
+  upstreamPrincipal = '';
   /** Body bytes written downstream (the access log's %BYTES_SENT%). */
   bytesSent = 0;
   /** When the response headers were written (clock.now()), 0 before. */

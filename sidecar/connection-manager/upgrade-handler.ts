@@ -106,7 +106,10 @@ export class UpgradeHandler {
   private rawReply(req: http.IncomingMessage, socket: net.Socket, status: number, flag: string, body = '', headers?: Readonly<Record<string, string>>): void {
     const rh = this.requests;
     const principal = rh.connectionOf(req).downstream.peerPrincipal ?? '';
-    rh.stats.for('').record('http', status, flag, '-', principal, principal ? 'mutual_tls' : 'none', 0);
+    rh.stats.for('').record({
+      protocol: 'http', code: status, flags: flag, grpcStatus: '-', peerPrincipal: principal, security: principal ? 'mutual_tls' : 'none',
+      peer: null, peerKey: '', upstreamPrincipal: '', seconds: 0, requestBytes: 0, responseBytes: Buffer.byteLength(body),
+    });
     socket.on('error', () => socket.destroy());
     let extra = body === '' ? '' : 'content-type: text/plain\r\n';
     if (headers) for (const k in headers) extra += `${k}: ${headers[k]}\r\n`;

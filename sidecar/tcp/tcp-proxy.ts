@@ -7,7 +7,7 @@ import type { TcpProxyConfig } from '../../src/config/types';
 import type { AccessLogRecord } from '../../src/observability/access-log-format';
 import { AccessLoggers } from '../../src/observability/access-logger';
 import type { ProxyMetrics } from '../../src/observability/metrics';
-import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
+import { expectedPrincipal, requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
@@ -97,11 +97,9 @@ export class TcpProxy {
       socket.destroy();
       return;
     }
-    const principal = downstream.peerPrincipal ?? 'unknown';
     const labels = {
       reporter: this.deps.reporter,
-      ...requestLabels(this.deps.reporter, cluster.name, this.deps.source ?? { workload: 'unknown', namespace: 'unknown' }, downstream.peerPrincipal ?? ''),
-      source_principal: principal,
+      ...requestLabels(this.deps.reporter, cluster.name, this.deps.source ?? { workload: 'unknown', namespace: 'unknown' }, downstream.peerPrincipal ?? '', null, expectedPrincipal(cluster.config.tls)),
       destination_cluster: cluster.name,
       connection_security_policy: downstream.peerPrincipal ? 'mutual_tls' : 'none',
     };

@@ -7,12 +7,19 @@
 
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Istio's standard request labels that Ferry fills (the rest come with the mesh issues). */
+/** Istio's standard request labels (docs/metrics.md lists each with where its value comes from). */
 export const REQUEST_LABELS = [
   'reporter',
   'source_workload',
   'source_workload_namespace',
   'source_principal',
+  'source_app',
+  'source_version',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
   'destination_service',
   'destination_service_name',
   'destination_service_namespace',
@@ -29,12 +36,22 @@ export const TCP_LABELS = [
   'source_workload',
   'source_workload_namespace',
   'source_principal',
+  'source_app',
+  'source_version',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
   'destination_service',
   'destination_service_name',
   'destination_service_namespace',
   'destination_cluster',
   'connection_security_policy',
 ] as const;
+
+/** Request and response body size buckets in bytes (Istio's: 1 B to 100 MB by powers of ten). */
+export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
 /** Request duration buckets in seconds (Istio's, converted from milliseconds). */
 export const DURATION_BUCKETS_SECONDS = [
@@ -201,6 +218,8 @@ export class ProxyMetrics {
   readonly registry: Registry;
   readonly requestsTotal: LeanCounter<(typeof REQUEST_LABELS)[number]>;
   readonly requestDuration: LeanHistogram<(typeof REQUEST_LABELS)[number]>;
+  readonly requestBytes: LeanHistogram<(typeof REQUEST_LABELS)[number]>;
+  readonly responseBytes: LeanHistogram<(typeof REQUEST_LABELS)[number]>;
   readonly tcpOpened: LeanCounter<(typeof TCP_LABELS)[number]>;
   readonly tcpClosed: LeanCounter<(typeof TCP_LABELS)[number]>;
   readonly tcpSentBytes: LeanCounter<(typeof TCP_LABELS)[number]>;
@@ -236,6 +255,20 @@ export class ProxyMetrics {
       help: 'Time from the first request byte to the last response byte.',
       labelNames: REQUEST_LABELS,
       buckets: DURATION_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.requestBytes = new LeanHistogram({
+      name: 'ferry_request_bytes',
+      help: 'Request body bytes received from the downstream (Istio\'s request_bytes).',
+      labelNames: REQUEST_LABELS,
+      buckets: SIZE_BUCKETS_BYTES,
+      registers: r,
+    });
+    this.responseBytes = new LeanHistogram({
+      name: 'ferry_response_bytes',
+      help: 'Response body bytes sent to the downstream (Istio\'s response_bytes).',
+      labelNames: REQUEST_LABELS,
+      buckets: SIZE_BUCKETS_BYTES,
       registers: r,
     });
     this.tcpOpened = new LeanCounter({

@@ -126,9 +126,9 @@ test('a misspelled metric, label or function fails, naming the panel and the nam
       what: 'label matcher',
       edit: (d) => {
         const t = panels(d).find((p) => p.title === 'Inbound callers')!.targets[0];
-        t.expr = t.expr.replace('destination_service_name=~', 'destination_workload=~');
+        t.expr = t.expr.replace('destination_service_name=~', 'destination_team=~');
       },
-      want: /^ferry-mesh\.json: panel "Inbound callers" target A: unknown label destination_workload on ferry_requests_total$/,
+      want: /^ferry-mesh\.json: panel "Inbound callers" target A: unknown label destination_team on ferry_requests_total$/,
     },
     {
       what: 'by label',

@@ -88,6 +88,50 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     );
   });
 
+  test('metadata exchange: each side labels the other workload, the header never reaches an app, and an app cannot forge it', async () => {
+    let seenByApp: Record<string, unknown> = {};
+    const echo = await httpUpstream((req, res) => {
+      seenByApp = { ...req.headers };
+      res.setHeader('x-ferry-peer-metadata', 'workload=forged;namespace=default');
+      res.end('ok');
+    });
+    const withNode = (sa: string, app: string, version: string) => (cfg: BootstrapConfig): BootstrapConfig => ({
+      ...cfg,
+      node: { ...cfg.node, metadata: { NAMESPACE: 'default', SERVICE_ACCOUNT: sa, LABELS: { app, version } } },
+    });
+    const sds = await closedPort();
+    const srv = await startProxy(
+      'mtls-pair',
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: await closedPort(), UPSTREAM_PORT: echo.port, SDS_PORT: sds },
+      { identity: serverIdentity },
+      withNode('server', 'server', 'v2'),
+    );
+    const cli = await startProxy(
+      'mtls-pair',
+      { ADMIN_PORT: 0, PORT: 0, INBOUND_PORT: 0, INBOUND_TCP_PORT: 0, PEER_PORT: srv.listenerPort('inbound'), UPSTREAM_PORT: await closedPort(), SDS_PORT: sds },
+      { identity: clientIdentity },
+      withNode('client', 'client', 'v1'),
+    );
+    extra.push(srv, cli);
+    try {
+      // The client app tries to pass itself off as another workload: its header is dropped.
+      const r = await request(cli.listenerPort('outbound'), '/x', { headers: { 'x-ferry-peer-metadata': 'workload=admin;namespace=default' } });
+      assert.equal(r.status, 200, r.body);
+      assert.equal(seenByApp['x-ferry-peer-metadata'], undefined, 'the server app never sees the exchange header');
+      assert.equal(r.headers['x-ferry-peer-metadata'], undefined, 'the client app never sees it either');
+      assert.equal(await metric(srv, 'ferry_requests_total', {
+        reporter: 'destination', source_workload: 'client', source_app: 'client', source_version: 'v1', source_principal: CLIENT_ID,
+        destination_workload: 'server', destination_app: 'server', destination_version: 'v2', destination_principal: SERVER_ID,
+      }), 1);
+      assert.equal(await metric(cli, 'ferry_requests_total', {
+        reporter: 'source', source_workload: 'client', source_principal: CLIENT_ID, destination_workload: 'server', destination_version: 'v2', destination_principal: SERVER_ID,
+      }), 1, 'the caller labels the callee from its answer, not from what the server app wrote');
+      assert.equal(await metric(srv, 'ferry_requests_total', { source_workload: 'admin' }), 0);
+    } finally {
+      await echo.close();
+    }
+  });
+
   test('STRICT: plaintext to the inbound port is refused', async () => {
     const got = await new Promise<string>((resolve) => {
       const s = net.connect(inboundPort, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
