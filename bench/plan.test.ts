@@ -15,7 +15,8 @@ test('full plan covers every (scenario, topology, proxy) once, direct first in e
   assert.deepEqual(runs.filter((r) => r.scenario === 'xds-convergence').map((r) => [r.topology, r.proxy, r.streams]), [['controller', 'ferry', 100], ['controller', 'ferry', 1000]]);
   assert.deepEqual(runs.filter((r) => r.scenario === 'csr-sign').map((r) => r.topology), ['controller']);
   assert.deepEqual(runs.filter((r) => r.scenario === 'webhook').map((r) => r.topology), ['webhook']);
-  assert.equal(runs.length, 7 + 7 + 4 + 3 + 2 + 1 + 1);
+  assert.deepEqual(runs.filter((r) => r.scenario === 'mesh-stats').map((r) => [r.topology, r.proxy, r.streams, r.changes, r.connections]), [['controller', 'ferry', 500, 20, 16]]);
+  assert.equal(runs.length, 7 + 7 + 4 + 3 + 2 + 1 + 1 + 1);
   assert.equal(runs[0]!.proxy, 'direct');
   assert.equal(runs[0]!.topology, 'direct');
 });

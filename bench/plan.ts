@@ -72,6 +72,8 @@ const CONTROL_SHAPES: readonly ControlShape[] = [
   { scenario: 'csr-sign', topology: 'controller', qps: 0, connections: 4, runs: { full: [[0, 0]], quick: [[0, 0]] }, full: [10, 2], quick: [4, 1] },
   // AdmissionReviews at a fixed rate over 4 keep-alive HTTPS connections.
   { scenario: 'webhook', topology: 'webhook', qps: 200, connections: 4, runs: { full: [[0, 0]], quick: [[0, 0]] }, full: [20, 2], quick: [5, 1] },
+  // 500 simulated sidecars scraped by the controller's scraper, 16 at a time; `changes` = measured ticks (back to back).
+  { scenario: 'mesh-stats', topology: 'controller', qps: 0, connections: 16, runs: { full: [[500, 20]], quick: [[500, 5]] }, full: [1, 0], quick: [1, 0] },
 ];
 
 /** Runs in execution order: per scenario, `direct` first, then every topology for every proxy. */

@@ -84,6 +84,17 @@ const COLUMNS: Readonly<Record<Scenario, readonly Column[]>> = {
     { title: 'controller CPU s', digits: 2, get: (r) => r.controller_cpu_s },
     { title: 'controller RSS MB', digits: 1, get: (r) => r.controller_rss_mb },
   ],
+  'mesh-stats': [
+    { title: 'sidecars', digits: 0, get: (r) => r.streams },
+    { title: 'tick p50 ms', digits: 1, get: (r) => r.p50_ms },
+    { title: 'tick p99 ms', digits: 1, get: (r) => r.p99_ms },
+    { title: 'CPU ms / scrape', digits: 3, get: (r) => r.scrape_cpu_ms_per_proxy ?? null },
+    { title: 'scrapes / CPU s', digits: 0, get: (r) => r.rate_per_cpu_s },
+    { title: 'aggregator MB', digits: 1, get: (r) => r.aggregator_heap_mb ?? null },
+    { title: 'MB / sidecar', digits: 4, get: (r) => r.aggregator_mb_per_proxy ?? null },
+    { title: 'kB / scrape', digits: 1, get: (r) => r.kb_per_scrape ?? null },
+    { title: 'down', digits: 0, get: (r) => r.errors },
+  ],
   webhook: [
     { title: 'qps', digits: 1, get: (r) => r.qps_actual },
     { title: 'p50 ms', digits: 3, get: (r) => r.p50_ms },
@@ -109,6 +120,10 @@ const DESCRIPTIONS: Readonly<Record<Scenario, string>> = {
   'csr-sign':
     'CreateCertificate over the controller\'s real gRPC CA (TLS, bootstrap token) from 4 concurrent callers, pre-made ECDSA P-256 CSRs; ' +
     'rate per wall second and per controller CPU second (the per-core figure), latency per call.',
+  'mesh-stats':
+    'The controller\'s stats scraper and aggregator (their own process, --expose-gc) over 500 simulated Ferry sidecars served by one process on 500 loopback ports ' +
+    '(real ProxyMetrics text: 9 request series with 20-bucket histograms and TCP counters each, moving every scrape); 16 scrapes in flight, ticks back to back. ' +
+    'A tick scrapes every sidecar once; CPU per scrape covers fetch, parse and aggregation; aggregator MB = heap held with the 60-snapshot ring full.',
   webhook:
     'AdmissionReview POSTs (a two-container Deployment pod, every probe kind) to `ferry webhook` over HTTPS (self-signed P-256 certificate) ' +
     'by fortio at a fixed rate over 4 keep-alive connections; every answer is a JSON Patch.',

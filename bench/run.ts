@@ -21,6 +21,7 @@ import type { Env } from './env';
 import { buildPlan, MANY_SERVICES, parseScenarioList, plannedLoadSeconds, type RunSpec } from './plan';
 import { launchChain, type HopKind, type LaunchContext } from './proxy-launch';
 import { emptyResult, failedResult, round } from './run-result';
+import { runMeshStatsScenario } from './mesh-stats-bench';
 import { runWebhookScenario } from './webhook-bench';
 import { runXdsConvergence } from './xds-convergence';
 import {
@@ -156,6 +157,8 @@ async function runOne(env: Env, spec: RunSpec): Promise<RunResult> {
         return await runCsrSignScenario(env, spec);
       case 'webhook':
         return await runWebhookScenario(env, spec);
+      case 'mesh-stats':
+        return await runMeshStatsScenario(env, spec);
       default:
         return await executeRun(env, spec);
     }
@@ -169,6 +172,8 @@ function describe(r: RunResult): string {
   switch (r.scenario) {
     case 'xds-convergence':
       return `${r.streams} streams: convergence p50 ${r.p50_ms} p99 ${r.p99_ms} ms, controller ${r.controller_rss_mb} MB RSS (${r.mb_per_proxy} MB/proxy), ${r.controller_cpu_s} CPU s`;
+    case 'mesh-stats':
+      return `${r.streams} sidecars: tick p50 ${r.p50_ms} p99 ${r.p99_ms} ms, ${r.scrape_cpu_ms_per_proxy} CPU ms/scrape, aggregator ${r.aggregator_heap_mb} MB (${r.aggregator_mb_per_proxy} MB/sidecar), ${r.kb_per_scrape} kB/scrape, ${r.errors} down`;
     case 'csr-sign':
       return `${r.qps_actual}/s wall, ${r.rate_per_cpu_s}/controller CPU s, p50 ${r.p50_ms} p99 ${r.p99_ms} ms, errors ${r.errors}`;
     default:

@@ -11,7 +11,8 @@ export type Scenario =
   | 'rss-1000-services'
   | 'xds-convergence'
   | 'csr-sign'
-  | 'webhook';
+  | 'webhook'
+  | 'mesh-stats';
 
 /** Every scenario in the order a run performs them (and `--scenarios=` accepts). */
 export const SCENARIOS: readonly Scenario[] = [
@@ -22,10 +23,11 @@ export const SCENARIOS: readonly Scenario[] = [
   'xds-convergence',
   'csr-sign',
   'webhook',
+  'mesh-stats',
 ];
 
 /** Scenarios that measure a Ferry control-plane component rather than a proxy hop. */
-export const CONTROL_PLANE_SCENARIOS: readonly Scenario[] = ['xds-convergence', 'csr-sign', 'webhook'];
+export const CONTROL_PLANE_SCENARIOS: readonly Scenario[] = ['xds-convergence', 'csr-sign', 'webhook', 'mesh-stats'];
 /** Proxies in the order they are run and shown; `direct` (no proxy) is always first. */
 export const PROXIES: readonly ProxyName[] = ['direct', 'ferry', 'envoy', 'haproxy'];
 /** Every proxy `--proxies=` accepts, in run order: the baseline runs just before the Ferry under test. */
@@ -66,6 +68,13 @@ export interface RunResult {
   readonly mb_per_proxy: number | null;
   /** csr-sign: certificates signed per controller CPU second (the "per core" rate). */
   readonly rate_per_cpu_s: number | null;
+  /** mesh-stats: scraper CPU (fetch, parse, aggregate) per sidecar scrape, ms. Absent in older results. */
+  readonly scrape_cpu_ms_per_proxy?: number | null;
+  /** mesh-stats: heap the aggregator holds with its 60-snapshot ring full, MB, and per sidecar. */
+  readonly aggregator_heap_mb?: number | null;
+  readonly aggregator_mb_per_proxy?: number | null;
+  /** mesh-stats: Prometheus text per sidecar scrape, kB. */
+  readonly kb_per_scrape?: number | null;
 }
 
 export interface MachineInfo {

@@ -13,6 +13,7 @@ const lazy = {
   agent: (): typeof import('../../sidecar/agent/commands') => require('../../sidecar/agent/commands'),
   ca: (): typeof import('../controller/ca/ca-command') => require('../controller/ca/ca-command'),
   up: (): typeof import('./up/up-command') => require('./up/up-command'),
+  stat: (): typeof import('./stat/stat-command') => require('./stat/stat-command'),
 };
 
 const USAGE = `ferry — a service mesh
@@ -25,6 +26,8 @@ commands:
   demo       run the shop as a local mesh with traffic, then show injection, mTLS and metrics
   controller run the mesh controller: registry → xDS v3 (ADS) for sidecars, Envoy and gRPC clients
   proxy-status  show each connected proxy's xDS sync state (from the controller's admin server)
+  stat       the mesh's golden metrics per workload, pod or service (ferry stat [deploy|pod|svc] [NAME])
+  edges      which workloads talk to which, with their SPIFFE identities and mTLS state
   token      print a local-mesh bootstrap token (ferry token --namespace NS --service-account SA --token-key FILE)
   certs      create the mesh root and issuing CAs (certs root | certs intermediate)
   init       install the pod's traffic capture rules (iptables; runs in the init container)
@@ -46,6 +49,8 @@ const commands: Record<string, Command> = {
   certs: (argv) => lazy.mesh().certsCommand(argv),
   controller: (argv) => lazy.controller().controllerCommand(argv),
   'proxy-status': (argv) => lazy.controller().proxyStatusCommand(argv),
+  stat: (argv) => lazy.stat().statCommand(argv),
+  edges: (argv) => lazy.stat().edgesCommand(argv),
   init: (argv) => lazy.mesh().initCommand(argv),
   inject: (argv) => lazy.mesh().injectCommand(argv),
   webhook: (argv) => lazy.mesh().webhookCommand(argv),

@@ -14,6 +14,8 @@ import type { MeshModel } from './model/types';
 import { FileRegistry } from './registry/file-registry';
 import { createKubernetesRegistry } from './registry/kubernetes-registry';
 import type { Registry } from './registry/registry';
+import { MeshStats } from './stats/mesh-stats';
+import { RegistryTargetSource } from './stats/targets';
 import { createTranslator, nodeKey as defaultNodeKey } from './translate/translate-for-node';
 import type { NodeKeyFn, Translator } from './types';
 
@@ -42,6 +44,10 @@ ${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxy
   --access-log DEST            sidecars log every request and TCP connection: off (default), stdout,
                                or a file path in the sidecar's file system
   --access-log-format F        text (Envoy's default line, default) or json (one object per line)
+  --stats-interval S           scrape every sidecar's metrics every S seconds for /api/stats and
+                               ferry stat (default 5; 0: off)
+  --stats-timeout S            per scrape (default 2, at most the interval)
+  --stats-concurrency N        scrapes in flight at once (default 16)
   --log-level L                debug|info|warn|error (default info)
 `;
 
@@ -80,6 +86,9 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     'log-level': 'string',
     'access-log': 'string',
     'access-log-format': 'string',
+    'stats-interval': 'number',
+    'stats-timeout': 'number',
+    'stats-concurrency': 'number',
     ...CA_FLAGS,
     help: 'boolean',
   });
@@ -150,6 +159,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     clock,
   );
 
+  const stats = meshStatsFromFlags(values, source, logger, clock);
   const controller = new Controller<MeshModel>({
     identity,
     source,
@@ -162,6 +172,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     maxDebounceMs,
     logger,
     clock,
+    stats,
   });
   const ports = await controller.start();
   process.stdout.write(`ferry controller: xDS on ${ports.xds}${ports.plaintextXds !== null ? `, plaintext xDS on ${ports.plaintextXds}` : ''}, admin on ${ports.admin}\n`);
@@ -173,6 +184,26 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     }));
   await controller.stop();
   return 0;
+}
+
+/** --stats-*: the scraper behind /api/stats (null with --stats-interval 0). */
+function meshStatsFromFlags(values: Record<string, unknown>, registry: Registry, logger: Logger, clock: Clock): MeshStats | null {
+  const num = (k: string, d: number): number => (typeof values[k] === 'number' ? (values[k] as number) : d);
+  const interval = num('stats-interval', 5);
+  if (!(interval >= 0)) throw new UsageError('flag --stats-interval: must be >= 0 seconds (0: off)');
+  if (interval === 0) return null;
+  const timeout = num('stats-timeout', Math.min(2, interval));
+  if (!(timeout > 0 && timeout <= interval)) throw new UsageError(`flag --stats-timeout: must be > 0 and at most --stats-interval (${interval} s)`);
+  const concurrency = num('stats-concurrency', 16);
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError('flag --stats-concurrency: must be an integer >= 1');
+  return new MeshStats({
+    source: (nodes) => new RegistryTargetSource(() => registry.model, nodes),
+    clock,
+    intervalMs: interval * 1000,
+    timeoutMs: timeout * 1000,
+    concurrency,
+    logger: logger.child('stats'),
+  });
 }
 
 function getJson(host: string, port: number, path: string): Promise<unknown> {

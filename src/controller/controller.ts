@@ -13,6 +13,7 @@ import { certificateServiceDefinition } from '../ca-api/ca-proto';
 import { certificateServiceImpl } from './ca/certificate-service';
 import { plaintextPortInterceptor } from './ca/mesh-auth-interceptor';
 import type { ServingIdentity } from './ca/serving-identity';
+import type { MeshStats } from './stats/mesh-stats';
 import type { ChangeTimes, MeshSource, NodeInfo, NodeKeyFn, Translator } from './types';
 
 export interface HostPort {
@@ -47,6 +48,8 @@ export interface ControllerOptions<M> {
   readonly logger?: Logger;
   /** Time and timers (default systemClock); the source's ChangeTimes are read from the same clock's now(). */
   readonly clock?: Clock;
+  /** Mesh-wide metrics: shown the connected nodes, started with the controller, served at /api/stats and /api/targets. */
+  readonly stats?: MeshStats | null;
 }
 
 export interface ControllerPorts {
@@ -115,6 +118,7 @@ export class Controller<M> {
         this.cache.delete(key);
       },
     });
+    opts.stats?.attachNodes(() => [...this.nodes.values()]);
     this.admin = opts.adminAddress
       ? new AdminServer({
           metrics: this.metrics,
@@ -125,6 +129,7 @@ export class Controller<M> {
             registry: () => opts.source.debug?.() ?? {},
             controller: () => this.debugView(),
           },
+          api: opts.stats ? { stats: (q) => opts.stats!.document(q), targets: () => opts.stats!.sdTargets() } : undefined,
         })
       : null;
   }
@@ -148,11 +153,13 @@ export class Controller<M> {
     const plain = this.opts.plaintextXdsAddress ? await this.ads.listen(hostPort(this.opts.plaintextXdsAddress), plainCredentials) : null;
     this.bound = true;
     await this.opts.source.start((model, times) => this.onModel(model, times));
+    this.opts.stats?.start();
     this.log.info('controller started', { xds, plaintextXds: plain, admin });
     return { xds, plaintextXds: plain, admin };
   }
 
   async stop(): Promise<void> {
+    await this.opts.stats?.stop();
     await this.opts.source.stop();
     await this.ads.close();
     this.opts.identity?.serving.stop();

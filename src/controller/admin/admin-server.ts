@@ -13,6 +13,8 @@ export interface AdminSources {
   readonly ready: () => boolean;
   /** Further JSON views under /debug/<name> (e.g. registry: allocations, last error). */
   readonly debug?: Readonly<Record<string, () => unknown>>;
+  /** JSON APIs under /api/<name> (mesh stats, Prometheus service discovery); a RangeError is a 400. */
+  readonly api?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 }
 
 export class AdminServer {
@@ -66,10 +68,22 @@ export class AdminServer {
         return dump ? json(res, 200, dump) : json(res, 404, { error: `proxy ${id} is not connected` });
       }
       default: {
+        const apiName = url.pathname.startsWith('/api/') ? url.pathname.slice('/api/'.length) : '';
+        const api = apiName ? s.api?.[apiName] : undefined;
+        if (api) {
+          let body: unknown;
+          try {
+            body = api(url.searchParams);
+          } catch (err) {
+            if (err instanceof RangeError) return json(res, 400, { error: err.message });
+            throw err;
+          }
+          return json(res, 200, body);
+        }
         const name = url.pathname.startsWith('/debug/') ? url.pathname.slice('/debug/'.length) : '';
         const view = name ? s.debug?.[name] : undefined;
         if (view) return json(res, 200, view());
-        const paths = ['/healthz', '/readyz', '/metrics', '/debug/syncz', '/debug/config_dump?proxy=ID', ...Object.keys(s.debug ?? {}).map((n) => `/debug/${n}`)];
+        const paths = ['/healthz', '/readyz', '/metrics', '/debug/syncz', '/debug/config_dump?proxy=ID', ...Object.keys(s.debug ?? {}).map((n) => `/debug/${n}`), ...Object.keys(s.api ?? {}).map((n) => `/api/${n}`)];
         return send(res, 404, 'text/plain', `not found; try:\n${paths.join('\n')}\n`);
       }
     }
