@@ -218,6 +218,8 @@ export class UpRun {
       '--admin-address', '127.0.0.1:0',
       '--service-cidr', this.addresses.serviceCidr,
       '--log-level', 'warn',
+      // Scraping on: `ferry stat` and the dashboard printed in the ready line read /api/stats.
+      '--stats-interval', '5',
       ...(this.o.mode === 'bind' ? ['--outbound-mode', 'bind'] : []),
     ];
     this.controller = new ManagedProcess('controller', [NODE, FERRY, ...args], { env: { ...process.env }, logFile: file }, this.record);
@@ -486,6 +488,11 @@ export class UpRun {
       })),
     };
     writeAtomic(join(this.dir, 'state.json'), `${JSON.stringify(state, null, 1)}\n`);
+  }
+
+  /** The controller's dashboard (its admin port, where it also serves /api/stats); null before the controller runs. */
+  get dashboardUrl(): string | null {
+    return this.controllerPorts ? `http://127.0.0.1:${this.controllerPorts.admin}/` : null;
   }
 
   get podCount(): { total: number; meshed: number } {

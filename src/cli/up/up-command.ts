@@ -30,7 +30,8 @@ ferry.io/inject=enabled injected by the webhook's injector, every container's co
                            in the run folder
   --prometheus-scrape-interval S  its scrape interval (default ${DEFAULT_SCRAPE_INTERVAL_SECONDS})
 
-Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
+Once ready it prints the mesh dashboard's address (the controller's admin port: topology, golden
+metrics per workload, /api/stats). Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
 state.json (every pod, its IP, its sidecar's stats and health addresses, its log files).
 `;
 
@@ -114,7 +115,8 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
       out(text.trimEnd());
     }
     const { total, meshed } = run.podCount;
-    out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); state ${join(run.dir, 'state.json')}`);
+    // The state path stays last: tools read it up to the end of the line.
+    out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); dashboard ${run.dashboardUrl}; state ${join(run.dir, 'state.json')}`);
     const timer = duration !== null ? clock.setTimeout(onSignal, duration * 1000) : null;
     if (!stopRequested) await stopped;
     clock.clearTimeout(timer);
