@@ -78,7 +78,8 @@ test('every file the page references is served with its content type; the librar
     assert.doesNotMatch(ref, /^(https?:)?\/\//, `${ref}: nothing from another origin`);
     const r = await get(port, `/dashboard/${ref}`);
     assert.equal(r.status, 200, ref);
-    assert.equal(r.headers['content-type'], ref.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', ref);
+    const type = ref.endsWith('.css') ? 'text/css; charset=utf-8' : ref.endsWith('.svg') ? 'image/svg+xml' : 'text/javascript; charset=utf-8';
+    assert.equal(r.headers['content-type'], type, ref);
   }
   const cy = await get(port, '/dashboard/lib/cytoscape.min.js');
   assert.deepEqual(cy.body, readFileSync(require.resolve('cytoscape/dist/cytoscape.min.js')));

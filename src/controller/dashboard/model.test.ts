@@ -8,7 +8,6 @@ import type { EdgeEntry, StatsDocument, WorkloadEntry } from '../stats/mesh-stat
 import type { GoldenStats } from '../stats/aggregator';
 import { STATIC_DIR } from './dashboard';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Model = Record<string, (...args: any[]) => any>;
 const load = (): Promise<Model> => import(pathToFileURL(join(STATIC_DIR, 'model.mjs')).href) as Promise<Model>;
 
@@ -70,8 +69,8 @@ test('graph: every workload a node marked meshed/partial/unmeshed; callers outsi
     [['legacy/ledger', 'unmeshed'], ['shop/catalog', 'meshed'], ['shop/frontend', 'meshed'], ['shop/half', 'partial'], ['shop/store', 'meshed'],
       ['unknown', 'external'], ['shop/cart', 'external'], ['shop/a', 'external'], ['shop/b', 'external'], ['shop/c', 'external']],
   );
-  assert.equal(g.nodes[0].label, 'ledger\nlegacy · 0/1 · unmeshed');
-  assert.equal(g.nodes[1].label, 'catalog\nshop · 3/3');
+  assert.equal(g.nodes[0].label, 'ledger (unmeshed)\nlegacy · 0/1 meshed');
+  assert.equal(g.nodes[1].label, 'catalog\nshop · 3/3 meshed');
   assert.equal(g.nodes[5].label, 'unknown caller\n(plaintext)');
 });
 

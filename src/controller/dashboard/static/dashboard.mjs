@@ -53,7 +53,7 @@ function workloadLink(key) {
 }
 
 function securityBadge(security) {
-  return el('span', { class: `sec sec-${security}`, 'data-security': security, title: SECURITY_TEXT[security] }, security === 'mtls' ? '🔒 mTLS' : SECURITY_TEXT[security]);
+  return el('span', { class: `sec sec-${security}`, 'data-security': security, title: SECURITY_TEXT[security] }, SECURITY_TEXT[security]);
 }
 
 // ---------- polling ----------
@@ -103,14 +103,14 @@ const GRAPH_STYLE = [
     style: {
       shape: 'round-rectangle',
       width: 150,
-      height: 46,
+      height: 44,
       'background-color': '#ffffff',
       'border-width': 2,
       'border-color': '#2f6fb2',
       label: 'data(label)',
       'text-wrap': 'wrap',
       'text-valign': 'center',
-      'font-size': 12,
+      'font-size': 13,
       'font-family': 'system-ui, sans-serif',
       color: '#1c2733',
     },
@@ -128,12 +128,13 @@ const GRAPH_STYLE = [
       'line-color': '#8a939c',
       'target-arrow-color': '#8a939c',
       label: 'data(label)',
-      'font-size': 10,
+      'font-size': 11,
       'font-family': 'system-ui, sans-serif',
       'text-background-color': '#ffffff',
       'text-background-opacity': 0.9,
       'text-background-padding': 2,
       'text-rotation': 'autorotate',
+      'text-margin-y': -9,
       color: '#1c2733',
     },
   },
@@ -146,7 +147,7 @@ const GRAPH_STYLE = [
 function renderGraph(model) {
   const container = document.getElementById('graph');
   if (state.cy === null) {
-    state.cy = cytoscape({ container, style: GRAPH_STYLE, elements: [], wheelSensitivity: 0.3, minZoom: 0.3, maxZoom: 3 });
+    state.cy = cytoscape({ container, style: GRAPH_STYLE, elements: [], minZoom: 0.3, maxZoom: 3 });
     state.cy.on('tap', 'node', (ev) => {
       const href = workloadHref(ev.target.id());
       if (href && ev.target.data('mesh') !== 'external') location.hash = href;
@@ -173,8 +174,9 @@ function renderGraph(model) {
   if (shape !== state.graphShape || container.dataset.laidOut !== 'yes') {
     state.graphShape = shape;
     cy.resize();
-    cy.layout({ name: 'breadthfirst', directed: true, spacingFactor: 1.15, padding: 24, animate: false }).run();
-    cy.fit(undefined, 24);
+    // Callers on the left, callees to their right: breadthfirst's levels turned sideways to fill a wide box.
+    cy.layout({ name: 'breadthfirst', directed: true, spacingFactor: 1, padding: 16, animate: false, transform: (_n, p) => ({ x: p.y * 1.9, y: p.x * 0.75 }) }).run();
+    cy.fit(undefined, 16);
     container.dataset.laidOut = 'yes';
   }
 }
@@ -229,9 +231,9 @@ function destroyCharts() {
 }
 
 const CHARTS = [
-  { id: 'latency', title: 'Latency (ms)', series: [{ label: 'p50', stroke: '#2f6fb2' }, { label: 'p99', stroke: '#c0392b' }], value: (v) => fmtMs(v) },
+  { id: 'latency', title: 'Latency (ms)', series: [{ label: 'p50', stroke: '#2f6fb2' }, { label: 'p99', stroke: '#c0392b' }], value: (v) => fmtMs(v), range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
   { id: 'success', title: 'Success rate (%)', series: [{ label: 'success', stroke: '#2e8540' }], value: (v) => (v === null ? '-' : `${v.toFixed(2)}%`), range: [0, 100] },
-  { id: 'rps', title: 'Requests per second', series: [{ label: 'rps', stroke: '#6b4fbb' }], value: (v) => fmtRps(v) },
+  { id: 'rps', title: 'Requests per second', series: [{ label: 'rps', stroke: '#6b4fbb' }], value: (v) => fmtRps(v), range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
 ];
 
 function renderCharts(key, series) {

@@ -104,7 +104,7 @@ export function graphModel(doc) {
       name: w.name,
       namespace: w.namespace,
       mesh,
-      label: `${w.name}\n${w.namespace} · ${w.pods.meshed}/${w.pods.total}${mesh === 'unmeshed' ? ' · unmeshed' : ''}`,
+      label: `${w.name}${mesh === 'unmeshed' ? ' (unmeshed)' : ''}\n${w.namespace} · ${w.pods.meshed}/${w.pods.total} meshed`,
     };
   });
   const known = new Set(nodes.map((n) => n.id));
