@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
+import { systemClock, type Timer } from '../../src/clock/clock';
 import type { StatsDocument } from '../../src/controller/stats/mesh-stats';
 import { netnsSkipReason } from '../../sidecar/init/netns.fixture';
 import { alive, httpGet, REPO, SHOP, startUp, stateDir, waitFor } from '../e2e-local/ferry-up-process';
@@ -22,16 +23,11 @@ const CALLS = [
   ['shop/cart', 'shop/store'],
 ] as const;
 
-/** Why the test cannot run here, or null; under CI=true a missing Chromium is a failure, not a skip. */
+/** Why the test cannot run here, or null. Under CI=true a missing Chromium fails the test instead. */
 function skipReason(): string | null {
-  const why = netnsSkipReason(['iptables', 'iptables-restore', 'setpriv']);
-  if (why) return why;
-  if (!existsSync(CHROMIUM)) {
-    const reason = `${CHROMIUM} missing (Debian package chromium; scripts/setup-tools.sh test installs it as root)`;
-    if (process.env.CI) throw new Error(`running in CI but ${reason}`);
-    return reason;
-  }
-  return null;
+  const noChromium = existsSync(CHROMIUM) ? null : `${CHROMIUM} missing (Debian package chromium; scripts/setup-tools.sh test installs it as root)`;
+  if (noChromium && process.env.CI) throw new Error(`running in CI but ${noChromium}`);
+  return netnsSkipReason(['iptables', 'iptables-restore', 'setpriv']) ?? noChromium;
 }
 
 /**
@@ -42,8 +38,17 @@ async function launch(t: TestContext): Promise<Browser> {
   const server: BrowserServer = await chromium.launchServer({ executablePath: CHROMIUM, args: ARGS });
   const pid = server.process().pid;
   t.after(async () => {
-    await Promise.race([server.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
-    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    let timer: Timer | null = null;
+    await Promise.race([server.close().catch(() => undefined), new Promise<void>((r) => (timer = systemClock.setTimeout(r, 5000)))]);
+    systemClock.clearTimeout(timer);
+    if (pid === undefined) return;
+    // The browser leads its own process group: whatever of it is left (renderers, zygotes) goes with it.
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // the group is gone: closed cleanly
+    }
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
   return chromium.connect(server.wsEndpoint());
 }

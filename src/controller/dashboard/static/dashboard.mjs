@@ -202,6 +202,7 @@ function renderEdgeList(model) {
 function renderTable(doc) {
   const body = document.querySelector('#workloads tbody');
   body.replaceChildren();
+  if (doc.workloads.length === 0) body.append(el('tr', {}, el('td', { colspan: 10, class: 'empty' }, 'No workloads in the registry yet.')));
   for (const r of workloadRows(doc)) {
     body.append(
       el(
