@@ -202,10 +202,17 @@ test('the dashboard shows the shop: every workload in the graph (ledger unmeshed
       assert.match((await row.textContent()) ?? '', new RegExp(`spiffe://cluster\\.local/ns/shop/sa/${id}`), peer);
     }
 
-    // It keeps polling: a later /api/stats arrives and the charts take it.
-    const before = Number(await page.getAttribute('body', 'data-updates'));
-    await page.waitForFunction((n) => Number((globalThis as any).document.body.dataset.updates) > n, before, { timeout: 20_000 });
-    await page.waitForSelector('#chart-latency canvas');
+    // It keeps polling: a later scrape arrives and the same charts take its point.
+    const lastX = (): Promise<number> => page.evaluate(() => {
+      const x = (globalThis as any).ferryDashboard.charts.latency.data[0];
+      return x[x.length - 1] as number;
+    });
+    const before = await lastX();
+    await page.waitForFunction((x) => {
+      const d = (globalThis as any).ferryDashboard.charts.latency.data[0];
+      return d[d.length - 1] > x;
+    }, before, { timeout: 20_000 });
+    assert.equal(await page.locator('#chart-latency canvas').count(), 1, 'one chart, updated in place');
     await shot('workload-frontend');
     assert.deepEqual(problems, [], 'no console errors, failed requests or error responses');
   } catch (err) {
