@@ -159,7 +159,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
     clock,
   );
 
-  const stats = meshStatsFromFlags(values, source, logger);
+  const stats = meshStatsFromFlags(values, source, logger, clock);
   const controller = new Controller<MeshModel>({
     identity,
     source,
@@ -187,7 +187,7 @@ export async function controllerCommand(argv: string[], deps: ControllerDeps = {
 }
 
 /** --stats-*: the scraper behind /api/stats (null with --stats-interval 0). */
-function meshStatsFromFlags(values: Record<string, unknown>, registry: Registry, logger: Logger): MeshStats | null {
+function meshStatsFromFlags(values: Record<string, unknown>, registry: Registry, logger: Logger, clock: Clock): MeshStats | null {
   const num = (k: string, d: number): number => (typeof values[k] === 'number' ? (values[k] as number) : d);
   const interval = num('stats-interval', 5);
   if (!(interval >= 0)) throw new UsageError('flag --stats-interval: must be >= 0 seconds (0: off)');
@@ -198,7 +198,7 @@ function meshStatsFromFlags(values: Record<string, unknown>, registry: Registry,
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new UsageError('flag --stats-concurrency: must be an integer >= 1');
   return new MeshStats({
     source: (nodes) => new RegistryTargetSource(() => registry.model, nodes),
-    clock: systemClock,
+    clock,
     intervalMs: interval * 1000,
     timeoutMs: timeout * 1000,
     concurrency,

@@ -13,6 +13,7 @@ import { certificateServiceDefinition } from '../ca-api/ca-proto';
 import { certificateServiceImpl } from './ca/certificate-service';
 import { plaintextPortInterceptor } from './ca/mesh-auth-interceptor';
 import type { ServingIdentity } from './ca/serving-identity';
+import { dashboardPages } from './dashboard/dashboard';
 import type { MeshStats } from './stats/mesh-stats';
 import type { ChangeTimes, MeshSource, NodeInfo, NodeKeyFn, Translator } from './types';
 
@@ -130,6 +131,8 @@ export class Controller<M> {
             controller: () => this.debugView(),
           },
           api: opts.stats ? { stats: (q) => opts.stats!.document(q), targets: () => opts.stats!.sdTargets() } : undefined,
+          // The dashboard reads /api/stats: served only when the controller scrapes.
+          pages: opts.stats ? dashboardPages(this.log.child('dashboard')) : undefined,
         })
       : null;
   }

@@ -217,7 +217,7 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
     ]);
     // In bind mode the AccessPolicy refuses every caller (one outbound identity), so only netns mode is held to the ✓ marks.
     if (mode === 'netns' && report.some((l) => l.startsWith('  ✗'))) code = 1;
-    if (s.controller) out(`  the same from the shell: ferry stat, ferry edges; the dashboard and /api/stats: http://${s.controller.admin}/`);
+    out(`  the same from the shell: ferry stat, ferry edges; in a browser: the dashboard at ${run.dashboardUrl} (./bin/ferry demo --keep keeps it running)`);
     out(`  access logs: a line per request and TCP connection in each sidecar's log, ${join(run.dir, 'logs', '<namespace>.<pod>.ferry-proxy.log')}`);
     out('');
     if (values.keep) {

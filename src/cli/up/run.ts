@@ -223,6 +223,8 @@ export class UpRun {
       // Every sidecar writes an access-log line per request and connection to its stdout: its log file.
       '--access-log', 'stdout',
       '--access-log-format', this.o.accessLogFormat ?? 'text',
+      // Scraping on: `ferry stat` and the dashboard printed in the ready line read /api/stats.
+      '--stats-interval', '5',
       ...(this.o.mode === 'bind' ? ['--outbound-mode', 'bind'] : []),
     ];
     this.controller = new ManagedProcess('controller', [NODE, FERRY, ...args], { env: { ...process.env }, logFile: file }, this.record);
@@ -491,6 +493,11 @@ export class UpRun {
       })),
     };
     writeAtomic(join(this.dir, 'state.json'), `${JSON.stringify(state, null, 1)}\n`);
+  }
+
+  /** The controller's dashboard (its admin port, where it also serves /api/stats); null before the controller runs. */
+  get dashboardUrl(): string | null {
+    return this.controllerPorts ? `http://127.0.0.1:${this.controllerPorts.admin}/` : null;
   }
 
   get podCount(): { total: number; meshed: number } {

@@ -32,7 +32,8 @@ ferry.io/inject=enabled injected by the webhook's injector, every container's co
   --access-log-format F    the sidecars' access-log lines (one per request and TCP connection, in each
                            sidecar's log file): text (Envoy's default line, default) or json
 
-Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
+Once ready it prints the mesh dashboard's address (the controller's admin port: topology, golden
+metrics per workload, /api/stats). Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
 state.json (every pod, its IP, its sidecar's stats and health addresses, its log files).
 `;
 
@@ -119,7 +120,8 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
       out(text.trimEnd());
     }
     const { total, meshed } = run.podCount;
-    out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); state ${join(run.dir, 'state.json')}`);
+    // The state path stays last: tools read it up to the end of the line.
+    out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); dashboard ${run.dashboardUrl}; state ${join(run.dir, 'state.json')}`);
     out(`ferry up: access logs (${accessLogFormat}): a line per request and TCP connection in each sidecar's log, ${join(run.dir, 'logs', '<namespace>.<pod>.ferry-proxy.log')}`);
     const timer = duration !== null ? clock.setTimeout(onSignal, duration * 1000) : null;
     if (!stopRequested) await stopped;

@@ -1,6 +1,6 @@
-// The controller's admin HTTP server: health, readiness, Prometheus metrics and /debug views.
+// The controller's admin HTTP server: health, readiness, Prometheus metrics, /debug views, /api JSON and pages (the dashboard).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ControllerMetrics } from '../../observability/controller-metrics';
 import type { SynczProxy } from '../ads/syncz';
@@ -15,6 +15,15 @@ export interface AdminSources {
   readonly debug?: Readonly<Record<string, () => unknown>>;
   /** JSON APIs under /api/<name> (mesh stats, Prometheus service discovery); a RangeError is a 400. */
   readonly api?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
+  /** Any other path (e.g. the dashboard at / and /dashboard/…): a reply, or null for a 404. */
+  readonly pages?: (pathname: string, headers: IncomingHttpHeaders) => Promise<AdminPage | null>;
+}
+
+/** A whole reply from a page source. */
+export interface AdminPage {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | string;
 }
 
 export class AdminServer {
@@ -83,6 +92,11 @@ export class AdminServer {
         const name = url.pathname.startsWith('/debug/') ? url.pathname.slice('/debug/'.length) : '';
         const view = name ? s.debug?.[name] : undefined;
         if (view) return json(res, 200, view());
+        const page = s.pages ? await s.pages(url.pathname, req.headers) : null;
+        if (page) {
+          res.writeHead(page.status, page.status === 304 ? page.headers : { ...page.headers, 'content-length': Buffer.byteLength(page.body) });
+          return void res.end(page.body);
+        }
         const paths = ['/healthz', '/readyz', '/metrics', '/debug/syncz', '/debug/config_dump?proxy=ID', ...Object.keys(s.debug ?? {}).map((n) => `/debug/${n}`), ...Object.keys(s.api ?? {}).map((n) => `/api/${n}`)];
         return send(res, 404, 'text/plain', `not found; try:\n${paths.join('\n')}\n`);
       }
