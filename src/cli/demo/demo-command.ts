@@ -159,7 +159,11 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
   for (const line of removeStaleRuns(stateDir)) out(`ferry demo: removed what a crashed run left: ${line}`);
   const { mode, line } = chooseMode(modeFlag);
   out(`ferry demo: ${line}`);
-  const manifests = readManifests([shop]);
+  const all = readManifests([shop]);
+  // Bind mode has one outbound identity for every caller, so the shop's AccessPolicy (only the frontend
+  // may call the catalog) would refuse the frontend too: that variant runs without it, and says so.
+  const manifests = mode === 'bind' ? { ...all, meshObjects: all.meshObjects.filter((o) => o.kind !== 'AccessPolicy') } : all;
+  if (mode === 'bind') out('ferry demo: bind mode leaves the AccessPolicy out (every caller has the outbound proxy\'s identity); as root, netns mode gives each pod its own');
   const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: 90_000, clock, out: (l) => out(`  ${l}`) });
   let stop = false;
   let wake: () => void = () => undefined;
@@ -196,7 +200,7 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
     }
     if (stop) throw new Error('interrupted');
     const s = state();
-    const denied = await deniedCall(s);
+    const denied = mode === 'netns' ? await deniedCall(s) : null;
     const input = demoInput(s, run.dir, manifests.namespaces, await scrape(s), denied);
     const report: string[] = [];
     const section = (title: string, lines: readonly string[]): void => {
@@ -205,7 +209,7 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
       for (const l of lines) out(l);
       report.push(...lines);
     };
-    section('1. Injection — a namespace labelled ferry.io/inject=enabled gets the sidecar in every pod', injectionLines(input.pods));
+    section('1. Injection — a namespace labelled ferry.io/inject=enabled gets the sidecar in every pod', injectionLines(input.pods, mode));
     section('2. mTLS — certificates from the mesh CA, STRICT: who called whom, with which identities', [...mtlsLines(input), ...deniedLines(denied, mode)]);
     const stats = s.controller ? await httpGet(`http://${s.controller.admin}/api/stats?window=30&series=0`) : null;
     const table = stats?.status === 200

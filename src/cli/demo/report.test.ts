@@ -62,6 +62,7 @@ test('injection is shown per namespace, with the namespace label that decided it
     '  · legacy: ledger-0 — not injected (namespace legacy has no ferry.io/inject label): injection not enabled for this pod',
     "  ✓ shop: frontend-0, catalog-v1-0, catalog-v1-flaky-0, cart-0 — injected by the webhook's injector (ferry-init capture + ferry-proxy sidecar)",
   ]);
+  assert.match(injectionLines(pods, 'bind')[1]!, /\(ferry-proxy sidecar; bind mode runs no capture rules\)$/);
 });
 
 test('edges come from each destination sidecar: the caller by its SPIFFE ID, plaintext and refused calls kept apart', () => {
@@ -96,4 +97,5 @@ test('the refused call: 403 is what the AccessPolicy promises; anything else is 
   assert.match(deniedLines(input.denied, 'bind')[0]!, /bind mode: every caller has the outbound proxy's identity/);
   assert.match(deniedLines({ ...input.denied!, status: 200, body: 'items' }, 'netns')[0]!, /✗ .*expected 403 from the AccessPolicy, got 200 items/);
   assert.deepEqual(deniedLines(null, 'netns'), ['  · no refused call was attempted']);
+  assert.deepEqual(deniedLines(null, 'bind'), ['  · the AccessPolicy is shown in netns mode only (run as root)']);
 });

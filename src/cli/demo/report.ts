@@ -44,14 +44,15 @@ const pct = (part: number, whole: number): string => (whole === 0 ? '–' : `${(
 const spiffe = (td: string, ns: string, sa: string): string => `spiffe://${td}/ns/${ns}/sa/${sa}`;
 
 /** Section 1: which pods got the sidecar, grouped by namespace, and why the others did not. */
-export function injectionLines(pods: readonly DemoPod[]): string[] {
+export function injectionLines(pods: readonly DemoPod[], mode: 'netns' | 'bind' = 'netns'): string[] {
+  const what = mode === 'netns' ? 'ferry-init capture + ferry-proxy sidecar' : 'ferry-proxy sidecar; bind mode runs no capture rules';
   const out: string[] = [];
   const namespaces = [...new Set(pods.map((p) => p.namespace))].sort();
   for (const ns of namespaces) {
     const mine = pods.filter((p) => p.namespace === ns);
     const meshed = mine.filter((p) => p.meshed).map((p) => p.name);
     const plain = mine.filter((p) => !p.meshed);
-    if (meshed.length > 0) out.push(`  ✓ ${ns}: ${meshed.join(', ')} — injected by the webhook's injector (ferry-init capture + ferry-proxy sidecar)`);
+    if (meshed.length > 0) out.push(`  ✓ ${ns}: ${meshed.join(', ')} — injected by the webhook's injector (${what})`);
     const label = mine[0]!.namespaceLabels['ferry.io/inject'];
     const nsWhy = label === undefined ? `namespace ${ns} has no ferry.io/inject label` : `namespace ${ns} has ferry.io/inject=${label}`;
     for (const p of plain) out.push(`  · ${ns}: ${p.name} — not injected (${nsWhy}): ${p.notMeshedBecause ?? 'no reason recorded'}`);
@@ -122,7 +123,7 @@ export function mtlsLines(input: DemoInput): string[] {
 
 /** Section 2b: the call the AccessPolicy must refuse. */
 export function deniedLines(denied: DeniedCall | null, mode: 'netns' | 'bind'): string[] {
-  if (denied === null) return ['  · no refused call was attempted'];
+  if (denied === null) return [mode === 'bind' ? '  · the AccessPolicy is shown in netns mode only (run as root)' : '  · no refused call was attempted'];
   const body = denied.body.trim().split('\n')[0]!.slice(0, 80);
   if (denied.status === 403) {
     const also = mode === 'bind' ? ' (bind mode: every caller has the outbound proxy\'s identity, so the frontend is refused as well)' : '';
