@@ -10,6 +10,7 @@ import type { HttpConnectionManagerConfig } from '../../src/config/types';
 import { systemClock, type Clock } from '../../src/clock/clock';
 import { checkRequestHead } from './request-head';
 import { H2AbuseGuard } from './h2-abuse-guard';
+import { Http1Response, Http2Response, type H1Server, type H2Server } from './stream-state';
 import { afterQueuedResponses } from './queued-responses';
 import { ConnectionTable, DownstreamConnection, type ConnectionInfo } from './downstream-connection';
 import type { ConnectionManagerDeps } from './connection-manager-deps';
@@ -24,8 +25,8 @@ export type { ConnectionManagerDeps } from './connection-manager-deps';
 const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 
 export class HttpConnectionManager {
-  private readonly h1: http.Server;
-  private readonly h2: http2.Http2Server;
+  private readonly h1: H1Server;
+  private readonly h2: H2Server;
   private readonly clock: Clock;
   private readonly connections = new ConnectionTable();
   private readonly sockets = new Set<net.Socket>();
@@ -47,6 +48,7 @@ export class HttpConnectionManager {
     // The head is part of the request: request_timeout bounds it too (Node refuses a larger headers timeout).
     if (config.requestTimeoutMs > 0) headersTimeout = Math.min(headersTimeout, config.requestTimeoutMs);
     this.h1 = http.createServer({
+      ServerResponse: Http1Response,
       maxHeaderSize: config.maxRequestHeadersKb * 1024,
       headersTimeout,
       requestTimeout: config.requestTimeoutMs,
@@ -55,7 +57,7 @@ export class HttpConnectionManager {
       noDelay: true,
       requireHostHeader: false,
     });
-    this.h2Guard = new H2AbuseGuard({ metrics: deps.metrics, logger: deps.logger, now: deps.now, listenerName: deps.listenerName });
+    this.h2Guard = new H2AbuseGuard({ metrics: deps.metrics, logger: deps.logger, clock: this.clock, listenerName: deps.listenerName });
     this.drainer = new Drainer(config, clock, this.h1);
     this.requests = new RequestHandler(config, deps, clock, this.connections, this.h2Guard, () => this.drainer.isDraining);
     this.upgrades = new UpgradeHandler(this.requests, this.h1);
@@ -87,6 +89,7 @@ export class HttpConnectionManager {
     h1.emit('listening');
 
     this.h2 = http2.createServer({
+      Http2ServerResponse: Http2Response,
       maxSessionMemory: 64,
       maxHeaderListPairs: h2HeaderPairsBackstop(config),
       settings: { enablePush: false, maxHeaderListSize: config.maxRequestHeadersKb * 1024, maxConcurrentStreams: config.http2MaxConcurrentStreams },

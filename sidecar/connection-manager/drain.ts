@@ -6,6 +6,7 @@ import * as http2 from 'node:http2';
 import type * as http from 'node:http';
 import type { HttpConnectionManagerConfig } from '../../src/config/types';
 import type { Clock, Timer } from '../../src/clock/clock';
+import type { H1Server } from './stream-state';
 
 /** How long a draining connection manager leaves idle HTTP/1.1 connections open (see drain()). */
 export const DRAIN_IDLE_GRACE_MS = 1_000;
@@ -18,7 +19,7 @@ export class Drainer {
   constructor(
     private readonly config: HttpConnectionManagerConfig,
     private readonly clock: Clock,
-    private readonly h1: http.Server,
+    private readonly h1: H1Server,
   ) {}
 
   get isDraining(): boolean {

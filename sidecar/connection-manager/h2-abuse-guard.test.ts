@@ -42,7 +42,7 @@ interface Harness {
 /** An HTTP/2 server whose requests are left unanswered, guarded; a request closed unanswered is an early reset. */
 async function guardedServer(over: Partial<H2AbuseGuardDeps> = {}): Promise<Harness> {
   const metrics = new ProxyMetrics({ defaultMetrics: false });
-  const guard = new H2AbuseGuard({ metrics, logger: new Logger('test', 'off'), now: systemClock.now, listenerName: 'l', ...over });
+  const guard = new H2AbuseGuard({ metrics, logger: new Logger('test', 'off'), clock: systemClock, listenerName: 'l', ...over });
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (s: http2.ServerHttp2Session) => {

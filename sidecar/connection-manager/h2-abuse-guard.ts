@@ -8,6 +8,7 @@
 // (Node leaves a session its HTTP/2 library shut down without destroying it) is destroyed, so its
 // socket is released. See docs/decisions/0013-http2-abuse-limits.md.
 
+import type { Clock, Timer } from '../../src/clock/clock';
 import * as http2 from 'node:http2';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { Logger } from '../../src/observability/logger';
@@ -26,7 +27,8 @@ export class AbusiveConnectionError extends FerryError {
 export interface H2AbuseGuardDeps {
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
-  readonly now: () => number;
+  /** Reset-budget refills and the probe interval. */
+  readonly clock: Clock;
   readonly listenerName: string;
   readonly resetBudget?: ResetBudgetConfig;
   /** How often quiet sessions are probed with a PING; one left unanswered until the next probe closes its session. */
@@ -53,7 +55,7 @@ export class H2SessionGuard {
     private readonly owner: H2AbuseGuard,
     private readonly remote: string,
   ) {
-    this.budget = new ResetBudget(owner.resetBudget, owner.deps.now());
+    this.budget = new ResetBudget(owner.resetBudget, owner.deps.clock.now());
   }
 
   /** A stream was opened by the client (before the request is handed to the connection manager). */
@@ -72,7 +74,7 @@ export class H2SessionGuard {
     // Streams closed because the whole connection went away are not the client's resets.
     if (this.closed || this.session.destroyed) return;
     this.earlyResets++;
-    if (!this.budget.onEarlyReset(this.owner.deps.now())) this.close('early_resets');
+    if (!this.budget.onEarlyReset(this.owner.deps.clock.now())) this.close('early_resets');
   }
 
   /**
@@ -81,7 +83,7 @@ export class H2SessionGuard {
    */
   deferDispatch(): boolean {
     if (this.completed === 0) return true;
-    return this.earlyResets > 0 && this.budget.suspicious(this.owner.deps.now());
+    return this.earlyResets > 0 && this.budget.suspicious(this.owner.deps.clock.now());
   }
 
   /** @internal one probe round (see H2AbuseGuard). */
@@ -128,7 +130,7 @@ export class H2AbuseGuard {
   private readonly sessions = new Map<http2.Http2Session, H2SessionGuard>();
   /** Each stream's guard: a stream reset early may be destroyed (and have lost its session) before its request is seen. */
   private readonly streams = new WeakMap<http2.Http2Stream, H2SessionGuard>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private readonly probeIntervalMs: number;
 
   constructor(readonly deps: H2AbuseGuardDeps) {
@@ -150,7 +152,7 @@ export class H2AbuseGuard {
       if (this.sessions.size === 0) this.stopTimer();
     });
     if (this.timer === null) {
-      this.timer = setInterval(() => this.probeAll(), this.probeIntervalMs);
+      this.timer = this.deps.clock.setInterval(() => this.probeAll(), this.probeIntervalMs);
       this.timer.unref();
     }
     return g;
@@ -170,7 +172,7 @@ export class H2AbuseGuard {
   }
 
   private stopTimer(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer !== null) this.deps.clock.clearInterval(this.timer);
     this.timer = null;
   }
 

@@ -59,7 +59,7 @@ export class RequestHandler implements StreamHost {
     const router = config.httpFilters.find((f) => f.kind === 'router');
     this.routerDeps = {
       metrics: deps.metrics,
-      now: deps.now,
+      clock,
       random: deps.random,
       suppressEnvoyHeaders: router !== undefined && router.kind === 'router' && router.suppressEnvoyHeaders,
     };

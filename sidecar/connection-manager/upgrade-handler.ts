@@ -14,12 +14,13 @@ import { chooseCluster } from './cluster-choice';
 import { sanitizeClientCert } from './forwarding-headers';
 import { proxyUpgrade } from './upgrade';
 import type { RequestHandler } from './request-handler';
+import type { H1Server } from './stream-state';
 
 export class UpgradeHandler {
   constructor(
     private readonly requests: RequestHandler,
     /** The HTTP/1.1 server, to serve an ignored h2c upgrade again. */
-    private readonly h1: http.Server,
+    private readonly h1: H1Server,
   ) {}
 
   onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {

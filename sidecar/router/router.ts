@@ -2,6 +2,7 @@
 // streams the chosen response back. Every failure becomes a local reply and a metric, never a throw.
 
 import type * as http from 'node:http';
+import type { Clock, Timer } from '../../src/clock/clock';
 import type { RetryPolicyConfig, RouteActionConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { UpstreamCluster, UpstreamHost } from '../cluster/upstream-cluster';
@@ -45,7 +46,8 @@ export interface RouterResponder {
 
 export interface RouterDeps {
   readonly metrics: ProxyMetrics;
-  readonly now: () => number;
+  /** Timeouts, back-off and idle checks. */
+  readonly clock: Clock;
   readonly random: () => number;
   /** The router filter's suppress_envoy_headers: no x-envoy-* header is added to upstream requests. */
   readonly suppressEnvoyHeaders?: boolean;
@@ -78,10 +80,10 @@ export class RouterStream implements AttemptHandler {
   }
   private retriesAcquired = 0;
   private requestAcquired = false;
-  private globalTimer: NodeJS.Timeout | null = null;
-  private perTryTimer: NodeJS.Timeout | null = null;
-  private backoffTimer: NodeJS.Timeout | null = null;
-  private perTryIdleTimer: NodeJS.Timeout | null = null;
+  private globalTimer: Timer | null = null;
+  private perTryTimer: Timer | null = null;
+  private backoffTimer: Timer | null = null;
+  private perTryIdleTimer: Timer | null = null;
   /** When the current attempt last made progress (per_try_idle_timeout), by `deps.now`. */
   private attemptActivityAt = 0;
   /** Hosts tried so far, kept only once a second attempt starts (the first is in upstreamHostKey). */
@@ -119,7 +121,7 @@ export class RouterStream implements AttemptHandler {
   private armRequestTimers(): void {
     if (this.finished) return;
     const t = this.req.action.timeoutMs;
-    if (t > 0 && this.globalTimer === null) this.globalTimer = setTimeout(onGlobalTimer, t, this);
+    if (t > 0 && this.globalTimer === null) this.globalTimer = this.deps.clock.setTimeoutWith(onGlobalTimer, t, this);
     if (this.attempt !== null) this.armPerTryTimers();
   }
 
@@ -127,11 +129,11 @@ export class RouterStream implements AttemptHandler {
     const policy = this.req.retryPolicy;
     if (policy === null) return;
     if (policy.perTryTimeoutMs > 0 && this.perTryTimer === null) {
-      this.perTryTimer = setTimeout(onPerTryTimer, policy.perTryTimeoutMs, this);
+      this.perTryTimer = this.deps.clock.setTimeoutWith(onPerTryTimer, policy.perTryTimeoutMs, this);
     }
     if (policy.perTryIdleTimeoutMs > 0 && this.perTryIdleTimer === null) {
-      this.attemptActivityAt = this.deps.now();
-      this.perTryIdleTimer = setTimeout(onPerTryIdleTimer, policy.perTryIdleTimeoutMs, this);
+      this.attemptActivityAt = this.deps.clock.now();
+      this.perTryIdleTimer = this.deps.clock.setTimeoutWith(onPerTryIdleTimer, policy.perTryIdleTimeoutMs, this);
     }
   }
 
@@ -142,7 +144,7 @@ export class RouterStream implements AttemptHandler {
 
   /** Request body bytes arrived: progress for the current attempt. */
   onBodyProgress(): void {
-    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.now();
+    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.clock.now();
   }
 
   private startAttempt(): void {
@@ -188,6 +190,7 @@ export class RouterStream implements AttemptHandler {
         scheme: r.scheme,
         headers: this.attempts === 1 || this.deps.suppressEnvoyHeaders ? r.headers : { ...r.headers, 'x-envoy-attempt-count': String(this.attempts) },
         connectTimeoutMs: this.cluster.config.connectTimeoutMs,
+        clock: this.deps.clock,
       },
       this,
     );
@@ -228,11 +231,11 @@ export class RouterStream implements AttemptHandler {
 
   private clearPerTryTimers(): void {
     if (this.perTryTimer !== null) {
-      clearTimeout(this.perTryTimer);
+      this.deps.clock.clearTimeout(this.perTryTimer);
       this.perTryTimer = null;
     }
     if (this.perTryIdleTimer !== null) {
-      clearTimeout(this.perTryIdleTimer);
+      this.deps.clock.clearTimeout(this.perTryIdleTimer);
       this.perTryIdleTimer = null;
     }
   }
@@ -255,16 +258,16 @@ export class RouterStream implements AttemptHandler {
     }
     if (this.perTryTimer !== null) {
       // The per-try timeout ends with the response headers; the idle one keeps watching the body.
-      clearTimeout(this.perTryTimer);
+      this.deps.clock.clearTimeout(this.perTryTimer);
       this.perTryTimer = null;
     }
-    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.now();
+    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.clock.now();
     this.out.sendHeaders(status, downstreamResponseHeaders(headers));
   }
 
   onData(chunk: Buffer): void {
     if (this.finished) return;
-    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.now();
+    if (this.perTryIdleTimer !== null) this.attemptActivityAt = this.deps.clock.now();
     if (!this.out.sendData(chunk)) {
       const a = this.attempt;
       if (a !== null && this.pausedUpstream === null) {
@@ -367,7 +370,7 @@ export class RouterStream implements AttemptHandler {
     if (a !== null) a.abort();
     this.releaseHost();
     const delay = retryBackoffMs(policy, this.attempts, this.deps.random);
-    this.backoffTimer = setTimeout(onBackoffTimer, delay, this);
+    this.backoffTimer = this.deps.clock.setTimeoutWith(onBackoffTimer, delay, this);
     return true;
   }
 
@@ -390,9 +393,9 @@ export class RouterStream implements AttemptHandler {
     this.perTryIdleTimer = null;
     if (this.finished) return;
     const idle = this.req.retryPolicy?.perTryIdleTimeoutMs ?? 0;
-    const left = this.attemptActivityAt + idle - this.deps.now();
+    const left = this.attemptActivityAt + idle - this.deps.clock.now();
     if (left > 0) {
-      this.perTryIdleTimer = setTimeout(onPerTryIdleTimer, left, this);
+      this.perTryIdleTimer = this.deps.clock.setTimeoutWith(onPerTryIdleTimer, left, this);
       return;
     }
     this.deps.metrics.upstreamTimeouts.labels(this.cluster.name, 'per_try_idle').inc();
@@ -473,8 +476,8 @@ export class RouterStream implements AttemptHandler {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.globalTimer) clearTimeout(this.globalTimer);
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    if (this.globalTimer) this.deps.clock.clearTimeout(this.globalTimer);
+    if (this.backoffTimer) this.deps.clock.clearTimeout(this.backoffTimer);
     this.clearPerTryTimers();
     this.req.body.release();
     const res = this.cluster.resources;

@@ -1,6 +1,7 @@
 // One attempt of a request to one upstream endpoint, over HTTP/1.1 or HTTP/2, with classified failures.
 
 import type * as http from 'node:http';
+import { systemClock, type Clock, type Timer } from '../../src/clock/clock';
 import * as http2 from 'node:http2';
 import type { Http1Connection, Http1ConnectionUser } from './http1-client';
 import type { Http1Pool, Http1Waiter } from './http1-pool';
@@ -29,6 +30,8 @@ export interface AttemptRequest {
   /** Lower-case header record without hop-by-hop or pseudo headers. */
   readonly headers: Record<string, string | string[]>;
   readonly connectTimeoutMs: number;
+  /** The connect timer's clock (default systemClock). */
+  readonly clock?: Clock;
 }
 
 export interface UpstreamAttempt {
@@ -226,9 +229,11 @@ class Http2Attempt implements UpstreamAttempt {
   private readonly stream: http2.ClientHttp2Stream;
   private done = false;
   private gotResponse = false;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private connectTimer: Timer | null = null;
+  private readonly clock: Clock;
 
   constructor(host: AttemptTarget, r: AttemptRequest, private readonly h: AttemptHandler) {
+    this.clock = r.clock ?? systemClock;
     const headers: http2.OutgoingHttpHeaders = {
       ':method': r.method,
       ':path': r.path,
@@ -247,13 +252,14 @@ class Http2Attempt implements UpstreamAttempt {
     this.stream = stream;
     const session = stream.session!;
     let connected = !session.connecting;
+    const clock = this.clock;
     if (!connected) {
       const onConnect = (): void => {
         connected = true;
-        if (this.connectTimer) clearTimeout(this.connectTimer);
+        if (this.connectTimer) clock.clearTimeout(this.connectTimer);
       };
       session.once('connect', onConnect);
-      this.connectTimer = setTimeout(() => {
+      this.connectTimer = clock.setTimeout(() => {
         if (!connected && !this.done) {
           this.fail('connect_timeout', new Error(`connect timeout after ${r.connectTimeoutMs} ms`));
           session.destroy();
@@ -306,7 +312,7 @@ class Http2Attempt implements UpstreamAttempt {
   private fail(kind: UpstreamFailure, err: Error): void {
     if (this.done) return;
     this.done = true;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.connectTimer) this.clock.clearTimeout(this.connectTimer);
     this.h.onError(kind, err);
   }
 
@@ -337,7 +343,7 @@ class Http2Attempt implements UpstreamAttempt {
 
   abort(): void {
     this.done = true;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.connectTimer) this.clock.clearTimeout(this.connectTimer);
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
   }
 }

@@ -14,6 +14,8 @@ export interface Clock {
   /** Milliseconds since the Unix epoch: timestamps, certificate validity, anything shown to a user. */
   wallNow(): number;
   setTimeout(fn: () => void, ms: number): Timer;
+  /** setTimeout without a closure: `fn(arg)` when due (for per-request timers on the data path). */
+  setTimeoutWith<A>(fn: (arg: A) => void, ms: number, arg: A): Timer;
   clearTimeout(t: Timer | null | undefined): void;
   setInterval(fn: () => void, ms: number): Timer;
   clearInterval(t: Timer | null | undefined): void;
@@ -23,6 +25,7 @@ export const systemClock: Clock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setTimeoutWith: (fn, ms, arg) => setTimeout(fn, ms, arg),
   clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout | undefined),
   setInterval: (fn, ms) => setInterval(fn, ms),
   clearInterval: (t) => clearInterval(t as NodeJS.Timeout | undefined),

@@ -37,6 +37,9 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     return this.add(fn, ms, null);
   }
+  setTimeoutWith<A>(fn: (arg: A) => void, ms: number, arg: A): Timer {
+    return this.add(() => fn(arg), ms, null);
+  }
   setInterval(fn: () => void, ms: number): Timer {
     return this.add(fn, ms, Math.max(1, ms));
   }
