@@ -100,4 +100,5 @@ test('a baseline build gets its own ratio row beside ferry / envoy, and the repo
     pinning: 'none', runs: withBase,
   };
   assert.match(renderResultsMarkdown(report), /ferry-baseline: 9ed9b1c/);
+  assert.match(renderResultsMarkdown(report), /with `make bench-compare BASE=9ed9b1c`/);
 });

@@ -259,7 +259,7 @@ export function renderResultsMarkdown(report: BenchReport): string {
   const parts = [
     `# Benchmark results (${report.mode})`,
     '',
-    `Run ${report.date} with \`make ${report.mode === 'quick' ? 'bench-quick' : 'bench'}\`. Machine: ${m.cpus} CPUs, Node ${m.node}, ` +
+    `Run ${report.date} with \`${report.baseline_commit ? `make bench-compare BASE=${report.baseline_commit}` : `make ${report.mode === 'quick' ? 'bench-quick' : 'bench'}`}\`. Machine: ${m.cpus} CPUs, Node ${m.node}, ` +
       `Envoy ${m.envoy}, HAProxy ${m.haproxy}, fortio ${m.fortio}. All traffic on 127.0.0.1. ` +
       '`pair`: mTLS between hop A and hop B (ECDSA P-256 certificates from a Ferry CA, each side verifies the other against it; SPIFFE ID checks as in BENCHMARKS.md); everything else plain text.',
     '',
