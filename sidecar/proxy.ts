@@ -165,6 +165,7 @@ export class Proxy implements AdminTarget {
       },
       this.logger.child('xds'),
       this.random,
+      this.clock,
     );
     this.ads.start();
     let timer: Timer | null = null;

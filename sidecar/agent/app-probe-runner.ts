@@ -6,6 +6,7 @@
 // with status SERVING. Every probe has a deadline (the probe's timeoutSeconds) and opens a fresh
 // connection that it closes, like the kubelet.
 
+import { systemClock, type Clock } from '../../src/clock/clock';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
@@ -24,6 +25,8 @@ export interface ProbeTarget {
   readonly host?: string;
   /** HTTP probes without a Host header of their own send `<podIp>:<port>`, as the kubelet does. */
   readonly podIp?: string;
+  /** The probe's deadline (default systemClock). */
+  readonly clock?: Clock;
 }
 
 /** The kubelet reads at most this much of a probe's response body. */
@@ -44,6 +47,7 @@ function hostPort(host: string, port: number): string {
 
 /** Runs `start` with a deadline; `finish` resolves once, the timer is always cleared. */
 function withDeadline(
+  clock: Clock,
   timeoutMs: number,
   what: string,
   start: (finish: (r: ProbeResult) => void) => () => void,
@@ -54,11 +58,11 @@ function withDeadline(
     const finish = (r: ProbeResult): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       cleanup();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, detail: `${what}: timed out after ${timeoutMs} ms` }), timeoutMs);
+    const timer = clock.setTimeout(() => finish({ ok: false, detail: `${what}: timed out after ${timeoutMs} ms` }), timeoutMs);
     cleanup = start(finish);
     if (done) cleanup();
   });
@@ -74,7 +78,7 @@ function httpProbe(a: Extract<AppProbeAction, { type: 'http' }>, timeoutMs: numb
   headers.accept ??= '*/*';
   headers.host ??= hostPort(target.podIp ?? host, a.port);
   headers.connection = 'close';
-  return withDeadline(timeoutMs, what, (finish) => {
+  return withDeadline(target.clock ?? systemClock, timeoutMs, what, (finish) => {
     const options: https.RequestOptions = { host, port: a.port, path: a.path, method: 'GET', headers, agent: false };
     if (a.scheme === 'HTTPS') options.rejectUnauthorized = false;
     const req = (a.scheme === 'HTTPS' ? https : http).request(options, (res) => {
@@ -101,7 +105,7 @@ function httpProbe(a: Extract<AppProbeAction, { type: 'http' }>, timeoutMs: numb
 function tcpProbe(port: number, timeoutMs: number, target: ProbeTarget): Promise<ProbeResult> {
   const host = target.host ?? '127.0.0.1';
   const what = `TCP connect ${hostPort(host, port)}`;
-  return withDeadline(timeoutMs, what, (finish) => {
+  return withDeadline(target.clock ?? systemClock, timeoutMs, what, (finish) => {
     const socket = net.connect({ host, port });
     socket.once('connect', () => finish({ ok: true, detail: `${what}: connected` }));
     socket.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${reason(err)}` }));
@@ -112,7 +116,7 @@ function tcpProbe(port: number, timeoutMs: number, target: ProbeTarget): Promise
 function grpcProbe(port: number, service: string, timeoutMs: number, target: ProbeTarget): Promise<ProbeResult> {
   const host = target.host ?? '127.0.0.1';
   const what = `gRPC health check ${hostPort(host, port)}${service ? ` service "${service}"` : ''}`;
-  return withDeadline(timeoutMs, what, (finish) => {
+  return withDeadline(target.clock ?? systemClock, timeoutMs, what, (finish) => {
     const session = http2.connect(`http://${hostPort(host, port)}`);
     session.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${reason(err)}` }));
     const req = session.request({

@@ -1,6 +1,7 @@
 // The cluster manager: every upstream cluster by name — static ones from the bootstrap, dynamic
 // ones from CDS — with their EDS assignments, replaced without dropping in-flight requests.
 
+import { systemClock } from '../../src/clock/clock';
 import type { ClusterConfig, LoadAssignmentConfig } from '../../src/config/types';
 import { UpstreamCluster, type ClusterDeps } from './upstream-cluster';
 
@@ -78,7 +79,7 @@ export class ClusterManager {
 
   private retire(c: UpstreamCluster): void {
     c.stopChecks();
-    setTimeout(() => c.close(), RETIRE_AFTER_MS).unref();
+    (this.deps.clock ?? systemClock).setTimeout(() => c.close(), RETIRE_AFTER_MS).unref();
   }
 
   get(name: string): UpstreamCluster | undefined {

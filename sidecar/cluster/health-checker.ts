@@ -13,6 +13,7 @@
 // - gRPC: grpc.health.v1.Health/Check over HTTP/2 with HealthCheckRequest{service}; passes on
 //   grpc-status 0 and status SERVING (1).
 
+import { systemClock, type Clock, type Timer } from '../../src/clock/clock';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as http2 from 'node:http2';
@@ -43,6 +44,8 @@ export interface HealthCheckerOptions {
   /** Whether the cluster has carried traffic recently (else no_traffic_interval applies). */
   hasTraffic(): boolean;
   readonly random: () => number;
+  /** Check intervals and timeouts (default systemClock). */
+  readonly clock?: Clock;
   /** Optional: every completed check, with the host's health after it (e.g. to un-eject outliers on a pass). */
   onCheck?(key: string, result: HealthCheckResult, healthy: boolean): void;
 }
@@ -51,8 +54,8 @@ type Check = HealthCheckConfig['check'];
 
 class Session {
   readonly state: HostHealthState;
-  timer: NodeJS.Timeout | null = null;
-  probeTimer: NodeJS.Timeout | null = null;
+  timer: Timer | null = null;
+  probeTimer: Timer | null = null;
   /** Ends the probe in flight (destroying its socket/stream); null when none. */
   abortProbe: (() => void) | null = null;
   probeSeq = 0;
@@ -91,11 +94,14 @@ export class HealthChecker {
   private readonly sessions = new Map<string, Session>();
   private running = false;
 
+  private readonly clock: Clock;
+
   constructor(
     readonly config: HealthCheckConfig,
     private readonly opts: HealthCheckerOptions,
   ) {
     this.sm = new HealthCheckStateMachine(config);
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Replaces the probed endpoints; keeps the state of endpoints that stay. */
@@ -147,8 +153,8 @@ export class HealthChecker {
   private close(s: Session): void {
     s.closed = true;
     s.probeSeq++;
-    if (s.timer !== null) clearTimeout(s.timer);
-    if (s.probeTimer !== null) clearTimeout(s.probeTimer);
+    if (s.timer !== null) this.clock.clearTimeout(s.timer);
+    if (s.probeTimer !== null) this.clock.clearTimeout(s.probeTimer);
     s.timer = s.probeTimer = null;
     const abort = s.abortProbe;
     s.abortProbe = null;
@@ -157,8 +163,8 @@ export class HealthChecker {
   }
 
   private schedule(s: Session, delayMs: number): void {
-    if (s.timer !== null) clearTimeout(s.timer);
-    s.timer = setTimeout(() => {
+    if (s.timer !== null) this.clock.clearTimeout(s.timer);
+    s.timer = this.clock.setTimeout(() => {
       s.timer = null;
       this.probe(s);
     }, delayMs);
@@ -171,12 +177,12 @@ export class HealthChecker {
     const finish = (result: HealthCheckResult): void => {
       if (seq !== s.probeSeq || s.closed) return;
       s.probeSeq++; // later callbacks of this probe are ignored
-      if (s.probeTimer !== null) clearTimeout(s.probeTimer);
+      if (s.probeTimer !== null) this.clock.clearTimeout(s.probeTimer);
       s.probeTimer = null;
       s.abortProbe = null;
       this.onResult(s, result);
     };
-    s.probeTimer = setTimeout(() => {
+    s.probeTimer = this.clock.setTimeout(() => {
       s.probeTimer = null;
       const abort = s.abortProbe;
       finish('timeout');

@@ -6,7 +6,7 @@
 
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
-import { systemClock, type Clock } from '../../src/clock/clock';
+import { systemClock, type Clock, type Timer } from '../../src/clock/clock';
 import type { ClusterConfig, EndpointConfig, HealthStatus, LoadAssignmentConfig } from '../../src/config/types';
 import type { ProxyMetrics } from '../../src/observability/metrics';
 import type { Logger } from '../../src/observability/logger';
@@ -115,8 +115,8 @@ export class UpstreamCluster {
   private readonly healthCheckers: HealthChecker[] = [];
   private hosts = new Map<string, UpstreamHost>();
   private hostList: UpstreamHost[] = [];
-  private outlierTimer: NodeJS.Timeout | null = null;
-  private dnsTimer: NodeJS.Timeout | null = null;
+  private outlierTimer: Timer | null = null;
+  private dnsTimer: Timer | null = null;
   private closed = false;
   /** Picks so far, and as of the last traffic check: "has traffic" without a clock read per request. */
   private picks = 0;
@@ -145,6 +145,7 @@ export class UpstreamCluster {
       this.healthCheckers.push(
         new HealthChecker(hc, {
           clusterName: this.name,
+          clock: this.clock,
           tls: config.tls,
           identity: deps.identity ?? null,
           random: deps.random,
@@ -263,11 +264,11 @@ export class UpstreamCluster {
 
   private readonly originalDst = new Map<string, UpstreamHost>();
   private readonly originalDstUsed = new Set<string>();
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: Timer | null = null;
 
   private scheduleOriginalDstSweep(): void {
     if (this.sweepTimer !== null || this.closed) return;
-    this.sweepTimer = setTimeout(() => {
+    this.sweepTimer = this.clock.setTimeout(() => {
       this.sweepTimer = null;
       for (const [key, h] of this.originalDst) {
         if (!this.originalDstUsed.has(key) && h.stats.activeRequests === 0) {
@@ -367,7 +368,7 @@ export class UpstreamCluster {
     const od = this.outlier;
     if (!od || this.closed) return;
     const delay = Math.max(1, od.nextEvaluationAt() - this.deps.now());
-    this.outlierTimer = setTimeout(() => {
+    this.outlierTimer = this.clock.setTimeout(() => {
       const events = od.evaluate(this.deps.now());
       if (events.length > 0) this.applyOutlierEvents(events);
       this.scheduleOutlier();
@@ -441,7 +442,7 @@ export class UpstreamCluster {
 
   private scheduleDns(): void {
     if (this.closed) return;
-    this.dnsTimer = setTimeout(() => {
+    this.dnsTimer = this.clock.setTimeout(() => {
       void this.resolveDns().finally(() => this.scheduleDns());
     }, this.dnsRefreshMs || this.config.dnsRefreshRateMs);
     this.dnsTimer.unref();
@@ -450,18 +451,18 @@ export class UpstreamCluster {
   /** Stops health checks, DNS and outlier timers; pools stay for requests still in flight. */
   stopChecks(): void {
     this.closed = true;
-    if (this.outlierTimer) clearTimeout(this.outlierTimer);
-    if (this.dnsTimer) clearTimeout(this.dnsTimer);
+    if (this.outlierTimer) this.clock.clearTimeout(this.outlierTimer);
+    if (this.dnsTimer) this.clock.clearTimeout(this.dnsTimer);
     for (const hc of this.healthCheckers) hc.stop();
   }
 
   /** Stops timers and health checks and closes pooled connections. */
   close(): void {
     this.closed = true;
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     for (const h of this.originalDst.values()) h.close();
-    if (this.outlierTimer) clearTimeout(this.outlierTimer);
-    if (this.dnsTimer) clearTimeout(this.dnsTimer);
+    if (this.outlierTimer) this.clock.clearTimeout(this.outlierTimer);
+    if (this.dnsTimer) this.clock.clearTimeout(this.dnsTimer);
     for (const hc of this.healthCheckers) hc.stop();
     for (const h of this.hostList) h.close();
   }

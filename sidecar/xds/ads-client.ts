@@ -4,6 +4,7 @@
 // If the stream breaks, the proxy keeps serving its last configuration and reconnects with
 // jittered back-off; on reconnect it tells the server which versions it already has.
 
+import { systemClock, type Clock, type Timer } from '../../src/clock/clock';
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterConfig, ListenerConfig, LoadAssignmentConfig, NodeConfig, RouteConfiguration } from '../../src/config/types';
 import { adsClient, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from '../../src/xds/ads-service';
@@ -52,7 +53,7 @@ export class AdsClient {
   /** Names held per type: LDS/CDS responses replace them; RDS/EDS responses may carry only what changed, so they add. */
   private readonly held = new Map<string, Set<string>>();
   private retryMs = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private stopped = false;
   private connected = false;
   /** Serializes response handling so types apply in arrival order. */
@@ -68,6 +69,8 @@ export class AdsClient {
     private readonly h: XdsHandlers,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
+    /** The reconnect back-off's timer (default systemClock). */
+    private readonly clock: Clock = systemClock,
   ) {
     this.initialized = new Promise((resolve) => (this.firstLds = resolve));
     if (!want.lds && this.firstLds) this.firstLds();
@@ -137,7 +140,7 @@ export class AdsClient {
     // The cap is lower than Envoy's 30 s so a restarted controller is back in sync quickly.
     this.retryMs = Math.min(10_000, this.retryMs === 0 ? 500 : this.retryMs * 2);
     const delay = Math.floor(this.retryMs / 2 + this.random() * (this.retryMs / 2));
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       this.connect();
     }, delay);
@@ -253,7 +256,7 @@ export class AdsClient {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.call?.cancel();
     this.call = null;
     this.client?.close();

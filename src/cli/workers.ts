@@ -1,6 +1,7 @@
 // Multi-worker mode (`--concurrency N`): N worker processes share the listening sockets (the kernel
 // spreads connections), and the primary runs the admin server over all of them.
 
+import { systemClock } from '../clock/clock';
 import cluster, { type Worker } from 'node:cluster';
 import * as http from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
@@ -76,7 +77,7 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
       const id = ++seq;
       pending.set(id, { left: workers.length, parts: [], resolve });
       for (const w of workers) w.send({ ferry: what, id } satisfies Msg);
-      setTimeout(() => {
+      systemClock.setTimeout(() => {
         const p = pending.get(id);
         if (p) {
           pending.delete(id);
@@ -90,7 +91,7 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
     state = 'DRAINING';
     const exits = workers.map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
     for (const w of workers) if (!w.isDead()) w.send({ ferry: 'drain' } satisfies Msg);
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, drainMs + 2_000))]);
+    await Promise.race([Promise.all(exits), new Promise<void>((r) => systemClock.setTimeout(() => r(), drainMs + 2_000))]);
     for (const w of workers) if (!w.isDead()) w.kill('SIGKILL');
   };
   // Each worker's metrics, summed per series (counters and histograms add; gauges add too).
@@ -114,7 +115,7 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
     },
     quit: () => void stopAll().then(() => process.exit(0)),
   };
-  const refresh = setInterval(() => void ask('get-clusters').then((c) => (lastClusters = c)), 1_000);
+  const refresh = systemClock.setInterval(() => void ask('get-clusters').then((c) => (lastClusters = c)), 1_000);
   refresh.unref();
   lastClusters = await ask('get-clusters');
   const admin = cfg.admin ? new AdminServer(target, cfg.admin.address) : null;
@@ -133,7 +134,7 @@ export async function runPrimary(cfg: BootstrapConfig, n: number, drainMs: numbe
   return new Promise<number>((resolve) => {
     const shutdown = (): void => {
       void stopAll().then(async () => {
-        clearInterval(refresh);
+        systemClock.clearInterval(refresh);
         await admin?.close();
         stats?.close();
         resolve(0);
