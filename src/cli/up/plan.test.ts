@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { ServiceObject } from '../../controller/model/types';
 import { bindAddresses, netnsAddresses } from './addresses';
 import { addressRange, assignClusterIps, expandVars, podEndpointSlices, selects, serviceEnv, targetPortOn } from './plan';
-import { ProbeState } from './probes';
+import { ProbeState, StartupGate } from './probes';
 import type { PodTemplate } from './workload';
 
 function service(name: string, selector: Record<string, string>, clusterIP: string | null = null, namespace = 'shop'): ServiceObject {
@@ -75,6 +75,14 @@ test('ProbeState: thresholds of consecutive results flip the state', () => {
     s.record(ok);
     assert.equal(s.passing, passing, `step ${i}`);
   }
+});
+
+test('StartupGate: the first success starts the other probes; failureThreshold failures in a row restart, then it counts again', () => {
+  const g = new StartupGate(3);
+  assert.deepEqual([false, false, true].map((ok) => g.record(ok)), ['waiting', 'waiting', 'started']);
+  assert.equal(g.record(false), 'waiting', 'after start the startup probe no longer judges');
+  const h = new StartupGate(2);
+  assert.deepEqual([false, false, false, false, true].map((ok) => h.record(ok)), ['waiting', 'restart', 'waiting', 'restart', 'started']);
 });
 
 test('run addresses avoid routed prefixes and other runs', () => {

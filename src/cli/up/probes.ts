@@ -58,6 +58,29 @@ export class ProbeState {
   }
 }
 
+/**
+ * A startupProbe's verdict, as the kubelet gives it: the first success starts the container's readiness
+ * and liveness probes; failureThreshold consecutive failures before that restart the container.
+ */
+export class StartupGate {
+  private failures = 0;
+  started = false;
+  constructor(private readonly failureThreshold: number) {}
+
+  record(ok: boolean): 'started' | 'restart' | 'waiting' {
+    if (this.started) return 'waiting';
+    if (ok) {
+      this.started = true;
+      return 'started';
+    }
+    if (++this.failures >= this.failureThreshold) {
+      this.failures = 0;
+      return 'restart';
+    }
+    return 'waiting';
+  }
+}
+
 /** Runs `probe` every periodSeconds after initialDelaySeconds; `onChange` hears each state change. Stop with `stop()`. */
 export class ProbeLoop {
   readonly state: ProbeState;
@@ -71,6 +94,8 @@ export class ProbeLoop {
     private readonly clock: Clock,
     initiallyPassing: boolean,
     private readonly onChange: (passing: boolean) => void,
+    /** Every result, changed or not (a startup probe counts them). */
+    private readonly onResult?: (ok: boolean) => void,
   ) {
     this.state = new ProbeState(probe.successThreshold ?? 1, probe.failureThreshold ?? 3, initiallyPassing);
     this.timer = clock.setTimeout(() => void this.tick(), (probe.initialDelaySeconds ?? 0) * 1000);
@@ -79,6 +104,8 @@ export class ProbeLoop {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const ok = await probeOnce(this.probe, this.host, this.resolvePort);
+    if (this.stopped) return;
+    this.onResult?.(ok);
     if (this.stopped) return;
     if (this.state.record(ok)) this.onChange(this.state.passing);
     // A short first period while not passing, so readiness shows quickly at start-up.

@@ -20,7 +20,7 @@ import { bindAddresses, freePort, netnsAddresses, type RunAddresses } from './ad
 import { podRun, remapMounts, type ContainerRun, type PodRun } from './injected-pod';
 import type { Manifests } from './manifests';
 import { addressRange, assignClusterIps, podEndpointSlices, registryMeshObjects, registryPod, serviceEnv } from './plan';
-import { ProbeLoop } from './probes';
+import { ProbeLoop, StartupGate } from './probes';
 import type { PodTemplate } from './workload';
 
 /** The repository root, from dist/src/cli/up. */
@@ -396,16 +396,32 @@ export class UpRun {
       return n === PORT_HEALTH ? n : pod.appPorts.get(n) ?? n;
     };
     const readiness: Probe | undefined = c.run.readinessProbe;
-    pod.ready.set(c.run.name, readiness === undefined);
-    if (readiness) pod.probes.push(new ProbeLoop(readiness, pod.ip, resolvePort, this.o.clock, false, (ok) => this.setReady(pod, c.run.name, ok)));
-    if (c.run.livenessProbe) {
-      pod.probes.push(new ProbeLoop(c.run.livenessProbe, pod.ip, resolvePort, this.o.clock, true, (ok) => {
-        if (!ok && c.proc && !c.proc.exitStatus) {
-          this.o.out(`  ✗ pod ${pod.template.pod.metadata.namespace}/${pod.template.pod.metadata.name}: ${c.run.name} failed its liveness probe; restarting`);
-          void c.proc.stop(this.o.clock, 2000);
-        }
-      }));
-    }
+    const restart = (why: string): void => {
+      if (c.proc && !c.proc.exitStatus) {
+        this.o.out(`  ✗ pod ${pod.template.pod.metadata.namespace}/${pod.template.pod.metadata.name}: ${c.run.name} failed its ${why} probe; restarting`);
+        void c.proc.stop(this.o.clock, 2000);
+      }
+    };
+    // Not ready until its readiness probe passes, or (without one) until its startup probe has.
+    pod.ready.set(c.run.name, readiness === undefined && c.run.startupProbe === undefined);
+    const mainProbes = (): void => {
+      if (readiness) pod.probes.push(new ProbeLoop(readiness, pod.ip, resolvePort, this.o.clock, false, (ok) => this.setReady(pod, c.run.name, ok)));
+      else this.setReady(pod, c.run.name, true);
+      if (c.run.livenessProbe) pod.probes.push(new ProbeLoop(c.run.livenessProbe, pod.ip, resolvePort, this.o.clock, true, (ok) => { if (!ok) restart('liveness'); }));
+    };
+    const startup = c.run.startupProbe;
+    if (startup === undefined) return mainProbes();
+    // The kubelet's startupProbe: readiness and liveness wait for its first success; its failures restart the container.
+    const gate = new StartupGate(startup.failureThreshold ?? 3);
+    const loop: ProbeLoop = new ProbeLoop(startup, pod.ip, resolvePort, this.o.clock, false, () => undefined, (ok) => {
+      const verdict = gate.record(ok);
+      if (verdict === 'restart') restart('startup');
+      else if (verdict === 'started') {
+        loop.stop();
+        if (!this.stopping) mainProbes();
+      }
+    });
+    pod.probes.push(loop);
   }
 
   private podReady(pod: RunningPod): boolean {
