@@ -7,8 +7,8 @@
 
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Istio's standard request labels (docs/metrics.md lists each with where its value comes from). */
-export const REQUEST_LABELS = [
+/** Who called whom: Istio's workload, identity and service labels, shared by request and TCP metrics. */
+const PEER_LABELS = [
   'reporter',
   'source_workload',
   'source_workload_namespace',
@@ -24,6 +24,11 @@ export const REQUEST_LABELS = [
   'destination_service_name',
   'destination_service_namespace',
   'destination_cluster',
+] as const;
+
+/** Istio's standard request labels (docs/metrics.md lists each with where its value comes from). */
+export const REQUEST_LABELS = [
+  ...PEER_LABELS,
   'request_protocol',
   'response_code',
   'grpc_response_status',
@@ -31,24 +36,7 @@ export const REQUEST_LABELS = [
   'connection_security_policy',
 ] as const;
 
-export const TCP_LABELS = [
-  'reporter',
-  'source_workload',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'destination_workload',
-  'destination_workload_namespace',
-  'destination_principal',
-  'destination_app',
-  'destination_version',
-  'destination_service',
-  'destination_service_name',
-  'destination_service_namespace',
-  'destination_cluster',
-  'connection_security_policy',
-] as const;
+export const TCP_LABELS = [...PEER_LABELS, 'connection_security_policy'] as const;
 
 /** Request and response body size buckets in bytes (Istio's: 1 B to 100 MB by powers of ten). */
 export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];

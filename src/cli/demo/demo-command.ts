@@ -15,6 +15,7 @@ import { parsePrometheusText, type Sample } from '../../observability/prom-text'
 import { removeStaleRuns } from '../../os/run-record';
 import { readManifests } from '../up/manifests';
 import { UpRun } from '../up/run';
+import { StopRequest } from '../up/stop-request';
 import { chooseMode } from '../up/up-command';
 import { formatStatTable, statRows } from '../stat/stat-table';
 import { deniedLines, injectionLines, mtlsLines, rescueLines, type DeniedCall, type DemoInput, type DemoPod, type DemoService } from './report';
@@ -165,19 +166,10 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
   const manifests = mode === 'bind' ? { ...all, meshObjects: all.meshObjects.filter((o) => o.kind !== 'AccessPolicy') } : all;
   if (mode === 'bind') out('ferry demo: bind mode leaves the AccessPolicy out (every caller has the outbound proxy\'s identity); as root, netns mode gives each pod its own');
   const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: 90_000, clock, out: (l) => out(`  ${l}`) });
-  let stop = false;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((r) => (wake = r));
-  const onSignal = (): void => {
-    stop = true;
-    wake();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  void deps.stopSignal?.then(onSignal);
+  const stop = new StopRequest(deps.stopSignal);
   const sleep = (ms: number): Promise<void> => new Promise((r) => {
     const t = clock.setTimeout(r, ms);
-    void stopped.then(() => {
+    void stop.stopped.then(() => {
       clock.clearTimeout(t);
       r();
     });
@@ -185,20 +177,20 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
   let code = 0;
   try {
     const t0 = clock.now();
-    await Promise.race([run.start(), stopped.then(() => Promise.reject(new Error('interrupted during start-up')))]);
+    await stop.interrupts(run.start(), 'during start-up');
     const { total, meshed } = run.podCount;
     out(`ferry demo: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods, ${meshed} meshed; run folder ${run.dir}`);
     const state = (): RunState => JSON.parse(readFileSync(join(run.dir, 'state.json'), 'utf8')) as RunState;
     out(`ferry demo: traffic for ${seconds} s (loadgen calls the frontend, which calls catalog and cart; cart keeps counts in store over TCP)`);
     const until = clock.now() + seconds * 1000;
-    while (!stop && clock.now() < until) {
+    while (!stop.requested && clock.now() < until) {
       await sleep(Math.min(10_000, until - clock.now()));
       const st = state();
       const so = servedSoFar(st, await scrape(st));
       const share = (k: number): string => (so.total ? `${((100 * k) / so.total).toFixed(1)} %` : '–');
       out(`  ${Math.round((seconds * 1000 - (until - clock.now())) / 1000)} s: the frontend answered ${so.total} requests, ${share(so.ok)} with 200, ${share(so.mtls)} over mutual TLS`);
     }
-    if (stop) throw new Error('interrupted');
+    if (stop.requested) throw new Error('interrupted');
     const s = state();
     const denied = mode === 'netns' ? await deniedCall(s) : null;
     const input = demoInput(s, run.dir, manifests.namespaces, await scrape(s), denied);
@@ -226,10 +218,10 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
     out('');
     if (values.keep) {
       out(`ferry demo: --keep: the mesh keeps running; Ctrl-C stops it (state ${join(run.dir, 'state.json')})`);
-      await stopped;
+      await stop.stopped;
     }
   } catch (err) {
-    if (!stop) {
+    if (!stop.requested) {
       out(`ferry demo: ${(err as Error).message}`);
       code = 1;
     }
@@ -237,8 +229,7 @@ export async function demoCommand(argv: string[], deps: DemoDeps = {}): Promise<
     out('ferry demo: stopping');
     const what = await run.stop();
     out(`ferry demo: stopped; removed ${what}; logs kept in ${join(run.dir, 'logs')}`);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.dispose();
   }
   return code;
 }

@@ -11,6 +11,7 @@ import { addonPath } from '../../../sidecar/native/original-dst';
 import { readManifests } from './manifests';
 import { DEFAULT_SCRAPE_INTERVAL_SECONDS, prometheusConfig, prometheusDuration } from './prometheus-config';
 import { netnsUnavailable, UpRun, type Mode } from './run';
+import { StopRequest } from './stop-request';
 
 export const UP_USAGE = `usage: ferry up -f FILE|DIR [flags]
 
@@ -99,19 +100,10 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   if (accessLogFormat !== 'text' && accessLogFormat !== 'json') throw new UsageError(`flag --access-log-format: ${JSON.stringify(accessLogFormat)} is not text or json`);
   const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out, accessLogFormat });
   out(`ferry up: run folder ${run.dir}`);
-  let stopRequested = false;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((r) => (wake = r));
-  const onSignal = (): void => {
-    stopRequested = true;
-    wake();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  void deps.stopSignal?.then(onSignal);
+  const stop = new StopRequest(deps.stopSignal);
   let code = 0;
   try {
-    await Promise.race([run.start(), stopped.then(() => Promise.reject(new Error('interrupted during start-up')))]);
+    await stop.interrupts(run.start(), 'during start-up');
     if (promConfig) {
       const file = join(run.dir, 'prometheus.yml');
       const text = prometheusConfig(JSON.parse(readFileSync(join(run.dir, 'state.json'), 'utf8')), { scrapeIntervalSeconds: scrapeInterval });
@@ -123,11 +115,11 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
     // The state path stays last: tools read it up to the end of the line.
     out(`ferry up: ready in ${((clock.now() - t0) / 1000).toFixed(1)} s — ${total} pods (${meshed} meshed, ${total - meshed} not); dashboard ${run.dashboardUrl}; state ${join(run.dir, 'state.json')}`);
     out(`ferry up: access logs (${accessLogFormat}): a line per request and TCP connection in each sidecar's log, ${join(run.dir, 'logs', '<namespace>.<pod>.ferry-proxy.log')}`);
-    const timer = duration !== null ? clock.setTimeout(onSignal, duration * 1000) : null;
-    if (!stopRequested) await stopped;
+    const timer = duration !== null ? clock.setTimeout(() => stop.request(), duration * 1000) : null;
+    await stop.stopped;
     clock.clearTimeout(timer);
   } catch (err) {
-    if (!stopRequested) {
+    if (!stop.requested) {
       out(`ferry up: ${(err as Error).message}`);
       code = 1;
     }
@@ -135,8 +127,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
     out('ferry up: stopping');
     const what = await run.stop();
     out(`ferry up: stopped; removed ${what}; logs kept in ${join(run.dir, 'logs')}`);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.dispose();
   }
   return code;
 }
