@@ -40,6 +40,19 @@ function handshake(port: number, opts: tls.ConnectionOptions): Promise<{ err: Er
   });
 }
 
+/** One HTTP/1.1 request written raw over TLS with `id`'s certificate; resolves with whatever came back before close. */
+function talkOverTls(port: number, id: WorkloadCertificate, caPem: string): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    const s = tls.connect({ host: '127.0.0.1', port, key: id.keyPem, cert: id.certChainPem, ca: caPem, checkServerIdentity: () => undefined }, () =>
+      s.write('GET /tcp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
+    );
+    s.on('data', (c) => (got += c));
+    s.on('close', () => resolve(got));
+    s.on('error', () => undefined);
+  });
+}
+
 describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
   let pki: TestPki;
   let otherPki: TestPki;
@@ -231,16 +244,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
 
   test('network RBAC: a TCP chain admits only the allowed SPIFFE ID and closes the rest', async () => {
     const tcpPort = server.listenerPort('inbound_tcp');
-    const talk = (id: WorkloadCertificate): Promise<string> =>
-      new Promise((resolve) => {
-        let got = '';
-        const s = tls.connect({ host: '127.0.0.1', port: tcpPort, key: id.keyPem, cert: id.certChainPem, ca: pki.ca.trustBundle.toPem(), checkServerIdentity: () => undefined }, () =>
-          s.write('GET /tcp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
-        );
-        s.on('data', (c) => (got += c));
-        s.on('close', () => resolve(got));
-        s.on('error', () => undefined);
-      });
+    const talk = (id: WorkloadCertificate): Promise<string> => talkOverTls(tcpPort, id, pki.ca.trustBundle.toPem());
     assert.match(await talk(clientIdentity.current()!), /app saw request/);
     const before = await metric(server, 'ferry_authz_denied_total', { stat_prefix: 'inbound_tcp' });
     assert.equal(await talk(await identityFor(pki, 'spiffe://cluster.local/ns/default/sa/intruder')), '');
@@ -250,16 +254,7 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
   test('a TCP chain requiring a client certificate refuses one from another trust root, whatever SPIFFE ID it names', async () => {
     // The same TLS termination as HTTP chains: the certificate is checked before its SAN is believed.
     const tcpPort = server.listenerPort('inbound_tcp');
-    const talk = (id: WorkloadCertificate): Promise<string> =>
-      new Promise((resolve) => {
-        let got = '';
-        const s = tls.connect({ host: '127.0.0.1', port: tcpPort, key: id.keyPem, cert: id.certChainPem, ca: pki.ca.trustBundle.toPem(), checkServerIdentity: () => undefined }, () =>
-          s.write('GET /tcp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
-        );
-        s.on('data', (c) => (got += c));
-        s.on('close', () => resolve(got));
-        s.on('error', () => undefined);
-      });
+    const talk = (id: WorkloadCertificate): Promise<string> => talkOverTls(tcpPort, id, pki.ca.trustBundle.toPem());
     assert.equal(await talk(await identityFor(otherPki, CLIENT_ID)), '', 'a stranger claiming the allowed ID gets nothing through');
     assert.match(await talk(clientIdentity.current()!), /app saw request/, 'the real client still does');
   });
