@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { ServiceObject } from '../../controller/model/types';
 import { bindAddresses, netnsAddresses } from './addresses';
 import { addressRange, assignClusterIps, expandVars, podEndpointSlices, selects, serviceEnv, targetPortOn } from './plan';
-import { ProbeState, StartupGate } from './probes';
+import { probeAction, ProbeState, StartupGate } from './probes';
 import type { PodTemplate } from './workload';
 
 function service(name: string, selector: Record<string, string>, clusterIP: string | null = null, namespace = 'shop'): ServiceObject {
@@ -75,6 +75,18 @@ test('ProbeState: thresholds of consecutive results flip the state', () => {
     s.record(ok);
     assert.equal(s.passing, passing, `step ${i}`);
   }
+});
+
+test('probeAction: a Kubernetes probe as the sidecar probe runner takes it, named ports resolved', () => {
+  const ports = (p: number | string | undefined): number | null => (p === 'http' ? 8080 : typeof p === 'number' ? p : null);
+  assert.deepEqual(probeAction({ httpGet: { port: 'http', path: '/ready', httpHeaders: [{ name: 'x-probe', value: '1' }] } }, ports), {
+    type: 'http', port: 8080, path: '/ready', scheme: 'HTTP', headers: [['x-probe', '1']],
+  });
+  assert.deepEqual(probeAction({ httpGet: { port: 443, scheme: 'HTTPS' } }, ports), { type: 'http', port: 443, path: '/', scheme: 'HTTPS', headers: [] });
+  assert.deepEqual(probeAction({ grpc: { port: 50051, service: 'shop.Catalog' } }, ports), { type: 'grpc', port: 50051, service: 'shop.Catalog' });
+  assert.deepEqual(probeAction({ grpc: { port: 50051 } }, ports), { type: 'grpc', port: 50051, service: '' });
+  assert.deepEqual(probeAction({ tcpSocket: { port: 'http' } }, ports), { type: 'tcp', port: 8080 });
+  assert.equal(probeAction({ tcpSocket: { port: 'nope' } }, ports), null);
 });
 
 test('StartupGate: the first success starts the other probes; failureThreshold failures in a row restart, then it counts again', () => {

@@ -1,38 +1,35 @@
-// The kubelet's probes for `ferry up`: httpGet and tcpSocket against the pod's IP, with Kubernetes' timing and thresholds.
+// The kubelet's probes for `ferry up`: httpGet, tcpSocket and grpc against the pod's IP, with Kubernetes' timing and thresholds.
 
-import * as http from 'node:http';
-import * as net from 'node:net';
 import type { Clock, Timer } from '../../clock/clock';
 import type { Probe } from '../../../webhook/types';
+import type { AppProbeAction } from '../../../sidecar/agent/app-probes';
+import { runAppProbe } from '../../../sidecar/agent/app-probe-runner';
 
-/** One probe attempt; resolves true on success (HTTP 200–399, or a TCP connect). */
-export function probeOnce(probe: Probe, host: string, resolvePort: (p: number | string | undefined) => number | null): Promise<boolean> {
-  const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
-  return new Promise((resolve) => {
-    if (probe.httpGet) {
-      const port = resolvePort(probe.httpGet.port);
-      if (port === null) return resolve(false);
-      const req = http.get({ host, port, path: probe.httpGet.path ?? '/', agent: false, timeout: timeoutMs }, (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
-      return;
-    }
-    const port = resolvePort(probe.tcpSocket?.port);
-    if (port === null) return resolve(false);
-    const s = net.connect({ host, port, timeout: timeoutMs });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(false));
-  });
+/**
+ * A Kubernetes probe as the sidecar's probe runner takes it (the same code that runs a meshed pod's
+ * rewritten probes), its ports resolved; null when a port does not resolve.
+ */
+export function probeAction(probe: Probe, resolvePort: (p: number | string | undefined) => number | null): AppProbeAction | null {
+  if (probe.httpGet) {
+    const port = resolvePort(probe.httpGet.port);
+    if (port === null) return null;
+    const scheme = probe.httpGet.scheme === 'HTTPS' ? 'HTTPS' : 'HTTP';
+    return { type: 'http', port, path: probe.httpGet.path ?? '/', scheme, headers: (probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value] as const) };
+  }
+  if (probe.grpc) {
+    const port = resolvePort(probe.grpc.port);
+    return port === null ? null : { type: 'grpc', port, service: probe.grpc.service ?? '' };
+  }
+  const port = resolvePort(probe.tcpSocket?.port);
+  return port === null ? null : { type: 'tcp', port };
+}
+
+/** One probe attempt; resolves true on success (HTTP 200–399, a TCP connect, gRPC SERVING). */
+export async function probeOnce(probe: Probe, host: string, resolvePort: (p: number | string | undefined) => number | null, clock: Clock): Promise<boolean> {
+  const action = probeAction(probe, resolvePort);
+  if (action === null) return false;
+  const r = await runAppProbe(action, (probe.timeoutSeconds ?? 1) * 1000, { host, podIp: host, clock });
+  return r.ok;
 }
 
 /** The pure threshold logic: consecutive successes and failures decide the state. */
@@ -103,7 +100,7 @@ export class ProbeLoop {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    const ok = await probeOnce(this.probe, this.host, this.resolvePort);
+    const ok = await probeOnce(this.probe, this.host, this.resolvePort, this.clock);
     if (this.stopped) return;
     this.onResult?.(ok);
     if (this.stopped) return;

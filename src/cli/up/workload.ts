@@ -21,7 +21,7 @@ export interface PodTemplate {
 const INFORMATIONAL_CONTAINER = new Set(['image', 'imagePullPolicy', 'resources', 'terminationMessagePath', 'terminationMessagePolicy']);
 const CONTAINER_FIELDS = new Set(['name', 'command', 'args', 'env', 'ports', 'readinessProbe', 'livenessProbe', 'startupProbe', 'workingDir', ...INFORMATIONAL_CONTAINER]);
 const POD_SPEC_FIELDS = new Set(['containers', 'serviceAccountName', 'serviceAccount', 'restartPolicy', 'terminationGracePeriodSeconds']);
-const PROBE_FIELDS = new Set(['httpGet', 'tcpSocket', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']);
+const PROBE_FIELDS = new Set(['httpGet', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']);
 const ENV_FIELD_PATHS = new Set(['metadata.name', 'metadata.namespace', 'status.podIP', 'spec.serviceAccountName', 'spec.nodeName']);
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -55,14 +55,30 @@ function strings(v: unknown, path: string): string[] | undefined {
 function probe(v: unknown, path: string): void {
   if (v === undefined) return;
   const p = object(v, path);
-  if (p.exec !== undefined) throw new UnsupportedConfigError(`${path}.exec`, 'is not supported by ferry up (httpGet and tcpSocket are)');
-  if (p.grpc !== undefined) throw new UnsupportedConfigError(`${path}.grpc`, 'is not supported by ferry up (httpGet and tcpSocket are)');
+  if (p.exec !== undefined) throw new UnsupportedConfigError(`${path}.exec`, 'is not supported by ferry up (httpGet, tcpSocket and grpc are)');
   only(p, PROBE_FIELDS, path);
-  if (p.httpGet === undefined && p.tcpSocket === undefined) throw new ConfigError(path, 'needs httpGet or tcpSocket');
-  if (p.httpGet !== undefined) only(object(p.httpGet, `${path}.httpGet`), new Set(['path', 'port', 'scheme', 'httpHeaders']), `${path}.httpGet`);
+  const kinds = ['httpGet', 'tcpSocket', 'grpc'].filter((k) => p[k] !== undefined);
+  if (kinds.length !== 1) throw new ConfigError(path, kinds.length === 0 ? 'needs httpGet, tcpSocket or grpc' : `has ${kinds.join(' and ')}: give one`);
+  if (p.httpGet !== undefined) {
+    const h = object(p.httpGet, `${path}.httpGet`);
+    only(h, new Set(['path', 'port', 'scheme', 'httpHeaders']), `${path}.httpGet`);
+    if (h.scheme !== undefined && h.scheme !== 'HTTP' && h.scheme !== 'HTTPS') throw new ConfigError(`${path}.httpGet.scheme`, `${String(h.scheme)} is not HTTP or HTTPS`);
+    if (h.httpHeaders !== undefined) {
+      if (!Array.isArray(h.httpHeaders)) throw new ConfigError(`${path}.httpGet.httpHeaders`, 'expected a list of {name, value}');
+      h.httpHeaders.forEach((x: unknown, i: number) => {
+        const hh = object(x, `${path}.httpGet.httpHeaders[${i}]`);
+        only(hh, new Set(['name', 'value']), `${path}.httpGet.httpHeaders[${i}]`);
+        if (typeof hh.name !== 'string' || hh.name === '' || typeof hh.value !== 'string') throw new ConfigError(`${path}.httpGet.httpHeaders[${i}]`, 'needs a name and a string value');
+      });
+    }
+  }
   if (p.tcpSocket !== undefined) only(object(p.tcpSocket, `${path}.tcpSocket`), new Set(['port']), `${path}.tcpSocket`);
-  const scheme = (p.httpGet as Record<string, unknown> | undefined)?.scheme;
-  if (scheme !== undefined && scheme !== 'HTTP') throw new UnsupportedConfigError(`${path}.httpGet.scheme`, `${String(scheme)} is not supported by ferry up (HTTP is)`);
+  if (p.grpc !== undefined) {
+    const g = object(p.grpc, `${path}.grpc`);
+    only(g, new Set(['port', 'service']), `${path}.grpc`);
+    if (typeof g.port !== 'number' || !Number.isInteger(g.port)) throw new ConfigError(`${path}.grpc.port`, 'is required (a port number)');
+    if (g.service !== undefined && typeof g.service !== 'string') throw new ConfigError(`${path}.grpc.service`, 'expected a string');
+  }
 }
 
 function container(v: unknown, path: string): Container {
