@@ -52,7 +52,8 @@ import {
 } from '../src/mesh/constants';
 import { CAPTURE_ANNOTATIONS, parseCaptureOptions } from '../src/mesh/capture-options';
 import { rewriteProbes } from './probes';
-import type { Container, InjectContext, InjectOptions, InjectResult, JsonPatchOp, Pod, ResourceRequirements } from './types';
+import type { Container, InjectContext, InjectOptions, InjectResult, JsonPatchOp, ObjectMeta, Pod, ResourceRequirements } from './types';
+import { workloadFromOwner, type OwnerReference } from '../src/mesh/workload-name';
 
 export const DEFAULT_PROXY_RESOURCES: ResourceRequirements = Object.freeze({
   requests: { cpu: '50m', memory: '64Mi' },
@@ -165,8 +166,20 @@ function fieldEnv(name: string, fieldPath: string) {
   return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
 }
 
+/** What the sidecar labels its metrics with: the pod's labels and its workload, as the pod was admitted. */
+function workloadEnv(meta: ObjectMeta): unknown[] {
+  const env: unknown[] = [];
+  const labels = meta.labels ?? {};
+  const text = Object.entries(labels).filter(([k, v]) => !k.includes(',') && !k.includes('=') && !v.includes(',')).map(([k, v]) => `${k}=${v}`).join(',');
+  if (text) env.push({ name: 'FERRY_POD_LABELS', value: text });
+  const workload = workloadFromOwner({ labels, ownerReferences: Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as OwnerReference[]) : null });
+  if (workload) env.push({ name: 'FERRY_WORKLOAD_NAME', value: workload });
+  return env;
+}
+
 function proxyContainer(
   options: InjectOptions,
+  meta: ObjectMeta,
   annotations: Record<string, string>,
   native: boolean,
   appContainers: string[],
@@ -187,6 +200,7 @@ function proxyContainer(
     { name: 'FERRY_DATA_DIR', value: DATA_MOUNT_PATH },
     { name: 'FERRY_DRAIN_SECONDS', value: String(drain) },
     { name: 'FERRY_APP_CONTAINERS', value: appContainers.join(',') },
+    ...workloadEnv(meta),
   ];
   if (options.caRootPem !== undefined) env.push({ name: 'FERRY_CA_ROOT_FILE', value: `${CA_ROOT_MOUNT_PATH}/${CA_ROOT_FILE_NAME}` });
   if (Object.keys(probes).length > 0) env.push({ name: ENV_APP_PROBES, value: JSON.stringify(probes) });
@@ -263,7 +277,7 @@ export function inject(pod: Pod, options: InjectOptions, ctx: InjectContext = {}
   const rewrite = annotations[ANNOTATION_REWRITE_PROBES] === 'false' ? { ops: [], probes: {} } : rewriteProbes(containers);
   const appNames = containers.map((c) => c.name);
   const init = initContainer(options, annotations);
-  const proxy = proxyContainer(options, annotations, native, appNames, rewrite.probes);
+  const proxy = proxyContainer(options, meta, annotations, native, appNames, rewrite.probes);
 
   // Probe replacements first: they use the containers' indices before the proxy may be inserted.
   const patch: JsonPatchOp[] = [...rewrite.ops];

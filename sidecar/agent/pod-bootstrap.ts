@@ -25,6 +25,8 @@ export interface PodEnvironment {
   readonly trustDomain: string;
   readonly controller: { readonly host: string; readonly port: number };
   readonly labels: Readonly<Record<string, string>> | null;
+  /** The workload (its Deployment, or the pod's owner) from FERRY_WORKLOAD_NAME; null when unset. */
+  readonly workloadName: string | null;
   /** node.cluster: the `app` label (or app.kubernetes.io/name) or the service account, `.<ns>`. */
   readonly serviceCluster: string;
   /** Bind mode: `PORT:APP_PORT,…` (FERRY_APP_PORTS), the node metadata APP_PORTS; null when unset. */
@@ -135,7 +137,8 @@ export function podEnvironment(env: Env, overrides: PodOverrides = {}): PodEnvir
   const app = labels?.app ?? labels?.['app.kubernetes.io/name'];
   const serviceCluster = overrides.serviceCluster ?? (env.FERRY_SERVICE_CLUSTER?.trim() || `${app ?? serviceAccount}.${namespace}`);
   const appPorts = env.FERRY_APP_PORTS?.trim() || null;
-  return Object.freeze({ podName, namespace, serviceAccount, podIp, podIps: Object.freeze(podIps), trustDomain, controller, labels, serviceCluster, appPorts });
+  const workloadName = env.FERRY_WORKLOAD_NAME?.trim() || null;
+  return Object.freeze({ podName, namespace, serviceAccount, podIp, podIps: Object.freeze(podIps), trustDomain, controller, labels, workloadName, serviceCluster, appPorts });
 }
 
 /** The Envoy v3 bootstrap (as parsed JSON/YAML would give it) for a sidecar in this pod. */
@@ -151,6 +154,7 @@ export function podBootstrap(pod: PodEnvironment, options: PodBootstrapOptions =
     TRUST_DOMAIN: pod.trustDomain,
   };
   if (pod.labels) metadata.LABELS = { ...pod.labels };
+  if (pod.workloadName) metadata.WORKLOAD_NAME = pod.workloadName;
   if (pod.appPorts) metadata.APP_PORTS = pod.appPorts;
   const xdsCluster: Record<string, unknown> = {
     name: XDS_CLUSTER_NAME,

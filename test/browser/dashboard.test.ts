@@ -15,10 +15,11 @@ const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-backgrou
 /** Screenshots of each run (git-ignored). */
 const ARTIFACTS = join(REPO, 'test', 'browser', 'artifacts');
 
-const SHOP_WORKLOADS = ['legacy/ledger', 'shop/cart', 'shop/catalog', 'shop/frontend', 'shop/loadgen', 'shop/store'];
+const SHOP_WORKLOADS = ['legacy/ledger', 'shop/cart', 'shop/catalog-v1', 'shop/catalog-v1-flaky', 'shop/catalog-v2', 'shop/frontend', 'shop/loadgen', 'shop/store'];
 const CALLS = [
   ['shop/loadgen', 'shop/frontend'],
-  ['shop/frontend', 'shop/catalog'],
+  ['shop/frontend', 'shop/catalog-v1'],
+  ['shop/frontend', 'shop/catalog-v1-flaky'],
   ['shop/frontend', 'shop/cart'],
   ['shop/cart', 'shop/store'],
 ] as const;
@@ -151,9 +152,9 @@ test('the dashboard shows the shop: every workload in the graph (ledger unmeshed
     }
 
     // The same edges as text beside the graph.
-    const item = page.locator('#edge-list li[data-source="shop/frontend"][data-destination="shop/catalog"]');
+    const item = page.locator('#edge-list li[data-source="shop/frontend"][data-destination="shop/catalog-v1"]');
     const text = (await item.textContent()) ?? '';
-    assert.match(text, /^shop\/frontend → shop\/catalog/);
+    assert.match(text, /^shop\/frontend → shop\/catalog-v1/);
     const rps = Number(/(\d+\.\d+) rps/.exec(text)?.[1]);
     assert.ok(rps > 0, `a non-zero rate in "${text}"`);
     assert.match(text, /% success, p99 /);
@@ -162,8 +163,8 @@ test('the dashboard shows the shop: every workload in the graph (ledger unmeshed
 
     // The table: golden metrics per workload.
     const cells = async (key: string): Promise<string[]> => page.locator(`#workloads tr[data-workload="${key}"] td`).allTextContents();
-    const catalog = await cells('shop/catalog');
-    assert.equal(catalog[2], '3/3', 'the three catalog Deployments are one workload');
+    const catalog = await cells('shop/catalog-v1');
+    assert.equal(catalog[2], '1/1', 'each Deployment is its own workload');
     assert.match(catalog[3], /^\d+(\.\d+)?%$/);
     assert.ok(Number.parseFloat(catalog[4]) > 0, `catalog RPS ${catalog[4]}`);
     for (const i of [5, 6, 7]) assert.match(catalog[i], / (ms|s)$/, `catalog latency cell ${i}: ${catalog[i]}`);
@@ -197,7 +198,7 @@ test('the dashboard shows the shop: every workload in the graph (ledger unmeshed
     const inbound = page.locator('#wl-tables tr[data-peer="shop/loadgen"]');
     assert.match((await inbound.textContent()) ?? '', /spiffe:\/\/cluster\.local\/ns\/shop\/sa\/loadgen/);
     assert.equal(await inbound.getAttribute('data-security'), 'mtls');
-    for (const [peer, id] of [['shop/catalog', 'catalog'], ['shop/cart', 'cart']]) {
+    for (const [peer, id] of [['shop/catalog-v1', 'catalog'], ['shop/catalog-v1-flaky', 'catalog'], ['shop/cart', 'cart']]) {
       const row = page.locator(`#wl-tables tr[data-peer="${peer}"]`);
       assert.match((await row.textContent()) ?? '', new RegExp(`spiffe://cluster\\.local/ns/shop/sa/${id}`), peer);
     }

@@ -25,13 +25,14 @@ test('ferry stat on the shop (netns mode): every workload with its meshed pods a
   const up = startUp(t, dir, ['-f', SHOP, '--mode', 'netns']);
   await up.ready(60_000);
 
-  // The load generator drives loadgen → frontend → catalog (three Deployments of app=catalog) and cart → store (opaque TCP).
-  const edges = await waitFor('the frontend → catalog edge from both sides', async () => {
+  // The load generator drives loadgen → frontend → catalog (three Deployments of app=catalog, each its own
+  // workload: both sides name it, the caller from the callee's answer in the metadata exchange) and cart → store (opaque TCP).
+  const edges = await waitFor('the frontend → catalog-v1 edge from both sides', async () => {
     const list = JSON.parse(await ferry(['edges', '-o', 'json', '--state-dir', dir])) as EdgeEntry[];
-    const e = list.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog');
+    const e = list.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog-v1');
     return e && (e.client?.rps ?? 0) > 0 && (e.server?.rps ?? 0) > 0 ? list : null;
   }, 60_000);
-  const fc = edges.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog')!;
+  const fc = edges.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog-v1')!;
   assert.deepEqual([fc.clientIdentities, fc.serverIdentities, fc.mtls], [['spiffe://cluster.local/ns/shop/sa/frontend'], ['spiffe://cluster.local/ns/shop/sa/catalog'], 'mtls']);
   assert.ok(edges.some((x) => x.source === 'shop/loadgen' && x.destination === 'shop/frontend' && x.mtls === 'mtls'), 'loadgen → frontend');
 
@@ -42,8 +43,9 @@ test('ferry stat on the shop (netns mode): every workload with its meshed pods a
     return line.split(/\s+/);
   };
   // NAMESPACE NAME MESHED SUCCESS RPS P50 P95 P99 TCP_CONN MTLS%
-  const catalog = row('shop', 'catalog');
-  assert.equal(catalog[2], '3/3', 'the three catalog Deployments are one workload');
+  const catalog = row('shop', 'catalog-v1');
+  assert.equal(catalog[2], '1/1', 'each Deployment is its own workload');
+  assert.equal(row('shop', 'catalog-v1-flaky')[2], '1/1');
   assert.ok(Number.parseFloat(catalog[4]) > 0, table);
   assert.equal(catalog[9], '100%');
   assert.deepEqual(row('legacy', 'ledger').slice(2), ['0/1', '-', '-', '-', '-', '-', '-', '-'], 'the unlabelled namespace runs without a sidecar');
@@ -53,6 +55,6 @@ test('ferry stat on the shop (netns mode): every workload with its meshed pods a
     return /^shop\/cart\s+→\s+shop\/store\s+spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart\s+spiffe:\/\/cluster\.local\/ns\/shop\/sa\/store\s+✓ mTLS/m.test(out);
   }, 30_000);
   const from = await ferry(['stat', '--from', 'frontend', '-n', 'shop', '--state-dir', dir]);
-  assert.match(from, /^catalog\s+-\s+\S+%\s+\S+rps/m, `the frontend's calls by destination:\n${from}`);
+  assert.match(from, /^catalog-v1\s+-\s+\S+%\s+\S+rps/m, `the frontend's calls by destination:\n${from}`);
   assert.match(from, /^cart\s+-\s+/m);
 });

@@ -89,7 +89,7 @@ export function registryPod(p: RegistryPod): Json {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: m.name, namespace: m.namespace, labels: m.labels },
+    metadata: { name: m.name, namespace: m.namespace, labels: m.labels, ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}) },
     spec: { serviceAccountName: p.template.pod.spec?.serviceAccountName ?? 'default' },
     status: { podIP: p.ip },
   };

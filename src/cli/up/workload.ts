@@ -5,6 +5,7 @@
 // `imagePullPolicy` and `resources` are informational. Any other field is refused with its path, the
 // way src/config/ refuses Envoy fields it does not implement, so nothing is silently ignored.
 
+import { podTemplateHash, POD_TEMPLATE_HASH_LABEL } from '../../mesh/workload-name';
 import { ConfigError, UnsupportedConfigError } from '../../errors';
 import { isPlainObject } from '../../config/reader';
 import type { Container, Pod } from '../../../webhook/types';
@@ -15,7 +16,16 @@ export interface PodTemplate {
   readonly workload: string;
   /** The manifest's folder: apps run there (or in a container's workingDir, relative to it). */
   readonly sourceDir?: string;
-  readonly pod: Pod & { metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> } };
+  readonly pod: Pod & {
+    metadata: {
+      name: string;
+      namespace: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      /** A Deployment's pods are owned by its ReplicaSet, as on Kubernetes (names the workload in metrics). */
+      ownerReferences?: { apiVersion: string; kind: string; name: string; controller: boolean }[];
+    };
+  };
 }
 
 const INFORMATIONAL_CONTAINER = new Set(['image', 'imagePullPolicy', 'resources', 'terminationMessagePath', 'terminationMessagePolicy']);
@@ -182,6 +192,8 @@ export function podTemplates(raw: Record<string, unknown>): PodTemplate[] {
     if (labels[k] !== v) throw new ConfigError(`spec.selector.matchLabels.${k}`, 'does not match spec.template.metadata.labels');
   }
   const podSpecValue = podSpec(template.spec, 'spec.template.spec');
+  // As the Deployment controller does: one ReplicaSet per template, named and labelled by its hash.
+  const hash = podTemplateHash(template);
   return Array.from({ length: replicas as number }, (_, i) => ({
     workload: `Deployment ${m.namespace}/${m.name}`,
     pod: {
@@ -190,8 +202,9 @@ export function podTemplates(raw: Record<string, unknown>): PodTemplate[] {
       metadata: {
         name: `${m.name}-${i}`,
         namespace: m.namespace,
-        labels: { ...labels },
+        labels: { ...labels, [POD_TEMPLATE_HASH_LABEL]: hash },
         annotations: stringMap(tm.annotations, 'spec.template.metadata.annotations'),
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${m.name}-${hash}`, controller: true }],
       },
       spec: structuredClone(podSpecValue),
     },

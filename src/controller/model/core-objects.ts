@@ -3,6 +3,7 @@
 // These objects come from the API server with many fields the mesh does not read, so unknown
 // fields are allowed here (unlike Ferry's own CRDs); the fields read are type-checked by path.
 
+import { workloadFromOwner, type OwnerReference } from '../../mesh/workload-name';
 import { isIP } from 'node:net';
 import { ConfigError } from '../../errors';
 import { Reader } from '../../config/reader';
@@ -142,7 +143,10 @@ export function parsePod(obj: Record<string, unknown>): PodObject {
     const podIP = status.str('podIP');
     if (podIP) ips.add(ipField(podIP, status.at('podIP')));
     status.objList('podIPs', (p) => ips.add(ipField(p.str('ip'), p.at('ip'))));
-    return { kind: 'Pod', name: meta.name, namespace: meta.namespace, serviceAccountName: sa, ips: [...ips], labels: meta.labels };
+    const m = obj.metadata as { ownerReferences?: unknown };
+    const owners = Array.isArray(m.ownerReferences) ? (m.ownerReferences as OwnerReference[]) : null;
+    const workload = workloadFromOwner({ labels: meta.labels, ownerReferences: owners });
+    return { kind: 'Pod', name: meta.name, namespace: meta.namespace, serviceAccountName: sa, ips: [...ips], labels: meta.labels, workload };
   });
 }
 

@@ -55,6 +55,8 @@ export interface PodObject extends ObjectRef {
   readonly serviceAccountName: string;
   readonly ips: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Its workload from its owner (the Deployment behind a ReplicaSet, src/mesh/workload-name.ts); null without one. */
+  readonly workload: string | null;
 }
 
 export interface NamespaceObject {

@@ -65,7 +65,10 @@ export function classify(labels: Readonly<Record<string, string>>, target: Targe
     out.push({ kind: 'workload', key: self, security: true });
     if (target) out.push({ kind: 'pod', key: `${target.namespace}/${target.pod}`, security: true });
     const principal = labels.source_principal ?? '';
-    const source = callerOf(principal, resolver);
+    // The caller's workload from the sidecars' metadata exchange, else the one its identity resolves to.
+    const peerNs = known(labels.source_workload_namespace);
+    const peer = known(labels.source_workload);
+    const source = peer !== null && peerNs !== null && known(principal) !== null ? `${peerNs}/${peer}` : callerOf(principal, resolver);
     out.push({ kind: 'edge-in', key: `${source} → ${self}`, source, destination: self, principal: known(principal) ?? undefined, security: true });
   } else if (labels.reporter === 'source') {
     const ns = known(labels.destination_service_namespace);
@@ -75,7 +78,12 @@ export function classify(labels: Readonly<Record<string, string>>, target: Targe
     if (ns !== null && svc !== null) out.push({ kind: 'service', key: `${ns}/${svc}`, security: false });
     if (srcNs !== null && srcName !== null) {
       const source = `${srcNs}/${srcName}`;
-      const destination = ns !== null && svc !== null ? (resolver.serviceWorkload(ns, svc) ?? `${ns}/${svc}`) : (known(labels.destination_service) ?? 'unknown');
+      // The callee's workload from the metadata exchange, else the one workload behind the service.
+      const dw = known(labels.destination_workload);
+      const dwNs = known(labels.destination_workload_namespace);
+      const destination = dw !== null && dwNs !== null
+        ? `${dwNs}/${dw}`
+        : ns !== null && svc !== null ? (resolver.serviceWorkload(ns, svc) ?? `${ns}/${svc}`) : (known(labels.destination_service) ?? 'unknown');
       out.push({ kind: 'edge-out', key: `${source} → ${destination}`, source, destination, security: false });
     }
   }

@@ -7,7 +7,7 @@ import type { NodeInfo } from '../types';
 import { podWorkload, RegistryTargetSource, resolverFromModel } from './targets';
 
 function pod(namespace: string, name: string, ip: string, sa: string, labels: Record<string, string>): PodObject {
-  return { kind: 'Pod', namespace, name, serviceAccountName: sa, ips: [ip], labels };
+  return { kind: 'Pod', namespace, name, serviceAccountName: sa, ips: [ip], labels, workload: null };
 }
 
 function service(namespace: string, name: string, ips: string[]): MeshService {

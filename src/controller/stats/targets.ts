@@ -39,9 +39,12 @@ export interface TargetSource {
 
 export const STATS_PATH = '/stats/prometheus';
 
-/** The workload a pod belongs to, named as its sidecar names itself: the app label, else app.kubernetes.io/name, else its service account. */
-export function podWorkload(pod: Pick<PodObject, 'labels' | 'serviceAccountName'>): string {
-  return pod.labels.app || pod.labels['app.kubernetes.io/name'] || pod.serviceAccountName || 'unknown';
+/**
+ * The workload a pod belongs to, named as its sidecar names itself: its owner's (the Deployment behind a
+ * ReplicaSet), else the app label, else app.kubernetes.io/name, else its service account.
+ */
+export function podWorkload(pod: Pick<PodObject, 'labels' | 'serviceAccountName'> & { readonly workload?: string | null }): string {
+  return pod.workload || pod.labels.app || pod.labels['app.kubernetes.io/name'] || pod.serviceAccountName || 'unknown';
 }
 
 export function hostPort(host: string, port: number): string {
