@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { freePort } from '../../src/cli/up/addresses';
 import { systemClock } from '../../src/clock/clock';
 import { parsePrometheusText, sumWhere } from '../../src/observability/prom-text';
-import { alive, httpGet, REPO, sleep, startUp, stateDir, waitFor, type UpState } from './ferry-up-process';
+import { alive, FERRY, httpGet, REPO, sleep, startUp, stateDir, waitFor, type UpState } from './ferry-up-process';
 
 const clock = systemClock;
 const SCRAPE_SECONDS = 1;
@@ -264,6 +264,18 @@ test('Prometheus scrapes a ferry up mesh: per-service increase() matches the req
   // Without extrapolation: the difference to the counters a window ago is exactly what was sent.
   const delta = await byLabel(prom, 'destination_service', `sum by (destination_service) (ferry_requests_total{reporter="destination"} - ferry_requests_total{reporter="destination"} offset ${window}s)`, at);
   assert.deepEqual(delta, sent);
+
+  // ferry stat (the controller's own scrapes of the same sidecars) agrees: over a window that starts
+  // before the burst, each workload's inbound requests are exactly what was sent, and so what PromQL says.
+  const statWindow = Math.ceil((clock.now() - t0) / 1000) + 12;
+  const statRows = await waitFor('ferry stat to count the burst', async () => {
+    const r = spawnSync(process.execPath, [FERRY, 'stat', '-n', 'demo', '-t', String(statWindow), '-o', 'json', '--controller', state.controller.admin], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as { name: string; stats: { requests: number } | null }[];
+    const got = Object.fromEntries(rows.map((x) => [`${x.name}.demo.svc.cluster.local`, x.stats?.requests ?? 0]));
+    return got[WEB] === sent[WEB] && got[API] === sent[API] ? got : null;
+  }, 20_000).catch(async (err: Error) => assert.fail(`${err.message}: ${spawnSync(process.execPath, [FERRY, 'stat', '-n', 'demo', '-t', String(statWindow), '--controller', state.controller.admin], { encoding: 'utf8' }).stdout}`));
+  assert.deepEqual({ [WEB]: statRows[WEB], [API]: statRows[API] }, delta, 'ferry stat and PromQL count the same requests per service');
 
   // The Grafana dashboard's queries run on this Prometheus and show the mesh: both services, all
   // requests successful and over mTLS (STRICT), latency quantiles, and the drill-down into demo/web.
