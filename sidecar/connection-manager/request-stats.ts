@@ -1,6 +1,6 @@
 // Per-destination request metric children, resolved once per outcome and peer, and reused.
 
-import type { ProxyMetrics } from '../../src/observability/metrics';
+import { labelKey, REQUEST_LABELS, type ProxyMetrics } from '../../src/observability/metrics';
 import { requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 
 interface Children {
@@ -83,7 +83,12 @@ export class RequestStats {
         connection_security_policy: o.security,
       };
       const m = this.metrics;
-      c = { count: m.requestsTotal.labels(labels), duration: m.requestDuration.labels(labels), requestBytes: m.requestBytes.labels(labels), responseBytes: m.responseBytes.labels(labels) };
+      // One frozen record and one key for the four metrics of this outcome (they share the label names).
+      const rec: Record<string, string> = {};
+      for (const n of REQUEST_LABELS) rec[n] = String((labels as Record<string, string>)[n] ?? '');
+      Object.freeze(rec);
+      const k = labelKey(REQUEST_LABELS, rec);
+      c = { count: m.requestsTotal.child(k, rec), duration: m.requestDuration.child(k, rec), requestBytes: m.requestBytes.child(k, rec), responseBytes: m.responseBytes.child(k, rec) };
       if (this.cache.size < 4096) this.cache.set(key, c);
     }
     return c;

@@ -62,6 +62,13 @@ interface MetricData {
   aggregator: Aggregator;
 }
 
+/** The series key of a complete label record, in the order of `names`. */
+export function labelKey(names: readonly string[], rec: Readonly<Record<string, string>>): string {
+  let key = '';
+  for (const n of names) key += rec[n] + '\u0001';
+  return key;
+}
+
 /** A labelled series whose hot path is a plain addition (prom-client hashes every label on every inc). */
 export interface CounterChild {
   inc(v?: number): void;
@@ -131,11 +138,18 @@ abstract class LeanMetric<L extends string, S> {
     } else {
       for (let i = 0; i < names.length; i++) rec[names[i]] = String(args[i] ?? '');
     }
-    let key = '';
-    for (const n of names) key += rec[n] + '\u0001';
+    return this.child(labelKey(names, rec), Object.freeze(rec));
+  }
+
+  /**
+   * The child for a label record the caller made once (frozen, every label name set) and its key
+   * (`labelKey`): metrics with the same label names share both, so a destination's series cost one
+   * record and one key, not one per metric.
+   */
+  child(key: string, labels: Readonly<Record<string, string>>): S {
     let s = this.series.get(key);
     if (s === undefined) {
-      s = this.create(Object.freeze(rec));
+      s = this.create(labels);
       this.series.set(key, s);
     }
     return s;
