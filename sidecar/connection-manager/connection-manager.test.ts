@@ -23,7 +23,11 @@ async function namedUpstream(t: TestContext, name: string): Promise<number> {
       if (head.includes('\r\n\r\n')) return void s.write(c);
       head += c.toString('latin1');
       if (!head.includes('\r\n\r\n')) return;
-      if (/^upgrade: websocket\r$/im.test(head)) s.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`);
+      const saw = (h: string): string => (new RegExp(`^${h}: `, 'im').test(head) ? 'yes' : 'no');
+      if (/^upgrade: websocket\r$/im.test(head)) {
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n` +
+          `x-saw-request-id: ${saw('x-request-id')}\r\nx-saw-proto: ${saw('x-forwarded-proto')}\r\nx-saw-peer-metadata: ${saw('x-ferry-peer-metadata')}\r\n\r\n`);
+      }
       else s.end(`HTTP/1.1 200 OK\r\nx-upstream: ${name}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     });
   });
@@ -102,6 +106,16 @@ test('a WebSocket upgrade on a cluster_header route goes to the cluster the head
     assert.match(plain, /^HTTP\/1\.1 200 /, plain);
     assert.match(plain, new RegExp(`^x-upstream: ${name}$`, 'm'), plain);
   }
+});
+
+test('an upgrade gets the forwarding headers a plain request gets, and a client cannot pass the mesh metadata header on', async (t) => {
+  const port = await clusterHeaderProxy(t);
+  const head = upgrade('ws-a').replace('upgrade: websocket', 'x-ferry-peer-metadata: workload=admin;namespace=x\r\nupgrade: websocket');
+  const up = await exchange(port, head);
+  assert.match(up, /^HTTP\/1\.1 101 /, up);
+  assert.match(up, /^x-saw-request-id: yes$/m, 'x-request-id generated');
+  assert.match(up, /^x-saw-proto: yes$/m);
+  assert.match(up, /^x-saw-peer-metadata: no$/m, 'the client-sent metadata header was dropped');
 });
 
 test('an upgrade whose cluster_header names no cluster, or is missing, is answered 503 NC', async (t) => {

@@ -6,12 +6,13 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import type { HttpFilterContext } from '../filters/types';
 import { Flags, RESPONSE_FLAGS_HEADER } from '../http/local-reply';
-import { upstreamRequestHeaders } from '../http/headers';
+import { newRequestId, upstreamRequestHeaders } from '../http/headers';
+import { PEER_METADATA_HEADER } from '../../src/observability/istio-labels';
 import { requestHeaderEdits, rewriteRequest } from '../router/route-actions';
 import { checkRequestHead } from './request-head';
 import { headWithoutH2cUpgrade, isH2cUpgrade } from './h2c-upgrade';
 import { chooseCluster } from './cluster-choice';
-import { sanitizeClientCert } from './forwarding-headers';
+import { applyForwardingHeaders } from './forwarding-headers';
 import { proxyUpgrade } from './upgrade';
 import type { RequestHandler } from './request-handler';
 import type { H1Server } from './stream-state';
@@ -69,7 +70,10 @@ export class UpgradeHandler {
       if (!cluster) return this.rawReply(req, socket, 503, Flags.noClusterFound);
       const target = rewriteRequest(action, route, path, authority, cluster);
       const out = upstreamRequestHeaders(req.headers, true);
-      sanitizeClientCert(out);
+      // The same forwarding headers as a plain request (x-request-id, X-Forwarded-Proto/For, no client XFCC);
+      // the mesh's metadata header is never passed on from a client.
+      applyForwardingHeaders(out, config, { remoteAddress: info.downstream.remoteAddress, secure: info.secure }, newRequestId);
+      delete out[PEER_METADATA_HEADER];
       requestHeaderEdits(out, route, vh, table?.config ?? null);
       // An upgraded stream is idle when no byte moves either way (stream_idle_timeout / route idle_timeout).
       const idleMs = action.idleTimeoutMs ?? config.streamIdleTimeoutMs;
