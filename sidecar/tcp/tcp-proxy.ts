@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../../src/clock/clock';
 import type { TcpProxyConfig } from '../../src/config/types';
 import type { AccessLogRecord } from '../../src/observability/access-log-format';
 import { AccessLoggers } from '../../src/observability/access-logger';
-import type { ProxyMetrics } from '../../src/observability/metrics';
+import { labelKey, TCP_LABELS, type ProxyMetrics } from '../../src/observability/metrics';
 import { expectedPrincipal, requestLabels, type WorkloadLabels } from '../../src/observability/istio-labels';
 import type { Logger } from '../../src/observability/logger';
 import type { ClusterManager } from '../cluster/cluster-manager';
@@ -23,6 +23,12 @@ export interface TcpProxyDeps {
   readonly source?: WorkloadLabels;
   /** Connect timeouts (default systemClock). */
   readonly clock?: Clock;
+}
+
+/** A connection's series: the label record its four metrics share, and its key. */
+interface TcpSeries {
+  readonly key: string;
+  readonly rec: Readonly<Record<string, string>>;
 }
 
 /** What one downstream connection did, for its access-log line. */
@@ -97,12 +103,16 @@ export class TcpProxy {
       socket.destroy();
       return;
     }
-    const labels = {
+    const all: Record<string, string> = {
       reporter: this.deps.reporter,
       ...requestLabels(this.deps.reporter, cluster.name, this.deps.source ?? { workload: 'unknown', namespace: 'unknown' }, downstream.peerPrincipal ?? '', null, expectedPrincipal(cluster.config.tls)),
       destination_cluster: cluster.name,
       connection_security_policy: downstream.peerPrincipal ? 'mutual_tls' : 'none',
     };
+    // One record and key for the connection's four metrics (they share the label names).
+    const rec: Record<string, string> = {};
+    for (const n of TCP_LABELS) rec[n] = all[n] ?? '';
+    const labels: TcpSeries = { key: labelKey(TCP_LABELS, rec), rec: Object.freeze(rec) };
     const m = this.deps.metrics;
     // The upstream connection's unit of the cluster's max_connections, taken before the first connect
     // attempt and carried from a failed attempt to the next; given back when the session has no
@@ -123,7 +133,7 @@ export class TcpProxy {
     };
     this.sockets.add(socket);
     socket.pause();
-    m.tcpOpened.labels(labels).inc();
+    m.tcpOpened.child(labels.key, labels.rec).inc();
     const tried = new Set<string>();
     let attempts = 0;
     const tryConnect = (): void => {
@@ -150,7 +160,7 @@ export class TcpProxy {
     };
     socket.once('close', () => {
       this.sockets.delete(socket);
-      m.tcpClosed.labels(labels).inc();
+      m.tcpClosed.child(labels.key, labels.rec).inc();
       this.logSession(session, cluster.name, socket, downstream);
     });
     socket.on('error', () => undefined);
@@ -161,7 +171,7 @@ export class TcpProxy {
     cluster: UpstreamCluster,
     host: UpstreamHost,
     socket: net.Socket,
-    labels: Record<string, string>,
+    labels: TcpSeries,
     session: Session,
     /** The upstream connection closed; `connected`: after it came up (else the attempt failed). */
     onUpstreamClose: (connected: boolean) => void,
@@ -182,8 +192,8 @@ export class TcpProxy {
       upstream.setNoDelay(true);
       socket.setNoDelay(true);
       const m = this.deps.metrics;
-      const sent = m.tcpSentBytes.labels(labels);
-      const received = m.tcpReceivedBytes.labels(labels);
+      const sent = m.tcpSentBytes.child(labels.key, labels.rec);
+      const received = m.tcpReceivedBytes.child(labels.key, labels.rec);
       if (upstream.localAddress !== undefined) session.upstreamLocal = hostPort(upstream.localAddress, upstream.localPort);
       socket.on('data', (c: Buffer) => {
         received.inc(c.length);
