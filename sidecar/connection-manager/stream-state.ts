@@ -206,17 +206,32 @@ export class StreamState implements RouterResponder, BodyObserver {
       }
     }
     this.headersAt = this.clock.now();
+    const res = this.res as http.ServerResponse;
     try {
-      (this.res as http.ServerResponse).writeHead(status, headers);
-    } catch (err) {
+      res.writeHead(status, headers);
+    } catch {
+      if (res.headersSent || res.writableEnded || res.destroyed) {
+        // The response is no longer this answer's to write (already answered, or gone): the upstream's
+        // answer is dropped and the stream closed, never an exception out of the proxy.
+        this.resetByProxy = true;
+        res.destroy();
+        return;
+      }
       // A header the downstream codec refuses (e.g. invalid characters): answer 502 instead.
-      this.res.removeHeader?.('content-length');
-      (this.res as http.ServerResponse).writeHead(502, { [RESPONSE_FLAGS_HEADER]: Flags.upstreamProtocolError });
-      this.hcm.recordStats(this, 502, Flags.upstreamProtocolError, '');
+      try {
+        res.removeHeader('content-length');
+        res.writeHead(502, { [RESPONSE_FLAGS_HEADER]: Flags.upstreamProtocolError });
+        this.hcm.recordStats(this, 502, Flags.upstreamProtocolError, '');
+      } catch {
+        this.resetByProxy = true;
+        res.destroy();
+      }
     }
   }
 
   sendData(chunk: Buffer): boolean {
+    // A response the proxy closed (see sendHeaders) takes no more bytes: writing would raise an error on it.
+    if (this.res.destroyed) return true;
     this.activityAt = this.clock.now();
     this.bytesSent += chunk.length;
     return (this.res as http.ServerResponse).write(chunk);
@@ -227,6 +242,7 @@ export class StreamState implements RouterResponder, BodyObserver {
   }
 
   sendEnd(trailers: Record<string, string | string[] | undefined> | null): void {
+    if (this.res.destroyed) return;
     if (trailers === null && this.pendingTrailers !== null) trailers = this.pendingTrailers;
     if (trailers !== null) {
       const t: Record<string, string> = {};
