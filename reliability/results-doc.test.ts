@@ -8,6 +8,7 @@ const base: ScenarioResult = {
   title: 'SIGKILL of one replica',
   expectation: '0 failed; ejection time reported',
   command: 'node dist/reliability/run.js --scenarios=replica-sigkill --rps=500',
+  ranAt: '2026-01-01T00:01:00.000Z',
   passed: false,
   rps: 500,
   durationMs: 25_000,
@@ -22,11 +23,11 @@ const base: ScenarioResult = {
 test('renderReliability: the summary row and a table per scenario with its command, failures by reason, figures and sidecars', () => {
   const results: RunResults = { startedAt: '2026-01-01T00:00:00.000Z', host: { cpus: 2, node: 'v22.0.0' }, scenarios: [base, { ...base, name: 'ok-one', title: 'Fine', passed: true, figures: { ...base.figures!, failed: 0, failedBy: {}, recoveryMs: 0 }, sidecars: [], notes: [] }] };
   const md = renderReliability(results, '# Reliability\n\nIntro.\n');
-  assert.match(md, /^# Reliability\n\nIntro\.\n\nLast run: 2026-01-01T00:00:00\.000Z on 2 CPUs, Node v22\.0\.0\./);
+  assert.match(md, /^# Reliability\n\nIntro\.\n\nLast run: 2026-01-01T00:00:00\.000Z on 2 CPUs, Node v22\.0\.0 \(a run of some/);
   assert.match(md, /1 of 2 scenarios met their expectation\./);
   assert.match(md, /\| replica-sigkill \| 0 failed; ejection time reported \| 12500 \| 2 \| 180 ms \| \*\*no\*\* \|/);
   assert.match(md, /\| ok-one \| .* \| 0 \| 0 ms \| yes \|/);
-  assert.match(md, /## SIGKILL of one replica\n\n`node dist\/reliability\/run\.js --scenarios=replica-sigkill --rps=500`\n\nExpectation: 0 failed; ejection time reported — \*\*not met\*\*\./);
+  assert.match(md, /## SIGKILL of one replica\n\n`node dist\/reliability\/run\.js --scenarios=replica-sigkill --rps=500`\n\nExpectation: 0 failed; ejection time reported — \*\*not met\*\* \(run 2026-01-01T00:01:00\.000Z\)\./);
   assert.match(md, /\| failed by reason \| 1 × 503 UF, 1 × ECONNRESET \|/);
   assert.match(md, /\| p50 \/ p99 during the fault \| 2\.1 ms \/ 40 ms \|/);
   assert.match(md, /\| fault window \| 3\.0–6\.5 s \|/);
@@ -42,7 +43,7 @@ test('renderReliability: a scenario that did not complete says so with its error
   const stuck: ScenarioResult = { ...base, name: 'stuck', figures: { ...base.figures!, recoveryMs: null } };
   const md = renderReliability({ startedAt: 'now', host: { cpus: 1, node: 'v1' }, scenarios: [failed, stuck] }, '# R');
   assert.match(md, /\| replica-sigkill \| .* \| — \| — \| — \| did not complete \|/);
-  assert.match(md, /Expectation: .* — \*\*did not complete\*\*: ferry up exited \(1\)\./);
+  assert.match(md, /Expectation: .* — \*\*did not complete\*\*: ferry up exited \(1\) \(run /);
   assert.match(md, /\| stuck \| .* \| not recovered \| \*\*no\*\* \|/);
   assert.match(md, /\| time to recover \| not recovered \|/);
 });

@@ -28,7 +28,7 @@ function cell(text: string): string {
 function scenarioSection(r: ScenarioResult): string[] {
   const out = [`## ${r.title}`, '', `\`${r.command}\``, ''];
   const verdict = r.error ? `**did not complete**: ${cell(r.error)}` : r.passed ? 'met' : '**not met**';
-  out.push(`Expectation: ${r.expectation} — ${verdict}.`, '');
+  out.push(`Expectation: ${r.expectation} — ${verdict} (run ${r.ranAt}).`, '');
   const f = r.figures;
   out.push('| figure | value |', '|---|---|');
   out.push(`| load | ${r.rps} req/s for ${(r.durationMs / 1000).toFixed(0)} s, open loop, HTTP/1.1 |`);
@@ -55,7 +55,7 @@ function scenarioSection(r: ScenarioResult): string[] {
 
 /** The whole document. */
 export function renderReliability(results: RunResults, header: string): string {
-  const lines = [header.trimEnd(), '', `Last run: ${results.startedAt} on ${results.host.cpus} CPUs, Node ${results.host.node}.`, ''];
+  const lines = [header.trimEnd(), '', `Last run: ${results.startedAt} on ${results.host.cpus} CPUs, Node ${results.host.node} (a run of some scenarios keeps the others' last figures; each heading says when it ran).`, ''];
   const met = results.scenarios.filter((s) => s.passed && !s.error).length;
   lines.push(`${met} of ${results.scenarios.length} scenarios met their expectation.`, '');
   lines.push('| scenario | expectation | sent | failed | time to recover | met |', '|---|---|---|---|---|---|');

@@ -49,7 +49,7 @@ function commandFor(s: Scenario, o: { rps: number; outageS: number }): string {
 
 async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise<ScenarioResult> {
   o.log(`${s.name}: ${s.title}`);
-  const base = { name: s.name, title: s.title, expectation: s.expectation, command };
+  const base = { name: s.name, title: s.title, expectation: s.expectation, command, ranAt: new Date(o.clock.wallNow()).toISOString() };
   let mesh: Mesh | null = null;
   try {
     mesh = await Mesh.start(o.manifests, o.clock);

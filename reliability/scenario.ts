@@ -28,6 +28,8 @@ export interface ScenarioResult {
   readonly title: string;
   readonly expectation: string;
   readonly command: string;
+  /** ISO time the scenario started. */
+  readonly ranAt: string;
   readonly passed: boolean;
   readonly rps: number;
   readonly durationMs: number;
@@ -48,7 +50,7 @@ export interface Scenario {
   /** The expectation in words, as RELIABILITY.md shows it. */
   readonly expectation: string;
   /** Runs against a fresh mesh (the runner starts and removes it). */
-  run(mesh: Mesh, o: ScenarioOptions): Promise<Omit<ScenarioResult, 'name' | 'title' | 'expectation' | 'command' | 'error'>>;
+  run(mesh: Mesh, o: ScenarioOptions): Promise<Omit<ScenarioResult, 'name' | 'title' | 'expectation' | 'command' | 'ranAt' | 'error'>>;
 }
 
 /** The meshed pods' sidecars: RSS and descriptors now, by pod name. */

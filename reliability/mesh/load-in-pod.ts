@@ -1,5 +1,6 @@
 // Runs the load client inside a meshed pod's network namespace, so its requests leave through that pod's sidecar.
 
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadFile } from '../load/load-main';
@@ -24,7 +25,7 @@ export interface PodLoadOptions {
 export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOptions): Promise<PodLoad> {
   const pod = mesh.pod(podName);
   if (!pod.netns) throw new Error(`pod ${podName} has no network namespace (the chaos suite needs netns mode)`);
-  const out = join(mesh.dir, `load-${podName}-${process.hrtime.bigint()}.json`);
+  const out = join(mesh.dir, `load-${podName}-${randomBytes(4).toString('hex')}.json`);
   const logFile = `${out}.log`;
   const main = join(__dirname, '..', 'load', 'load-main.js');
   const proc = mesh.own.spawn(['ip', 'netns', 'exec', pod.netns, process.execPath, main,

@@ -4,6 +4,7 @@
 // processes after 1 s), so only the client sidecar's retries and outlier detection stand between the
 // crash and the client. The ejection time is from the kill to the client sidecar's first ejection.
 
+import { DEFAULT_RETRIES } from '../../src/controller/model/defaults';
 import type { Scenario } from '../scenario';
 import { underLoad } from '../scenario';
 import { sleep } from '../mesh/mesh-up';
@@ -52,7 +53,12 @@ export function replicaKill(): Scenario {
           'client retries': (await retriesAttempted(client)) - retriesBefore,
         },
         sidecars: run.sidecars,
-        notes: ejectionMs === null ? ['The client sidecar did not eject the killed replica within 10 s.'] : [],
+        notes: [
+          ...(ejectionMs === null ? ['The client sidecar did not eject the killed replica within 10 s.'] : []),
+          ...(Object.keys(run.figures.failedBy).some((k) => / (UC|UR)$/.test(k))
+            ? [`Requests in flight on the killed replica failed with a reset (UC/UR): Ferry's default retry policy (retry_on ${DEFAULT_RETRIES.retryOn.join(',')}, ${DEFAULT_RETRIES.attempts} attempts; src/controller/model/defaults.ts) retries only failures before the request reached the app, so it does not replay an idempotent GET after a reset.`]
+            : []),
+        ],
       };
     },
   };

@@ -18,8 +18,9 @@ const TERMINATING = { ready: false, serving: true, terminating: true } as const;
 const GAP_MS = 1000;
 
 /**
- * Keeps `pod`'s endpoint terminating until `until()` (a pod's restart makes `ferry up` rewrite the
- * registry with the endpoint ready — it keeps a pod ready once it was — so the mark is re-applied).
+ * Keeps `pod`'s endpoint terminating until `until` settles: whenever `ferry up` rewrites the registry
+ * meanwhile (on a readiness change of any pod) it writes the endpoint ready — it keeps a pod's endpoint
+ * ready once the pod was — and the mark is re-applied.
  */
 async function holdTerminating(mesh: Mesh, pod: string, until: Promise<unknown>): Promise<number> {
   let released = false;
@@ -59,7 +60,7 @@ async function restartReplica(mesh: Mesh, pod: string, order: RestartOrder, cloc
   const reapplied = await hold;
   mesh.setEndpointConditions(pod, { ready: true });
   const restartMs = Math.round(clock.now() - t0);
-  log(`  ${pod}: restarted (${order}) in ${restartMs} ms; terminating mark re-applied ${reapplied}× after ferry up rewrote it`);
+  log(`  ${pod}: restarted (${order}) in ${restartMs} ms; terminating mark re-applied ${reapplied}×`);
   return { reapplied, restartMs };
 }
 
