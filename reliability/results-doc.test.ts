@@ -13,7 +13,7 @@ const base: ScenarioResult = {
   rps: 500,
   durationMs: 25_000,
   fault: { startMs: 3000, endMs: 6500 },
-  figures: { sent: 12_500, ok: 12_498, failed: 2, failedBy: { '503 UF': 1, 'ECONNRESET': 1 }, faultP50Ms: 2.1, faultP99Ms: 40, p50Ms: 1.9, p99Ms: 12, recoveryMs: 180 },
+  figures: { sent: 12_500, ok: 12_498, failed: 2, failedBy: { '503 UF': 1, 'ECONNRESET': 1 }, faultP50Ms: 2.1, faultP99Ms: 40, p50Ms: 1.9, p99Ms: 12, recoveryMs: 180, maxSendLagMs: 3.5 },
   extra: { 'ejection after (ms)': 420, 'a | b': null },
   sidecars: [{ pod: 'catalog-1', before: { name: 'x', pid: 1, rssMb: 60.5, fds: 30 }, after: null }],
   notes: ['One note.'],
@@ -31,6 +31,7 @@ test('renderReliability: the summary row and a table per scenario with its comma
   assert.match(md, /\| failed by reason \| 1 × 503 UF, 1 × ECONNRESET \|/);
   assert.match(md, /\| p50 \/ p99 during the fault \| 2\.1 ms \/ 40 ms \|/);
   assert.match(md, /\| fault window \| 3\.0–6\.5 s \|/);
+  assert.match(md, /\| client's latest send after due \| 3\.5 ms \|/);
   assert.match(md, /\| ejection after \(ms\) \| 420 \|/);
   assert.match(md, /\| a \\\| b \| — \|/, 'a pipe in a cell is escaped, null shows as a dash');
   assert.match(md, /\| catalog-1 \| 60\.5 MiB \| — \| 30 \| — \|/);

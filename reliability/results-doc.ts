@@ -40,6 +40,7 @@ function scenarioSection(r: ScenarioResult): string[] {
     out.push(`| p50 / p99 during the fault | ${ms(f.faultP50Ms)} / ${ms(f.faultP99Ms)} |`);
     out.push(`| p50 / p99 over the run | ${ms(f.p50Ms)} / ${ms(f.p99Ms)} |`);
     out.push(`| time to recover | ${f.recoveryMs === null ? 'not recovered' : ms(f.recoveryMs)} |`);
+    out.push(`| client's latest send after due | ${ms(f.maxSendLagMs)} |`);
   }
   for (const [k, v] of Object.entries(r.extra)) out.push(`| ${cell(k)} | ${cell(v === null ? '—' : String(v))} |`);
   out.push('');

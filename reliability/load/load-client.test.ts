@@ -52,6 +52,11 @@ test('open loop: every request leaves on schedule while earlier ones hang; statu
   clock.advance(5000); // the two hanging requests time out
   const records = await run.done;
   assert.deepEqual(records.map((r) => r.at), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+  // The first left at the scheduler's first tick, 10 ms after it was due, the others on their tick;
+  // latency counts from when a request was due.
+  assert.deepEqual(records.map((r) => r.lagMs), [10, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.ok(records.every((r) => r.latencyMs >= r.lagMs));
+  assert.ok(records[9].latencyMs >= 5000, `a hanging request ends at its timeout, 5 s after it left (${records[9].latencyMs} ms)`);
   const seen = records.map((r) => (r.status ? `${r.status}${r.flag ? ` ${r.flag}` : ''}` : r.error));
   assert.deepEqual(seen.slice(0, 5), ['200', '200', '200', '200', '200']);
   assert.deepEqual(seen.slice(5, 7), ['503 UF', '503 UF']);

@@ -2,7 +2,9 @@
 //
 // Open loop means a slow or failing server never slows the sender down (no back-pressure hides a
 // failure): every request is sent when it is due, over a keep-alive agent with no socket cap, and a
-// request that gets no answer within its timeout counts as ETIMEDOUT.
+// request that gets no answer within its timeout counts as ETIMEDOUT. Latency runs from when a request
+// was due, not from when it left, so a client that falls behind cannot hide a stall (each record also
+// keeps its send lag).
 
 import * as http from 'node:http';
 import type { Clock } from '../../src/clock/clock';
@@ -67,12 +69,13 @@ export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
 
   const send = (i: number): void => {
     const at = i * interMs;
-    const t0 = clock.now();
+    const due = startedAt + at;
+    const lagMs = Math.max(0, clock.now() - due);
     let settled = false;
     const settle = (status: number, flag: string, error: string): void => {
       if (settled) return;
       settled = true;
-      record({ at: Math.round(at * 10) / 10, latencyMs: Math.round((clock.now() - t0) * 100) / 100, status, flag, error });
+      record({ at: Math.round(at * 10) / 10, latencyMs: Math.round((clock.now() - due) * 100) / 100, lagMs: Math.round(lagMs * 100) / 100, status, flag, error });
     };
     const req = http.request({ host: o.host, port: o.port, path: o.path, method: o.method, agent, headers: o.method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
       const flagHeader = res.headers['x-ferry-response-flags'];

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { failureReason, percentile, recoveryTime, summarize, type RequestRecord } from './outcomes';
 
-const ok = (at: number, latencyMs = 2): RequestRecord => ({ at, latencyMs, status: 200, flag: '', error: '' });
-const bad = (at: number, status: number, flag = '', error = '', latencyMs = 3): RequestRecord => ({ at, latencyMs, status, flag, error });
+const ok = (at: number, latencyMs = 2): RequestRecord => ({ at, latencyMs, lagMs: 0, status: 200, flag: '', error: '' });
+const bad = (at: number, status: number, flag = '', error = '', latencyMs = 3): RequestRecord => ({ at, latencyMs, lagMs: at === 40 ? 1.5 : 0, status, flag, error });
 
 test('percentile: nearest rank over unsorted values; null for none; q outside 0–100 refused', () => {
   const v = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
@@ -34,6 +34,7 @@ test('summarize: sent, ok, failures by reason; fault-window percentiles only ove
   assert.equal(f.faultP50Ms, 50); // 40, 50, 60
   assert.equal(f.faultP99Ms, 60);
   assert.equal(f.p50Ms, 2); // 1 1 1 1 2 2 40 50 60
+  assert.equal(f.maxSendLagMs, 1.5);
   assert.equal(f.recoveryMs, 100 - 20); // the last failure to end (sent at 40, 60 ms) ended at 100
 });
 
@@ -56,5 +57,5 @@ test('recoveryTime: 0 without failures after the fault start; failures before it
 
 test('summarize: an empty run has null percentiles and nothing failed', () => {
   const f = summarize([], { startMs: 0, endMs: 0 });
-  assert.deepEqual(f, { sent: 0, ok: 0, failed: 0, failedBy: {}, faultP50Ms: null, faultP99Ms: null, p50Ms: null, p99Ms: null, recoveryMs: 0 });
+  assert.deepEqual(f, { sent: 0, ok: 0, failed: 0, failedBy: {}, faultP50Ms: null, faultP99Ms: null, p50Ms: null, p99Ms: null, recoveryMs: 0, maxSendLagMs: 0 });
 });

@@ -7,8 +7,10 @@
 export interface RequestRecord {
   /** When it was due and sent, ms since the load started (open loop: on schedule, whatever came back). */
   readonly at: number;
-  /** Until the response ended, or the error; ms. */
+  /** From when it was due until the response ended, or the error, ms (from the schedule, so a late send is not hidden). */
   readonly latencyMs: number;
+  /** How late the client sent it after it was due, ms (a loaded client shows here). */
+  readonly lagMs: number;
   /** The HTTP status, or 0 when no response came (see `error`). */
   readonly status: number;
   /** The `x-ferry-response-flags` header, or '' when absent. */
@@ -40,6 +42,8 @@ export interface LoadFigures {
    * none failed, null when the run never recovered (a request sent in its last second still failed).
    */
   readonly recoveryMs: number | null;
+  /** The latest a request left after it was due, ms: past a few ms the client, not the mesh, was the bottleneck. */
+  readonly maxSendLagMs: number;
 }
 
 /** Whether the request counts as ok: a 2xx answer. */
@@ -88,7 +92,9 @@ export function summarize(records: readonly RequestRecord[], fault: FaultWindow)
   let ok = 0;
   const during: number[] = [];
   const all: number[] = [];
+  let maxLag = 0;
   for (const r of records) {
+    if (r.lagMs > maxLag) maxLag = r.lagMs;
     all.push(r.latencyMs);
     if (r.at >= fault.startMs && r.at <= fault.endMs) during.push(r.latencyMs);
     if (isOk(r)) ok++;
@@ -108,5 +114,6 @@ export function summarize(records: readonly RequestRecord[], fault: FaultWindow)
     p50Ms: round1(percentile(all, 50)),
     p99Ms: round1(percentile(all, 99)),
     recoveryMs: recoveryTime(records, fault.startMs),
+    maxSendLagMs: Math.round(maxLag * 10) / 10,
   };
 }
