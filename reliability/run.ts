@@ -51,17 +51,20 @@ async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise
   o.log(`${s.name}: ${s.title}`);
   const base = { name: s.name, title: s.title, expectation: s.expectation, command, ranAt: new Date(o.clock.wallNow()).toISOString() };
   let mesh: Mesh | null = null;
+  let keep = true;
   try {
     mesh = await Mesh.start(o.manifests, o.clock);
     const r = await s.run(mesh, o);
     o.log(`${s.name}: ${r.passed ? 'met' : 'NOT MET'} — sent ${r.figures?.sent}, failed ${r.figures?.failed} ${JSON.stringify(r.figures?.failedBy ?? {})}`);
+    keep = !r.passed;
     return { ...base, ...r, error: null };
   } catch (err) {
     o.log(`${s.name}: did not complete: ${(err as Error).stack ?? err}`);
     if (mesh) o.log(`--- ferry up ---\n${mesh.log().slice(-3000)}`);
     return { ...base, passed: false, rps: o.rps, durationMs: 0, fault: null, figures: null, extra: {}, sidecars: [], notes: [], error: (err as Error).message.split('\n')[0] };
   } finally {
-    await mesh?.stop();
+    await mesh?.stop(keep);
+    if (mesh && keep) o.log(`${s.name}: its logs stay in ${mesh.stateDir}`);
   }
 }
 

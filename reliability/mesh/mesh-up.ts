@@ -202,8 +202,11 @@ export class Mesh {
     writeAtomic(file, `${JSON.stringify(list, null, 1)}\n`);
   }
 
-  /** Stops ferry up (SIGTERM, SIGKILL after 20 s), the harness's own processes, and undoes whatever a killed run left. */
-  async stop(): Promise<void> {
+  /**
+   * Stops ferry up (SIGTERM, SIGKILL after 20 s), the harness's own processes, and undoes whatever a
+   * killed run left; the run folder's files (logs) stay with `keepFiles`, for a scenario that failed.
+   */
+  async stop(keepFiles = false): Promise<void> {
     await this.own.stopAll(3000, this.clock);
     if (this.proc.exitCode === null && this.proc.signalCode === null) {
       this.proc.kill('SIGTERM');
@@ -212,6 +215,6 @@ export class Mesh {
       this.clock.clearTimeout(t);
     }
     removeStaleRuns(this.stateDir);
-    rmSync(this.stateDir, { recursive: true, force: true });
+    if (!keepFiles) rmSync(this.stateDir, { recursive: true, force: true });
   }
 }

@@ -50,7 +50,7 @@ export function replicaKill(): Scenario {
         extra: {
           'ejection after (ms)': ejectionMs,
           'replica back after (ms)': backMs,
-          'client retries': (await retriesAttempted(client)) - retriesBefore,
+          'client retries': await retriesAttempted(client).then((n) => n - retriesBefore, () => null),
         },
         sidecars: run.sidecars,
         notes: [

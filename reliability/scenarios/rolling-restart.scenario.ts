@@ -95,7 +95,7 @@ export function rollingRestart(order: RestartOrder): Scenario {
         figures,
         extra: {
           'restart per replica (ms)': restarts.join(' / '),
-          'client retries': (await retriesAttempted(mesh.pod('client'))) - retriesBefore,
+          'client retries': await retriesAttempted(mesh.pod('client')).then((n) => n - retriesBefore, () => null),
           'terminating mark re-applied': reapplied,
         },
         sidecars: run.sidecars,
