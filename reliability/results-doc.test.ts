@@ -48,3 +48,11 @@ test('renderReliability: a scenario that did not complete says so with its error
   assert.match(md, /\| stuck \| .* \| not recovered \| \*\*no\*\* \|/);
   assert.match(md, /\| time to recover \| not recovered \|/);
 });
+
+test('renderReliability: a sidecar whose pid changed between the samples is named as restarted', () => {
+  const sample = (pid: number) => ({ name: 'x', pid, rssMb: 1, fds: 1 });
+  const r: ScenarioResult = { ...base, notes: [], sidecars: [{ pod: 'client', before: sample(10), after: sample(11) }, { pod: 'catalog-0', before: sample(20), after: sample(20) }, { pod: 'catalog-1', before: sample(30), after: null }] };
+  const md = renderReliability({ startedAt: 'now', host: { cpus: 1, node: 'v1' }, scenarios: [r] }, '# R');
+  assert.match(md, /- Sidecars that restarted during the run: client \(pid 10 → 11\); their logs say why\./);
+  assert.doesNotMatch(md, /catalog-0 \(pid/);
+});

@@ -49,8 +49,11 @@ function scenarioSection(r: ScenarioResult): string[] {
     for (const s of r.sidecars) out.push(`| ${s.pod} | ${mb(s.before?.rssMb)} | ${mb(s.after?.rssMb)} | ${n(s.before?.fds)} | ${n(s.after?.fds)} |`);
     out.push('');
   }
-  for (const note of r.notes) out.push(`- ${note}`);
-  if (r.notes.length) out.push('');
+  const restarted = r.sidecars.filter((x) => x.before && x.after && x.before.pid !== x.after.pid);
+  const notes = [...r.notes];
+  if (restarted.length) notes.push(`Sidecars that restarted during the run: ${restarted.map((x) => `${x.pod} (pid ${x.before!.pid} → ${x.after!.pid})`).join(', ')}; their logs say why.`);
+  for (const note of notes) out.push(`- ${note}`);
+  if (notes.length) out.push('');
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The chaos suite: each scenario against a fresh `ferry up` mesh (netns mode, root), its figures to reliability/results/latest.json and RELIABILITY.md.
 //
-// Usage: node dist/reliability/run.js [--scenarios=a,b] [--rps=N] [--outage-s=S] [--list]
+// Usage: node dist/reliability/run.js [--scenarios=a,b] [--rps=N] [--outage-s=S] [--list] [--render]
+// (--render: only RELIABILITY.md again, from reliability/results/latest.json)
 // Every scenario's mesh, load client and restarted processes are removed when it ends, also on failure.
 // Exits 1 when a scenario misses its expectation or does not complete.
 
@@ -69,10 +70,16 @@ async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positional } = parseFlags(argv, { scenarios: 'string', rps: 'number', 'outage-s': 'number', list: 'boolean' });
+  const { values, positional } = parseFlags(argv, { scenarios: 'string', rps: 'number', 'outage-s': 'number', list: 'boolean', render: 'boolean' });
   if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   if (values.list) {
     for (const s of SCENARIOS) process.stdout.write(`${s.name}\t${s.title}\n`);
+    return 0;
+  }
+  if (values.render) {
+    // Only RELIABILITY.md again, from the last figures.
+    const results = JSON.parse(readFileSync(join(REPO, 'reliability', 'results', 'latest.json'), 'utf8')) as RunResults;
+    writeFileSync(join(REPO, 'RELIABILITY.md'), renderReliability(results, HEADER));
     return 0;
   }
   const picked = pickScenarios(SCENARIOS, typeof values.scenarios === 'string' ? values.scenarios : undefined);
