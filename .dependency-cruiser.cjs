@@ -3,7 +3,7 @@
 //   base        src/ libraries (config, xds, mesh, observability, errors, …) and certs/: know no component
 //   components  sidecar/, webhook/, src/controller/: never import one another, only the base
 //   root        src/cli/ and bin/: the only place that wires components together
-// Test code (test/, *.test.ts, *.fixture.ts) and the benchmark harness (bench/) may import anything;
+// Test code (test/, *.test.ts, *.fixture.ts), the benchmark harness (bench/) and the chaos suite (reliability/) may import anything;
 // production code never imports test code.
 
 const BASE = '^(src/(?!cli/|controller/)|certs/)';
@@ -50,9 +50,9 @@ module.exports = {
     ...dataPathRules,
     {
       name: 'production-imports-no-test-code',
-      comment: 'Test helpers, fixtures and tests are never imported by production code (bench/ is a harness, like test/).',
+      comment: 'Test helpers, fixtures and tests are never imported by production code (bench/ and reliability/ are harnesses, like test/).',
       severity: 'error',
-      from: { pathNot: [TEST_CODE, '^bench/'] },
+      from: { pathNot: [TEST_CODE, '^bench/', '^reliability/'] },
       to: { path: TEST_CODE },
     },
     {

@@ -3,7 +3,7 @@
 
 NODE_TEST_FLAGS ?= --test-concurrency=2 --test-timeout=180000
 
-.PHONY: all deps tools build test test-unit demo bench bench-quick bench-compare soak fuzz clean
+.PHONY: all deps tools build test test-unit demo bench bench-quick bench-compare chaos soak fuzz clean
 
 all: build
 
@@ -50,6 +50,14 @@ bench-compare: deps build
 	bash scripts/setup-tools.sh bench
 	node dist/bench/run.js --quick --baseline="$$(bash scripts/bench-baseline.sh $(BASE))" \
 	  --proxies=direct,ferry-baseline,ferry --scenarios=latency-1000rps,max-rps,tcp-throughput,rss-1000-services
+
+# The chaos suite (reliability/): faults under open-loop load through a `ferry up` mesh in netns mode
+# (needs root); writes reliability/results/latest.json and RELIABILITY.md. SCENARIOS=a,b picks some
+# (node dist/reliability/run.js --list names them), RPS the load, OUTAGE_S the controller outage.
+RPS ?= 500
+OUTAGE_S ?= 60
+chaos: deps build
+	node dist/reliability/run.js --rps=$(RPS) --outage-s=$(OUTAGE_S) $(if $(SCENARIOS),--scenarios=$(SCENARIOS))
 
 # Coverage-guided fuzzing (Jazzer.js in a cached Debian 13 root; needs root). FUZZ_SECONDS per target
 # (default 300), FUZZ_TARGETS to pick some; `make test` replays the checked-in corpus instead.

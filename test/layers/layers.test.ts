@@ -36,7 +36,7 @@ function tree(files: Record<string, string>): string {
 }
 
 test('the repository keeps its layers: no upward import, no cycle, no fixture in production code', () => {
-  const r = cruise(ROOT, ['src', 'sidecar', 'webhook', 'certs', 'bench', 'test']);
+  const r = cruise(ROOT, ['src', 'sidecar', 'webhook', 'certs', 'bench', 'reliability', 'test']);
   assert.equal(r.code, 0, r.out);
 });
 

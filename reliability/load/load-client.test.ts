@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeClock } from '../../src/clock/fake-clock.fixture';
+import { dueBy, startLoad, totalRequests } from './load-client';
+
+test('dueBy: the first request at 0, then one every 1000/rps ms, capped at rps × duration', () => {
+  assert.equal(totalRequests(100, 1000), 100);
+  assert.equal(totalRequests(3, 500), 1);
+  assert.equal(dueBy(-1, 100, 1000), 0);
+  assert.equal(dueBy(0, 100, 1000), 1);
+  assert.equal(dueBy(9.99, 100, 1000), 1);
+  assert.equal(dueBy(10, 100, 1000), 2);
+  assert.equal(dueBy(995, 100, 1000), 100);
+  assert.equal(dueBy(60_000, 100, 1000), 100);
+});
+
+test('startLoad refuses a run that sends nothing, naming the figures', () => {
+  assert.throws(() => startLoad({ host: '127.0.0.1', port: 1, path: '/', method: 'GET', rps: 1, durationMs: 500, timeoutMs: 100 }, new FakeClock()), /1 req\/s for 500 ms sends no request/);
+  assert.throws(() => startLoad({ host: '127.0.0.1', port: 1, path: '/', method: 'GET', rps: 0, durationMs: 500, timeoutMs: 100 }, new FakeClock()), /rps must be > 0, got 0/);
+});
+
+test('open loop: every request leaves on schedule while earlier ones hang; statuses, response flags and errors are recorded', async (t) => {
+  // Requests 0–4 answer 200, 5–6 a 503 with a flag, 7 is reset, 8–9 are never answered (they time out).
+  let n = 0;
+  const hanging: http.ServerResponse[] = [];
+  const server = http.createServer((req, res) => {
+    const i = n++;
+    if (i < 5) res.end('ok');
+    else if (i < 7) {
+      res.writeHead(503, { 'x-ferry-response-flags': 'UF' });
+      res.end();
+    } else if (i === 7) req.socket.destroy();
+    else hanging.push(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const r of hanging) r.destroy();
+    server.close();
+  });
+  const clock = new FakeClock();
+  const run = startLoad({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/x', method: 'GET', rps: 10, durationMs: 1000, timeoutMs: 5000, tickMs: 10 }, clock);
+  // Each request is sent when due, whether or not the earlier ones were answered: wait for each to arrive.
+  for (let i = 1; i <= 10; i++) {
+    clock.advance(i === 1 ? 10 : 100);
+    for (let spin = 0; n < i && spin < 2000; spin++) await new Promise((r) => setImmediate(r));
+    assert.equal(run.sent(), i);
+  }
+  assert.equal(n, 10, 'the server saw every request');
+  assert.equal(hanging.length, 2);
+  clock.advance(5000); // the two hanging requests time out
+  const records = await run.done;
+  assert.deepEqual(records.map((r) => r.at), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+  // The first left at the scheduler's first tick, 10 ms after it was due, the others on their tick;
+  // latency counts from when a request was due.
+  assert.deepEqual(records.map((r) => r.lagMs), [10, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.ok(records.every((r) => r.latencyMs >= r.lagMs));
+  assert.ok(records[9].latencyMs >= 5000, `a hanging request ends at its timeout, 5 s after it left (${records[9].latencyMs} ms)`);
+  const seen = records.map((r) => (r.status ? `${r.status}${r.flag ? ` ${r.flag}` : ''}` : r.error));
+  assert.deepEqual(seen.slice(0, 5), ['200', '200', '200', '200', '200']);
+  assert.deepEqual(seen.slice(5, 7), ['503 UF', '503 UF']);
+  assert.equal(seen[7], 'ECONNRESET');
+  assert.deepEqual(seen.slice(8), ['ETIMEDOUT', 'ETIMEDOUT']);
+});

@@ -1,0 +1,104 @@
+// The open-loop HTTP/1.1 load client: requests leave on a fixed schedule whatever the answers, each one recorded with its status, response flag or error.
+//
+// Open loop means a slow or failing server never slows the sender down (no back-pressure hides a
+// failure): every request is sent when it is due, over a keep-alive agent with no socket cap, and a
+// request that gets no answer within its timeout counts as ETIMEDOUT. Latency runs from when a request
+// was due, not from when it left, so a client that falls behind cannot hide a stall (each record also
+// keeps its send lag).
+
+import * as http from 'node:http';
+import type { Clock } from '../../src/clock/clock';
+import type { RequestRecord } from './outcomes';
+
+export interface LoadOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  /** Requests per second. */
+  readonly rps: number;
+  readonly durationMs: number;
+  /** Per request; past it the request is destroyed and counted as ETIMEDOUT. */
+  readonly timeoutMs: number;
+  /** How often the scheduler looks for due requests (default 2 ms). */
+  readonly tickMs?: number;
+}
+
+/** How many requests are due `elapsedMs` after the start at `rps`, capped at the run's total (the first is due at 0). */
+export function dueBy(elapsedMs: number, rps: number, durationMs: number): number {
+  const total = totalRequests(rps, durationMs);
+  if (elapsedMs < 0) return 0;
+  return Math.min(total, Math.floor((elapsedMs * rps) / 1000) + 1);
+}
+
+/** The requests a run sends: rps × duration, rounded down. */
+export function totalRequests(rps: number, durationMs: number): number {
+  return Math.floor((rps * durationMs) / 1000);
+}
+
+export interface LoadRun {
+  /** Resolves with every request once the last one has ended. */
+  readonly done: Promise<RequestRecord[]>;
+  /** The clock's `now()` at the start: `at` of each record is relative to it. */
+  readonly startedAt: number;
+  sent(): number;
+}
+
+/** Starts the load now. */
+export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
+  if (!(o.rps > 0)) throw new RangeError(`load: rps must be > 0, got ${o.rps}`);
+  if (!(o.durationMs > 0)) throw new RangeError(`load: durationMs must be > 0, got ${o.durationMs}`);
+  const total = totalRequests(o.rps, o.durationMs);
+  if (total < 1) throw new RangeError(`load: ${o.rps} req/s for ${o.durationMs} ms sends no request`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const records: RequestRecord[] = [];
+  const startedAt = clock.now();
+  let sent = 0;
+  let ended = 0;
+  let finish: (r: RequestRecord[]) => void = () => undefined;
+  const done = new Promise<RequestRecord[]>((r) => (finish = r));
+  const interMs = 1000 / o.rps;
+
+  const record = (r: RequestRecord): void => {
+    records.push(r);
+    if (++ended === total) {
+      agent.destroy();
+      finish(records.sort((a, b) => a.at - b.at));
+    }
+  };
+
+  const send = (i: number): void => {
+    const at = i * interMs;
+    const due = startedAt + at;
+    const lagMs = Math.max(0, clock.now() - due);
+    let settled = false;
+    const settle = (status: number, flag: string, error: string): void => {
+      if (settled) return;
+      settled = true;
+      record({ at: Math.round(at * 10) / 10, latencyMs: Math.round((clock.now() - due) * 100) / 100, lagMs: Math.round(lagMs * 100) / 100, status, flag, error });
+    };
+    const req = http.request({ host: o.host, port: o.port, path: o.path, method: o.method, agent, headers: o.method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
+      const flagHeader = res.headers['x-ferry-response-flags'];
+      const flag = Array.isArray(flagHeader) ? flagHeader.join(',') : flagHeader ?? '';
+      res.resume();
+      res.once('end', () => settle(res.statusCode ?? 0, flag, ''));
+      res.once('error', (err: NodeJS.ErrnoException) => settle(0, flag, err.code ?? 'response error'));
+    });
+    const timer = clock.setTimeout(() => {
+      const err: NodeJS.ErrnoException = new Error('timed out');
+      err.code = 'ETIMEDOUT';
+      req.destroy(err);
+    }, o.timeoutMs);
+    req.once('close', () => clock.clearTimeout(timer));
+    req.once('error', (err: NodeJS.ErrnoException) => settle(0, '', err.code ?? err.message));
+    req.end();
+  };
+
+  const tick = clock.setInterval(() => {
+    const due = dueBy(clock.now() - startedAt, o.rps, o.durationMs);
+    while (sent < due) send(sent++);
+    if (sent >= total) clock.clearInterval(tick);
+  }, o.tickMs ?? 2);
+
+  return { done, startedAt, sent: () => sent };
+}

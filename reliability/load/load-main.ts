@@ -1,0 +1,41 @@
+// The load client as a program, for running inside a pod's network namespace (`ip netns exec NS node …`) so its sidecar captures it.
+//
+// Usage: node dist/reliability/load/load-main.js --target HOST:PORT [--path /] [--method GET|POST]
+//          --rps N --duration-ms MS [--timeout-ms MS] --out FILE
+// Prints `load: started at <epoch ms>` when the first request is due, then writes every request to FILE
+// as JSON ({ startedAtWall, records }) and prints `load: done`.
+
+import { writeFileSync } from 'node:fs';
+import { systemClock } from '../../src/clock/clock';
+import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
+import { startLoad } from './load-client';
+
+export interface LoadFile {
+  /** Epoch ms when the first request was due: `at` of each record is relative to it. */
+  readonly startedAtWall: number;
+  readonly records: import('./outcomes').RequestRecord[];
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positional } = parseFlags(argv, { target: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', out: 'string' });
+  if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  if (typeof values.target !== 'string') throw new UsageError('flag --target HOST:PORT is required');
+  if (typeof values.out !== 'string') throw new UsageError('flag --out FILE is required');
+  if (typeof values.rps !== 'number' || !(values.rps > 0)) throw new UsageError('flag --rps: must be a number > 0');
+  if (typeof values['duration-ms'] !== 'number' || !(values['duration-ms'] > 0)) throw new UsageError('flag --duration-ms: must be a number > 0');
+  const method = typeof values.method === 'string' ? values.method : 'GET';
+  if (method !== 'GET' && method !== 'POST') throw new UsageError(`flag --method: ${JSON.stringify(method)} is not GET or POST`);
+  const { host, port } = parseHostPort('target', values.target);
+  const startedAtWall = systemClock.wallNow();
+  const run = startLoad({ host, port, path: typeof values.path === 'string' ? values.path : '/', method, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000 }, systemClock);
+  process.stdout.write(`load: started at ${startedAtWall}\n`);
+  const records = await run.done;
+  const file: LoadFile = { startedAtWall, records };
+  writeFileSync(values.out, JSON.stringify(file));
+  process.stdout.write(`load: done, ${records.length} requests\n`);
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  process.stderr.write(`load: ${err.message}\n`);
+  process.exit(2);
+});

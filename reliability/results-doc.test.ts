@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderReliability, type RunResults } from './results-doc';
+import type { ScenarioResult } from './scenario';
+
+const base: ScenarioResult = {
+  name: 'replica-sigkill',
+  title: 'SIGKILL of one replica',
+  expectation: '0 failed; ejection time reported',
+  command: 'node dist/reliability/run.js --scenarios=replica-sigkill --rps=500',
+  ranAt: '2026-01-01T00:01:00.000Z',
+  passed: false,
+  rps: 500,
+  durationMs: 25_000,
+  fault: { startMs: 3000, endMs: 6500 },
+  figures: { sent: 12_500, ok: 12_498, failed: 2, failedBy: { '503 UF': 1, 'ECONNRESET': 1 }, faultP50Ms: 2.1, faultP99Ms: 40, p50Ms: 1.9, p99Ms: 12, recoveryMs: 180, maxSendLagMs: 3.5 },
+  extra: { 'ejection after (ms)': 420, 'a | b': null },
+  sidecars: [{ pod: 'catalog-1', before: { name: 'x', pid: 1, rssMb: 60.5, fds: 30 }, after: null }],
+  notes: ['One note.'],
+  error: null,
+};
+
+test('renderReliability: the summary row and a table per scenario with its command, failures by reason, figures and sidecars', () => {
+  const results: RunResults = { startedAt: '2026-01-01T00:00:00.000Z', host: { cpus: 2, node: 'v22.0.0' }, scenarios: [base, { ...base, name: 'ok-one', title: 'Fine', passed: true, figures: { ...base.figures!, failed: 0, failedBy: {}, recoveryMs: 0 }, sidecars: [], notes: [] }] };
+  const md = renderReliability(results, '# Reliability\n\nIntro.\n');
+  assert.match(md, /^# Reliability\n\nIntro\.\n\nLast run: 2026-01-01T00:00:00\.000Z on 2 CPUs, Node v22\.0\.0 \(a run of some/);
+  assert.match(md, /1 of 2 scenarios met their expectation\./);
+  assert.match(md, /\| replica-sigkill \| 0 failed; ejection time reported \| 12500 \| 2 \| 180 ms \| \*\*no\*\* \|/);
+  assert.match(md, /\| ok-one \| .* \| 0 \| 0 ms \| yes \|/);
+  assert.match(md, /## SIGKILL of one replica\n\n`node dist\/reliability\/run\.js --scenarios=replica-sigkill --rps=500`\n\nExpectation: 0 failed; ejection time reported — \*\*not met\*\* \(run 2026-01-01T00:01:00\.000Z\)\./);
+  assert.match(md, /\| failed by reason \| 1 × 503 UF, 1 × ECONNRESET \|/);
+  assert.match(md, /\| p50 \/ p99 during the fault \| 2\.1 ms \/ 40 ms \|/);
+  assert.match(md, /\| fault window \| 3\.0–6\.5 s \|/);
+  assert.match(md, /\| client's latest send after due \| 3\.5 ms \|/);
+  assert.match(md, /\| ejection after \(ms\) \| 420 \|/);
+  assert.match(md, /\| a \\\| b \| — \|/, 'a pipe in a cell is escaped, null shows as a dash');
+  assert.match(md, /\| catalog-1 \| 60\.5 MiB \| — \| 30 \| — \|/);
+  assert.match(md, /- One note\./);
+  assert.ok(md.endsWith('\n') && !md.endsWith('\n\n'));
+});
+
+test('renderReliability: a scenario that did not complete says so with its error, and a run that never recovered says that', () => {
+  const failed: ScenarioResult = { ...base, figures: null, fault: null, error: 'ferry up exited (1)', sidecars: [], extra: {}, notes: [] };
+  const stuck: ScenarioResult = { ...base, name: 'stuck', figures: { ...base.figures!, recoveryMs: null } };
+  const md = renderReliability({ startedAt: 'now', host: { cpus: 1, node: 'v1' }, scenarios: [failed, stuck] }, '# R');
+  assert.match(md, /\| replica-sigkill \| .* \| — \| — \| — \| did not complete \|/);
+  assert.match(md, /Expectation: .* — \*\*did not complete\*\*: ferry up exited \(1\) \(run /);
+  assert.match(md, /\| stuck \| .* \| not recovered \| \*\*no\*\* \|/);
+  assert.match(md, /\| time to recover \| not recovered \|/);
+});
+
+test('renderReliability: a sidecar whose pid changed between the samples is named as restarted', () => {
+  const sample = (pid: number) => ({ name: 'x', pid, rssMb: 1, fds: 1 });
+  const r: ScenarioResult = { ...base, notes: [], sidecars: [{ pod: 'client', before: sample(10), after: sample(11) }, { pod: 'catalog-0', before: sample(20), after: sample(20) }, { pod: 'catalog-1', before: sample(30), after: null }] };
+  const md = renderReliability({ startedAt: 'now', host: { cpus: 1, node: 'v1' }, scenarios: [r] }, '# R');
+  assert.match(md, /- Sidecars that restarted during the run: client \(pid 10 → 11\); their logs say why\./);
+  assert.doesNotMatch(md, /catalog-0 \(pid/);
+});
