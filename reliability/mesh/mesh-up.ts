@@ -34,24 +34,9 @@ export interface EndpointConditions {
   readonly terminating?: boolean;
 }
 
-export function sleep(ms: number, clock: Clock = systemClock): Promise<void> {
-  return new Promise((r) => clock.setTimeout(r, ms));
-}
+import { sleep, waitFor } from '../../test/support/wait';
 
-export async function waitFor<T>(what: string, probe: () => T | null | false | Promise<T | null | false>, timeoutMs: number, clock: Clock = systemClock, everyMs = 100): Promise<T> {
-  const end = clock.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch (err) {
-      last = String(err);
-    }
-    if (clock.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-    await sleep(everyMs, clock);
-  }
-}
+export { sleep, waitFor };
 
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { removeStaleRuns } from '../../src/os/run-record';
+import { systemClock } from '../../src/clock/clock';
+import { waitFor as sharedWaitFor } from '../support/wait';
 
 export const REPO = resolve(__dirname, '..', '..', '..');
 export const FERRY = join(REPO, 'bin', 'ferry');
@@ -105,23 +107,11 @@ export function httpGet(host: string, port: number, path = '/', timeoutMs = 3000
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep } from '../support/wait';
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch (err) {
-      last = String(err);
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-    await sleep(200);
-  }
+/** waitFor, polling every 200 ms (15 s unless told). */
+export function waitFor<T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 15_000): Promise<T> {
+  return sharedWaitFor(what, probe, timeoutMs, systemClock, 200);
 }
 
 /** Whether `pid` still runs. */
