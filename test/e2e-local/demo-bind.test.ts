@@ -2,20 +2,12 @@
 // AccessPolicy left out, every meshed edge mutual TLS, the stat table, and a clean stop.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { FERRY, stateDir } from './ferry-up-process';
+import { runDemo, stateDir } from './ferry-up-process';
 
 test('ferry demo --mode bind runs the shop on loopback and reports the mesh', { timeout: 120_000 }, async (t) => {
   const dir = stateDir(t);
-  const proc = spawn(process.execPath, [FERRY, 'demo', '--seconds', '10', '--mode', 'bind', '--state-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const code = await new Promise<number | null>((done) => proc.on('exit', (c) => done(c)));
+  const { code, out } = await runDemo(t, dir, ['--seconds', '10', '--mode', 'bind']);
   assert.equal(code, 0, out);
   assert.match(out, /ferry demo: bind mode — no capture/);
   assert.match(out, /bind mode leaves the AccessPolicy out/);

@@ -123,3 +123,16 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** `ferry demo ARGS… --state-dir DIR` to its end (killed if the test ends first): exit code and output. */
+export async function runDemo(t: TestContext, dir: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, [FERRY, 'demo', ...args, '--state-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((done) => proc.on('exit', (c) => done(c)));
+  return { code, out };
+}

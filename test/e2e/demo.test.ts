@@ -3,11 +3,10 @@
 // the flaky replica, and nothing left behind.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { netnsSkipReason } from '../../sidecar/init/netns.fixture';
 import { listByPrefix } from '../../src/os/netns';
-import { FERRY, stateDir } from '../e2e-local/ferry-up-process';
+import { runDemo, stateDir } from '../e2e-local/ferry-up-process';
 
 test('ferry demo runs the shop as a mesh and shows injection, mTLS and what the metrics counted', { timeout: 150_000 }, async (t) => {
   const why = netnsSkipReason(['iptables', 'iptables-restore', 'setpriv']);
@@ -17,14 +16,7 @@ test('ferry demo runs the shop as a mesh and shows injection, mTLS and what the 
     return;
   }
   const dir = stateDir(t);
-  const proc = spawn(process.execPath, [FERRY, 'demo', '--seconds', '15', '--mode', 'netns', '--state-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const code = await new Promise<number | null>((done) => proc.on('exit', (c) => done(c)));
+  const { code, out } = await runDemo(t, dir, ['--seconds', '15', '--mode', 'netns']);
   assert.equal(code, 0, out);
   assert.match(out, /ferry demo: ready in [\d.]+ s — 8 pods, 7 meshed/);
   assert.match(out, /the frontend answered \d+ requests/);
