@@ -16,11 +16,12 @@ import { addonPath } from '../sidecar/native/original-dst';
 import { Mesh, REPO } from './mesh/mesh-up';
 import { renderReliability, type RunResults } from './results-doc';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
+import { caDown } from './scenarios/ca-down.scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
 import { replicaKill } from './scenarios/replica-kill.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown(), caDown()];
 
 const HEADER = `# Reliability
 
@@ -54,7 +55,7 @@ async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise
   let mesh: Mesh | null = null;
   let keep = true;
   try {
-    mesh = await Mesh.start(o.manifests, o.clock);
+    mesh = await Mesh.start(o.manifests, o.clock, undefined, s.upArgs);
     const r = await s.run(mesh, o);
     o.log(`${s.name}: ${r.passed ? 'met' : 'NOT MET'} — sent ${r.figures?.sent}, failed ${r.figures?.failed} ${JSON.stringify(r.figures?.failedBy ?? {})}`);
     keep = !r.passed;

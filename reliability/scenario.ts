@@ -49,6 +49,8 @@ export interface Scenario {
   readonly title: string;
   /** The expectation in words, as RELIABILITY.md shows it. */
   readonly expectation: string;
+  /** Further `ferry up` flags for this scenario's mesh (e.g. a short certificate lifetime). */
+  readonly upArgs?: readonly string[];
   /** Runs against a fresh mesh (the runner starts and removes it). */
   run(mesh: Mesh, o: ScenarioOptions): Promise<Omit<ScenarioResult, 'name' | 'title' | 'expectation' | 'command' | 'ranAt' | 'error'>>;
 }

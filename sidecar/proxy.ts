@@ -298,6 +298,14 @@ export class Proxy implements AdminTarget {
 
   // ─── AdminTarget ───
 
+  /** POST /identity/renew: a new workload certificate now; null without an identity manager. */
+  async renewIdentity(): Promise<{ serial: string; notAfter: string; root: string } | null> {
+    const m = this.options.identityManager?.manager;
+    if (!m) return null;
+    const id = await m.renewNow();
+    return { serial: id.serialNumber, notAfter: id.notAfter.toISOString(), root: id.rootFingerprint };
+  }
+
   /** What /config_dump shows (rendered in admin/admin-pages.ts). */
   private adminState(): ProxyAdminState {
     return {

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   FERRY_ERR_H2_ABUSE: 'The proxy closed a downstream HTTP/2 connection: its client reset streams faster than the budget allows (rapid reset), or stopped answering PINGs. Fix the client; ferry_downstream_connections_closed_for_abuse_total counts these.',
   FERRY_ERR_FILTER_REGISTRY: 'A user HTTP filter could not be registered (no type URL or name, or one already registered). Give each filter its own type URL.',
   FERRY_ERR_UP_START: '`ferry up` could not start a part of the mesh (the controller, a sidecar or an app container), or a pod did not become ready in time. The message names the workload and its log file; fix the manifest or the program and run again.',
+  FERRY_ERR_CHECK_TARGETS: "`ferry check` could not learn which sidecars to check: the `ferry up` state file is unreadable, or the controller's /api/targets did not answer. Name them with --state FILE or --controller URL.",
   FERRY_ERR_DASHBOARD_FILES: "The controller's dashboard cannot find its files: its page (src/controller/dashboard/static/ in the repository) or the cytoscape and uplot packages. Run the controller from a full checkout with `npm ci` done; the controller keeps running without the dashboard.",
   FERRY_ERR_BENCH_ARGS: 'A benchmark argument is wrong; the message lists the known values.',
   FERRY_ERR_BENCH_TOOLS: 'A benchmark tool is missing. Run `make bench` (it installs them) or the install command printed.',

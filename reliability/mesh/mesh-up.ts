@@ -17,7 +17,8 @@ export interface MeshPod {
   readonly netns: string | null;
   readonly meshed: boolean;
   readonly ready: boolean;
-  readonly sidecar: { stats: string } | null;
+  /** `admin` is the sidecar's admin address inside the pod's network namespace. */
+  readonly sidecar: { stats: string; admin: string | null } | null;
 }
 
 export interface MeshState {
@@ -84,10 +85,10 @@ export class Mesh {
     this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
   }
 
-  /** `ferry up -f MANIFESTS --mode netns` in a fresh state folder; resolves once it prints ready. */
-  static async start(manifests: string, clock: Clock = systemClock, readyTimeoutMs = 90_000): Promise<Mesh> {
+  /** `ferry up -f MANIFESTS --mode netns [UP_ARGS…]` in a fresh state folder; resolves once it prints ready. */
+  static async start(manifests: string, clock: Clock = systemClock, readyTimeoutMs = 90_000, upArgs: readonly string[] = []): Promise<Mesh> {
     const stateDir = mkdtempSync(join(tmpdir(), 'ferry-chaos-'));
-    const proc = spawn(process.execPath, [FERRY, 'up', '-f', manifests, '--mode', 'netns', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [FERRY, 'up', '-f', manifests, '--mode', 'netns', '--state-dir', stateDir, ...upArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     const mesh = new Mesh(proc, stateDir, clock);
     try {
       const file = await waitFor('ferry up to print ready', () => {

@@ -1,4 +1,4 @@
-// The admin server (127.0.0.1:15000 by default): readiness, config dump, clusters, stats, drain, quit.
+// The admin server (127.0.0.1:15000 by default): readiness, config dump, clusters, stats, drain, certificate renewal, quit.
 
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,8 @@ export interface AdminTarget {
   readonly metricsContentType: string;
   drainListeners(): void;
   quit(): void;
+  /** Renews the workload certificate now: its serial, expiry and root; null without one to renew. */
+  renewIdentity?(): Promise<{ serial: string; notAfter: string; root: string } | null>;
 }
 
 export class AdminServer {
@@ -77,6 +79,17 @@ export class AdminServer {
         if (method !== 'POST') return text(405, 'use POST\n');
         t.drainListeners();
         return text(200, 'OK\n');
+      case '/identity/renew': {
+        if (method !== 'POST') return text(405, 'use POST\n');
+        try {
+          const renewed = t.renewIdentity ? await t.renewIdentity() : null;
+          if (renewed === null) return text(404, 'this proxy has no workload identity to renew\n');
+          return json(200, renewed);
+        } catch (err) {
+          // The CA refused or is away: the certificate in use stays, the loop retries with back-off.
+          return text(503, `renewal failed: ${(err as Error).message}\n`);
+        }
+      }
       case '/quitquitquit':
         if (method !== 'POST') return text(405, 'use POST\n');
         text(200, 'OK\n');
@@ -85,7 +98,7 @@ export class AdminServer {
       case '/':
         return text(
           200,
-          ['/ready', '/server_info', '/config_dump', '/clusters', '/stats/prometheus', 'POST /drain_listeners', 'POST /quitquitquit'].join(
+          ['/ready', '/server_info', '/config_dump', '/clusters', '/stats/prometheus', 'POST /drain_listeners', 'POST /identity/renew', 'POST /quitquitquit'].join(
             '\n',
           ) + '\n',
         );

@@ -56,6 +56,19 @@ test('retryDelayMs: exponential, capped, jittered to 50–100 %', () => {
   for (const [attempt, r, want] of cases) assert.equal(retryDelayMs(attempt, 100, 1000, () => r), want, `attempt ${attempt}, random ${r}`);
 });
 
+test('retryDelayMs: never more than a quarter of what is left of the certificate, never under the first delay', () => {
+  const cases: [number, number, number][] = [
+    // [attempt, remainingMs, want] with random 0.999 and 100 ms / 30 s back-off
+    [10, Infinity, 29_985],
+    [10, 40_000, 10_000],
+    [10, 2_000, 500],
+    [10, 100, 100],
+    [10, -5_000, 100],
+    [1, 40_000, 99],
+  ];
+  for (const [attempt, remaining, want] of cases) assert.equal(retryDelayMs(attempt, 100, 30_000, () => 0.999, remaining), want, `attempt ${attempt}, ${remaining} ms left`);
+});
+
 test('first certificate: start() resolves with a verified chain for our identity; metric; mTLS ADS with it', async (t) => {
   const mesh = await startTestMesh();
   const registry = new Registry();
@@ -149,4 +162,46 @@ test('refused by the CA: start() keeps trying; stop() ends the wait', async (t) 
   assert.equal(m.current(), null);
   m.stop();
   await assert.rejects(started, IdentityStoppedError);
+});
+
+async function metricLines(registry: Registry, name: string): Promise<string[]> {
+  return (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => l.startsWith(name));
+}
+
+test('renewNow: a new serial at once; the metrics follow renewals, failures and the seconds left', async (t) => {
+  const mesh = await startTestMesh();
+  const port = mesh.ports.xds;
+  const pki = mesh.pki;
+  const registry = new Registry();
+  const m = manager(mesh, { ttlSeconds: 600, metrics: registry });
+  let current = mesh;
+  t.after(async () => {
+    m.stop();
+    await current.stop();
+  });
+  await m.start();
+  const first = m.current()!;
+  const renewed = await m.renewNow();
+  assert.notEqual(renewed.serialNumber, first.serialNumber);
+  assert.equal(m.current(), renewed);
+  const root = TrustBundle.fromPem(pki.root.certPem).fingerprints[0];
+  assert.equal(renewed.rootFingerprint, root);
+  assert.deepEqual(await metricLines(registry, 'ferry_identity_cert_info'), [`ferry_identity_cert_info{serial="${renewed.serialNumber}",root="${root}"} 1`]);
+  assert.deepEqual(await metricLines(registry, 'ferry_identity_trusted_root_info'), [`ferry_identity_trusted_root_info{root="${root}"} 1`]);
+  assert.deepEqual(await metricLines(registry, 'ferry_identity_renewals_total'), ['ferry_identity_renewals_total{result="success"} 2']);
+  const left = Number((await metricLines(registry, 'ferry_identity_cert_expiry_seconds'))[0].split(' ')[1]);
+  assert.ok(left > 590 && left <= 600, `seconds left ${left}`);
+
+  await mesh.stop();
+  await assert.rejects(m.renewNow(), /certificate request failed/);
+  assert.equal(m.current(), renewed, 'a failed renewal keeps the certificate');
+  assert.deepEqual(await metricLines(registry, 'ferry_identity_renewal_failures'), ['ferry_identity_renewal_failures 1']);
+  assert.deepEqual(await metricLines(registry, 'ferry_identity_renewals_total'), ['ferry_identity_renewals_total{result="success"} 2', 'ferry_identity_renewals_total{result="failure"} 1']);
+  const due = Number((await metricLines(registry, 'ferry_identity_cert_renewal_timestamp_seconds'))[0].split(' ')[1]);
+  assert.ok(due * 1000 > Date.now() - 1000 && due * 1000 < Date.now() + 1000, 'the retry is due within the back-off');
+
+  const back = nextRotation(m, 5000);
+  current = await startTestMesh({ pki, port });
+  await back;
+  assert.deepEqual(await metricLines(registry, 'ferry_identity_renewal_failures'), ['ferry_identity_renewal_failures 0']);
 });

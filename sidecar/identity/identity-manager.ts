@@ -26,6 +26,8 @@ export interface WorkloadIdentity {
   readonly serialNumber: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
+  /** SHA-256 fingerprint (Node's `AA:BB:…` form) of the bundle root the chain verified against. */
+  readonly rootFingerprint: string;
 }
 
 /** Where the bearer token comes from: a file re-read before every request (projected tokens rotate), or a literal. */
@@ -61,10 +63,15 @@ export class IdentityStoppedError extends FerryError {
   }
 }
 
-/** Delay before retry number `attempt` (1-based): exponential from `initialMs`, capped, jittered to 50–100 % (pure). */
-export function retryDelayMs(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
+/**
+ * Delay before retry number `attempt` (1-based): exponential from `initialMs`, capped, jittered to
+ * 50–100 %, and never more than a quarter of `remainingMs` (what is left of the certificate in use,
+ * but at least `initialMs`), so a CA that comes back is found with several attempts to spare (pure).
+ */
+export function retryDelayMs(attempt: number, initialMs: number, maxMs: number, random: () => number, remainingMs = Infinity): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.floor(base / 2 + random() * (base / 2));
+  const jittered = Math.floor(base / 2 + random() * (base / 2));
+  return Math.min(jittered, Math.max(initialMs, Math.floor(remainingMs / 4)));
 }
 
 type RotateListener = (identity: WorkloadIdentity) => void;
@@ -89,6 +96,9 @@ export class IdentityManager {
   #failures = 0;
   #firstWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #running = false;
+  /** The attempt under way, so a renewal asked for meanwhile waits for it instead of racing it. */
+  #inFlight: Promise<void> | null = null;
+  #lastError: Error | null = null;
 
   constructor(opts: IdentityManagerOptions) {
     parseSpiffeId(opts.spiffeId);
@@ -100,6 +110,7 @@ export class IdentityManager {
     this.#metrics = opts.metrics ? identityMetrics(opts.metrics) : null;
     this.#random = opts.random ?? Math.random;
     this.#clock = opts.clock ?? systemClock;
+    this.#metrics?.watchExpiry(() => this.#current?.notAfter.getTime() ?? null, () => this.#clock.wallNow());
   }
 
   /** Starts the renewal loop; resolves once the first certificate is held (retrying until then). */
@@ -138,6 +149,23 @@ export class IdentityManager {
     return this.#failures;
   }
 
+  /**
+   * Renews now instead of at the scheduled time (an operator after a root switch, or a test that needs
+   * every certificate fresh): resolves with the new certificate, or rejects with why the attempt
+   * failed; either way the loop goes on as after any attempt (a failure is retried with back-off).
+   */
+  async renewNow(): Promise<WorkloadIdentity> {
+    if (this.#stopped) throw new IdentityStoppedError();
+    if (this.#inFlight) await this.#inFlight;
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#running = true;
+    const before = this.#current;
+    await this.#attempt();
+    if (this.#current === null || this.#current === before) throw this.#lastError ?? new IdentityStoppedError();
+    return this.#current;
+  }
+
   #schedule(ms: number): void {
     if (this.#stopped) return;
     if (this.#timer) this.#clock.clearTimeout(this.#timer);
@@ -149,15 +177,24 @@ export class IdentityManager {
     if (this.#current) this.#timer.unref();
   }
 
-  async #attempt(): Promise<void> {
+  #attempt(): Promise<void> {
+    const p = this.#attemptOnce().finally(() => {
+      if (this.#inFlight === p) this.#inFlight = null;
+    });
+    this.#inFlight = p;
+    return p;
+  }
+
+  async #attemptOnce(): Promise<void> {
     try {
       const identity = await this.#fetch();
       if (this.#stopped) return;
       this.#failures = 0;
+      this.#lastError = null;
       this.#current = identity;
-      this.#metrics?.certExpiration.set(identity.notAfter.getTime() / 1000);
       const receivedAt = this.#clock.wallNow();
       const at = nextRotationAt(Math.max(identity.notBefore.getTime(), receivedAt), identity.notAfter.getTime(), this.#random);
+      this.#recordSuccess(identity, at);
       this.#log.info('workload certificate issued', {
         spiffeId: identity.spiffeId,
         serial: identity.serialNumber,
@@ -176,11 +213,19 @@ export class IdentityManager {
     } catch (err) {
       if (this.#stopped) return;
       this.#failures++;
+      this.#lastError = err as Error;
       const { initialMs, maxMs } = this.#opts.backoff ?? { initialMs: 1000, maxMs: 30_000 };
       // Refusals (bad token, wrong identity) will not fix themselves quickly: wait the longest back-off.
       const refused = err instanceof CaRequestError && (err.grpcCode === grpc.status.UNAUTHENTICATED || err.grpcCode === grpc.status.PERMISSION_DENIED);
-      const delay = refused ? retryDelayMs(31, initialMs, maxMs, this.#random) : retryDelayMs(this.#failures, initialMs, maxMs, this.#random);
       const cur = this.#current;
+      const now = this.#clock.wallNow();
+      const remaining = cur ? cur.notAfter.getTime() - now : Infinity;
+      const delay = retryDelayMs(refused ? 31 : this.#failures, initialMs, maxMs, this.#random, remaining);
+      if (this.#metrics) {
+        this.#metrics.renewals.inc({ result: 'failure' });
+        this.#metrics.renewalFailures.set(this.#failures);
+        this.#metrics.renewalDue.set((now + delay) / 1000);
+      }
       this.#log.warn('certificate request failed; retrying', {
         attempt: this.#failures,
         retryInMs: delay,
@@ -189,6 +234,19 @@ export class IdentityManager {
       });
       this.#schedule(delay);
     }
+  }
+
+  #recordSuccess(identity: WorkloadIdentity, renewAt: number): void {
+    const m = this.#metrics;
+    if (!m) return;
+    m.renewals.inc({ result: 'success' });
+    m.renewalFailures.set(0);
+    m.certExpiration.set(identity.notAfter.getTime() / 1000);
+    m.renewalDue.set(renewAt / 1000);
+    m.certInfo.reset();
+    m.certInfo.set({ serial: identity.serialNumber, root: identity.rootFingerprint }, 1);
+    m.trustedRoots.reset();
+    for (const root of TrustBundle.fromPem(identity.trustBundlePem).fingerprints) m.trustedRoots.set({ root }, 1);
   }
 
   async #fetch(): Promise<WorkloadIdentity> {
@@ -213,7 +271,7 @@ export class IdentityManager {
   #accept(chain: readonly string[], bundlePem: string, keyPem: string): WorkloadIdentity {
     if (chain.length === 0) throw new FerryError('FERRY_ERR_CA_RESPONSE', 'CA returned an empty certificate chain');
     const bundle = TrustBundle.fromPem(bundlePem);
-    bundle.verifyChain(chain, this.#clock.wallNow());
+    const { rootFingerprint256 } = bundle.verifyChain(chain, this.#clock.wallNow());
     const leaf = new X509Certificate(chain[0]);
     const uris = (leaf.subjectAltName ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:'));
     if (uris.length !== 1 || uris[0] !== `URI:${this.#opts.spiffeId}`) {
@@ -229,6 +287,7 @@ export class IdentityManager {
       serialNumber: leaf.serialNumber.toLowerCase(),
       notBefore: new Date(leaf.validFrom),
       notAfter: new Date(leaf.validTo),
+      rootFingerprint: rootFingerprint256,
     });
   }
 }

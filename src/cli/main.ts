@@ -14,6 +14,7 @@ const lazy = {
   ca: (): typeof import('../controller/ca/ca-command') => require('../controller/ca/ca-command'),
   up: (): typeof import('./up/up-command') => require('./up/up-command'),
   stat: (): typeof import('./stat/stat-command') => require('./stat/stat-command'),
+  check: (): typeof import('./check/check-command') => require('./check/check-command'),
 };
 
 const USAGE = `ferry — a service mesh
@@ -28,6 +29,7 @@ commands:
   proxy-status  show each connected proxy's xDS sync state (from the controller's admin server)
   stat       the mesh's golden metrics per workload, pod or service (ferry stat [deploy|pod|svc] [NAME])
   edges      which workloads talk to which, with their SPIFFE identities and mTLS state
+  check      every sidecar's workload certificate: held, renewing on time, not close to expiry
   token      print a local-mesh bootstrap token (ferry token --namespace NS --service-account SA --token-key FILE)
   certs      create the mesh root and issuing CAs (certs root | certs intermediate)
   init       install the pod's traffic capture rules (iptables; runs in the init container)
@@ -51,6 +53,7 @@ const commands: Record<string, Command> = {
   'proxy-status': (argv) => lazy.controller().proxyStatusCommand(argv),
   stat: (argv) => lazy.stat().statCommand(argv),
   edges: (argv) => lazy.stat().edgesCommand(argv),
+  check: (argv) => lazy.check().checkCommand(argv),
   init: (argv) => lazy.mesh().initCommand(argv),
   inject: (argv) => lazy.mesh().injectCommand(argv),
   webhook: (argv) => lazy.mesh().webhookCommand(argv),

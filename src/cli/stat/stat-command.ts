@@ -52,6 +52,11 @@ export interface StatDeps {
 
 /** The admin address of the newest `ferry up` run under `stateDir` whose process still runs. */
 export function controllerFromUpRuns(stateDir: string): string {
+  return newestUpRun(stateDir).admin;
+}
+
+/** The newest `ferry up` run under `stateDir` whose process still runs: its state file and controller admin address. */
+export function newestUpRun(stateDir: string): { stateFile: string; admin: string } {
   const runs = existsSync(stateDir) ? readdirSync(stateDir).filter((e) => e.startsWith('run-')) : [];
   const live: { file: string; admin: string; mtime: number }[] = [];
   for (const r of runs) {
@@ -69,7 +74,8 @@ export function controllerFromUpRuns(stateDir: string): string {
   if (live.length === 0) {
     throw new UsageError(`no running \`ferry up\` found under ${stateDir}; start one (ferry up -f DIR) or name the controller with --controller http://HOST:PORT`);
   }
-  return live.sort((a, b) => b.mtime - a.mtime)[0].admin;
+  const newest = live.sort((a, b) => b.mtime - a.mtime)[0];
+  return { stateFile: newest.file, admin: newest.admin };
 }
 
 function processAlive(pid: number): boolean {

@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly out: (line: string) => void;
   /** The sidecars' access-log lines: Envoy's default text (default) or JSON. */
   readonly accessLogFormat?: 'text' | 'json';
+  /** Lifetime of workload certificates (the controller's --workload-ttl-seconds); null: the CA's default. */
+  readonly certTtlSeconds?: number | null;
 }
 
 interface Container {
@@ -226,6 +228,7 @@ export class UpRun {
       // Scraping on: `ferry stat` and the dashboard printed in the ready line read /api/stats.
       '--stats-interval', '5',
       ...(this.o.mode === 'bind' ? ['--outbound-mode', 'bind'] : []),
+      ...(this.o.certTtlSeconds ? ['--workload-ttl-seconds', String(this.o.certTtlSeconds)] : []),
     ];
     this.controller = new ManagedProcess('controller', [NODE, FERRY, ...args], { env: { ...process.env }, logFile: file }, this.record);
     const m = await this.waitForLog(this.controller, file, /xDS on (\d+).*admin on (\d+)/, 'the controller');

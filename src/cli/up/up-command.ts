@@ -13,6 +13,12 @@ import { DEFAULT_SCRAPE_INTERVAL_SECONDS, prometheusConfig, prometheusDuration }
 import { netnsUnavailable, UpRun, type Mode } from './run';
 import { StopRequest } from './stop-request';
 
+/**
+ * The shortest workload certificate `ferry up` issues: renewal starts at 40–60 % of the lifetime and
+ * one attempt may take its 10 s deadline, so below this a slow CA answer alone could outlast a certificate.
+ */
+export const MIN_CERT_TTL_SECONDS = 30;
+
 export const UP_USAGE = `usage: ferry up -f FILE|DIR [flags]
 
 Runs Kubernetes manifests (Namespaces, Deployments, Pods, Services, HTTPRoutes, TrafficPolicies,
@@ -32,11 +38,22 @@ ferry.io/inject=enabled injected by the webhook's injector, every container's co
   --prometheus-scrape-interval S  its scrape interval (default ${DEFAULT_SCRAPE_INTERVAL_SECONDS})
   --access-log-format F    the sidecars' access-log lines (one per request and TCP connection, in each
                            sidecar's log file): text (Envoy's default line, default) or json
+  --cert-ttl S             lifetime of every workload certificate, whole seconds (default 86400; at
+                           least ${MIN_CERT_TTL_SECONDS}): sidecars renew at half of it, so a short one shows rotation
 
 Once ready it prints the mesh dashboard's address (the controller's admin port: topology, golden
 metrics per workload, /api/stats). Each run's folder has logs/ (one file per process), registry/ (what the controller reads) and
 state.json (every pod, its IP, its sidecar's stats and health addresses, its log files).
 `;
+
+/** Parses --cert-ttl: null when absent. */
+export function certTtlFlag(v: unknown): number | null {
+  if (v === undefined) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_CERT_TTL_SECONDS || v > 365 * 86_400) {
+    throw new UsageError(`flag --cert-ttl: must be whole seconds from ${MIN_CERT_TTL_SECONDS} to ${365 * 86_400}, got ${String(v)}`);
+  }
+  return v;
+}
 
 export interface UpDeps {
   readonly clock?: Clock;
@@ -67,6 +84,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
     'prometheus-config': 'boolean',
     'prometheus-scrape-interval': 'number',
     'access-log-format': 'string',
+    'cert-ttl': 'number',
     help: 'boolean',
   }, { f: 'filename', h: 'help' });
   if (values.help) {
@@ -86,6 +104,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   const scrapeInterval = typeof values['prometheus-scrape-interval'] === 'number' ? values['prometheus-scrape-interval'] : DEFAULT_SCRAPE_INTERVAL_SECONDS;
   if (values['prometheus-scrape-interval'] !== undefined && !promConfig) throw new UsageError('flag --prometheus-scrape-interval: needs --prometheus-config');
   if (prometheusDuration(scrapeInterval) === null) throw new UsageError(`flag --prometheus-scrape-interval: must be seconds > 0 in whole milliseconds (e.g. 1, 0.5, 15), got ${scrapeInterval}`);
+  const certTtlSeconds = certTtlFlag(values['cert-ttl']);
   const clock = deps.clock ?? systemClock;
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
 
@@ -98,7 +117,7 @@ export async function upCommand(argv: string[], deps: UpDeps = {}): Promise<numb
   const t0 = clock.now();
   const accessLogFormat = typeof values['access-log-format'] === 'string' ? values['access-log-format'] : 'text';
   if (accessLogFormat !== 'text' && accessLogFormat !== 'json') throw new UsageError(`flag --access-log-format: ${JSON.stringify(accessLogFormat)} is not text or json`);
-  const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out, accessLogFormat });
+  const run = new UpRun({ manifests, mode, stateDir, readyTimeoutMs: readyTimeout * 1000, clock, out, accessLogFormat, certTtlSeconds });
   out(`ferry up: run folder ${run.dir}`);
   const stop = new StopRequest(deps.stopSignal);
   let code = 0;

@@ -1,0 +1,63 @@
+// `ferry check` against real metrics endpoints on loopback, found through a ferry up state file.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { identityMetrics } from '../../observability/identity-metrics';
+import { checkCommand } from './check-command';
+
+/** A metrics endpoint with the identity gauges as a sidecar sets them. */
+async function sidecar(t: { after(fn: () => unknown): void }, set: (r: Registry) => void): Promise<string> {
+  const registry = new Registry();
+  set(registry);
+  const server: Server = createServer((req, res) => {
+    if (req.url !== '/stats/prometheus') return void res.writeHead(404).end();
+    void registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => server.close(r)));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function certificate(r: Registry, leftS: number, failures: number): void {
+  const m = identityMetrics(r);
+  const notAfter = Date.now() + leftS * 1000;
+  m.certExpiration.set(notAfter / 1000);
+  m.watchExpiry(() => notAfter, () => Date.now());
+  m.renewalDue.set((Date.now() + 20_000) / 1000);
+  m.renewalFailures.set(failures);
+}
+
+test('ferry check: exit 0 when every certificate is fine, 1 with a line naming each failing or unreachable sidecar', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-check-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = await sidecar(t, (r) => certificate(r, 50, 0));
+  const failing = await sidecar(t, (r) => certificate(r, 30, 3));
+  const pod = (name: string, stats: string) => ({ namespace: 'shop', name, sidecar: { stats } });
+  const state = (pods: unknown[]): string => {
+    const f = join(dir, `state-${pods.length}.json`);
+    writeFileSync(f, JSON.stringify({ pods: [...pods, { namespace: 'shop', name: 'plain', sidecar: null }], outbound: null }));
+    return f;
+  };
+
+  let text = '';
+  assert.equal(await checkCommand(['--state', state([pod('catalog-1', good)])], { out: (s) => (text += s) }), 0);
+  assert.match(text, /shop\/catalog-1 +ok +certificate expires in (49|50) s, renewal in (19|20) s/);
+  assert.match(text, /1 sidecar: 1 ok, 0 warnings, 0 errors/);
+  assert.doesNotMatch(text, /plain/, 'pods without a sidecar are not checked');
+
+  text = '';
+  const gone = '127.0.0.1:1';
+  assert.equal(await checkCommand(['--state', state([pod('catalog-1', good), pod('catalog-2', failing), pod('client', gone)])], { out: (s) => (text += s) }), 1);
+  assert.match(text, /shop\/catalog-2 +WARN +rotation failing: 3 renewal attempts failed; certificate expires in (29|30) s/);
+  assert.match(text, /shop\/client +ERROR +metrics unreachable: 127\.0\.0\.1:1\/stats\/prometheus: .*ECONNREFUSED/);
+  assert.match(text, /3 sidecars: 1 ok, 1 warning, 1 error/);
+
+  await assert.rejects(checkCommand(['--state', join(dir, 'missing.json')], { out: () => undefined }), { code: 'FERRY_ERR_CHECK_TARGETS' });
+  await assert.rejects(checkCommand(['--state', 'a', '--controller', 'b:1'], { out: () => undefined }), /exclude each other/);
+});
