@@ -1,6 +1,7 @@
 // The sidecar identity's metrics (declared once per registry), beside the other components' catalogues.
 
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { systemClock } from '../clock/clock';
 
 export const IDENTITY_CERT_EXPIRATION = 'ferry_identity_cert_expiration_timestamp_seconds';
 export const IDENTITY_CERT_EXPIRY = 'ferry_identity_cert_expiry_seconds';
@@ -34,7 +35,7 @@ export function identityMetrics(registry: Registry): IdentityMetrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
   let notAfter: () => number | null = () => null;
-  let now: () => number = () => Date.now();
+  let now: () => number = () => systemClock.wallNow();
   const registers = [registry];
   const m: IdentityMetrics = {
     certExpiration: new Gauge({ name: IDENTITY_CERT_EXPIRATION, help: 'Expiry of the workload certificate this proxy serves with, in Unix seconds.', registers }),
