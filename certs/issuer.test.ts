@@ -192,3 +192,19 @@ test('constructor refuses a non-CA, bad options, and an issuer the bundle does n
   });
   assert.throws(() => new WorkloadIssuer(ca, other.ca.trustBundle, { clock: new FakeClock(0, NOW) }), { code: 'FERRY_ERR_CHAIN' });
 });
+
+test('replaceSigningCa: later certificates are signed by the new issuing CA; one the bundle does not trust is refused and the current one stays', async () => {
+  const { ca, issuer } = await makeTestPki({ now: NOW });
+  const otherRoot = await createRootCa({ now: NOW });
+  const other = await createIntermediateCa(otherRoot, { now: NOW });
+  assert.throws(() => issuer.replaceSigningCa(other), /not signed by any of 1 trusted roots/);
+  assert.equal(issuer.signingCaPem, ca.certPem);
+  assert.equal((await issueWorkload(issuer, ID)).certChainPem[1], ca.certPem);
+  issuer.trustBundle.add(otherRoot.certPem);
+  issuer.replaceSigningCa(other);
+  assert.equal(issuer.signingCaPem, other.certPem);
+  const w = await issueWorkload(issuer, ID);
+  assert.equal(w.certChainPem[1], other.certPem);
+  assert.equal(issuer.trustBundle.verifyChain(w.certChainPem, NOW).rootFingerprint256, new TrustBundle([otherRoot.certPem]).fingerprints[0]);
+  assert.equal(issuer.issuerNotAfter, Math.min(other.cert.notAfter.getTime(), otherRoot.cert.notAfter.getTime()));
+});

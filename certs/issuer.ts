@@ -78,27 +78,29 @@ function subjectNameDer(certPem: string): Buffer {
  * notAfter clamped to the expiry of the issuing CA and of the root it chains to.
  * The trust bundle is live: adding or removing a root changes what the next response carries.
  */
+/** Everything signing needs from the issuing CA, derived once per CA (the CA may be replaced live). */
+interface SigningState {
+  readonly ca: IssuerSigningCa;
+  readonly caCert: x509.X509Certificate;
+  readonly notBefore: number;
+  /** The earlier of the issuing CA's and its root's notAfter: no leaf may outlive its chain. */
+  readonly notAfter: number;
+  readonly signingKey: KeyObject;
+  readonly issuerName: Buffer;
+  /** DER of basicConstraints, keyUsage, extKeyUsage, authorityKeyIdentifier: the same in every leaf. */
+  readonly fixedExtensions: Buffer;
+}
+
 export class WorkloadIssuer {
   readonly counters: IssuerCounters;
-  readonly #ca: IssuerSigningCa;
-  readonly #caCert: x509.X509Certificate;
-  readonly #caNotBefore: number;
-  /** The earlier of the issuing CA's and its root's notAfter: no leaf may outlive its chain. */
-  readonly #caNotAfter: number;
+  #s: SigningState;
   readonly #bundle: TrustBundle;
   readonly #ttlMs: number;
   readonly #maxTtlMs: number;
   readonly #backdateMs: number;
   readonly #clock: Clock;
-  readonly #signingKey: KeyObject;
-  readonly #issuerName: Buffer;
-  /** DER of basicConstraints, keyUsage, extKeyUsage, authorityKeyIdentifier: the same in every leaf. */
-  readonly #fixedExtensions: Buffer;
 
   constructor(ca: IssuerSigningCa, bundle: TrustBundle, options: WorkloadIssuerOptions = {}) {
-    this.#ca = ca;
-    this.#caCert = new x509.X509Certificate(ca.certPem);
-    this.#caNotBefore = this.#caCert.notBefore.getTime();
     this.#bundle = bundle;
     this.#maxTtlMs = options.maxTtlMs ?? options.ttlMs ?? DEFAULT_MAX_WORKLOAD_TTL_MS;
     this.#ttlMs = options.ttlMs ?? Math.min(DEFAULT_WORKLOAD_TTL_MS, this.#maxTtlMs);
@@ -107,31 +109,55 @@ export class WorkloadIssuer {
     if (!(this.#ttlMs >= 1000) || !(this.#maxTtlMs >= this.#ttlMs) || !(this.#backdateMs >= 0)) {
       throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: need ttlMs >= 1000, maxTtlMs >= ttlMs, backdateMs >= 0');
     }
-    const bc = this.#caCert.getExtension(x509.BasicConstraintsExtension);
-    if (!bc?.ca) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', `issuer: ${this.#caCert.subject} is not a CA certificate`);
-    // Refuse to start with an issuer the bundle would not verify: every certificate would be useless.
-    const { rootNotAfter } = bundle.verifyChain([ca.certPem], this.#clock.wallNow());
-    this.#caNotAfter = Math.min(this.#caCert.notAfter.getTime(), rootNotAfter);
-    this.#signingKey = KeyObject.from(ca.privateKey);
-    if (this.#signingKey.asymmetricKeyType !== 'ec' || this.#signingKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: the CA key must be ECDSA P-256');
-    }
-    this.#issuerName = subjectNameDer(ca.certPem);
-    this.#fixedExtensions = Buffer.concat(
-      [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.AuthorityKeyIdentifierExtension(subjectKeyId(this.#caCert)),
-      ].map((e) => Buffer.from(e.rawData)),
-    );
+    this.#s = this.#signingState(ca);
     const rejected = Object.fromEntries(CSR_REJECT_REASONS.map((r) => [r, 0])) as Record<CsrRejectReason, number>;
     this.counters = { issued: 0, rejected, failed: 0 };
   }
 
+  #signingState(ca: IssuerSigningCa): SigningState {
+    const caCert = new x509.X509Certificate(ca.certPem);
+    const bc = caCert.getExtension(x509.BasicConstraintsExtension);
+    if (!bc?.ca) throw new FerryError('FERRY_ERR_ISSUER_CONFIG', `issuer: ${caCert.subject} is not a CA certificate`);
+    // Refuse an issuer the bundle would not verify: every certificate would be useless.
+    const { rootNotAfter } = this.#bundle.verifyChain([ca.certPem], this.#clock.wallNow());
+    const signingKey = KeyObject.from(ca.privateKey);
+    if (signingKey.asymmetricKeyType !== 'ec' || signingKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new FerryError('FERRY_ERR_ISSUER_CONFIG', 'issuer: the CA key must be ECDSA P-256');
+    }
+    return {
+      ca,
+      caCert,
+      notBefore: caCert.notBefore.getTime(),
+      notAfter: Math.min(caCert.notAfter.getTime(), rootNotAfter),
+      signingKey,
+      issuerName: subjectNameDer(ca.certPem),
+      fixedExtensions: Buffer.concat(
+        [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+          new x509.AuthorityKeyIdentifierExtension(subjectKeyId(caCert)),
+        ].map((e) => Buffer.from(e.rawData)),
+      ),
+    };
+  }
+
+  /**
+   * Signs with `ca` from now on (a new issuing CA, e.g. under a new root during a root rotation),
+   * checked as the constructor checks; on a bad CA it throws and the current one stays.
+   */
+  replaceSigningCa(ca: IssuerSigningCa): void {
+    this.#s = this.#signingState(ca);
+  }
+
+  /** The issuing CA's certificate (PEM) this issuer signs with now. */
+  get signingCaPem(): string {
+    return this.#s.ca.certPem;
+  }
+
   /** The issuing chain's expiry in ms (issuing CA or root, whichever ends first), for the issuer-expiry metric and renewal. */
   get issuerNotAfter(): number {
-    return this.#caNotAfter;
+    return this.#s.notAfter;
   }
 
   /** The longest lifetime this issuer gives any certificate. */
@@ -154,16 +180,17 @@ export class WorkloadIssuer {
         throw new CsrRejectedError('bad_ttl', `requested lifetime ${requestedTtlMs} ms is not at least one second`);
       }
       const now = this.#clock.wallNow();
-      if (now >= this.#caNotAfter) {
-        throw new IssuerUnavailableError(`issuing CA (or its root) expired at ${new Date(this.#caNotAfter).toISOString()}`);
+      const st = this.#s;
+      if (now >= st.notAfter) {
+        throw new IssuerUnavailableError(`issuing CA (or its root) expired at ${new Date(st.notAfter).toISOString()}`);
       }
-      if (now < this.#caNotBefore) {
-        throw new IssuerUnavailableError(`issuing CA is valid only from ${new Date(this.#caNotBefore).toISOString()}`);
+      if (now < st.notBefore) {
+        throw new IssuerUnavailableError(`issuing CA is valid only from ${new Date(st.notBefore).toISOString()}`);
       }
       const { spki, spiffeId } = validateCsrSync(csrPem, expectedSpiffeId);
       const ttl = Math.min(requestedTtlMs ?? this.#ttlMs, this.#maxTtlMs);
-      const notBefore = toCertTime(Math.max(now - this.#backdateMs, this.#caNotBefore));
-      const notAfter = toCertTime(Math.min(now + ttl, this.#caNotAfter));
+      const notBefore = toCertTime(Math.max(now - this.#backdateMs, st.notBefore));
+      const notAfter = toCertTime(Math.min(now + ttl, st.notAfter));
       const serial = unsignedInteger(randomFillSync(Buffer.alloc(16)));
       // Critical because the subject is empty (RFC 5280 §4.2.1.6); the one SAN is the URI.
       const san = tlv(TAG.SEQUENCE, SAN_CRITICAL, tlv(TAG.OCTET_STRING, tlv(TAG.SEQUENCE, tlv(0x86, Buffer.from(spiffeId, 'latin1')))));
@@ -172,17 +199,17 @@ export class WorkloadIssuer {
         VERSION_V3,
         serial,
         ECDSA_SHA256,
-        this.#issuerName,
+        st.issuerName,
         tlv(TAG.SEQUENCE, time(notBefore), time(notAfter)),
         EMPTY_NAME,
         spki,
-        tlv(0xa3, tlv(TAG.SEQUENCE, this.#fixedExtensions, san)),
+        tlv(0xa3, tlv(TAG.SEQUENCE, st.fixedExtensions, san)),
       );
-      const signature = cryptoSign('sha256', tbs, this.#signingKey); // DER ECDSA-Sig-Value
+      const signature = cryptoSign('sha256', tbs, st.signingKey); // DER ECDSA-Sig-Value
       const leaf = tlv(TAG.SEQUENCE, tbs, ECDSA_SHA256, tlv(TAG.BIT_STRING, ZERO_UNUSED_BITS, signature));
       this.counters.issued++;
       return {
-        certChainPem: [toPem(leaf, 'CERTIFICATE'), this.#ca.certPem],
+        certChainPem: [toPem(leaf, 'CERTIFICATE'), st.ca.certPem],
         trustBundlePem: this.#bundle.toPem(),
         spiffeId,
         serialNumber: serial.subarray(serial[2] === 0 ? 3 : 2).toString('hex'),

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   FERRY_ERR_CERTS_TTL: 'A certificate lifetime below one second was asked for. Ask for a longer lifetime.',
   FERRY_ERR_CHAIN: 'A certificate chain does not verify against the trust bundle (the reason is named: expired, unknown issuer, …). Check the roots the peers trust.',
   FERRY_ERR_TRUST_BUNDLE: 'A trust bundle is malformed or empty. Check the bundle file (PEM certificates of CAs).',
+  FERRY_ERR_ROOT_ROTATION: 'A `ferry certs rotate-root` step was refused: a sidecar does not yet trust the new root, still holds a certificate from the old one, or the CA directory is not in the state the step needs. The message names the sidecars or files; wait for their renewal (or `POST /identity/renew` on their admin port) and run the step again.',
   FERRY_ERR_SPIFFE_ID: 'A SPIFFE ID is malformed; it must look like spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>.',
   FERRY_ERR_IPTABLES: "`ferry init` could not program iptables. It needs NET_ADMIN and NET_RAW, the iptables binaries, and the host's backend (legacy or nft, see --iptables-mode).",
   FERRY_ERR_NATIVE_MISSING: 'The SO_ORIGINAL_DST addon is not built or does not load. Run `make build` (it builds sidecar/native).',

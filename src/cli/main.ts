@@ -31,7 +31,7 @@ commands:
   edges      which workloads talk to which, with their SPIFFE identities and mTLS state
   check      every sidecar's workload certificate: held, renewing on time, not close to expiry
   token      print a local-mesh bootstrap token (ferry token --namespace NS --service-account SA --token-key FILE)
-  certs      create the mesh root and issuing CAs (certs root | certs intermediate)
+  certs      create the mesh root and issuing CAs, rotate the root (certs root | intermediate | rotate-root)
   init       install the pod's traffic capture rules (iptables; runs in the init container)
   inject     add the Ferry sidecar to Kubernetes workloads in YAML (-f FILE|-)
   webhook    serve the mutating admission webhook that injects the sidecar

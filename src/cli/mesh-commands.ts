@@ -7,14 +7,17 @@ import { MESH_FLAGS_USAGE, meshOptionsFromFlags } from '../../webhook/mesh-flags
 import { startWebhook } from '../../webhook/server';
 import { PORT_WEBHOOK } from '../mesh/constants';
 import { parseFlags, UsageError } from '../flags/flags';
+import { rotateRootCommand } from './rotate-root-command';
 
 const CERTS_USAGE = `usage:
   ferry certs root --out DIR [--ttl-days N] [--force]
   ferry certs intermediate --root DIR --out DIR [--ttl-days N] [--also-trust FILE]... [--force]
+  ferry certs rotate-root add|switch|remove-old --ca-dir DIR --root DIR [--state FILE|--controller URL]
 `;
 
 export async function certsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'rotate-root') return rotateRootCommand(rest);
   if (sub !== 'root' && sub !== 'intermediate') {
     process.stdout.write(CERTS_USAGE);
     return sub === '--help' || sub === 'help' ? 0 : 2;

@@ -38,6 +38,8 @@ export interface ControllerOptions<M> {
     readonly issuer: WorkloadIssuer;
     readonly authenticator: TokenAuthenticator;
     readonly serving: ServingIdentity;
+    /** Follows the CA directory (a root rotation) while the controller runs; started after the serving certificate. */
+    readonly watcher?: { start(): Promise<void>; stop(): void };
   } | null;
   /** Optional plaintext xDS port for proxyless gRPC clients. */
   readonly plaintextXdsAddress?: HostPort | null;
@@ -146,7 +148,10 @@ export class Controller<M> {
   async start(): Promise<ControllerPorts> {
     const admin = this.admin && this.opts.adminAddress ? await this.admin.listen(this.opts.adminAddress.host, this.opts.adminAddress.port) : null;
     const identity = this.opts.identity;
-    if (identity) await identity.serving.start();
+    if (identity) {
+      await identity.serving.start();
+      await identity.watcher?.start();
+    }
     const xdsCredentials = identity ? identity.serving.serverCredentials() : (this.opts.xdsCredentials ?? ServerCredentials.createInsecure());
     const xds = await this.ads.listen(hostPort(this.opts.xdsAddress), xdsCredentials);
     // The CA shares the gRPC server; on a plaintext port it refuses to run (bearer tokens never travel in the clear).
@@ -165,6 +170,7 @@ export class Controller<M> {
     await this.opts.stats?.stop();
     await this.opts.source.stop();
     await this.ads.close();
+    this.opts.identity?.watcher?.stop();
     this.opts.identity?.serving.stop();
     await this.admin?.close();
   }

@@ -101,6 +101,9 @@ export class UpRun {
   private clusterIps = new Map<string, string>();
   private tokenKey: Buffer = randomBytes(32);
   private rootPem = '';
+  /** Every pod's copy of the mesh root (what its sidecar bootstraps with), kept equal to the CA's bundle. */
+  private readonly rootFiles: string[] = [];
+  private rootTimer: ReturnType<Clock['setTimeout']> | null = null;
   private stopping = false;
   private readonly bridge: string;
   private readonly lastResort = (): void => this.record.removeAll();
@@ -178,6 +181,28 @@ export class UpRun {
     this.writeRegistry();
     await this.waitReady();
     this.writeState();
+    this.followTrustBundle();
+  }
+
+  /**
+   * A root rotation (\`ferry certs rotate-root\`) edits pki/ca/root-cert.pem: every pod's root file
+   * follows within a second, so a sidecar that starts or restarts mid-rotation can still verify the
+   * controller, whose certificate may already be under the new root.
+   */
+  private followTrustBundle(): void {
+    if (this.stopping) return;
+    this.rootTimer = this.o.clock.setTimeout(() => {
+      try {
+        const pem = readFileSync(join(this.dir, 'pki', 'ca', 'root-cert.pem'), 'utf8');
+        if (pem !== this.rootPem && pem.includes('-----BEGIN CERTIFICATE-----')) {
+          for (const f of this.rootFiles) writeAtomic(f, pem);
+          this.rootPem = pem;
+        }
+      } catch {
+        // mid-write, or the run is stopping: the next look sees it
+      }
+      this.followTrustBundle();
+    }, 1000);
   }
 
   private controllerHost(): string {
@@ -244,6 +269,7 @@ export class UpRun {
     const dir = join(this.dir, 'pods', 'ferry-system.ferry-outbound');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'root-cert.pem'), this.rootPem);
+    this.rootFiles.push(join(dir, 'root-cert.pem'));
     writeFileSync(join(dir, 'token'), this.token('ferry-system', 'ferry-outbound'), { mode: 0o600 });
     const c: Container = {
       run: { name: 'ferry-proxy', argv: [], env: {}, ports: [] },
@@ -300,7 +326,10 @@ export class UpRun {
     for (const v of pod.run.volumes) {
       mkdirSync(dirOf(v.volume), { recursive: true, mode: 0o755 });
       if (v.kind === 'dir') chownSync(dirOf(v.volume), PROXY_UID, PROXY_UID);
-      if (v.kind === 'file') writeFileSync(join(dirOf(v.volume), v.file), v.text, { mode: 0o644 });
+      if (v.kind === 'file') {
+        writeFileSync(join(dirOf(v.volume), v.file), v.text, { mode: 0o644 });
+        if (v.text === this.rootPem) this.rootFiles.push(join(dirOf(v.volume), v.file));
+      }
       if (v.kind === 'token') {
         const f = join(dirOf(v.volume), v.file);
         writeFileSync(f, this.token(m.namespace, String(pod.run.pod.spec?.serviceAccountName ?? 'default')), { mode: 0o600 });
@@ -526,6 +555,7 @@ export class UpRun {
   /** Stops every process (apps first, then sidecars, then the controller), removes namespaces, links and secrets; keeps the logs. */
   async stop(): Promise<string> {
     this.stopping = true;
+    this.o.clock.clearTimeout(this.rootTimer);
     for (const p of this.pods) for (const l of p.probes) l.stop();
     const apps = this.pods.flatMap((p) => p.containers.filter((c) => c.run.name !== 'ferry-proxy'));
     await Promise.all(apps.map((c) => c.proc?.stop(this.o.clock, 2000)));

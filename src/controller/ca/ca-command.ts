@@ -12,6 +12,7 @@ import { ConfigError, FerryError } from '../../errors';
 import { DEFAULT_SYSTEM_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../mesh/constants';
 import type { Logger } from '../../observability/logger';
 import { CaAuthenticator } from './authenticator';
+import { CaDirWatcher } from './ca-dir-watcher';
 import { MIN_TOKEN_KEY_BYTES, mintBootstrapToken } from './bootstrap-token';
 import { ServingIdentity } from './serving-identity';
 import { KubernetesTokenReviewer } from './token-review';
@@ -139,5 +140,7 @@ export async function controllerIdentityFromFlags(flags: ControllerCaFlags, logg
   const reviewer = flags.kubernetes ? new KubernetesTokenReviewer({ kubeconfig: flags.kubernetes.kubeconfig }) : null;
   const authenticator = new CaAuthenticator({ trustDomain, bootstrapKeys, reviewer, clock });
   const serving = new ServingIdentity({ issuer, trustDomain, namespace, logger: logger.child('serving-identity'), clock });
-  return { issuer, authenticator, serving };
+  // `ferry certs rotate-root` edits the directory: roots and the issuing CA follow without a restart.
+  const watcher = new CaDirWatcher({ dir: flags.caDir, issuer, serving, clock, logger: logger.child('ca-dir') });
+  return { issuer, authenticator, serving, watcher };
 }

@@ -32,9 +32,10 @@ export function certificateServiceImpl(opts: CertificateServiceOptions): Untyped
     opts.metrics?.caCsrRejected.inc({ reason });
     cb({ code, details, metadata: new Metadata() });
   };
-  if (opts.metrics) opts.metrics.caIssuerExpiry.set(opts.issuer.issuerNotAfter / 1000);
 
   const createCertificate = (call: Call, cb: Callback): void => {
+    // Set per call: the issuing CA may be replaced while the controller runs (a root rotation).
+    opts.metrics?.caIssuerExpiry.set(opts.issuer.issuerNotAfter / 1000);
     const token = bearerToken(call.metadata.get('authorization'));
     const peer = call.getPeer();
     opts.authenticator.authenticate(token).then(

@@ -64,6 +64,16 @@ export class ServingIdentity implements experimental.CertificateProvider {
     this.#timer = null;
   }
 
+  /**
+   * Re-issues the serving certificate now and hands the TLS server the issuer's current trust bundle:
+   * after the CA directory changed (a root added or removed, a new issuing CA), so the controller's
+   * own certificate and the client certificates it accepts follow at once. On failure the current one stays.
+   */
+  async refresh(): Promise<void> {
+    if (this.#stopped) return;
+    await this.#renew();
+  }
+
   get current(): IssuedCertificate | null {
     return this.#current?.issued ?? null;
   }
