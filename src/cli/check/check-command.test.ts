@@ -31,6 +31,9 @@ function certificate(r: Registry, leftS: number, failures: number): void {
   m.watchExpiry(() => notAfter, () => Date.now());
   m.renewalDue.set((Date.now() + 20_000) / 1000);
   m.renewalFailures.set(failures);
+  m.certInfo.set({ serial: '0a', root: 'AA:BB:CC:DD:EE' }, 1);
+  m.trustedRoots.set({ root: 'AA:BB:CC:DD:EE' }, 1);
+  m.trustedRoots.set({ root: '11:22:33:44:55' }, 1);
 }
 
 test('ferry check: exit 0 when every certificate is fine, 1 with a line naming each failing or unreachable sidecar', async (t) => {
@@ -47,7 +50,7 @@ test('ferry check: exit 0 when every certificate is fine, 1 with a line naming e
 
   let text = '';
   assert.equal(await checkCommand(['--state', state([pod('catalog-1', good)])], { out: (s) => (text += s) }), 0);
-  assert.match(text, /shop\/catalog-1 +ok +certificate expires in (49|50) s, renewal in (19|20) s/);
+  assert.match(text, /shop\/catalog-1 +ok +certificate expires in (49|50) s, renewal in (19|20) s  \[root AA:BB:CC:DD; trusts AA:BB:CC:DD, 11:22:33:44\]/);
   assert.match(text, /1 sidecar: 1 ok, 0 warnings, 0 errors/);
   assert.doesNotMatch(text, /plain/, 'pods without a sidecar are not checked');
 

@@ -13,7 +13,8 @@ export const CHECK_USAGE = `usage: ferry check [flags]
 
 Scrapes every sidecar's metrics and reports its workload certificate: an error when it has none or it
 expired, a warning while its renewals fail or when a renewal is overdue (the CA is away or hangs),
-else the time left. Exits 0 when every sidecar is fine, 1 otherwise.
+else the time left; and the root it chains to and the roots it trusts (a root rotation's progress).
+Exits 0 when every sidecar is fine, 1 otherwise.
 
   --state FILE       a \`ferry up\` run's state.json: check its sidecars (works while the controller
                      is down; default: the newest running \`ferry up\` under --state-dir)
@@ -65,10 +66,21 @@ export async function checkSidecars(targets: readonly SidecarTarget[], o: { grac
   });
 }
 
+/** A root fingerprint's first four bytes: enough to tell roots apart in a table. */
+function shortRoot(fp: string): string {
+  return fp.split(':').slice(0, 4).join(':');
+}
+
+/** Which root the certificate chains to and which roots are trusted: what a root rotation waits on. */
+function rootsText(id: SidecarIdentity | null): string {
+  if (!id || (id.root === null && id.trustedRoots.length === 0)) return '';
+  return `  [root ${id.root ? shortRoot(id.root) : '-'}; trusts ${id.trustedRoots.map(shortRoot).join(', ') || '-'}]`;
+}
+
 export function formatCheck(rows: readonly CheckedSidecar[]): string {
   const width = Math.max(3, ...rows.map((r) => r.pod.length));
   const tag: Record<Level, string> = { ok: 'ok', warn: 'WARN', error: 'ERROR' };
-  const lines = [`${'POD'.padEnd(width)}  STATE  CERTIFICATE`, ...rows.map((r) => `${r.pod.padEnd(width)}  ${tag[r.level].padEnd(5)}  ${r.message}`)];
+  const lines = [`${'POD'.padEnd(width)}  STATE  CERTIFICATE`, ...rows.map((r) => `${r.pod.padEnd(width)}  ${tag[r.level].padEnd(5)}  ${r.message}${rootsText(r.identity)}`)];
   const count = (l: Level): number => rows.filter((r) => r.level === l).length;
   lines.push(`${rows.length} sidecar${rows.length === 1 ? '' : 's'}: ${count('ok')} ok, ${count('warn')} warning${count('warn') === 1 ? '' : 's'}, ${count('error')} error${count('error') === 1 ? '' : 's'}`);
   return `${lines.join('\n')}\n`;
