@@ -64,3 +64,17 @@ test('ferry check: exit 0 when every certificate is fine, 1 with a line naming e
   await assert.rejects(checkCommand(['--state', join(dir, 'missing.json')], { out: () => undefined }), { code: 'FERRY_ERR_CHECK_TARGETS' });
   await assert.rejects(checkCommand(['--state', 'a', '--controller', 'b:1'], { out: () => undefined }), /exclude each other/);
 });
+
+test("ferry check --controller: the sidecars come from the controller's /api/targets; a controller that does not answer is named", async (t) => {
+  const good = await sidecar(t, (r) => certificate(r, 50, 0));
+  const server: Server = createServer((req, res) => {
+    if (req.url !== '/api/targets') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([{ targets: [good], labels: { __metrics_path__: '/stats/prometheus', namespace: 'shop', pod: 'cart-1', workload: 'cart' } }]));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => server.close(r)));
+  let text = '';
+  assert.equal(await checkCommand(['--controller', `http://127.0.0.1:${(server.address() as AddressInfo).port}`], { out: (s) => (text += s) }), 0);
+  assert.match(text, /shop\/cart-1 +ok +certificate expires in/);
+  await assert.rejects(checkCommand(['--controller', 'http://127.0.0.1:1'], { out: () => undefined }), { code: 'FERRY_ERR_CHECK_TARGETS', message: /the controller at 127\.0\.0\.1:1: \/api\/targets: .*ECONNREFUSED/ });
+});
