@@ -105,3 +105,19 @@ test('body before any head: counted, the client answered 502 UPE, the late head 
   assert.deepEqual(conflicts, ['body_before_head 0']);
   assert.deepEqual(stats, ['502 UPE'], 'one outcome recorded');
 });
+
+test('a head the downstream codec refuses: the client answered 502 UPE in full, the upstream body dropped, one outcome', async (t) => {
+  const { host, conflicts, stats } = recordingHost();
+  const got = await exchange(t, host, async (s, res) => {
+    // As a draining connection manager does: a header set before the head, kept on the 502.
+    res.setHeader('connection', 'close');
+    s.sendHeaders(200, { 'x-from-upstream': 'fine', 'x-bad': 'a\u0001b', 'content-length': '4' });
+    s.sendData(Buffer.from('body'));
+    s.sendEnd(null);
+    s.onRouterComplete();
+    await turn();
+  });
+  assert.deepEqual(got, { status: 502, flags: 'UPE', body: 'upstream response headers the downstream codec refused' });
+  assert.deepEqual(conflicts, [], 'not an answer conflict');
+  assert.deepEqual(stats, ['502 UPE']);
+});

@@ -230,15 +230,12 @@ export class StreamState implements RouterResponder, BodyObserver {
     try {
       res.writeHead(status, headers);
     } catch {
-      // A header the downstream codec refuses (e.g. invalid characters): answer 502 instead.
-      try {
-        res.removeHeader('content-length');
-        res.writeHead(502, { [RESPONSE_FLAGS_HEADER]: Flags.upstreamProtocolError });
-        this.hcm.recordStats(this, 502, Flags.upstreamProtocolError, '');
-      } catch {
-        this.resetByProxy = true;
-        res.destroy();
-      }
+      // A header the downstream codec refuses (e.g. invalid characters): a 502 UPE instead, complete, and
+      // the rest of the upstream's answer dropped (its body does not belong under that status). The
+      // codec may have taken some of the upstream's headers before it refused one: they go too.
+      this.dropUpstream = true;
+      for (const name of res.getHeaderNames()) if (name !== 'connection') res.removeHeader(name);
+      this.localReply(502, 'upstream response headers the downstream codec refused', Flags.upstreamProtocolError);
     }
   }
 
