@@ -9,7 +9,7 @@ import type { Clock } from '../../src/clock/clock';
 import type { Scenario } from '../scenario';
 import { underLoad } from '../scenario';
 import { sleep, type Mesh } from '../mesh/mesh-up';
-import { retriesAttempted } from './sidecar-metrics';
+import { responseConflicts, retriesAttempted } from './sidecar-metrics';
 
 export type RestartOrder = 'endpoint-first' | 'sigterm-first';
 
@@ -96,6 +96,8 @@ export function rollingRestart(order: RestartOrder): Scenario {
         extra: {
           'restart per replica (ms)': restarts.join(' / '),
           'client retries': await retriesAttempted(mesh.pod('client')).then((n) => n - retriesBefore, () => null),
+          // A head for a request already answered, or body before a head: a proxy defect, counted by the sidecar.
+          'client response conflicts': await responseConflicts(mesh.pod('client')).catch(() => null),
           'terminating mark re-applied': reapplied,
         },
         sidecars: run.sidecars,

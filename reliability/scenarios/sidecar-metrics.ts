@@ -33,3 +33,8 @@ export async function ejections(pod: MeshPod): Promise<number> {
 export async function retriesAttempted(pod: MeshPod): Promise<number> {
   return sumWhere(await sidecarMetrics(pod), 'ferry_upstream_rq_retry_total', { outcome: 'attempted' });
 }
+
+/** Upstream answers the pod's sidecar dropped because they did not fit the response (a proxy defect; see stream-state.ts). */
+export async function responseConflicts(pod: MeshPod): Promise<number> {
+  return sumWhere(await sidecarMetrics(pod), 'ferry_downstream_rq_response_conflict_total');
+}

@@ -21,7 +21,7 @@ import type { H2AbuseGuard } from './h2-abuse-guard';
 import { chooseCluster } from './cluster-choice';
 import { applyForwardingHeaders } from './forwarding-headers';
 import type { ConnectionTable, DownstreamConnection } from './downstream-connection';
-import { StreamState, type DownReq, type DownRes, type StreamHost } from './stream-state';
+import { StreamState, type DownReq, type DownRes, type ResponseConflict, type StreamHost } from './stream-state';
 import type { ConnectionManagerDeps } from './connection-manager-deps';
 import type { AccessLogRecord } from '../../src/observability/access-log-format';
 import { AccessLoggers } from '../../src/observability/access-logger';
@@ -281,6 +281,20 @@ export class RequestHandler implements StreamHost {
 
   countStreamIdleTimeout(): void {
     this.deps.metrics.streamIdleTimeouts.labels(this.config.statPrefix).inc();
+  }
+
+  responseConflict(s: StreamState, kind: ResponseConflict, status: number): void {
+    this.deps.metrics.responseConflicts.labels(this.config.statPrefix, kind).inc();
+    this.deps.logger.error('upstream answer dropped: it does not fit the response already written (a proxy defect)', {
+      kind,
+      droppedStatus: status,
+      answeredStatus: s.headersSent ? s.responseStatus : 0,
+      method: s.req.method,
+      path: s.req.url,
+      cluster: s.clusterName,
+      upstreamHost: s.router?.upstreamHostKey ?? '',
+      attempts: s.router?.attemptCount ?? 0,
+    });
   }
 
   private takePeer(s: StreamState, value: string | string[] | undefined, principal: string): void {

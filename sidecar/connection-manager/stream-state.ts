@@ -16,10 +16,19 @@ import type { DownstreamConnection } from './downstream-connection';
 export type DownReq = http.IncomingMessage | http2.Http2ServerRequest;
 export type DownRes = http.ServerResponse | http2.Http2ServerResponse;
 
+/**
+ * An upstream answer that does not fit the downstream response: a head for a request already answered,
+ * or body bytes before any head. Each is a defect of the proxy (the router hands on one answer per
+ * request, head first); the stream drops it, and the connection manager counts and logs it.
+ */
+export type ResponseConflict = 'second_head' | 'body_before_head';
+
 /** What a stream needs from its connection manager. */
 export interface StreamHost {
   readonly clock: Clock;
   countStreamIdleTimeout(): void;
+  /** Counts and logs an answer the stream dropped (see ResponseConflict); `status` is the dropped head's, or 0. */
+  responseConflict(s: StreamState, kind: ResponseConflict, status: number): void;
   applyResponseHeaders(s: StreamState, headers: Record<string, string | string[]>): void;
   recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void;
   finishFilters(s: StreamState): void;
@@ -75,6 +84,10 @@ export class StreamState implements RouterResponder, BodyObserver {
   private responseEnded = false;
   /** The proxy reset the stream or destroyed the response itself (not the client's reset). */
   private resetByProxy = false;
+  /** An upstream answer did not fit the response (see answerConflict): the rest of it is dropped. */
+  private dropUpstream = false;
+  /** The flag the stream ends with when such an answer made it reset the stream. */
+  private conflictFlag = '';
   private downstreamClosed = false;
   private status = 0;
   private grpcStatus = '';
@@ -185,7 +198,14 @@ export class StreamState implements RouterResponder, BodyObserver {
     this.router?.onBodyComplete();
   }
 
+  /** The HTTP status the response went out with (0 before its head). */
+  get responseStatus(): number {
+    return this.status;
+  }
+
   sendHeaders(status: number, headers: Record<string, string | string[]>): void {
+    if (this.dropUpstream) return;
+    if (this.res.headersSent) return this.answerConflict('second_head', status);
     this.activityAt = this.clock.now();
     this.status = status;
     this.hcm.applyResponseHeaders(this, headers);
@@ -210,28 +230,23 @@ export class StreamState implements RouterResponder, BodyObserver {
     try {
       res.writeHead(status, headers);
     } catch {
-      if (res.headersSent || res.writableEnded || res.destroyed) {
-        // The response is no longer this answer's to write (already answered, or gone): the upstream's
-        // answer is dropped and the stream closed, never an exception out of the proxy.
-        this.resetByProxy = true;
-        res.destroy();
-        return;
-      }
-      // A header the downstream codec refuses (e.g. invalid characters): answer 502 instead.
-      try {
-        res.removeHeader('content-length');
-        res.writeHead(502, { [RESPONSE_FLAGS_HEADER]: Flags.upstreamProtocolError });
-        this.hcm.recordStats(this, 502, Flags.upstreamProtocolError, '');
-      } catch {
-        this.resetByProxy = true;
-        res.destroy();
-      }
+      // A header the downstream codec refuses (e.g. invalid characters): a 502 UPE instead, complete, and
+      // the rest of the upstream's answer dropped (its body does not belong under that status). The
+      // codec may have taken some of the upstream's headers before it refused one: they go too.
+      this.dropUpstream = true;
+      for (const name of res.getHeaderNames()) if (name !== 'connection') res.removeHeader(name);
+      this.localReply(502, 'upstream response headers the downstream codec refused', Flags.upstreamProtocolError);
     }
   }
 
   sendData(chunk: Buffer): boolean {
-    // A response the proxy closed (see sendHeaders) takes no more bytes: writing would raise an error on it.
-    if (this.res.destroyed) return true;
+    // A response the proxy closed takes no more bytes: writing would raise an error on it.
+    if (this.dropUpstream || this.res.destroyed) return true;
+    // Written before a head, the bytes would go out under an implicit 200 with none of the upstream's headers.
+    if (!this.res.headersSent) {
+      this.answerConflict('body_before_head', 0);
+      return true;
+    }
     this.activityAt = this.clock.now();
     this.bytesSent += chunk.length;
     return (this.res as http.ServerResponse).write(chunk);
@@ -242,7 +257,8 @@ export class StreamState implements RouterResponder, BodyObserver {
   }
 
   sendEnd(trailers: Record<string, string | string[] | undefined> | null): void {
-    if (this.res.destroyed) return;
+    if (this.dropUpstream || this.res.destroyed) return;
+    if (!this.res.headersSent) return this.answerConflict('body_before_head', 0);
     if (trailers === null && this.pendingTrailers !== null) trailers = this.pendingTrailers;
     if (trailers !== null) {
       const t: Record<string, string> = {};
@@ -306,6 +322,23 @@ export class StreamState implements RouterResponder, BodyObserver {
     this.finish(flag);
   }
 
+  /**
+   * An upstream answer that does not fit the response: counted and logged, the rest of it dropped.
+   * The client still gets exactly one answer: a 502 UPE when nothing went out yet; the first answer
+   * when it went out whole; a reset when it is only partly out and cannot be completed.
+   */
+  private answerConflict(kind: ResponseConflict, status: number): void {
+    this.dropUpstream = true;
+    this.hcm.responseConflict(this, kind, status);
+    const res = this.res;
+    if (res.destroyed) return;
+    if (!res.headersSent) this.localReply(502, 'upstream response out of order', Flags.upstreamProtocolError);
+    else if (!res.writableEnded) {
+      this.conflictFlag = Flags.upstreamProtocolError;
+      this.reset(Flags.upstreamProtocolError);
+    }
+  }
+
   reset(flag: string): void {
     const r = this.res as http2.Http2ServerResponse;
     this.resetByProxy = true;
@@ -316,7 +349,7 @@ export class StreamState implements RouterResponder, BodyObserver {
   }
 
   onRouterComplete(): void {
-    this.finish(this.router?.flag ?? '');
+    this.finish(this.conflictFlag || (this.router?.flag ?? ''));
   }
 
   private finish(flag: string): void {

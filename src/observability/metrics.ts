@@ -229,6 +229,7 @@ export class ProxyMetrics {
   readonly retries: LeanCounter<'destination_cluster' | 'outcome'>;
   readonly upstreamTimeouts: LeanCounter<'destination_cluster' | 'kind'>;
   readonly streamIdleTimeouts: LeanCounter<'stat_prefix'>;
+  readonly responseConflicts: LeanCounter<'stat_prefix' | 'kind'>;
   readonly accessLogDropped: LeanCounter<'stat_prefix'>;
   readonly overflow: LeanCounter<'destination_cluster' | 'threshold'>;
   readonly ejections: LeanCounter<'destination_cluster' | 'reason'>;
@@ -313,6 +314,12 @@ export class ProxyMetrics {
       name: 'ferry_downstream_rq_idle_timeout_total',
       help: 'Requests ended by the stream idle timeout (stream_idle_timeout or the route idle_timeout).',
       labelNames: ['stat_prefix'],
+      registers: r,
+    });
+    this.responseConflicts = new LeanCounter({
+      name: 'ferry_downstream_rq_response_conflict_total',
+      help: 'Upstream answers that did not fit the downstream response, dropped (a proxy defect, each logged as an error): second_head (a head for a request already answered), body_before_head.',
+      labelNames: ['stat_prefix', 'kind'],
       registers: r,
     });
     this.accessLogDropped = new LeanCounter({
