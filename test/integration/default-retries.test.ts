@@ -30,6 +30,37 @@ function webRoutes(model: MeshModel): Json {
   return serviceRouteConfiguration('80', svc, 80);
 }
 
+/** A sidecar bootstrap: the controller's routes for `web` in front of one upstream; `thresholds` for its circuit breakers. */
+function bootstrapFor(upstreamPort: number, thresholds: Json | null = null): Json {
+  return {
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    static_resources: {
+      listeners: [{
+        name: 'http',
+        address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+        filter_chains: [{
+          filters: [{
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'retries',
+              route_config: webRoutes(modelFrom([webService])),
+              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: CLUSTER,
+        type: 'STATIC',
+        connect_timeout: '1s',
+        ...(thresholds ? { circuit_breakers: { thresholds: [thresholds] } } : {}),
+        load_assignment: { cluster_name: CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }] },
+      }],
+    },
+  };
+}
+
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 interface Reply {
@@ -76,33 +107,7 @@ describe('default retries in a Ferry sidecar: idempotent requests replayed after
         else res.end('ok');
       });
     });
-    const bootstrap = {
-      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-      static_resources: {
-        listeners: [{
-          name: 'http',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{
-            filters: [{
-              name: 'envoy.filters.network.http_connection_manager',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-                stat_prefix: 'retries',
-                route_config: webRoutes(modelFrom([webService])),
-                http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-              },
-            }],
-          }],
-        }],
-        clusters: [{
-          name: CLUSTER,
-          type: 'STATIC',
-          connect_timeout: '1s',
-          load_assignment: { cluster_name: CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: crashy.port } } } }] }] },
-        }],
-      },
-    };
-    proxy = new Proxy(translateBootstrap(bootstrap, 'default-retries'), { logger: new Logger('test', 'error') });
+    proxy = new Proxy(translateBootstrap(bootstrapFor(crashy.port), 'default-retries'), { logger: new Logger('test', 'error') });
     await proxy.start();
     port = proxy.listenerPort('http');
   });
@@ -143,6 +148,26 @@ describe('default retries in a Ferry sidecar: idempotent requests replayed after
     assert.deepEqual(received.get('put-big'), [sha(big)], 'sent upstream once, whole');
     assert.equal((await metric(proxy, 'ferry_upstream_rq_retry_total', { destination_cluster: CLUSTER, outcome: 'not_replayable' })) - before, 1);
   });
+});
+
+test('a retry the retry circuit breaker refuses fails with its own flag and UO beside it', async (t) => {
+  let seen = 0;
+  const upstream = await httpUpstream((req) => {
+    seen++;
+    req.resume();
+    req.on('end', () => req.socket.destroy());
+  });
+  const p = new Proxy(translateBootstrap(bootstrapFor(upstream.port, { max_retries: 0 }), 'default-retries-full'), { logger: new Logger('test', 'error') });
+  await p.start();
+  t.after(async () => {
+    await p.stop();
+    await upstream.close();
+  });
+  const r = await send(p.listenerPort('http'), 'GET', 'full', null);
+  assert.equal(r.status, 503);
+  assert.equal(r.flag, 'UC,UO');
+  assert.equal(seen, 1);
+  assert.equal(await metric(p, 'ferry_upstream_rq_retry_total', { destination_cluster: CLUSTER, outcome: 'overflow' }), 1);
 });
 
 test('route precedence in the sidecar is unchanged by the idempotent copies; only idempotent methods get reset', () => {
