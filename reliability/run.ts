@@ -17,10 +17,10 @@ import { Mesh, REPO } from './mesh/mesh-up';
 import { renderReliability, type RunResults } from './results-doc';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
-import { replicaKill } from './scenarios/replica-kill.scenario';
+import { replicaKill, replicaKillPost } from './scenarios/replica-kill.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown()];
 
 const HEADER = `# Reliability
 

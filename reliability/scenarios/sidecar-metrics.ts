@@ -33,3 +33,8 @@ export async function ejections(pod: MeshPod): Promise<number> {
 export async function retriesAttempted(pod: MeshPod): Promise<number> {
   return sumWhere(await sidecarMetrics(pod), 'ferry_upstream_rq_retry_total', { outcome: 'attempted' });
 }
+
+/** Retries the pod's sidecar wanted but its retry circuit breaker refused (every cluster). */
+export async function retryOverflows(pod: MeshPod): Promise<number> {
+  return sumWhere(await sidecarMetrics(pod), 'ferry_upstream_rq_retry_total', { outcome: 'overflow' });
+}
