@@ -18,11 +18,11 @@ import { renderReliability, type RunResults } from './results-doc';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
 import { caDown } from './scenarios/ca-down.scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
-import { replicaKill } from './scenarios/replica-kill.scenario';
+import { replicaKill, replicaKillPost } from './scenarios/replica-kill.scenario';
 import { rootRotation } from './scenarios/root-rotation.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown(), caDown(), rootRotation()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), caDown(), rootRotation()];
 
 const HEADER = `# Reliability
 

@@ -89,12 +89,12 @@ export interface LoadedRun {
 export async function underLoad(
   mesh: Mesh,
   o: ScenarioOptions,
-  spec: { client: string; service: string; path: string; method: 'GET' | 'POST'; durationMs: number; warmMs: number; timeoutMs?: number },
+  spec: { client: string; service: string; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number },
   fault: (marks: FaultMarks) => Promise<void>,
 ): Promise<LoadedRun> {
   const clock = o.clock ?? systemClock;
   const before = sampleSidecars(mesh);
-  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), path: spec.path, method: spec.method, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000 });
+  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000 });
   const done = load.done;
   done.catch(() => undefined);
   let startWall = NaN;

@@ -63,3 +63,28 @@ test('open loop: every request leaves on schedule while earlier ones hang; statu
   assert.equal(seen[7], 'ECONNRESET');
   assert.deepEqual(seen.slice(8), ['ETIMEDOUT', 'ETIMEDOUT']);
 });
+
+test('a request body: every request carries bodyBytes with its Content-Length; an out-of-range size is refused', async (t) => {
+  const seen: { method: string; length: string | undefined; bytes: number }[] = [];
+  const server = http.createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', length: req.headers['content-length'], bytes });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const clock = new FakeClock();
+  const port = (server.address() as AddressInfo).port;
+  const run = startLoad({ host: '127.0.0.1', port, path: '/orders', method: 'POST', bodyBytes: 200, rps: 10, durationMs: 300, timeoutMs: 5000, tickMs: 10 }, clock);
+  for (let i = 1; i <= 3; i++) {
+    clock.advance(i === 1 ? 10 : 100);
+    for (let spin = 0; seen.length < i && spin < 2000; spin++) await new Promise((r) => setImmediate(r));
+  }
+  const records = await run.done;
+  assert.deepEqual(records.map((r) => r.status), [200, 200, 200]);
+  assert.deepEqual(seen, [0, 1, 2].map(() => ({ method: 'POST', length: '200', bytes: 200 })));
+  assert.throws(() => startLoad({ host: '127.0.0.1', port, path: '/', method: 'POST', bodyBytes: -1, rps: 10, durationMs: 1000, timeoutMs: 100 }, clock), /bodyBytes must be a whole number 0–1048576, got -1/);
+});

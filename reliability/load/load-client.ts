@@ -15,6 +15,8 @@ export interface LoadOptions {
   readonly port: number;
   readonly path: string;
   readonly method: 'GET' | 'POST';
+  /** Bytes of request body each request carries (Content-Length; default 0, none for a GET). */
+  readonly bodyBytes?: number;
   /** Requests per second. */
   readonly rps: number;
   readonly durationMs: number;
@@ -50,6 +52,12 @@ export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
   if (!(o.durationMs > 0)) throw new RangeError(`load: durationMs must be > 0, got ${o.durationMs}`);
   const total = totalRequests(o.rps, o.durationMs);
   if (total < 1) throw new RangeError(`load: ${o.rps} req/s for ${o.durationMs} ms sends no request`);
+  const bodyBytes = o.bodyBytes ?? 0;
+  if (!(Number.isInteger(bodyBytes) && bodyBytes >= 0 && bodyBytes <= 1 << 20)) throw new RangeError(`load: bodyBytes must be a whole number 0–1048576, got ${bodyBytes}`);
+  // One body for every request; a POST always says its length, even 0.
+  const body = Buffer.alloc(bodyBytes, 'x');
+  const headers: http.OutgoingHttpHeaders = bodyBytes > 0 || o.method === 'POST' ? { 'content-length': String(bodyBytes) } : {};
+  if (bodyBytes > 0) headers['content-type'] = 'application/octet-stream';
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const records: RequestRecord[] = [];
   const startedAt = clock.now();
@@ -77,7 +85,7 @@ export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
       settled = true;
       record({ at: Math.round(at * 10) / 10, latencyMs: Math.round((clock.now() - due) * 100) / 100, lagMs: Math.round(lagMs * 100) / 100, status, flag, error });
     };
-    const req = http.request({ host: o.host, port: o.port, path: o.path, method: o.method, agent, headers: o.method === 'POST' ? { 'content-length': '0' } : {} }, (res) => {
+    const req = http.request({ host: o.host, port: o.port, path: o.path, method: o.method, agent, headers }, (res) => {
       const flagHeader = res.headers['x-ferry-response-flags'];
       const flag = Array.isArray(flagHeader) ? flagHeader.join(',') : flagHeader ?? '';
       res.resume();
@@ -91,7 +99,7 @@ export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
     }, o.timeoutMs);
     req.once('close', () => clock.clearTimeout(timer));
     req.once('error', (err: NodeJS.ErrnoException) => settle(0, '', err.code ?? err.message));
-    req.end();
+    req.end(bodyBytes > 0 ? body : undefined);
   };
 
   const tick = clock.setInterval(() => {

@@ -1,7 +1,7 @@
 // The load client as a program, for running inside a pod's network namespace (`ip netns exec NS node …`) so its sidecar captures it.
 //
 // Usage: node dist/reliability/load/load-main.js --target HOST:PORT [--path /] [--method GET|POST]
-//          --rps N --duration-ms MS [--timeout-ms MS] --out FILE
+//          [--body-bytes N] --rps N --duration-ms MS [--timeout-ms MS] --out FILE
 // Prints `load: started at <epoch ms>` when the first request is due, then writes every request to FILE
 // as JSON ({ startedAtWall, records }) and prints `load: done`.
 
@@ -17,7 +17,7 @@ export interface LoadFile {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values, positional } = parseFlags(argv, { target: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', out: 'string' });
+  const { values, positional } = parseFlags(argv, { target: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', 'body-bytes': 'number', out: 'string' });
   if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   if (typeof values.target !== 'string') throw new UsageError('flag --target HOST:PORT is required');
   if (typeof values.out !== 'string') throw new UsageError('flag --out FILE is required');
@@ -25,9 +25,11 @@ async function main(argv: string[]): Promise<void> {
   if (typeof values['duration-ms'] !== 'number' || !(values['duration-ms'] > 0)) throw new UsageError('flag --duration-ms: must be a number > 0');
   const method = typeof values.method === 'string' ? values.method : 'GET';
   if (method !== 'GET' && method !== 'POST') throw new UsageError(`flag --method: ${JSON.stringify(method)} is not GET or POST`);
+  const bodyBytes = typeof values['body-bytes'] === 'number' ? values['body-bytes'] : 0;
+  if (!(Number.isInteger(bodyBytes) && bodyBytes >= 0 && bodyBytes <= 1 << 20)) throw new UsageError('flag --body-bytes: must be a whole number 0–1048576');
   const { host, port } = parseHostPort('target', values.target);
   const startedAtWall = systemClock.wallNow();
-  const run = startLoad({ host, port, path: typeof values.path === 'string' ? values.path : '/', method, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000 }, systemClock);
+  const run = startLoad({ host, port, path: typeof values.path === 'string' ? values.path : '/', method, bodyBytes, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000 }, systemClock);
   process.stdout.write(`load: started at ${startedAtWall}\n`);
   const records = await run.done;
   const file: LoadFile = { startedAtWall, records };

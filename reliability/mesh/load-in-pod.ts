@@ -17,6 +17,8 @@ export interface PodLoadOptions {
   readonly target: { ip: string; port: number };
   readonly path: string;
   readonly method: 'GET' | 'POST';
+  /** Request body bytes (0: none). */
+  readonly bodyBytes?: number;
   readonly rps: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
@@ -29,7 +31,7 @@ export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOpti
   const logFile = `${out}.log`;
   const main = join(__dirname, '..', 'load', 'load-main.js');
   const proc = mesh.own.spawn(['ip', 'netns', 'exec', pod.netns, process.execPath, main,
-    '--target', `${o.target.ip}:${o.target.port}`, '--path', o.path, '--method', o.method,
+    '--target', `${o.target.ip}:${o.target.port}`, '--path', o.path, '--method', o.method, '--body-bytes', String(o.bodyBytes ?? 0),
     '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), '--out', out], logFile);
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');

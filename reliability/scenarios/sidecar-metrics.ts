@@ -38,3 +38,8 @@ export async function retriesAttempted(pod: MeshPod): Promise<number> {
 export async function responseConflicts(pod: MeshPod): Promise<number> {
   return sumWhere(await sidecarMetrics(pod), 'ferry_downstream_rq_response_conflict_total');
 }
+
+/** Retries the pod's sidecar wanted but its retry circuit breaker refused (every cluster). */
+export async function retryOverflows(pod: MeshPod): Promise<number> {
+  return sumWhere(await sidecarMetrics(pod), 'ferry_upstream_rq_retry_total', { outcome: 'overflow' });
+}

@@ -467,7 +467,10 @@ export class RouterStream implements AttemptHandler {
 
   private fail(status: number, body: string, flag: string): void {
     if (this.finished) return;
-    this.flag = this.flag === Flags.upstreamRetryLimitExceeded ? `${flag},${this.flag}` : flag;
+    // Why the failure was not retried stays visible next to the failure itself: URX (retries used
+    // up) or UO (the retry circuit breaker was full).
+    const why = this.flag;
+    this.flag = (why === Flags.upstreamRetryLimitExceeded || why === Flags.upstreamOverflow) && why !== flag ? `${flag},${why}` : flag;
     if (this.notReplayable) body += ' (not retried: the request body outgrew the retry buffer)';
     this.out.localReply(status, body, this.flag);
     this.complete();

@@ -10,6 +10,7 @@ import type { SynczProxy } from './ads/syncz';
 import { formatProxyStatus } from './admin/proxy-status';
 import { CA_FLAGS, CA_FLAGS_USAGE, caFlagsFrom, controllerIdentityFromFlags } from './ca/ca-command';
 import { Controller } from './controller';
+import { retryDefaultsLines } from './model/defaults-summary';
 import type { MeshModel } from './model/types';
 import { FileRegistry } from './registry/file-registry';
 import { createKubernetesRegistry } from './registry/kubernetes-registry';
@@ -49,6 +50,9 @@ ${CA_FLAGS_USAGE}  --plaintext-xds-address H:P  optional plaintext xDS for proxy
   --stats-timeout S            per scrape (default 2, at most the interval)
   --stats-concurrency N        scrapes in flight at once (default 16)
   --log-level L                debug|info|warn|error (default info)
+
+A service without a TrafficPolicy gets these retries (docs/controller.md):
+${retryDefaultsLines().join('\n')}
 `;
 
 export const PROXY_STATUS_USAGE = `usage: ferry proxy-status [--controller-admin H:P] [--json]

@@ -2,9 +2,21 @@
 
 import type { EffectiveAccessPolicy, OutlierSpec, RetrySpec } from './types';
 
-/** Retry only failures where the request never reached the app, on another host. */
+/**
+ * RFC 9110 §9.2.2's idempotent methods: sending one twice has the effect of sending it once, so it
+ * may be replayed even when the first attempt may have reached the app. POST, PATCH and CONNECT
+ * (hence every gRPC call) are not among them.
+ */
+export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Retry failures where the request never reached the app, for every method, and for idempotent
+ * methods also a reset after it was sent (a replica that crashed with the request in flight), on
+ * another host.
+ */
 export const DEFAULT_RETRIES: RetrySpec = Object.freeze({
   retryOn: Object.freeze(['connect-failure', 'refused-stream']),
+  idempotentRetryOn: Object.freeze(['reset']),
   attempts: 2,
   perTryTimeoutMs: 0,
   budget: null,
@@ -25,8 +37,8 @@ export const BEFORE_APP_RETRY_ON: ReadonlySet<string> = new Set(['connect-failur
 export const UNLIMITED_CONCURRENT_RETRIES = 0xffffffff;
 
 /**
- * The retry circuit breaker of a cluster whose policy also retries failures the app saw (5xx,
- * resets, status codes) and sets no limit: Envoy's retry budget defaults, so retries add at most a
+ * The retry circuit breaker of a cluster whose policy also retries failures the app may have seen
+ * (5xx, resets, status codes; the default's reset for idempotent methods too) and sets no limit: Envoy's retry budget defaults, so retries add at most a
  * fifth to the requests in flight (a retry storm cannot build up), yet grow with the load.
  */
 export const DEFAULT_RETRY_BUDGET: NonNullable<RetrySpec['budget']> = Object.freeze({

@@ -84,8 +84,18 @@ test('a full TrafficPolicy is read with durations in ms', () => {
   assert.equal(p.spec.outlierDetection?.baseEjectionTimeMs, 90_000);
   assert.equal(p.spec.outlierDetection?.maxEjectionPercent, 50);
   assert.deepEqual(p.spec.healthCheck, { kind: 'grpc', path: 'svc', intervalMs: 2000, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1 });
-  assert.deepEqual(p.spec.retries, { retryOn: ['5xx'], attempts: 1, perTryTimeoutMs: 500, budget: { percent: 25, minRetryConcurrency: 3 } });
+  assert.deepEqual(p.spec.retries, { retryOn: ['5xx'], idempotentRetryOn: [], attempts: 1, perTryTimeoutMs: 500, budget: { percent: 25, minRetryConcurrency: 3 } });
   assert.equal(p.spec.timeoutMs, 3_600_000);
+});
+
+test('TrafficPolicy retries: its own retryOn is all it retries; without one, the default conditions with the idempotent-only reset', () => {
+  const own = parseObject(tp({ retries: { retryOn: ['connect-failure'], attempts: 3 } })) as TrafficPolicyObject;
+  assert.deepEqual(own.spec.retries?.retryOn, ['connect-failure']);
+  assert.deepEqual(own.spec.retries?.idempotentRetryOn, []);
+  const attemptsOnly = parseObject(tp({ retries: { attempts: 3 } })) as TrafficPolicyObject;
+  assert.deepEqual(attemptsOnly.spec.retries?.retryOn, ['connect-failure', 'refused-stream']);
+  assert.deepEqual(attemptsOnly.spec.retries?.idempotentRetryOn, ['reset']);
+  assert.equal(attemptsOnly.spec.retries?.attempts, 3);
 });
 
 test('AccessPolicy rate limit: burst defaults to requests', () => {

@@ -107,7 +107,8 @@ function healthCheck(r: Reader): HealthCheckSpec {
 }
 
 function retries(r: Reader): RetrySpec {
-  const retryOn = r.has('retryOn') ? r.strList('retryOn') : [...DEFAULT_RETRIES.retryOn];
+  const own = r.has('retryOn');
+  const retryOn = own ? r.strList('retryOn') : [...DEFAULT_RETRIES.retryOn];
   retryOn.forEach((t, i) => {
     if (!(RETRY_ON as readonly string[]).includes(t)) throw new ConfigError(`${r.at('retryOn')}[${i}]`, `${t} is not a valid retry condition`);
   });
@@ -121,7 +122,10 @@ function retries(r: Reader): RetrySpec {
     b.done();
   }
   r.done();
-  return { retryOn, attempts, perTryTimeoutMs, budget };
+  // Without its own retryOn the policy keeps the default conditions, the idempotent-only reset too;
+  // a retryOn it sets applies to every method and is all it retries.
+  const idempotentRetryOn = own ? [] : [...DEFAULT_RETRIES.idempotentRetryOn];
+  return { retryOn, idempotentRetryOn, attempts, perTryTimeoutMs, budget };
 }
 
 export function parseTrafficPolicy(obj: Record<string, unknown>): TrafficPolicyObject {

@@ -117,7 +117,13 @@ export interface HealthCheckSpec {
 }
 
 export interface RetrySpec {
+  /** Conditions retried for every method. */
   readonly retryOn: readonly string[];
+  /**
+   * More conditions, retried only for requests with an idempotent method (IDEMPOTENT_METHODS): the
+   * mesh default's `reset`. A TrafficPolicy's `retryOn` applies to every method and adds none.
+   */
+  readonly idempotentRetryOn: readonly string[];
   /** Retries after the first attempt (Istio's meaning of attempts). */
   readonly attempts: number;
   readonly perTryTimeoutMs: number;

@@ -24,7 +24,8 @@ function usesHttp2(p: PortProtocol): boolean {
 /**
  * The cluster's thresholds: what the TrafficPolicy's connectionPool and retries.budget set. A policy
  * that sets no retry limit gets the mesh's (decision 0015): none while every retry condition is a
- * failure before the app, the default retry budget as soon as one is not.
+ * failure before the app, the default retry budget as soon as one is not, for any method (the
+ * default's `reset` for idempotent methods is one).
  */
 function circuitBreakers(tp: EffectiveTrafficPolicy, grpc: boolean): Json | null {
   const cp = tp.connectionPool;
@@ -36,7 +37,9 @@ function circuitBreakers(tp: EffectiveTrafficPolicy, grpc: boolean): Json | null
     const budget = tp.retries.budget;
     if (cp?.maxRetries != null) t.max_retries = cp.maxRetries;
     else if (!budget) {
-      if (tp.retries.retryOn.every((c) => BEFORE_APP_RETRY_ON.has(c))) t.max_retries = UNLIMITED_CONCURRENT_RETRIES;
+      const r = tp.retries;
+      const beforeApp = (c: string): boolean => BEFORE_APP_RETRY_ON.has(c);
+      if (r.retryOn.every(beforeApp) && r.idempotentRetryOn.every(beforeApp)) t.max_retries = UNLIMITED_CONCURRENT_RETRIES;
       else t.retry_budget = retryBudget(DEFAULT_RETRY_BUDGET);
     }
     if (budget) t.retry_budget = retryBudget(budget);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../xds/type-urls';
 import type { MeshModel } from '../model/types';
 import type { Snapshot } from '../types';
-import { exampleModel, localMeshModel, meshedModel, node } from './mesh-models.fixture';
+import { exampleModel, localMeshModel, meshedModel, modelFrom, node } from './mesh-models.fixture';
 import { issueWorkload, makeTestPki } from '../../../certs/test-pki.fixture';
 import { translateForNode, type TranslateOptions } from './translate-for-node';
 
@@ -73,6 +73,43 @@ for (const [name, model, metadata, options] of CASES) {
     assert.match(r.stdout + r.stderr, /OK/);
   });
 }
+
+/** Envoy's verdict on a snapshot (status 0 and OK when it accepts it). */
+function validate(dir: string, boot: Json): ReturnType<typeof spawnSync> {
+  const file = join(dir, 'bootstrap.json');
+  writeFileSync(file, JSON.stringify(boot, null, 1));
+  return spawnSync('envoy', ['--mode', 'validate', '-c', file, '--log-level', 'error', '--base-id', String((process.pid % 1000) + 100)], { encoding: 'utf8', timeout: 50_000 });
+}
+
+test('envoy --mode validate accepts the default retries\' idempotent copies (a :method regex, reset), next to rules on one method', { skip, timeout: 60_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-envoy-validate-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ns = 'i';
+  const model = modelFrom([
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { clusterIP: '10.96.7.1', ports: [{ name: 'http', port: 80 }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: ns }, spec: { clusterIP: '10.96.7.2', ports: [{ name: 'http', port: 80 }] } },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'api', namespace: ns },
+      spec: {
+        parentRefs: [{ kind: 'Service', name: 'api' }],
+        rules: [
+          { matches: [{ path: { type: 'PathPrefix', value: '/v1' }, method: 'PUT', headers: [{ name: 'x-a', value: 'b' }] }], backendRefs: [{ name: 'web', port: 80 }] },
+          { matches: [{ path: { type: 'PathPrefix', value: '/v1' }, queryParams: [{ name: 'q', value: '1' }] }], backendRefs: [{ name: 'api', port: 80 }] },
+        ],
+      },
+    },
+  ]);
+  const snap = translateForNode(model, node('envoy', { NAMESPACE: ns, POD_IP: '10.1.7.1' }), {});
+  const routes = [...snap[ROUTE_TYPE]!.values()].flatMap((rc) => (rc.virtual_hosts as Json[]).flatMap((vh) => vh.routes as Json[]));
+  const copies = routes.filter((r) => (r.match.headers ?? []).some((h: Json) => h.name === ':method' && h.string_match.safe_regex));
+  assert.ok(copies.length >= 2, `${copies.length} idempotent copies in the snapshot`);
+  assert.ok(copies.every((r) => /(^|,)reset(,|$)/.test(r.route.retry_policy.retry_on)));
+  const r = validate(dir, staticBootstrap(snap));
+  assert.equal(r.status, 0, `envoy rejected the snapshot:\n${r.stdout}\n${r.stderr}`);
+  assert.match(String(r.stdout) + String(r.stderr), /OK/);
+});
 
 // A Ferry sidecar's mTLS snapshot names the workload identity through SDS `default` / `ROOTCA`
 // without an SDS source; given those as static secrets, Envoy accepts the same TLS shapes.

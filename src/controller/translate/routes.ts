@@ -1,5 +1,6 @@
 // Model → routes: HTTPRoute rules (or a default route) with the service's retries, timeouts and hash policy.
 
+import { IDEMPOTENT_METHODS } from '../model/defaults';
 import type { EffectiveTrafficPolicy, HttpRouteMatch, MeshHttpRoute, MeshService } from '../model/types';
 import { dur, outboundClusterName, PASSTHROUGH_CLUSTER, PREVIOUS_HOSTS_TYPE, serviceDomains } from './envoy-names';
 
@@ -34,6 +35,11 @@ function routeMatch(m: HttpRouteMatch, grpc: boolean): Json {
   }
   return out;
 }
+
+const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
+
+/** The `:method` matcher of a route's idempotent copy (safe_regex is a full match in Envoy). */
+const IDEMPOTENT_METHOD_MATCH: Json = Object.freeze({ name: ':method', string_match: { safe_regex: { regex: IDEMPOTENT_METHODS.join('|') } } });
 
 function retryPolicy(tp: EffectiveTrafficPolicy, perTryMs: number | null, grpc: boolean): Json | null {
   const r = tp.retries;
@@ -81,20 +87,55 @@ function action(svc: MeshService, backends: MeshHttpRoute['backends'], timeoutMs
   return out;
 }
 
-/** The routes of one service port, in precedence order; a service without HTTPRoutes gets one default route. */
+/** `a` with `extra` added to its retry conditions. */
+function withRetryOn(a: Json, extra: readonly string[]): Json {
+  const rp = a.retry_policy as Json;
+  const on = String(rp.retry_on).split(',');
+  return { ...a, retry_policy: { ...rp, retry_on: [...on, ...extra.filter((c) => !on.includes(c))].join(',') } };
+}
+
+/**
+ * Pushes one route, and for the conditions only idempotent methods retry (the default's `reset`)
+ * first its idempotent copy: the same match plus `:method` among IDEMPOTENT_METHODS, the same action
+ * with those conditions added. The copy matches a subset of its original's requests and sits right
+ * before it, so every request still takes the action of the first rule it matched before: a rule
+ * earlier in the list never loses a request to a later rule's copy. A rule that already matches one
+ * method needs no copy; it gets the conditions itself when the method is idempotent, never otherwise.
+ * gRPC calls are POSTs: proxyless clients get no copy.
+ */
+function pushRoute(out: Json[], name: string, match: Json, method: string | null, a: Json, tp: EffectiveTrafficPolicy, grpc: boolean): void {
+  const extra = tp.retries.idempotentRetryOn;
+  if (grpc || extra.length === 0 || !a.retry_policy) {
+    out.push({ name, match, route: a });
+  } else if (method !== null) {
+    out.push({ name, match, route: IDEMPOTENT.has(method) ? withRetryOn(a, extra) : a });
+  } else {
+    const headers = [...((match.headers as Json[] | undefined) ?? []), IDEMPOTENT_METHOD_MATCH];
+    out.push({ name, match: { ...match, headers }, route: withRetryOn(a, extra) });
+    out.push({ name, match, route: a });
+  }
+}
+
+/**
+ * The routes of one service port, in precedence order; a service without HTTPRoutes gets one default
+ * route. Each route with idempotent-only retry conditions comes after its idempotent copy (pushRoute).
+ */
 export function serviceRoutes(svc: MeshService, port: number, grpc: boolean): Json[] {
   const tp = svc.trafficPolicy;
   const attached = svc.routes.get(port);
+  const out: Json[] = [];
   if (!attached || attached.length === 0) {
     const self = [{ service: svc, port, hostname: svc.hostname, weight: 1 }];
-    return [{ name: 'default', match: { prefix: '/' }, route: action(svc, self, tp.timeoutMs, null, grpc) }];
+    const a = action(svc, self, tp.timeoutMs, null, grpc);
+    // A service's own backend is always valid, so its default route always has an action.
+    if (a) pushRoute(out, 'default', { prefix: '/' }, null, a, tp, grpc);
+    return out;
   }
-  const out: Json[] = [];
   for (const r of attached) {
     if (grpc && r.match.queryParams.length > 0) continue; // gRPC requests carry no query string
     const name = `${r.source}/rules/${r.rule}`;
     const a = action(svc, r.backends, r.requestTimeoutMs ?? tp.timeoutMs, r.backendRequestTimeoutMs, grpc);
-    if (a) out.push({ name, match: routeMatch(r.match, grpc), route: a });
+    if (a) pushRoute(out, name, routeMatch(r.match, grpc), r.match.method ?? null, a, tp, grpc);
     // No valid backend: Gateway API answers 500. gRPC has no direct responses; the route is left out.
     else if (!grpc) out.push({ name, match: routeMatch(r.match, grpc), direct_response: { status: 500 } });
   }

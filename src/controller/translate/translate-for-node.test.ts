@@ -66,11 +66,15 @@ test('route configuration per port: vhost domains, HTTPRoute precedence, weighte
   assert.equal(api.route.retry_policy.retry_host_predicate[0].name, 'envoy.retry_host_predicates.previous_hosts');
   assert.deepEqual(rest.match, { prefix: '/' });
   assert.equal(rest.route.cluster, REVIEWS);
-  // reviews-v2 has no policy: the defaults.
-  const v2 = rc.virtual_hosts[1].routes[0].route;
-  assert.equal(v2.timeout, '15s');
-  assert.equal(v2.retry_policy.retry_on, 'connect-failure,refused-stream');
-  assert.equal(v2.retry_policy.per_try_timeout, undefined);
+  // reviews-v2 has no policy: the defaults, with reset retried for idempotent methods only.
+  const [idem, v2] = rc.virtual_hosts[1].routes;
+  assert.deepEqual(idem.match, { prefix: '/', headers: [{ name: ':method', string_match: { safe_regex: { regex: 'GET|HEAD|OPTIONS|TRACE|PUT|DELETE' } } }] });
+  assert.equal(idem.route.retry_policy.retry_on, 'connect-failure,refused-stream,reset');
+  assert.deepEqual({ ...idem.route, retry_policy: undefined }, { ...v2.route, retry_policy: undefined }, 'the copy differs only in its retry conditions');
+  assert.deepEqual(v2.match, { prefix: '/' });
+  assert.equal(v2.route.timeout, '15s');
+  assert.equal(v2.route.retry_policy.retry_on, 'connect-failure,refused-stream');
+  assert.equal(v2.route.retry_policy.per_try_timeout, undefined);
 });
 
 test('clusters: EDS with the policy as Envoy fields; defaults without a policy; HTTP/2 for gRPC ports', () => {
@@ -87,21 +91,22 @@ test('clusters: EDS with the policy as Envoy fields; defaults without a policy; 
   assert.equal(c.ignore_health_on_host_removal, true, 'an endpoint the registry removed leaves at once');
   const d = get(sidecar, CLUSTER_TYPE, REVIEWS_V2);
   assert.equal(d.lb_policy, 'ROUND_ROBIN');
-  assert.deepEqual(d.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_retries: 4294967295 }] }, 'defaults: no retry breaker');
+  assert.deepEqual(d.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', retry_budget: { budget_percent: { value: 20 }, min_retry_concurrency: 3 } }] }, 'defaults: the retry budget (reset is retried)');
   assert.deepEqual(d.outlier_detection, { consecutive_5xx: 5, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 50, enforcing_success_rate: 0 });
   assert.ok(get(sidecar, CLUSTER_TYPE, RATINGS_GRPC).typed_extension_protocol_options);
   assert.equal(get(sidecar, CLUSTER_TYPE, RATINGS_TCP).typed_extension_protocol_options, undefined);
 });
 
-test('the retry breaker: off while every retry condition is a failure before the app, a budget once one is not, the policy\'s own limit first', () => {
+test('the retry breaker: off while every retry condition is a failure before the app, a budget once one is not (the default reset too), the policy\'s own limit first', () => {
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }] } };
   const policy = (spec: Json) => ({ apiVersion: 'ferry.io/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 's', namespace: 'n' }, spec: { targetRef: { name: 's' }, ...spec } });
   const OFF = { priority: 'DEFAULT', max_retries: 4294967295 };
   const BUDGET = { budget_percent: { value: 20 }, min_retry_concurrency: 3 };
   const cases: [string, Json | null, Json | undefined][] = [
-    ['no policy: the default retries (connect-failure, refused-stream) are never limited', null, { thresholds: [OFF] }],
+    ['no policy: the default retries replay idempotent requests after a reset, the default budget', null, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
     ['only failures before the app', { retries: { retryOn: ['connect-failure', 'reset-before-request'] } }, { thresholds: [OFF] }],
-    ['a policy without retries keeps the default retries', { timeout: '3s' }, { thresholds: [OFF] }],
+    ['a policy without retries keeps the default retries', { timeout: '3s' }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
+    ['retries without retryOn keep the default conditions', { retries: { attempts: 3 } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
     ['5xx: the app did the work, the default budget', { retries: { retryOn: ['5xx'], attempts: 3 } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
     ['one condition after the app is enough', { retries: { retryOn: ['connect-failure', 'retriable-4xx'] } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
     [
@@ -110,7 +115,8 @@ test('the retry breaker: off while every retry condition is a failure before the
       { thresholds: [{ priority: 'DEFAULT', retry_budget: { budget_percent: { value: 30 }, min_retry_concurrency: 5 } }] },
     ],
     ["the policy's maxRetries, also for 5xx", { connectionPool: { maxRetries: 7 }, retries: { retryOn: ['5xx'] } }, { thresholds: [{ priority: 'DEFAULT', max_retries: 7 }] }],
-    ['other limits leave the retry default alone', { connectionPool: { maxConnections: 10 } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, max_retries: 4294967295 }] }],
+    ['other limits leave the retry default alone', { connectionPool: { maxConnections: 10 } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, retry_budget: BUDGET }] }],
+    ['before-app conditions with other limits', { connectionPool: { maxConnections: 10 }, retries: { retryOn: ['connect-failure'] } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, max_retries: 4294967295 }] }],
   ];
   for (const [name, spec, want] of cases) {
     const m = modelFrom(spec ? [svc, policy(spec)] : [svc]);
@@ -120,7 +126,7 @@ test('the retry breaker: off while every retry condition is a failure before the
     assert.equal(get(translateForNode(m, node('grpc')), CLUSTER_TYPE, 'outbound|80||s.n.svc.cluster.local').circuit_breakers, undefined, name);
   }
   // The default route retries: 2 retries after jittered back-off (Envoy's 25-250 ms), on another host.
-  const route = get(translateForNode(modelFrom([svc]), node('ferry', { NAMESPACE: 'n' })), ROUTE_TYPE, '80').virtual_hosts[0].routes[0].route;
+  const route = get(translateForNode(modelFrom([svc]), node('ferry', { NAMESPACE: 'n' })), ROUTE_TYPE, '80').virtual_hosts[0].routes[1].route;
   assert.deepEqual(route.retry_policy.num_retries, 2);
   assert.equal(route.retry_policy.retry_back_off, undefined);
   assert.equal(route.retry_policy.retry_host_predicate[0].name, 'envoy.retry_host_predicates.previous_hosts');

@@ -1,0 +1,24 @@
+// The mesh's default retries in words, for the commands that show an operator what a service without a TrafficPolicy gets.
+
+import { BEFORE_APP_RETRY_ON, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET, IDEMPOTENT_METHODS } from './defaults';
+
+/**
+ * One line per fact, each starting with two spaces: which conditions are retried for which methods,
+ * how often and where, and the retry circuit breaker that follows from them (decisions 0006, 0015).
+ */
+export function retryDefaultsLines(): string[] {
+  const r = DEFAULT_RETRIES;
+  const beforeApp = [...r.retryOn, ...r.idempotentRetryOn].every((c) => BEFORE_APP_RETRY_ON.has(c));
+  const lines = [`  retry on, every method: ${r.retryOn.join(',')} (the request never reached the app)`];
+  if (r.idempotentRetryOn.length > 0) {
+    lines.push(`  retry on, ${IDEMPOTENT_METHODS.join(', ')} only: also ${r.idempotentRetryOn.join(',')} (the request may have reached the app; these methods are idempotent)`);
+    lines.push('  never replayed after it may have reached the app: POST, PATCH, CONNECT and every gRPC call; a body over 1 MiB');
+  }
+  lines.push(`  ${r.attempts} retries after a 25–250 ms jittered back-off, each on another host`);
+  lines.push(
+    beforeApp
+      ? '  retry circuit breaker: no concurrent limit (every condition is a failure before the app)'
+      : `  retry circuit breaker: a retry budget of ${DEFAULT_RETRY_BUDGET.percent} % of the requests in flight, at least ${DEFAULT_RETRY_BUDGET.minRetryConcurrency}`,
+  );
+  return lines;
+}
