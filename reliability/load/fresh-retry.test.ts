@@ -19,8 +19,10 @@ test('freshRetryReason: only attempts that provably were not processed', () => {
   for (const [name, attempt, want] of cases) assert.equal(freshRetryReason(attempt), want, name);
 });
 
-test('freshRetryDelayMs: a closed reused connection at once; a refused connect 25 ms doubling to 400 ms', () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 9].map((n) => freshRetryDelayMs('connect refused', n)), [25, 50, 100, 200, 400, 400, 400]);
-  assert.equal(freshRetryDelayMs('reused connection closed', 3), 0);
-  assert.throws(() => freshRetryDelayMs('connect refused', 0), /retry number must be ≥ 1, got 0/);
+test('freshRetryDelayMs: a closed reused connection at once; a refused connect 25 ms doubling to 400 ms, jittered between half and all of it', () => {
+  const at = (r: number) => (n: number): number => freshRetryDelayMs('connect refused', n, () => r);
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 9].map(at(0.999999)).map(Math.round), [25, 50, 100, 200, 400, 400, 400]);
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 9].map(at(0)), [12.5, 25, 50, 100, 200, 200, 200]);
+  assert.equal(freshRetryDelayMs('reused connection closed', 3, () => 0.5), 0);
+  assert.throws(() => freshRetryDelayMs('connect refused', 0, Math.random), /retry number must be ≥ 1, got 0/);
 });

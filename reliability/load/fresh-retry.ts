@@ -39,10 +39,12 @@ export function freshRetryReason(a: FailedAttempt): FreshRetryReason | null {
 /**
  * The wait before retry number `n` (1-based): a closed reused connection is retried at once (the
  * server is up, only that connection went); a refused connect backs off 25 ms doubling to 400 ms,
- * so a restarting server is polled, not flooded.
+ * jittered to between half and all of that (`random` in [0, 1)), so a restarting server is polled,
+ * not flooded, and the requests that waited for it do not all come back in the same instant.
  */
-export function freshRetryDelayMs(reason: FreshRetryReason, n: number): number {
+export function freshRetryDelayMs(reason: FreshRetryReason, n: number, random: () => number): number {
   if (!(n >= 1)) throw new RangeError(`retry number must be ≥ 1, got ${n}`);
   if (reason === 'reused connection closed') return 0;
-  return Math.min(400, 25 * 2 ** (n - 1));
+  const ceiling = Math.min(400, 25 * 2 ** (n - 1));
+  return ceiling / 2 + (ceiling / 2) * random();
 }

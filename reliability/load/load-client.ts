@@ -53,7 +53,7 @@ export interface LoadRun {
 }
 
 /** Starts the load now. */
-export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
+export function startLoad(o: LoadOptions, clock: Clock, random: () => number = Math.random): LoadRun {
   if (!(o.rps > 0)) throw new RangeError(`load: rps must be > 0, got ${o.rps}`);
   if (!(o.durationMs > 0)) throw new RangeError(`load: durationMs must be > 0, got ${o.durationMs}`);
   const total = totalRequests(o.rps, o.durationMs);
@@ -116,7 +116,7 @@ export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
         const reason = o.retryOnFreshConnection
           ? freshRetryReason({ code, method: o.method, reusedConnection: req.reusedSocket, responseBytes: readBefore < 0 || !req.socket ? 0 : req.socket.bytesRead - readBefore })
           : null;
-        const delay = reason === null ? 0 : freshRetryDelayMs(reason, retries.length + 1);
+        const delay = reason === null ? 0 : freshRetryDelayMs(reason, retries.length + 1, random);
         if (reason === null || settled || clock.now() + delay >= due + o.timeoutMs) return settle(0, '', code);
         retries.push(reason);
         current = null;
