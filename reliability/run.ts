@@ -19,8 +19,9 @@ import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
 import { replicaKill } from './scenarios/replica-kill.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
+import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown(), sidecarRestart('server'), sidecarRestart('client')];
 
 const HEADER = `# Reliability
 
