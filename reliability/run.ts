@@ -21,8 +21,9 @@ import { controllerDown } from './scenarios/controller-down.scenario';
 import { replicaKill, replicaKillPost } from './scenarios/replica-kill.scenario';
 import { rootRotation } from './scenarios/root-rotation.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
+import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), caDown(), rootRotation()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation()];
 
 const HEADER = `# Reliability
 

@@ -1,7 +1,7 @@
 // What a chaos scenario is (a fault under open-loop load through a `ferry up` mesh) and what it reports.
 
 import { systemClock, type Clock } from '../src/clock/clock';
-import { summarize, type LoadFigures } from './load/outcomes';
+import { retryFigures, summarize, type LoadFigures, type RequestRecord, type RetryFigures } from './load/outcomes';
 import { startLoadInPod } from './mesh/load-in-pod';
 import type { Mesh } from './mesh/mesh-up';
 import { sampleProcess, type ProcSample } from './proc/proc-sample';
@@ -80,6 +80,10 @@ export interface LoadedRun {
   readonly fault: { startMs: number; endMs: number };
   readonly durationMs: number;
   readonly sidecars: SidecarSample[];
+  /** The load client's retries on a fresh connection (none unless the spec turned them on). */
+  readonly retries: RetryFigures;
+  /** Every request of the run, for a scenario's own figures. */
+  readonly records: readonly RequestRecord[];
 }
 
 /**
@@ -89,12 +93,12 @@ export interface LoadedRun {
 export async function underLoad(
   mesh: Mesh,
   o: ScenarioOptions,
-  spec: { client: string; service: string; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number },
+  spec: { client: string; service: string; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean },
   fault: (marks: FaultMarks) => Promise<void>,
 ): Promise<LoadedRun> {
   const clock = o.clock ?? systemClock;
   const before = sampleSidecars(mesh);
-  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000 });
+  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000, retryOnFreshConnection: spec.retryOnFreshConnection });
   const done = load.done;
   done.catch(() => undefined);
   let startWall = NaN;
@@ -106,5 +110,5 @@ export async function underLoad(
   const file = await done;
   const window = { startMs: startWall - file.startedAtWall, endMs: endWall - file.startedAtWall };
   const after = sampleSidecars(mesh);
-  return { figures: summarize(file.records, window), fault: window, durationMs: spec.durationMs, sidecars: pairSamples(before, after) };
+  return { figures: summarize(file.records, window), fault: window, durationMs: spec.durationMs, sidecars: pairSamples(before, after), retries: retryFigures(file.records), records: file.records };
 }

@@ -346,23 +346,37 @@ export class Proxy implements AdminTarget {
     void this.stop().then(() => process.exit(0));
   }
 
-  /** Drains: stop accepting, let in-flight requests finish (up to the drain time), then close. */
+  /**
+   * Drains, then stops: the listeners stop accepting, HTTP/2 connections get GOAWAY and HTTP/1.1
+   * responses `connection: close` (drainListeners), and the proxy waits until no request is in flight
+   * and its clients have closed every downstream connection, or the drain time has passed. Stopping as
+   * soon as nothing is in flight would reset what clients sent before they read the GOAWAY or the last
+   * response (an HTTP/2 stream already on the wire, a request on a keep-alive connection); a
+   * well-behaved client closes its connection once told, and idle HTTP/1.1 ones are closed by the
+   * connection manager after its grace period, so the wait ends early unless a request or a
+   * long-lived (TCP) connection really holds it.
+   */
   async drainAndStop(timeoutMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
     this.drainListeners();
     const deadline = this.clock.now() + timeoutMs;
-    while (this.clock.now() < deadline) {
-      let active = 0;
-      for (const l of this.listeners) active += l.activeConnections;
-      let inflight = 0;
-      for (const c of this.clusters.all()) for (const h of c.allHosts) inflight += h.stats.activeRequests;
-      if (inflight === 0 && active === 0) break;
-      if (inflight === 0) {
-        // Only idle keep-alive connections remain.
-        break;
-      }
+    while (this.clock.now() < deadline && (this.inflightRequests() > 0 || this.downstreamConnections() > 0)) {
       await new Promise<void>((r) => this.clock.setTimeout(r, 25));
     }
     await this.stop();
+  }
+
+  /** Downstream connections open on every listener. */
+  private downstreamConnections(): number {
+    let n = 0;
+    for (const l of this.listeners) n += l.activeConnections;
+    return n;
+  }
+
+  /** Requests on their way to an upstream host, every cluster. */
+  private inflightRequests(): number {
+    let n = 0;
+    for (const c of this.clusters.all()) for (const h of c.allHosts) n += h.stats.activeRequests;
+    return n;
   }
 
   async stop(): Promise<void> {

@@ -1,9 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { systemClock } from '../../src/clock/clock';
 import { FakeClock } from '../../src/clock/fake-clock.fixture';
 import { dueBy, startLoad, totalRequests } from './load-client';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 test('dueBy: the first request at 0, then one every 1000/rps ms, capped at rps × duration', () => {
   assert.equal(totalRequests(100, 1000), 100);
@@ -87,4 +98,49 @@ test('a request body: every request carries bodyBytes with its Content-Length; a
   assert.deepEqual(records.map((r) => r.status), [200, 200, 200]);
   assert.deepEqual(seen, [0, 1, 2].map(() => ({ method: 'POST', length: '200', bytes: 200 })));
   assert.throws(() => startLoad({ host: '127.0.0.1', port, path: '/', method: 'POST', bodyBytes: -1, rps: 10, durationMs: 1000, timeoutMs: 100 }, clock), /bodyBytes must be a whole number 0–1048576, got -1/);
+});
+
+test('retry on a fresh connection: a refused connect is retried with back-off until the server listens, within the timeout; off by default', async (t) => {
+  const port = await freePort();
+  const server = http.createServer((_req, res) => res.end('ok'));
+  t.after(() => server.close());
+  const off = await startLoad({ host: '127.0.0.1', port, path: '/', method: 'POST', rps: 10, durationMs: 200, timeoutMs: 1000 }, systemClock).done;
+  assert.deepEqual(off.map((r) => [r.error, r.retries]), [['ECONNREFUSED', undefined], ['ECONNREFUSED', undefined]]);
+  // Listening 300 ms after the first request: both requests retry until then, then succeed.
+  const run = startLoad({ host: '127.0.0.1', port, path: '/', method: 'POST', rps: 10, durationMs: 200, timeoutMs: 2000, retryOnFreshConnection: true }, systemClock);
+  await new Promise((r) => setTimeout(r, 300));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const records = await run.done;
+  assert.deepEqual(records.map((r) => r.status), [200, 200]);
+  assert.ok(records.every((r) => (r.retries?.length ?? 0) >= 2 && r.retries!.every((w) => w === 'connect refused')), JSON.stringify(records));
+  assert.ok(records[0].latencyMs >= 300, `latency counts the retries (${records[0].latencyMs} ms)`);
+  // A server that never comes back: the request fails at its timeout, its retries recorded.
+  server.close();
+  const gone = await startLoad({ host: '127.0.0.1', port, path: '/', method: 'GET', rps: 10, durationMs: 100, timeoutMs: 300, retryOnFreshConnection: true }, systemClock).done;
+  assert.equal(gone[0].status, 0);
+  assert.match(gone[0].error, /ECONNREFUSED|ETIMEDOUT/);
+  assert.ok((gone[0].retries?.length ?? 0) >= 3);
+});
+
+test('retry on a fresh connection: a reused keep-alive connection closed before any response byte is retried for GET, not for POST, nor on a fresh connection', async (t) => {
+  // The second request on every connection finds it closed (the keep-alive race, made certain).
+  const perSocket = new WeakMap<object, number>();
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    const n = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, n);
+    seen.push(`${req.method} ${n}`);
+    if (n === 2) return void req.socket.destroy();
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const opts = { host: '127.0.0.1', port, path: '/', rps: 5, durationMs: 800, timeoutMs: 2000, retryOnFreshConnection: true } as const;
+  const get = await startLoad({ ...opts, method: 'GET' }, systemClock).done;
+  assert.deepEqual(get.map((r) => r.status), [200, 200, 200, 200]);
+  assert.deepEqual(get.map((r) => r.retries ?? []), [[], ['reused connection closed'], [], ['reused connection closed']]);
+  const post = await startLoad({ ...opts, method: 'POST' }, systemClock).done;
+  assert.deepEqual(post.map((r) => r.status || r.error), [200, 'ECONNRESET', 200, 'ECONNRESET']);
+  assert.ok(post.every((r) => r.retries === undefined));
 });

@@ -5,9 +5,15 @@
 // request that gets no answer within its timeout counts as ETIMEDOUT. Latency runs from when a request
 // was due, not from when it left, so a client that falls behind cannot hide a stall (each record also
 // keeps its send lag).
+//
+// With `retryOnFreshConnection` a failed attempt that provably was not processed (fresh-retry.ts) is
+// repeated on a new connection within the request's timeout, as well-behaved HTTP clients do; the
+// record keeps the reason of each retry, so retries are counted apart from failures. Without it (the
+// default) every request is one attempt.
 
 import * as http from 'node:http';
 import type { Clock } from '../../src/clock/clock';
+import { freshRetryDelayMs, freshRetryReason } from './fresh-retry';
 import type { RequestRecord } from './outcomes';
 
 export interface LoadOptions {
@@ -24,6 +30,8 @@ export interface LoadOptions {
   readonly timeoutMs: number;
   /** How often the scheduler looks for due requests (default 2 ms). */
   readonly tickMs?: number;
+  /** Repeat attempts that provably were not processed on a new connection, within `timeoutMs` (default off). */
+  readonly retryOnFreshConnection?: boolean;
 }
 
 /** How many requests are due `elapsedMs` after the start at `rps`, capped at the run's total (the first is due at 0). */
@@ -47,7 +55,7 @@ export interface LoadRun {
 }
 
 /** Starts the load now. */
-export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
+export function startLoad(o: LoadOptions, clock: Clock, random: () => number = Math.random): LoadRun {
   if (!(o.rps > 0)) throw new RangeError(`load: rps must be > 0, got ${o.rps}`);
   if (!(o.durationMs > 0)) throw new RangeError(`load: durationMs must be > 0, got ${o.durationMs}`);
   const total = totalRequests(o.rps, o.durationMs);
@@ -79,27 +87,53 @@ export function startLoad(o: LoadOptions, clock: Clock): LoadRun {
     const at = i * interMs;
     const due = startedAt + at;
     const lagMs = Math.max(0, clock.now() - due);
+    const retries: string[] = [];
     let settled = false;
+    let current: http.ClientRequest | null = null;
+    let backoff: ReturnType<Clock['setTimeout']> | null = null;
     const settle = (status: number, flag: string, error: string): void => {
       if (settled) return;
       settled = true;
-      record({ at: Math.round(at * 10) / 10, latencyMs: Math.round((clock.now() - due) * 100) / 100, lagMs: Math.round(lagMs * 100) / 100, status, flag, error });
+      clock.clearTimeout(timer);
+      clock.clearTimeout(backoff);
+      const r: RequestRecord = { at: Math.round(at * 10) / 10, latencyMs: Math.round((clock.now() - due) * 100) / 100, lagMs: Math.round(lagMs * 100) / 100, status, flag, error };
+      record(retries.length ? { ...r, retries } : r);
     };
-    const req = http.request({ host: o.host, port: o.port, path: o.path, method: o.method, agent, headers }, (res) => {
-      const flagHeader = res.headers['x-ferry-response-flags'];
-      const flag = Array.isArray(flagHeader) ? flagHeader.join(',') : flagHeader ?? '';
-      res.resume();
-      res.once('end', () => settle(res.statusCode ?? 0, flag, ''));
-      res.once('error', (err: NodeJS.ErrnoException) => settle(0, flag, err.code ?? 'response error'));
-    });
+    // One deadline for the request, its retries included.
     const timer = clock.setTimeout(() => {
       const err: NodeJS.ErrnoException = new Error('timed out');
       err.code = 'ETIMEDOUT';
-      req.destroy(err);
+      if (current && !current.destroyed) current.destroy(err);
+      else settle(0, '', 'ETIMEDOUT');
     }, o.timeoutMs);
-    req.once('close', () => clock.clearTimeout(timer));
-    req.once('error', (err: NodeJS.ErrnoException) => settle(0, '', err.code ?? err.message));
-    req.end(bodyBytes > 0 ? body : undefined);
+    const attempt = (fresh: boolean): void => {
+      // A retry goes on a connection of its own (agent: false), never on another kept-alive one.
+      const req = http.request({ host: o.host, port: o.port, path: o.path, method: o.method, agent: fresh ? false : agent, headers }, (res) => {
+        const flagHeader = res.headers['x-ferry-response-flags'];
+        const flag = Array.isArray(flagHeader) ? flagHeader.join(',') : flagHeader ?? '';
+        res.resume();
+        res.once('end', () => settle(res.statusCode ?? 0, flag, ''));
+        res.once('error', (err: NodeJS.ErrnoException) => settle(0, flag, err.code ?? 'response error'));
+      });
+      current = req;
+      // Bytes the connection had read before this attempt was written on it: any more is a response.
+      let readBefore = -1;
+      req.once('socket', (sock) => (readBefore = sock.bytesRead));
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? err.message;
+        const reason = o.retryOnFreshConnection
+          ? freshRetryReason({ code, method: o.method, reusedConnection: req.reusedSocket, responseBytes: readBefore < 0 || !req.socket ? 0 : req.socket.bytesRead - readBefore })
+          : null;
+        const delay = reason === null ? 0 : freshRetryDelayMs(reason, retries.length + 1, random);
+        if (reason === null || settled || clock.now() + delay >= due + o.timeoutMs) return settle(0, '', code);
+        retries.push(reason);
+        current = null;
+        if (delay === 0) attempt(true);
+        else backoff = clock.setTimeout(() => attempt(true), delay);
+      });
+      req.end(bodyBytes > 0 ? body : undefined);
+    };
+    attempt(false);
   };
 
   const tick = clock.setInterval(() => {

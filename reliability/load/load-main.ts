@@ -1,7 +1,8 @@
 // The load client as a program, for running inside a pod's network namespace (`ip netns exec NS node …`) so its sidecar captures it.
 //
 // Usage: node dist/reliability/load/load-main.js --target HOST:PORT [--path /] [--method GET|POST]
-//          [--body-bytes N] --rps N --duration-ms MS [--timeout-ms MS] --out FILE
+//          [--body-bytes N] --rps N --duration-ms MS [--timeout-ms MS] [--retry-fresh] --out FILE
+// (--retry-fresh: repeat attempts that provably were not processed on a fresh connection, fresh-retry.ts)
 // Prints `load: started at <epoch ms>` when the first request is due, then writes every request to FILE
 // as JSON ({ startedAtWall, records }) and prints `load: done`.
 
@@ -17,7 +18,7 @@ export interface LoadFile {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values, positional } = parseFlags(argv, { target: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', 'body-bytes': 'number', out: 'string' });
+  const { values, positional } = parseFlags(argv, { target: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', 'body-bytes': 'number', 'retry-fresh': 'boolean', out: 'string' });
   if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   if (typeof values.target !== 'string') throw new UsageError('flag --target HOST:PORT is required');
   if (typeof values.out !== 'string') throw new UsageError('flag --out FILE is required');
@@ -29,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
   if (!(Number.isInteger(bodyBytes) && bodyBytes >= 0 && bodyBytes <= 1 << 20)) throw new UsageError('flag --body-bytes: must be a whole number 0–1048576');
   const { host, port } = parseHostPort('target', values.target);
   const startedAtWall = systemClock.wallNow();
-  const run = startLoad({ host, port, path: typeof values.path === 'string' ? values.path : '/', method, bodyBytes, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000 }, systemClock);
+  const run = startLoad({ host, port, path: typeof values.path === 'string' ? values.path : '/', method, bodyBytes, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000, retryOnFreshConnection: values['retry-fresh'] === true }, systemClock);
   process.stdout.write(`load: started at ${startedAtWall}\n`);
   const records = await run.done;
   const file: LoadFile = { startedAtWall, records };

@@ -17,6 +17,8 @@ export interface RequestRecord {
   readonly flag: string;
   /** The socket error code (ECONNRESET, ETIMEDOUT, …), or '' when a response came. */
   readonly error: string;
+  /** Why each earlier attempt was repeated on a fresh connection (fresh-retry.ts); absent when it took one attempt. */
+  readonly retries?: readonly string[];
 }
 
 /** The fault window: from the fault's start to when the scenario undid it (ms since the load started). */
@@ -116,4 +118,27 @@ export function summarize(records: readonly RequestRecord[], fault: FaultWindow)
     recoveryMs: recoveryTime(records, fault.startMs),
     maxSendLagMs: Math.round(maxLag * 10) / 10,
   };
+}
+
+/** The retries of a run in the load client's retry-on-fresh-connection mode: requests that needed one, and retries by reason. */
+export interface RetryFigures {
+  /** Requests that took more than one attempt. */
+  readonly retried: number;
+  /** Of those, the ones that still failed. */
+  readonly retriedFailed: number;
+  /** Retries (attempts after the first) by reason. */
+  readonly retriesBy: Readonly<Record<string, number>>;
+}
+
+export function retryFigures(records: readonly RequestRecord[]): RetryFigures {
+  const retriesBy: Record<string, number> = {};
+  let retried = 0;
+  let retriedFailed = 0;
+  for (const r of records) {
+    if (!r.retries?.length) continue;
+    retried++;
+    if (!isOk(r)) retriedFailed++;
+    for (const why of r.retries) retriesBy[why] = (retriesBy[why] ?? 0) + 1;
+  }
+  return { retried, retriedFailed, retriesBy };
 }

@@ -22,6 +22,8 @@ export interface PodLoadOptions {
   readonly rps: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
+  /** The load client's retry on a fresh connection (off by default). */
+  readonly retryOnFreshConnection?: boolean;
 }
 
 export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOptions): Promise<PodLoad> {
@@ -32,7 +34,7 @@ export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOpti
   const main = join(__dirname, '..', 'load', 'load-main.js');
   const proc = mesh.own.spawn(['ip', 'netns', 'exec', pod.netns, process.execPath, main,
     '--target', `${o.target.ip}:${o.target.port}`, '--path', o.path, '--method', o.method, '--body-bytes', String(o.bodyBytes ?? 0),
-    '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), '--out', out], logFile);
+    '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), ...(o.retryOnFreshConnection ? ['--retry-fresh'] : []), '--out', out], logFile);
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const startedAtWall = await waitFor('the load client to start', () => {

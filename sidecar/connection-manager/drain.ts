@@ -56,20 +56,20 @@ export class Drainer {
   }
 
   /**
-   * HTTP/2 draining as Envoy does it: a GOAWAY shutdown notice (last stream ID 2^31-1) first, so
-   * streams already on their way are still taken, then after drain_timeout the final GOAWAY; the
-   * streams open by then finish.
+   * HTTP/2 draining: one GOAWAY naming the last stream taken (session.close()), so the streams taken
+   * finish and one the client sent after it is refused at once, provably unprocessed, for the client
+   * to retry on a new connection. Envoy first sends a shutdown notice (last stream 2^31-1) and the
+   * final GOAWAY drain_timeout later, but Node's HTTP/2 codec takes no new stream after any GOAWAY it
+   * has sent: a stream racing the notice would hang until the final GOAWAY and only then be refused.
+   * drain_timeout bounds the drain instead: a session still carrying streams that long after its
+   * GOAWAY is closed with them.
    */
   private drainSession(s: http2.Http2Session): void {
     if (s.closed || s.destroyed) return;
-    try {
-      s.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
-    } catch {
-      return void s.close();
-    }
+    s.close();
     this.clock
       .setTimeout(() => {
-        if (!s.closed && !s.destroyed) s.close();
+        if (!s.destroyed) s.destroy();
       }, this.config.drainTimeoutMs)
       .unref();
   }

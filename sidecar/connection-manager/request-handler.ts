@@ -341,6 +341,9 @@ export class RequestHandler implements StreamHost {
     if (s.route !== null && s.vhost !== null) responseHeaderEdits(headers, s.route, s.vhost, this.routesFor()?.config ?? null);
     // server_header_transformation OVERWRITE (the only mode accepted): every response names this proxy.
     headers.server = this.config.serverName;
+    // Draining: an HTTP/1.1 response written after the drain started tells its client not to reuse the
+    // connection, also for a request that arrived before it (HTTP/1.1 has no other way to say so).
+    if (this.isDraining() && s.protocol !== 'HTTP/2') headers.connection = 'close';
   }
 
   finishFilters(s: StreamState): void {
