@@ -17,7 +17,7 @@ export interface MeshPod {
   readonly netns: string | null;
   readonly meshed: boolean;
   readonly ready: boolean;
-  readonly sidecar: { stats: string } | null;
+  readonly sidecar: { stats: string; admin: string | null } | null;
 }
 
 export interface MeshState {
