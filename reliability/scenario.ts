@@ -1,7 +1,7 @@
 // What a chaos scenario is (a fault under open-loop load through a `ferry up` mesh) and what it reports.
 
 import { systemClock, type Clock } from '../src/clock/clock';
-import { summarize, type LoadFigures } from './load/outcomes';
+import { summarize, type LoadFigures, type RequestRecord } from './load/outcomes';
 import { startLoadInPod } from './mesh/load-in-pod';
 import type { Mesh } from './mesh/mesh-up';
 import { sampleProcess, type ProcSample } from './proc/proc-sample';
@@ -78,6 +78,8 @@ export interface LoadedRun {
   readonly fault: { startMs: number; endMs: number };
   readonly durationMs: number;
   readonly sidecars: SidecarSample[];
+  /** Every request, for figures of the scenario's own. */
+  readonly records: readonly RequestRecord[];
 }
 
 /**
@@ -104,5 +106,5 @@ export async function underLoad(
   const file = await done;
   const window = { startMs: startWall - file.startedAtWall, endMs: endWall - file.startedAtWall };
   const after = sampleSidecars(mesh);
-  return { figures: summarize(file.records, window), fault: window, durationMs: spec.durationMs, sidecars: pairSamples(before, after) };
+  return { figures: summarize(file.records, window), fault: window, durationMs: spec.durationMs, sidecars: pairSamples(before, after), records: file.records };
 }
