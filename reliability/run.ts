@@ -17,10 +17,12 @@ import { Mesh, REPO } from './mesh/mesh-up';
 import { renderReliability, type RunResults } from './results-doc';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
+import { networkFault } from './scenarios/network-fault.scenario';
+import { replicaFault } from './scenarios/replica-fault.scenario';
 import { replicaKill } from './scenarios/replica-kill.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown(), networkFault('blackhole'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
 
 const HEADER = `# Reliability
 
