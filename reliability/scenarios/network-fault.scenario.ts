@@ -126,6 +126,9 @@ export function networkFault(kind: NetworkFault): Scenario {
         sidecars: run.sidecars,
         notes: [
           ...notes,
+          ...(kind === 'loss' && ejectionMs === null
+            ? [`No failure reached outlier detection, so nothing ejected the lossy replica: a lost packet costs a TCP retransmission (its timeout starts at 200 ms and doubles), and on the one HTTP/2 connection between the sidecars a stalled segment holds up every stream behind it. The p99 during the fault is that cost; nothing in the defaults bounds it below the route timeout (${DEFAULT_TIMEOUT_MS / 1000} s).`]
+            : []),
           ...(kind === 'blackhole' && ejectionMs === null ? [`The client sidecar did not eject the blackholed replica within the fault's ${faultMs / 1000} s.`] : []),
           ...(!p99Ok ? [`p99 during the fault (${f.faultP99Ms} ms) is past the route timeout.`] : []),
           ...(!recovered ? ['Requests still failed in the last second of the run.'] : []),
