@@ -16,12 +16,17 @@ export type HostEvent =
   | { readonly kind: 'ejected'; readonly at: number }
   /** It is in rotation again (`ejected` turned false). */
   | { readonly kind: 'unejected'; readonly at: number }
-  /** The first request to it after it came back (its request count grew while not ejected). */
+  /** The first request to it after it came back, from an ejection or into the host set (its request count grew while not ejected). */
   | { readonly kind: 'served'; readonly at: number }
   /** It left or joined the cluster's host set, or changed EDS health. */
   | { readonly kind: 'membership'; readonly at: number; readonly status: string };
 
 const NONE: readonly HostEvent[] = Object.freeze([]);
+
+/** EDS health statuses a host takes traffic in (UNKNOWN: no health information, as Envoy treats it). */
+export function isServingStatus(status: string): boolean {
+  return status === 'HEALTHY' || status === 'UNKNOWN';
+}
 
 export class HostTracker {
   private last: HostRow | null = null;
@@ -34,6 +39,8 @@ export class HostTracker {
     if (status !== this.lastStatus) {
       out.push({ kind: 'membership', at, status });
       this.lastStatus = status;
+      // Back in the host set (or healthy again): the next request to it is its first.
+      if (isServingStatus(status)) this.waitingToServe = true;
     }
     if (row !== null) {
       const was = this.last;
@@ -51,4 +58,26 @@ export class HostTracker {
     }
     return out.length ? out : NONE;
   }
+}
+
+/**
+ * When the host was in rotation (in the host set, healthy, not ejected) at or after `since`, replaying
+ * `events` in order: `since` itself when it already was, else the first event that put it back; null
+ * when it was not (yet).
+ */
+export function inRotationAt(events: readonly HostEvent[], since: number): number | null {
+  let status = 'absent';
+  let ejected = false;
+  let reachedSince = false;
+  for (const e of events) {
+    if (e.at >= since && !reachedSince) {
+      reachedSince = true;
+      if (isServingStatus(status) && !ejected) return since;
+    }
+    if (e.kind === 'membership') status = e.status;
+    else if (e.kind === 'ejected') ejected = true;
+    else if (e.kind === 'unejected') ejected = false;
+    if (e.at >= since && isServingStatus(status) && !ejected) return e.at;
+  }
+  return !reachedSince && isServingStatus(status) && !ejected ? since : null;
 }

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, type Mesh } from './mesh-up';
-import type { HostEvent } from './host-tracker';
+import { inRotationAt, type HostEvent } from './host-tracker';
 
 type WatchLine = HostEvent | { kind: 'error'; at: number; message: string } | { kind: 'watching'; at: number };
 
@@ -47,6 +47,18 @@ export class HostWatch {
       if (why) throw new Error(why);
       const e = this.first(kind, sinceWall);
       if (e !== null || Date.now() >= deadline) return e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Waits up to `timeoutMs` for the host to be in rotation at or after `sinceWall`; null when it was not. */
+  async nextInRotation(sinceWall: number, timeoutMs: number): Promise<number | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const why = this.exited();
+      if (why) throw new Error(why);
+      const at = inRotationAt(this.events(), sinceWall);
+      if (at !== null || Date.now() >= deadline) return at;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
