@@ -22,7 +22,7 @@ import { replicaFault } from './scenarios/replica-fault.scenario';
 import { replicaKill } from './scenarios/replica-kill.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown(), networkFault('blackhole'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), controllerDown(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
 
 const HEADER = `# Reliability
 

@@ -22,10 +22,10 @@ export class FaultUnavailableError extends Error {
 /** The test app's fault control port (reliability/testdata/mesh/catalog.yaml, CONTROL_PORT). */
 export const APP_CONTROL_PORT = 9901;
 
-/** The iptables rule (raw PREROUTING, after `-I`/`-D`) that drops packets to `port` arriving on eth0, all of them or a random share. */
-export function dropRule(port: number, probability: number | null): string[] {
+/** The iptables rule (raw PREROUTING, after `-I`/`-D`) that drops packets arriving on eth0 — to `port`, or every one (null) — all of them or a random share. */
+export function dropRule(port: number | null, probability: number | null): string[] {
   if (!(probability === null || (probability > 0 && probability < 1))) throw new RangeError(`drop probability must be in (0, 1), got ${probability}`);
-  return ['PREROUTING', '-i', 'eth0', '-p', 'tcp', '--dport', String(port),
+  return ['PREROUTING', '-i', 'eth0', ...(port === null ? [] : ['-p', 'tcp', '--dport', String(port)]),
     ...(probability === null ? [] : ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)]),
     '-m', 'comment', '--comment', 'ferry-chaos', '-j', 'DROP'];
 }
@@ -48,12 +48,13 @@ function once(what: string, undo: () => void): PodFault {
   };
 }
 
-/** Drops every packet (probability null) or a random share of them to `port` arriving in the pod. */
-export function dropInbound(mesh: Mesh, pod: string, port: number, probability: number | null): PodFault {
+/** Drops every packet (probability null) or a random share of them arriving in the pod, to `port` or to any port (null: the pod is cut off). */
+export function dropInbound(mesh: Mesh, pod: string, port: number | null, probability: number | null): PodFault {
   const ns = netnsOf(mesh, pod);
   const rule = dropRule(port, probability);
   nsExec(ns, 'iptables', ['-t', 'raw', '-I', ...rule]);
-  const what = probability === null ? `every packet to :${port} in ${pod} dropped (iptables raw DROP)` : `${Math.round(probability * 100)}% of packets to :${port} in ${pod} dropped (iptables statistic)`;
+  const to = port === null ? 'every port' : `:${port}`;
+  const what = probability === null ? `every packet to ${to} in ${pod} dropped (iptables raw DROP)` : `${Math.round(probability * 100)}% of packets to ${to} in ${pod} dropped (iptables statistic)`;
   return once(what, () => void nsExec(ns, 'iptables', ['-t', 'raw', '-D', ...rule]));
 }
 
