@@ -87,6 +87,9 @@ export function networkFault(kind: NetworkFault): Scenario {
       let outBy = '';
       const faultMs = FAULT_MS[kind];
       const run = await underLoad(mesh, o, { client: client.name, service: 'catalog', path: '/items', method: 'GET', durationMs: WARM_MS + faultMs + AFTER_MS, warmMs: WARM_MS, timeoutMs: DEFAULT_TIMEOUT_MS + 5000 }, async (marks) => {
+        // Marked before the fault is made, so the times below are upper bounds.
+        const t0 = o.clock.wallNow();
+        marks.start();
         let fault: PodFault | null = null;
         if (kind === 'loss') {
           if (!hasTool('tc')) notes.push('tc (iproute2) is not installed: the netem sub-case (delay 200ms loss 30%) was skipped.');
@@ -100,8 +103,6 @@ export function networkFault(kind: NetworkFault): Scenario {
           }
           fault ??= dropInbound(mesh, victim, up.port, 0.3);
         } else fault = dropInbound(mesh, victim, kind === 'partition' ? null : up.port, null);
-        const t0 = o.clock.wallNow();
-        marks.start();
         applied = fault.what;
         try {
           if (kind === 'partition') {

@@ -57,9 +57,10 @@ export function replicaFault(kind: ReplicaFault): Scenario {
       const faultMs = kind === '503-burst' ? BURST_MS : SLOW_MS;
       const afterMs = kind === '503-burst' ? AFTER_BURST_MS : AFTER_SLOW_MS;
       const run = await underLoad(mesh, o, { client: client.name, service: 'catalog', path: '/items', method: 'GET', durationMs: WARM_MS + faultMs + afterMs, warmMs: WARM_MS, timeoutMs: DEFAULT_TIMEOUT_MS + 5000 }, async (marks) => {
-        const fault = await appFault(mesh, victim, kind === '503-burst' ? { status: 503, forMs: faultMs } : { delayMs: DELAY_MS, forMs: faultMs });
+        // Marked before the call: the app's fault starts when the control answers, which can take seconds on a loaded machine.
         const t0 = o.clock.wallNow();
         marks.start();
+        const fault = await appFault(mesh, victim, kind === '503-burst' ? { status: 503, forMs: faultMs } : { delayMs: DELAY_MS, forMs: faultMs });
         const servedBefore = await inboundRequests(mesh.pod(victim));
         what = fault.what;
         try {
