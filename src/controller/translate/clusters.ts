@@ -7,7 +7,8 @@ import { MESH_HTTP_ALPN, meshSni, portIdentities, upstreamTlsSocket } from './mt
 
 type Json = Record<string, unknown>;
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** A cluster's connect_timeout when its TrafficPolicy sets none. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 const LB_POLICY: Record<string, string> = {
   RoundRobin: 'ROUND_ROBIN',
