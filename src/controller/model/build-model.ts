@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { DEFAULT_TRUST_DOMAIN } from '../../mesh/constants';
 import { deepFreeze } from '../../config/freeze';
 import { attachRoutes } from './attach-routes';
-import { DEFAULT_ACCESS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './defaults';
+import { DEFAULT_ACCESS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './defaults';
 import type {
   AccessPolicyObject,
   EffectiveAccessPolicy,
@@ -91,7 +91,7 @@ function effectiveTraffic(p: TrafficPolicyObject | undefined): EffectiveTrafficP
       loadBalancer: { type: 'RoundRobin', hashOn: null },
       connectionPool: null,
       outlierDetection: DEFAULT_OUTLIER,
-      healthCheck: null,
+      healthCheck: DEFAULT_HEALTH_CHECK,
       retries: DEFAULT_RETRIES,
       timeoutMs: DEFAULT_TIMEOUT_MS,
     };
@@ -102,7 +102,7 @@ function effectiveTraffic(p: TrafficPolicyObject | undefined): EffectiveTrafficP
     loadBalancer: s.loadBalancer ?? { type: 'RoundRobin', hashOn: null },
     connectionPool: s.connectionPool,
     outlierDetection: s.outlierDetection ?? DEFAULT_OUTLIER,
-    healthCheck: s.healthCheck,
+    healthCheck: s.healthCheck === 'disabled' ? null : (s.healthCheck ?? DEFAULT_HEALTH_CHECK),
     retries: s.retries ?? DEFAULT_RETRIES,
     timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   };

@@ -1,6 +1,6 @@
 // The mesh's safe defaults, applied when no TrafficPolicy / AccessPolicy targets a service (see decision 0006).
 
-import type { EffectiveAccessPolicy, OutlierSpec, RetrySpec } from './types';
+import type { EffectiveAccessPolicy, HealthCheckSpec, OutlierSpec, RetrySpec } from './types';
 
 /**
  * RFC 9110 §9.2.2's idempotent methods: sending one twice has the effect of sending it once, so it
@@ -69,3 +69,31 @@ export const DEFAULT_ACCESS: EffectiveAccessPolicy = Object.freeze({
 });
 
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
+/**
+ * The active health check of every HTTP service port no TrafficPolicy health check covers (decision
+ * 0028): GET / through the replica's sidecar every 5 s, out after 2 failures, back after 1 success.
+ * Any answer from the app short of a 5xx counts as healthy (see DEFAULT_HEALTH_CHECK_STATUSES), so an
+ * app without a `/` handler stays in; a crashed app makes its sidecar answer 503 and leaves rotation.
+ */
+export const DEFAULT_HEALTH_CHECK: HealthCheckSpec = Object.freeze({
+  kind: 'http',
+  path: '/',
+  intervalMs: 5_000,
+  timeoutMs: 1_000,
+  unhealthyThreshold: 2,
+  healthyThreshold: 1,
+  meshDefault: true,
+});
+
+/** Envoy's `no_traffic_interval` for the default check: its 60 s would leave an idle cluster unchecked. */
+export const DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS = 5_000;
+
+/** The interval for settled healthy hosts of an idle cluster: half the rate, to keep 1,000 idle clusters cheap. */
+export const DEFAULT_HEALTH_CHECK_NO_TRAFFIC_HEALTHY_MS = 10_000;
+
+/** Spreads the checks of many clusters so they do not fire together (percent of the interval). */
+export const DEFAULT_HEALTH_CHECK_JITTER_PERCENT = 20;
+
+/** Expected statuses of the default check, Envoy's half-open ranges: 200–499. */
+export const DEFAULT_HEALTH_CHECK_STATUSES: readonly (readonly [number, number])[] = Object.freeze([Object.freeze([200, 500] as const)]);

@@ -36,6 +36,7 @@ const REJECTIONS: [string, unknown, string][] = [
   ['ring hash without hashOn', tp({ loadBalancer: { type: 'RingHash' } }), 'TrafficPolicy default/foo: spec.loadBalancer.hashOn: is required for RingHash'],
   ['two hash keys', tp({ loadBalancer: { type: 'RingHash', hashOn: { header: 'a', cookie: 'b' } } }), 'TrafficPolicy default/foo: spec.loadBalancer.hashOn: exactly one of header, cookie, queryParameter, sourceIP is required'],
   ['max ejection percent', tp({ outlierDetection: { maxEjectionPercent: 150 } }), 'TrafficPolicy default/foo: spec.outlierDetection.maxEjectionPercent: 150 is out of range [0, 100]'],
+  ['health check off with a check', tp({ healthCheck: { enabled: false, tcp: {} } }), 'TrafficPolicy default/foo: spec.healthCheck.tcp: unknown field'],
   ['health check kind', tp({ healthCheck: { interval: '1s' } }), 'TrafficPolicy default/foo: spec.healthCheck: exactly one of http, tcp, grpc is required'],
   ['target kind', tp({ targetRef: { kind: 'Deployment', name: 'x' } }), 'TrafficPolicy default/foo: spec.targetRef.kind: Deployment is not a valid target kind (Service)'],
   ['missing target', { ...tp({}), spec: {} }, 'TrafficPolicy default/foo: spec.targetRef: is required'],
@@ -83,7 +84,7 @@ test('a full TrafficPolicy is read with durations in ms', () => {
   assert.equal(p.spec.connectionPool?.maxRequests, null);
   assert.equal(p.spec.outlierDetection?.baseEjectionTimeMs, 90_000);
   assert.equal(p.spec.outlierDetection?.maxEjectionPercent, 50);
-  assert.deepEqual(p.spec.healthCheck, { kind: 'grpc', path: 'svc', intervalMs: 2000, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1 });
+  assert.deepEqual(p.spec.healthCheck, { kind: 'grpc', path: 'svc', intervalMs: 2000, timeoutMs: 1000, unhealthyThreshold: 3, healthyThreshold: 1, meshDefault: false });
   assert.deepEqual(p.spec.retries, { retryOn: ['5xx'], idempotentRetryOn: [], attempts: 1, perTryTimeoutMs: 500, budget: { percent: 25, minRetryConcurrency: 3 } });
   assert.equal(p.spec.timeoutMs, 3_600_000);
 });

@@ -81,7 +81,15 @@ function outlier(r: Reader): OutlierSpec {
   return out;
 }
 
-function healthCheck(r: Reader): HealthCheckSpec {
+/** `healthCheck`: a check, or `{enabled: false}` to turn off the mesh default ('disabled'). */
+function healthCheck(r: Reader): HealthCheckSpec | 'disabled' {
+  if (r.has('enabled')) {
+    const enabled = r.bool('enabled', true);
+    if (!enabled) {
+      r.done();
+      return 'disabled';
+    }
+  }
   const kinds = (['http', 'tcp', 'grpc'] as const).filter((k) => r.has(k));
   if (kinds.length !== 1) throw new ConfigError(r.path, 'exactly one of http, tcp, grpc is required');
   const kind = kinds[0];
@@ -101,6 +109,7 @@ function healthCheck(r: Reader): HealthCheckSpec {
     timeoutMs: positiveDurationField(r, 'timeout', 1000),
     unhealthyThreshold: r.int('unhealthyThreshold', 3, 1, U32),
     healthyThreshold: r.int('healthyThreshold', 1, 1, U32),
+    meshDefault: false,
   };
   r.done();
   return out;

@@ -114,6 +114,8 @@ export interface HealthCheckSpec {
   readonly timeoutMs: number;
   readonly unhealthyThreshold: number;
   readonly healthyThreshold: number;
+  /** The mesh default (decision 0028), not a user's policy: applied to HTTP ports only. */
+  readonly meshDefault: boolean;
 }
 
 export interface RetrySpec {
@@ -152,7 +154,8 @@ export interface TrafficPolicySpec {
   readonly loadBalancer: { readonly type: LbType; readonly hashOn: HashOn | null } | null;
   readonly connectionPool: ConnectionPoolSpec | null;
   readonly outlierDetection: OutlierSpec | null;
-  readonly healthCheck: HealthCheckSpec | null;
+  /** null: not set (the mesh default applies); 'disabled': `healthCheck: {enabled: false}`. */
+  readonly healthCheck: HealthCheckSpec | 'disabled' | null;
   readonly retries: RetrySpec | null;
   readonly timeoutMs: number | null;
 }
@@ -240,6 +243,7 @@ export interface EffectiveTrafficPolicy {
   readonly loadBalancer: { readonly type: LbType; readonly hashOn: HashOn | null };
   readonly connectionPool: ConnectionPoolSpec | null;
   readonly outlierDetection: OutlierSpec;
+  /** null: health checking turned off (`healthCheck: {enabled: false}`). */
   readonly healthCheck: HealthCheckSpec | null;
   readonly retries: RetrySpec;
   readonly timeoutMs: number;

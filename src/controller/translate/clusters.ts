@@ -1,6 +1,7 @@
 // Model → Cluster and ClusterLoadAssignment resources: EDS clusters with the TrafficPolicy as Envoy fields.
 
 import { BEFORE_APP_RETRY_ON, DEFAULT_RETRY_BUDGET, UNLIMITED_CONCURRENT_RETRIES } from '../model/defaults';
+import { DEFAULT_HEALTH_CHECK_JITTER_PERCENT, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_HEALTHY_MS, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_HEALTH_CHECK_STATUSES } from '../model/defaults';
 import type { EffectiveTrafficPolicy, MeshEndpoint, MeshPort, MeshService, PortProtocol } from '../model/types';
 import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
 import { MESH_HTTP_ALPN, meshSni, portIdentities, upstreamTlsSocket } from './mtls';
@@ -71,9 +72,10 @@ function outlierDetection(tp: EffectiveTrafficPolicy): Json | null {
   return out;
 }
 
-function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol): Json[] | null {
+function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol, meshed: boolean): Json[] | null {
   const hc = tp.healthCheck;
   if (!hc) return null;
+  if (hc.meshDefault) return defaultHealthChecks(hc, protocol, meshed);
   const out: Json = {
     timeout: dur(hc.timeoutMs),
     interval: dur(hc.intervalMs),
@@ -84,6 +86,31 @@ function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol): Json[
   else if (hc.kind === 'tcp') out.tcp_health_check = {};
   else out.grpc_health_check = hc.path ? { service_name: hc.path } : {};
   return [out];
+}
+
+/**
+ * The mesh default check (decision 0028): only on HTTP ports (an opaque TCP port's check would only
+ * reach the peer sidecar, which accepts while its app is down); short no-traffic intervals so an
+ * idle cluster notices a crash within seconds; jitter so 1,000 clusters do not check in step.
+ * Ports of unknown protocol get none: their traffic may not be HTTP at all.
+ */
+function defaultHealthChecks(hc: NonNullable<EffectiveTrafficPolicy['healthCheck']>, protocol: PortProtocol, meshed: boolean): Json[] | null {
+  if (protocol !== 'http' && protocol !== 'http2') return null;
+  return [{
+    timeout: dur(hc.timeoutMs),
+    interval: dur(hc.intervalMs),
+    interval_jitter_percent: DEFAULT_HEALTH_CHECK_JITTER_PERCENT,
+    unhealthy_threshold: hc.unhealthyThreshold,
+    healthy_threshold: hc.healthyThreshold,
+    no_traffic_interval: dur(DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS),
+    no_traffic_healthy_interval: dur(DEFAULT_HEALTH_CHECK_NO_TRAFFIC_HEALTHY_MS),
+    http_health_check: {
+      path: hc.path,
+      expected_statuses: DEFAULT_HEALTH_CHECK_STATUSES.map(([start, end]) => ({ start, end })),
+      // Between sidecars HTTP is h2 (ALPN h2 selects the peer's HTTP chain, which answers 503 for a dead app).
+      ...(usesHttp2(protocol) || meshed ? { codec_client_type: 'HTTP2' } : {}),
+    },
+  }];
 }
 
 /**
@@ -128,7 +155,7 @@ export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean,
   const od = outlierDetection(tp);
   if (od) out.outlier_detection = od;
   if (!grpc) {
-    const hc = healthChecks(tp, port.protocol);
+    const hc = healthChecks(tp, port.protocol, meshedPort(port, meshTrustDomain) !== null);
     if (hc) {
       out.health_checks = hc;
       // The registry is the truth about which endpoints exist: a removed one leaves at once, even
