@@ -56,3 +56,29 @@ test('renderReliability: a sidecar whose pid changed between the samples is name
   assert.match(md, /- Sidecars that restarted during the run: client \(pid 10 → 11\); their logs say why\./);
   assert.doesNotMatch(md, /catalog-0 \(pid/);
 });
+
+test('renderReliability: the soak, when there is one, after the scenarios with its load, restarts, edits and each process trend', () => {
+  const results: RunResults = {
+    startedAt: '2026-01-01T00:00:00.000Z',
+    host: { cpus: 2, node: 'v22.0.0' },
+    scenarios: [],
+    soak: {
+      ranAt: '2026-01-01T01:00:00.000Z', command: 'node dist/reliability/soak.js --duration=10m --rps=1000', passed: false, durationMs: 600_000, rps: 1000,
+      load: { sent: 600_000, ok: 599_999, failed: 1, failedBy: { '503 UC': 1 }, p50Ms: 2.5, p99Ms: 15, maxSendLagMs: 4, firstFailures: [{ atMs: 61_500, reason: '503 UC' }] },
+      segments: 10, rollingRestarts: 3, replicaRestartMs: [5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000], configEdits: 19, editSeenMs: { median: 120, max: 480 },
+      bounds: { warmupMs: 90_000, windowMs: 90_000, maxRssGrowthPct: 5, maxFdGrowth: 5 },
+      trends: [{ name: 'client/ferry-proxy', baselineRssMb: 100, endRssMb: 102, maxRssMb: 110, rssGrowthPct: 2, baselineFds: 30, endFds: 31, pids: [5] }],
+      problems: ['1 of 600000 requests failed (1 × 503 UC)'],
+      error: null,
+    },
+  };
+  const md = renderReliability(results, '# Reliability\n');
+  assert.match(md, /## Soak: steady load with periodic rolling restarts and config edits\n\n`node dist\/reliability\/soak\.js --duration=10m --rps=1000`/);
+  assert.match(md, /— \*\*not met\*\* \(run 2026-01-01T01:00:00\.000Z\)/);
+  assert.match(md, /\| load \| 1000 req\/s for 10\.0 min, open loop, HTTP\/1\.1, 10 consecutive load clients \|/);
+  assert.match(md, /\| rolling restarts of the catalog \| 3 \(9 replica restarts\) \|/);
+  assert.match(md, /\| config edits \(a Service added or removed\) \| 19; seen by the client's sidecar after 120 ms \(median\), 480 ms \(max\) \|/);
+  assert.match(md, /\| first failures \(s into the soak\) \| 61\.5 503 UC \|/);
+  assert.match(md, /\| client\/ferry-proxy \| 100 MiB \| 102 MiB \| 2 % \| 110 MiB \| 30 \| 31 \| no \|/);
+  assert.match(md, /- 1 of 600000 requests failed \(1 × 503 UC\)/);
+});

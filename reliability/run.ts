@@ -27,7 +27,7 @@ import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
 export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
 
-const HEADER = `# Reliability
+export const HEADER = `# Reliability
 
 Ferry's reliability as measured figures: each scenario puts a fault under an open-loop HTTP/1.1 load
 (requests leave on schedule whatever comes back, so back-pressure hides no failure) through a
@@ -103,15 +103,16 @@ async function main(argv: string[]): Promise<number> {
   const dir = join(REPO, 'reliability', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'latest.json');
-  // A run of some scenarios keeps the last figures of the others.
-  let previous: ScenarioResult[] = [];
+  // A run of some scenarios keeps the last figures of the others, and of the soak.
+  let before: RunResults | null = null;
   try {
-    previous = (JSON.parse(readFileSync(file, 'utf8')) as RunResults).scenarios.filter((p) => !results.some((r) => r.name === p.name) && SCENARIOS.some((s) => s.name === p.name));
+    before = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
   } catch {
     // no earlier run
   }
+  const previous = (before?.scenarios ?? []).filter((p) => !results.some((r) => r.name === p.name) && SCENARIOS.some((s) => s.name === p.name));
   const order = (r: ScenarioResult): number => SCENARIOS.findIndex((s) => s.name === r.name);
-  const all: RunResults = { startedAt, host: { cpus: os.cpus().length, node: process.version }, scenarios: [...previous, ...results].sort((a, b) => order(a) - order(b)) };
+  const all: RunResults = { startedAt, host: { cpus: os.cpus().length, node: process.version }, scenarios: [...previous, ...results].sort((a, b) => order(a) - order(b)), ...(before?.soak ? { soak: before.soak } : {}) };
   writeFileSync(file, `${JSON.stringify(all, null, 1)}\n`);
   writeFileSync(join(REPO, 'RELIABILITY.md'), renderReliability(all, HEADER));
   process.stdout.write(`wrote ${file} and RELIABILITY.md\n`);

@@ -36,7 +36,7 @@ async function holdTerminating(mesh: Mesh, pod: string, until: Promise<unknown>)
   return reapplied - 1;
 }
 
-async function restartReplica(mesh: Mesh, pod: string, order: RestartOrder, clock: Clock, log: (l: string) => void): Promise<{ reapplied: number; restartMs: number }> {
+export async function restartReplica(mesh: Mesh, pod: string, order: RestartOrder, clock: Clock, log: (l: string) => void): Promise<{ reapplied: number; restartMs: number }> {
   const pid = mesh.pid(pod, 'catalog');
   if (pid === null) throw new Error(`${pod}/catalog is not running`);
   const t0 = clock.now();

@@ -25,3 +25,23 @@ test('an EDS assignment goes to every cluster naming its service, or named like 
   const keys = (name: string) => m.get(name)!.allHosts.map((h) => h.key);
   assert.deepEqual([keys('http'), keys('tcp'), keys('other')], [['10.0.0.1:80'], ['10.0.0.1:80'], ['10.0.0.1:81']]);
 });
+
+test('a removed cluster stops exporting its endpoint gauges; a replaced one keeps them, and one added again exports afresh', async (t) => {
+  const metrics = new ProxyMetrics({ defaultMetrics: false });
+  const m = new ClusterManager({ metrics, logger: new Logger('test', 'error'), now: () => performance.now(), random: Math.random });
+  t.after(() => m.close());
+  const la = translateClusterLoadAssignment({ cluster_name: 'gone', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } } }] }] }, 'cla');
+  const healthy = async (cluster: string): Promise<number | undefined> =>
+    (await metrics.endpoints.get()).values.find((v) => v.labels.destination_cluster === cluster && v.labels.health === 'healthy')?.value;
+  await m.setDynamic([{ name: 'gone', config: eds('gone'), raw: 'a' }, { name: 'kept', config: eds('kept'), raw: 'k' }]);
+  m.assign('gone', la);
+  m.assign('kept', { ...la });
+  assert.equal(await healthy('gone'), 1);
+  await m.setDynamic([{ name: 'gone', config: eds('gone'), raw: 'b' }, { name: 'kept', config: eds('kept'), raw: 'k' }]);
+  assert.equal(await healthy('gone'), 1, 'replaced under the same name: still exported, with the kept assignment');
+  await m.setDynamic([{ name: 'kept', config: eds('kept'), raw: 'k' }]);
+  assert.equal(await healthy('gone'), undefined, 'removed: no series left');
+  assert.equal(await healthy('kept'), 1);
+  await m.setDynamic([{ name: 'gone', config: eds('gone'), raw: 'c' }, { name: 'kept', config: eds('kept'), raw: 'k' }]);
+  assert.equal(await healthy('gone'), 1, 'added again: exported with the last assignment');
+});

@@ -74,6 +74,8 @@ export class ClusterManager {
     const c = this.clusters.get(name);
     if (!c) return;
     this.clusters.delete(name);
+    // Gone from the configuration: its endpoint counts must not linger in the metrics as if it served.
+    c.dropGauges();
     this.retire(c);
   }
 

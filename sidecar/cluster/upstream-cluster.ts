@@ -456,6 +456,11 @@ export class UpstreamCluster {
     for (const hc of this.healthCheckers) hc.stop();
   }
 
+  /** Stops exporting this cluster's endpoint gauges: it left the configuration (a replacement under the same name makes its own). */
+  dropGauges(): void {
+    for (const health of ['healthy', 'unhealthy', 'ejected', 'degraded']) this.deps.metrics.endpoints.remove(this.name, health);
+  }
+
   /** Stops timers and health checks and closes pooled connections. */
   close(): void {
     this.closed = true;

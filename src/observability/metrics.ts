@@ -142,6 +142,16 @@ abstract class LeanMetric<L extends string, S> {
   }
 
   /**
+   * Drops the series with these label values (positional, as `labels`), so a gauge of something that
+   * is gone (a removed cluster) stops being exported; a child still held keeps counting, unexported.
+   */
+  remove(...args: string[]): void {
+    const rec: Record<string, string> = {};
+    for (let i = 0; i < this.labelNames.length; i++) rec[this.labelNames[i]] = String(args[i] ?? '');
+    this.series.delete(labelKey(this.labelNames, rec));
+  }
+
+  /**
    * The child for a label record the caller made once (frozen, every label name set) and its key
    * (`labelKey`): metrics with the same label names share both, so a destination's series cost one
    * record and one key, not one per metric.
