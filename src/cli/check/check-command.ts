@@ -8,12 +8,14 @@ import { parseFlags, UsageError } from '../../flags/flags';
 import { newestUpRun, parseControllerUrl } from '../stat/stat-command';
 import { judgeIdentity, sidecarIdentity, type Level, type SidecarIdentity } from './identity-check';
 import { httpGetText, scrapeSidecars, targetsFromSd, targetsFromState, type SidecarTarget } from './sidecar-survey';
+import { meshDefaultsLines } from '../../controller/model/defaults-summary';
 
 export const CHECK_USAGE = `usage: ferry check [flags]
 
 Scrapes every sidecar's metrics and reports its workload certificate: an error when it has none or it
 expired, a warning while its renewals fail or when a renewal is overdue (the CA is away or hangs),
 else the time left; and the root it chains to and the roots it trusts (a root rotation's progress).
+Then lists the defaults a service without a TrafficPolicy gets (retries, ejection, health checks).
 Exits 0 when every sidecar is fine, 1 otherwise.
 
   --state FILE       a \`ferry up\` run's state.json: check its sidecars (works while the controller
@@ -103,6 +105,6 @@ export async function checkCommand(argv: string[], deps: CheckDeps = {}): Promis
   const targets = await checkTargets(values, clock);
   if (targets.length === 0) throw new FerryError('FERRY_ERR_CHECK_TARGETS', 'no sidecars to check');
   const rows = await checkSidecars(targets, { graceMs: grace * 1000, timeoutMs: timeout * 1000, clock });
-  out(values.output === 'json' ? `${JSON.stringify(rows, null, 1)}\n` : formatCheck(rows));
+  out(values.output === 'json' ? `${JSON.stringify(rows, null, 1)}\n` : `${formatCheck(rows)}\nMesh defaults for a service without a TrafficPolicy:\n${meshDefaultsLines().join('\n')}\n`);
   return rows.every((r) => r.level === 'ok') ? 0 : 1;
 }

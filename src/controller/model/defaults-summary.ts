@@ -1,6 +1,6 @@
 // The mesh's default retries in words, for the commands that show an operator what a service without a TrafficPolicy gets.
 
-import { BEFORE_APP_RETRY_ON, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET, IDEMPOTENT_METHODS } from './defaults';
+import { BEFORE_APP_RETRY_ON, DEFAULT_HEALTH_CHECK, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, IDEMPOTENT_METHODS, MESH_DEFAULT_RETRY_BUDGET } from './defaults';
 
 /**
  * One line per fact, each starting with two spaces: which conditions are retried for which methods,
@@ -18,7 +18,19 @@ export function retryDefaultsLines(): string[] {
   lines.push(
     beforeApp
       ? '  retry circuit breaker: no concurrent limit (every condition is a failure before the app)'
-      : `  retry circuit breaker: a retry budget of ${DEFAULT_RETRY_BUDGET.percent} % of the requests in flight, at least ${DEFAULT_RETRY_BUDGET.minRetryConcurrency}`,
+      : `  retry circuit breaker: a retry budget of ${MESH_DEFAULT_RETRY_BUDGET.percent} % of the requests in flight, at least ${MESH_DEFAULT_RETRY_BUDGET.minRetryConcurrency}`,
   );
   return lines;
+}
+
+/** The rest of a service's defaults without a TrafficPolicy: ejection, active health checks, the request timeout (decisions 0006, 0028). */
+export function meshDefaultsLines(): string[] {
+  const o = DEFAULT_OUTLIER;
+  const h = DEFAULT_HEALTH_CHECK;
+  return [
+    ...retryDefaultsLines(),
+    `  outlier detection: eject a host after ${o.consecutive5xx} consecutive 5xx or connect failures for ${o.baseEjectionTimeMs / 1000} s × its ejections, at most ${o.maxEjectionPercent} % of the hosts, swept every ${o.intervalMs / 1000} s`,
+    `  active health check (HTTP and HTTP/2 ports): GET ${h.path} every ${h.intervalMs / 1000} s (also when idle: every ${DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS / 1000} s), timeout ${h.timeoutMs / 1000} s, out after ${h.unhealthyThreshold} failures (a 5xx, a reset or a timeout), back after ${h.healthyThreshold}`,
+    `  request timeout: ${DEFAULT_TIMEOUT_MS / 1000} s, retries included`,
+  ];
 }
