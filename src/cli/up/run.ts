@@ -19,6 +19,7 @@ import type { InjectOptions, Probe } from '../../../webhook/types';
 import { bindAddresses, freePort, netnsAddresses, type RunAddresses } from './addresses';
 import { podRun, remapMounts, type ContainerRun, type PodRun } from './injected-pod';
 import type { Manifests } from './manifests';
+import { nextRestart } from './restart-backoff';
 import { addressRange, assignClusterIps, podEndpointSlices, registryMeshObjects, registryPod, serviceEnv } from './plan';
 import { ProbeLoop, StartupGate } from './probes';
 import type { PodTemplate } from './workload';
@@ -52,6 +53,9 @@ interface Container {
   readonly logFile: string;
   proc: ManagedProcess | null;
   restarts: number;
+  /** The restart back-off's step (restart-backoff.ts) and when the running process started (clock ms). */
+  backoff?: number;
+  startedAt?: number;
   cwd?: string;
 }
 
@@ -403,16 +407,19 @@ export class UpRun {
     if (!c.argv[0]) throw new StartError(`pod ${m.namespace}/${m.name}: container ${c.run.name}`, 'no command', null);
     if (cwd) c.cwd = cwd;
     if (cwd) c.cwd = cwd;
+    c.startedAt = this.o.clock.now();
     c.proc = new ManagedProcess(`${m.namespace}/${m.name}/${c.run.name}`, c.argv, { netns: pod.ns ?? undefined, uid: c.uid, env: c.env, cwd: c.uid === undefined ? (cwd ?? c.cwd) : '/', logFile: c.logFile }, this.record);
     void c.proc.exited.then((exit) => this.onExit(pod, c, exit));
   }
 
-  /** restartPolicy Always, with back-off (1 s doubling to 30 s); the pod is unready meanwhile. */
+  /** restartPolicy Always, with back-off (1 s doubling to 30 s, reset after 10 minutes' run); the pod is unready meanwhile. */
   private onExit(pod: RunningPod, c: Container, exit: { code: number | null; signal: NodeJS.Signals | null }): void {
     if (this.stopping) return;
     const m = pod.template.pod.metadata;
     c.restarts++;
-    const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, c.restarts - 1));
+    const next = nextRestart(c.backoff ?? 0, this.o.clock.now() - (c.startedAt ?? this.o.clock.now()));
+    c.backoff = next.step;
+    const delay = next.delayMs;
     this.o.out(`  ✗ pod ${m.namespace}/${m.name}: ${c.run.name} exited (${exit.code ?? exit.signal}); restart ${c.restarts} in ${seconds(delay)}; log: ${c.logFile}`);
     this.setReady(pod, c.run.name, false);
     this.o.clock.setTimeout(() => {
