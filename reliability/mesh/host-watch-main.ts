@@ -5,6 +5,7 @@
 // {"kind":"error",…} when the page cannot be read; runs until it is stopped.
 
 import * as http from 'node:http';
+import { systemClock } from '../../src/clock/clock';
 import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
 import { HostTracker, type HostRow } from './host-tracker';
 
@@ -41,17 +42,17 @@ async function main(argv: string[]): Promise<void> {
   if (!(interval >= 10 && interval <= 10_000)) throw new UsageError(`flag --interval-ms: must be 10–10000, got ${interval}`);
   const tracker = new HostTracker();
   const print = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
-  print({ kind: 'watching', at: Date.now() });
+  print({ kind: 'watching', at: systemClock.wallNow() });
   for (;;) {
-    const started = Date.now();
+    const started = systemClock.wallNow();
     try {
       const page = await readClusters(admin.host, admin.port, 2000);
       const row = page.clusters.find((c) => c.name === values.cluster)?.hosts.find((h) => h.address === values.host) ?? null;
-      for (const e of tracker.sample(row, Date.now())) print(e);
+      for (const e of tracker.sample(row, systemClock.wallNow())) print(e);
     } catch (err) {
-      print({ kind: 'error', at: Date.now(), message: (err as Error).message });
+      print({ kind: 'error', at: systemClock.wallNow(), message: (err as Error).message });
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, interval - (Date.now() - started))));
+    await new Promise((r) => systemClock.setTimeout(() => r(undefined), Math.max(0, interval - (systemClock.wallNow() - started))));
   }
 }
 

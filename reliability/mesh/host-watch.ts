@@ -3,7 +3,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor, type Mesh } from './mesh-up';
+import { systemClock } from '../../src/clock/clock';
+import { sleep, waitFor, type Mesh } from './mesh-up';
 import { inRotationAt, type HostEvent } from './host-tracker';
 
 type WatchLine = HostEvent | { kind: 'error'; at: number; message: string } | { kind: 'watching'; at: number };
@@ -41,25 +42,25 @@ export class HostWatch {
 
   /** Waits up to `timeoutMs` for an event of `kind` at or after `sinceWall`; null when none came. */
   async next(kind: HostEvent['kind'], sinceWall: number, timeoutMs: number): Promise<HostEvent | null> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = systemClock.now() + timeoutMs;
     for (;;) {
       const why = this.exited();
       if (why) throw new Error(why);
       const e = this.first(kind, sinceWall);
-      if (e !== null || Date.now() >= deadline) return e;
-      await new Promise((r) => setTimeout(r, 50));
+      if (e !== null || systemClock.now() >= deadline) return e;
+      await sleep(50);
     }
   }
 
   /** Waits up to `timeoutMs` for the host to be in rotation at or after `sinceWall`; null when it was not. */
   async nextInRotation(sinceWall: number, timeoutMs: number): Promise<number | null> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = systemClock.now() + timeoutMs;
     for (;;) {
       const why = this.exited();
       if (why) throw new Error(why);
       const at = inRotationAt(this.events(), sinceWall);
-      if (at !== null || Date.now() >= deadline) return at;
-      await new Promise((r) => setTimeout(r, 50));
+      if (at !== null || systemClock.now() >= deadline) return at;
+      await sleep(50);
     }
   }
 
