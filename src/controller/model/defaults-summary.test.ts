@@ -8,7 +8,7 @@ test('the default retries in words: the conditions per method, the attempts, the
     '  retry on, GET, HEAD, OPTIONS, TRACE, PUT, DELETE only: also reset (the request may have reached the app; these methods are idempotent)',
     '  never replayed after it may have reached the app: POST, PATCH, CONNECT and every gRPC call; a body over 1 MiB',
     '  2 retries after a 25–250 ms jittered back-off, each on another host',
-    '  retry circuit breaker: a retry budget of 50 % of the requests in flight, at least 10',
+    '  retry circuit breaker: no concurrent limit (the retries are bounded per request, and outlier detection ejects a failing host)',
   ]);
 });
 

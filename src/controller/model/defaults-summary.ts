@@ -1,6 +1,6 @@
 // The mesh's default retries in words, for the commands that show an operator what a service without a TrafficPolicy gets.
 
-import { BEFORE_APP_RETRY_ON, DEFAULT_HEALTH_CHECK, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, IDEMPOTENT_METHODS, MESH_DEFAULT_RETRY_BUDGET } from './defaults';
+import { BEFORE_APP_RETRY_ON, DEFAULT_HEALTH_CHECK, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, IDEMPOTENT_METHODS } from './defaults';
 
 /**
  * One line per fact, each starting with two spaces: which conditions are retried for which methods,
@@ -8,7 +8,7 @@ import { BEFORE_APP_RETRY_ON, DEFAULT_HEALTH_CHECK, DEFAULT_HEALTH_CHECK_NO_TRAF
  */
 export function retryDefaultsLines(): string[] {
   const r = DEFAULT_RETRIES;
-  const beforeApp = [...r.retryOn, ...r.idempotentRetryOn].every((c) => BEFORE_APP_RETRY_ON.has(c));
+  const beforeApp = r.retryOn.every((c) => BEFORE_APP_RETRY_ON.has(c));
   const lines = [`  retry on, every method: ${r.retryOn.join(',')} (the request never reached the app)`];
   if (r.idempotentRetryOn.length > 0) {
     lines.push(`  retry on, ${IDEMPOTENT_METHODS.join(', ')} only: also ${r.idempotentRetryOn.join(',')} (the request may have reached the app; these methods are idempotent)`);
@@ -17,8 +17,8 @@ export function retryDefaultsLines(): string[] {
   lines.push(`  ${r.attempts} retries after a 25–250 ms jittered back-off, each on another host`);
   lines.push(
     beforeApp
-      ? '  retry circuit breaker: no concurrent limit (every condition is a failure before the app)'
-      : `  retry circuit breaker: a retry budget of ${MESH_DEFAULT_RETRY_BUDGET.percent} % of the requests in flight, at least ${MESH_DEFAULT_RETRY_BUDGET.minRetryConcurrency}`,
+      ? '  retry circuit breaker: no concurrent limit (the retries are bounded per request, and outlier detection ejects a failing host)'
+      : '  retry circuit breaker: a retry budget of 20 % of the requests in flight, at least 3',
   );
   return lines;
 }

@@ -30,8 +30,8 @@ export const BEFORE_APP_RETRY_ON: ReadonlySet<string> = new Set(['connect-failur
 
 /**
  * The retry circuit breaker of a cluster whose policy sets no limit (`retries.budget`,
- * `connectionPool.maxRetries`), when its retries only ever follow failures before the app: off, as in
- * Istio (decision 0015). Each request still retries at most `attempts` times, after jittered back-off,
+ * `connectionPool.maxRetries`), when its retries follow only failures before the app and the mesh
+ * default's resets of idempotent requests: off, as in Istio (decision 0015). Each request still retries at most `attempts` times, after jittered back-off,
  * on another host, and outlier detection soon ejects a host that keeps failing.
  */
 export const UNLIMITED_CONCURRENT_RETRIES = 0xffffffff;
@@ -44,19 +44,6 @@ export const UNLIMITED_CONCURRENT_RETRIES = 0xffffffff;
 export const DEFAULT_RETRY_BUDGET: NonNullable<RetrySpec['budget']> = Object.freeze({
   percent: 20,
   minRetryConcurrency: 3,
-});
-
-/**
- * The retry circuit breaker of a cluster whose only retries after the app are the mesh default's reset
- * retries of idempotent requests (no TrafficPolicy limit): a budget wide enough for one replica of two
- * dying with its requests in flight — every request on it needs one retry at the same moment, up to half
- * of those in flight — with a floor for low rates; retries still add at most half the requests in
- * flight, each request retries at most `attempts` times, and outlier detection ejects the dead host.
- * The 20 % budget overflowed at 200 req/s when a third of the traffic went to a killed replica.
- */
-export const MESH_DEFAULT_RETRY_BUDGET: NonNullable<RetrySpec['budget']> = Object.freeze({
-  percent: 50,
-  minRetryConcurrency: 10,
 });
 
 /** Eject a host after 5 consecutive 5xx (connect failures count) for 30 s × ejections, at most half the hosts. */

@@ -1,6 +1,6 @@
 // Model → Cluster and ClusterLoadAssignment resources: EDS clusters with the TrafficPolicy as Envoy fields.
 
-import { BEFORE_APP_RETRY_ON, DEFAULT_RETRY_BUDGET, MESH_DEFAULT_RETRY_BUDGET, UNLIMITED_CONCURRENT_RETRIES } from '../model/defaults';
+import { BEFORE_APP_RETRY_ON, DEFAULT_RETRY_BUDGET, UNLIMITED_CONCURRENT_RETRIES } from '../model/defaults';
 import { DEFAULT_HEALTH_CHECK_JITTER_PERCENT, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_HEALTHY_MS, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_HEALTH_CHECK_STATUSES } from '../model/defaults';
 import type { EffectiveTrafficPolicy, MeshEndpoint, MeshPort, MeshService, PortProtocol } from '../model/types';
 import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
@@ -41,8 +41,9 @@ function circuitBreakers(tp: EffectiveTrafficPolicy, grpc: boolean): Json | null
     else if (!budget) {
       const r = tp.retries;
       const beforeApp = (c: string): boolean => BEFORE_APP_RETRY_ON.has(c);
-      if (r.retryOn.every(beforeApp) && r.idempotentRetryOn.every(beforeApp)) t.max_retries = UNLIMITED_CONCURRENT_RETRIES;
-      else if (r.retryOn.every(beforeApp)) t.retry_budget = retryBudget(MESH_DEFAULT_RETRY_BUDGET);
+      // The default's reset retries of idempotent requests (idempotentRetryOn) ride along: a budget
+      // refused them exactly when one replica of three died with its requests in flight (0015).
+      if (r.retryOn.every(beforeApp)) t.max_retries = UNLIMITED_CONCURRENT_RETRIES;
       else t.retry_budget = retryBudget(DEFAULT_RETRY_BUDGET);
     }
     if (budget) t.retry_budget = retryBudget(budget);

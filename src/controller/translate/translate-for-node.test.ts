@@ -91,23 +91,22 @@ test('clusters: EDS with the policy as Envoy fields; defaults without a policy; 
   assert.equal(c.ignore_health_on_host_removal, true, 'an endpoint the registry removed leaves at once');
   const d = get(sidecar, CLUSTER_TYPE, REVIEWS_V2);
   assert.equal(d.lb_policy, 'ROUND_ROBIN');
-  assert.deepEqual(d.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', retry_budget: { budget_percent: { value: 50 }, min_retry_concurrency: 10 } }] }, 'defaults: the mesh default\'s retry budget (reset is retried for idempotent methods)');
+  assert.deepEqual(d.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_retries: 4294967295 }] }, 'defaults: no concurrent retry limit (reset is retried for idempotent methods only, at most twice a request)');
   assert.deepEqual(d.outlier_detection, { consecutive_5xx: 5, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 50, enforcing_success_rate: 0 });
   assert.ok(get(sidecar, CLUSTER_TYPE, RATINGS_GRPC).typed_extension_protocol_options);
   assert.equal(get(sidecar, CLUSTER_TYPE, RATINGS_TCP).typed_extension_protocol_options, undefined);
 });
 
-test('the retry breaker: off while every retry condition is a failure before the app, a budget once one is not (the default reset too), the policy\'s own limit first', () => {
+test('the retry breaker: off while every retry condition is a failure before the app, also with the default's reset of idempotent requests, a budget once a policy names another condition, the policy\'s own limit first', () => {
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }] } };
   const policy = (spec: Json) => ({ apiVersion: 'ferry.io/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 's', namespace: 'n' }, spec: { targetRef: { name: 's' }, ...spec } });
   const OFF = { priority: 'DEFAULT', max_retries: 4294967295 };
   const BUDGET = { budget_percent: { value: 20 }, min_retry_concurrency: 3 };
-  const MESH_BUDGET = { budget_percent: { value: 50 }, min_retry_concurrency: 10 };
   const cases: [string, Json | null, Json | undefined][] = [
-    ['no policy: the default retries replay idempotent requests after a reset, the mesh default budget', null, { thresholds: [{ priority: 'DEFAULT', retry_budget: MESH_BUDGET }] }],
+    ['no policy: the default retries (reset only for idempotent methods) keep the breaker off', null, { thresholds: [OFF] }],
     ['only failures before the app', { retries: { retryOn: ['connect-failure', 'reset-before-request'] } }, { thresholds: [OFF] }],
-    ['a policy without retries keeps the default retries', { timeout: '3s' }, { thresholds: [{ priority: 'DEFAULT', retry_budget: MESH_BUDGET }] }],
-    ['retries without retryOn keep the default conditions', { retries: { attempts: 3 } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: MESH_BUDGET }] }],
+    ['a policy without retries keeps the default retries', { timeout: '3s' }, { thresholds: [OFF] }],
+    ['retries without retryOn keep the default conditions', { retries: { attempts: 3 } }, { thresholds: [OFF] }],
     ['5xx: the app did the work, the default budget', { retries: { retryOn: ['5xx'], attempts: 3 } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
     ['one condition after the app is enough', { retries: { retryOn: ['connect-failure', 'retriable-4xx'] } }, { thresholds: [{ priority: 'DEFAULT', retry_budget: BUDGET }] }],
     [
@@ -116,7 +115,7 @@ test('the retry breaker: off while every retry condition is a failure before the
       { thresholds: [{ priority: 'DEFAULT', retry_budget: { budget_percent: { value: 30 }, min_retry_concurrency: 5 } }] },
     ],
     ["the policy's maxRetries, also for 5xx", { connectionPool: { maxRetries: 7 }, retries: { retryOn: ['5xx'] } }, { thresholds: [{ priority: 'DEFAULT', max_retries: 7 }] }],
-    ['other limits leave the retry default alone', { connectionPool: { maxConnections: 10 } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, retry_budget: MESH_BUDGET }] }],
+    ['other limits leave the retry default alone', { connectionPool: { maxConnections: 10 } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, max_retries: 4294967295 }] }],
     ['before-app conditions with other limits', { connectionPool: { maxConnections: 10 }, retries: { retryOn: ['connect-failure'] } }, { thresholds: [{ priority: 'DEFAULT', max_connections: 10, max_retries: 4294967295 }] }],
   ];
   for (const [name, spec, want] of cases) {
