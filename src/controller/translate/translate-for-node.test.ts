@@ -97,7 +97,7 @@ test('clusters: EDS with the policy as Envoy fields; defaults without a policy; 
   assert.equal(get(sidecar, CLUSTER_TYPE, RATINGS_TCP).typed_extension_protocol_options, undefined);
 });
 
-test('the retry breaker: off while every retry condition is a failure before the app, also with the default's reset of idempotent requests, a budget once a policy names another condition, the policy\'s own limit first', () => {
+test('the retry breaker: off while every retry condition is a failure before the app, also with the default reset of idempotent requests, a budget once a policy names another condition, the policy\'s own limit first', () => {
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }] } };
   const policy = (spec: Json) => ({ apiVersion: 'ferry.io/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 's', namespace: 'n' }, spec: { targetRef: { name: 's' }, ...spec } });
   const OFF = { priority: 'DEFAULT', max_retries: 4294967295 };
