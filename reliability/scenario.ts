@@ -5,6 +5,8 @@ import { retryFigures, summarize, type LoadFigures, type RequestRecord, type Ret
 import { startLoadInPod } from './mesh/load-in-pod';
 import type { Mesh } from './mesh/mesh-up';
 import { sampleProcess, type ProcSample } from './proc/proc-sample';
+import { waitEndpointsHealthy } from './scenarios/sidecar-metrics';
+import { serviceCluster } from './scenarios/upstream-host';
 
 export interface ScenarioOptions {
   /** Requests per second of the load. */
@@ -97,6 +99,7 @@ export async function underLoad(
   fault: (marks: FaultMarks) => Promise<void>,
 ): Promise<LoadedRun> {
   const clock = o.clock ?? systemClock;
+  await waitEndpointsHealthy(mesh.pod(spec.client), serviceCluster(mesh, spec.service).cluster, clock);
   const before = sampleSidecars(mesh);
   const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000, retryOnFreshConnection: spec.retryOnFreshConnection });
   const done = load.done;

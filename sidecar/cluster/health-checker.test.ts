@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { HealthCheckConfig } from '../../src/config/types';
 import type { HealthCheckResult } from './health-check-state';
-import { HealthChecker, HEALTH_CHECK_USER_AGENT } from './health-checker';
+import { defaultAuthority, HealthChecker, HEALTH_CHECK_USER_AGENT } from './health-checker';
 
 function config(check: HealthCheckConfig['check'], over: Partial<HealthCheckConfig> = {}): HealthCheckConfig {
   return {
@@ -51,11 +51,11 @@ interface Log {
 }
 
 /** Starts a checker on one host and records what it reports; stopped when the test ends. */
-function startChecker(t: TestContext, cfg: HealthCheckConfig, port: number): { hc: HealthChecker; log: Log; waitFor(pred: (l: Log) => boolean, what: string): Promise<void> } {
+function startChecker(t: TestContext, cfg: HealthCheckConfig, port: number, clusterName = 'backend'): { hc: HealthChecker; log: Log; waitFor(pred: (l: Log) => boolean, what: string): Promise<void> } {
   const log: Log = { checks: [], transitions: [] };
   let wake: (() => void) | null = null;
   const hc = new HealthChecker(cfg, {
-    clusterName: 'backend',
+    clusterName,
     random: () => 0,
     hasTraffic: () => true,
     onTransition: (key, healthy) => {
@@ -201,6 +201,23 @@ test('HTTP/2 health check', async (t) => {
   await waitFor((l) => l.transitions.length === 2, 'unhealthy');
   assert.deepEqual(log.transitions, [true, false]);
   assert.equal(sessions.size, 1);
+});
+
+test('HTTP/2 and gRPC: a cluster name that is no valid authority gives way to the endpoint address (a strict server would reset the stream)', async (t) => {
+  const seen: string[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    seen.push(String(headers[':authority']));
+    stream.respond({ ':status': 200 });
+    stream.end();
+  });
+  const port = await listen(server, t);
+  const { log, waitFor } = startChecker(t, config(httpCheck({ http2: true })), port, 'outbound|8080||catalog.shop.svc.cluster.local');
+  await waitFor((l) => l.transitions.length === 1, 'first pass');
+  assert.deepEqual(log.transitions, [true]);
+  assert.equal(seen[0], `127.0.0.1:${port}`);
+  assert.equal(defaultAuthority('catalog.shop.svc.cluster.local', { host: '::1', port: 80 }), 'catalog.shop.svc.cluster.local');
+  assert.equal(defaultAuthority('outbound|80||x', { host: '::1', port: 80 }), '[::1]:80');
 });
 
 test('TCP: a closed port fails; connect-only passes; send/receive must match in order', async (t) => {

@@ -258,7 +258,7 @@ export class HealthChecker {
         : new http.Agent({ keepAlive: true, maxSockets: 1 });
     }
     const headers: http.OutgoingHttpHeaders = {
-      host: check.host ?? this.opts.clusterName,
+      host: check.host ?? defaultAuthority(this.opts.clusterName, s),
       'user-agent': HEALTH_CHECK_USER_AGENT,
     };
     if (!this.config.reuseConnection) headers.connection = 'close';
@@ -336,7 +336,7 @@ export class HealthChecker {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': 'GET',
       ':path': check.path,
-      ':authority': check.host ?? this.opts.clusterName,
+      ':authority': check.host ?? defaultAuthority(this.opts.clusterName, s),
       'user-agent': HEALTH_CHECK_USER_AGENT,
     };
     addHeaders(headers, check.requestHeadersToAdd);
@@ -355,7 +355,7 @@ export class HealthChecker {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': '/grpc.health.v1.Health/Check',
-      ':authority': check.authority ?? this.opts.clusterName,
+      ':authority': check.authority ?? defaultAuthority(this.opts.clusterName, s),
       'content-type': 'application/grpc',
       te: 'trailers',
       'user-agent': HEALTH_CHECK_USER_AGENT,
@@ -449,6 +449,20 @@ export class HealthChecker {
 }
 
 // ───────────── helpers ─────────────
+
+/** RFC 3986 authority characters (reg-name, IP literal, port, userinfo), as nghttp2 checks them. */
+const AUTHORITY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
+
+/**
+ * Envoy's default Host / :authority of a check is the cluster's name. A name that is no valid
+ * authority (a mesh's `outbound|8080||svc…`) would make a strict HTTP/2 server reset every check, and
+ * the endpoint would stay unhealthy for a reason its app never saw: such a name gives way to the
+ * endpoint's address.
+ */
+export function defaultAuthority(clusterName: string, endpoint: { readonly host: string; readonly port: number }): string {
+  if (AUTHORITY_CHARS.test(clusterName)) return clusterName;
+  return net.isIPv6(endpoint.host) ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+}
 
 function statusResult(status: number, check: Extract<Check, { kind: 'http' }>): HealthCheckResult {
   if (inRanges(status, check.expectedStatuses)) return 'pass';

@@ -74,19 +74,25 @@ function outlierDetection(tp: EffectiveTrafficPolicy): Json | null {
   return out;
 }
 
-function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol, meshed: boolean): Json[] | null {
+/**
+ * The service's own name is the checks' Host / :authority, as the app's callers send it. Without it
+ * Envoy sends the cluster name, and `outbound|8080||…` is no valid authority: Node's HTTP/2 server
+ * (nghttp2) resets such a stream, so every check failed, every host stayed unhealthy and the
+ * balancer, in panic, sent traffic to ejected hosts too.
+ */
+function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol, meshed: boolean, host: string): Json[] | null {
   const hc = tp.healthCheck;
   if (!hc) return null;
-  if (hc.meshDefault) return defaultHealthChecks(hc, protocol, meshed);
+  if (hc.meshDefault) return defaultHealthChecks(hc, protocol, meshed, host);
   const out: Json = {
     timeout: dur(hc.timeoutMs),
     interval: dur(hc.intervalMs),
     unhealthy_threshold: hc.unhealthyThreshold,
     healthy_threshold: hc.healthyThreshold,
   };
-  if (hc.kind === 'http') out.http_health_check = { path: hc.path, ...(usesHttp2(protocol) ? { codec_client_type: 'HTTP2' } : {}) };
+  if (hc.kind === 'http') out.http_health_check = { path: hc.path, host, ...(usesHttp2(protocol) ? { codec_client_type: 'HTTP2' } : {}) };
   else if (hc.kind === 'tcp') out.tcp_health_check = {};
-  else out.grpc_health_check = hc.path ? { service_name: hc.path } : {};
+  else out.grpc_health_check = { ...(hc.path ? { service_name: hc.path } : {}), authority: host };
   return [out];
 }
 
@@ -96,7 +102,7 @@ function healthChecks(tp: EffectiveTrafficPolicy, protocol: PortProtocol, meshed
  * idle cluster notices a crash within seconds; jitter so 1,000 clusters do not check in step.
  * Ports of unknown protocol get none: their traffic may not be HTTP at all.
  */
-function defaultHealthChecks(hc: NonNullable<EffectiveTrafficPolicy['healthCheck']>, protocol: PortProtocol, meshed: boolean): Json[] | null {
+function defaultHealthChecks(hc: NonNullable<EffectiveTrafficPolicy['healthCheck']>, protocol: PortProtocol, meshed: boolean, host: string): Json[] | null {
   if (protocol !== 'http' && protocol !== 'http2') return null;
   return [{
     timeout: dur(hc.timeoutMs),
@@ -108,6 +114,7 @@ function defaultHealthChecks(hc: NonNullable<EffectiveTrafficPolicy['healthCheck
     no_traffic_healthy_interval: dur(DEFAULT_HEALTH_CHECK_NO_TRAFFIC_HEALTHY_MS),
     http_health_check: {
       path: hc.path,
+      host,
       expected_statuses: DEFAULT_HEALTH_CHECK_STATUSES.map(([start, end]) => ({ start, end })),
       // Between sidecars HTTP is h2 (ALPN h2 selects the peer's HTTP chain, which answers 503 for a dead app).
       ...(usesHttp2(protocol) || meshed ? { codec_client_type: 'HTTP2' } : {}),
@@ -157,7 +164,7 @@ export function outboundCluster(svc: MeshService, port: MeshPort, grpc: boolean,
   const od = outlierDetection(tp);
   if (od) out.outlier_detection = od;
   if (!grpc) {
-    const hc = healthChecks(tp, port.protocol, meshedPort(port, meshTrustDomain) !== null);
+    const hc = healthChecks(tp, port.protocol, meshedPort(port, meshTrustDomain) !== null, svc.hostname);
     if (hc) {
       out.health_checks = hc;
       // The registry is the truth about which endpoints exist: a removed one leaves at once, even

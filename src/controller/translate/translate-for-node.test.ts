@@ -87,7 +87,7 @@ test('clusters: EDS with the policy as Envoy fields; defaults without a policy; 
     thresholds: [{ priority: 'DEFAULT', max_requests: 200, max_connections: 100, max_pending_requests: 50, retry_budget: { budget_percent: { value: 20 }, min_retry_concurrency: 3 } }],
   });
   assert.deepEqual(c.outlier_detection, { consecutive_5xx: 3, interval: '10s', base_ejection_time: '15s', max_ejection_percent: 50, enforcing_success_rate: 0 });
-  assert.deepEqual(c.health_checks, [{ timeout: '1s', interval: '5s', unhealthy_threshold: 2, healthy_threshold: 1, http_health_check: { path: '/healthz' } }]);
+  assert.deepEqual(c.health_checks, [{ timeout: '1s', interval: '5s', unhealthy_threshold: 2, healthy_threshold: 1, http_health_check: { path: '/healthz', host: 'reviews.demo.svc.cluster.local' } }]);
   assert.equal(c.ignore_health_on_host_removal, true, 'an endpoint the registry removed leaves at once');
   const d = get(sidecar, CLUSTER_TYPE, REVIEWS_V2);
   assert.equal(d.lb_policy, 'ROUND_ROBIN');
