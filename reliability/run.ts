@@ -49,11 +49,11 @@ export function pickScenarios(all: readonly Scenario[], list: string | undefined
   });
 }
 
-function commandFor(s: Scenario, o: { rps: number; outageS: number }): string {
+export function commandFor(s: Scenario, o: { rps: number; outageS: number }): string {
   return `node dist/reliability/run.js --scenarios=${s.name} --rps=${o.rps}${s.name === 'controller-down' ? ` --outage-s=${o.outageS}` : ''}`;
 }
 
-async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise<ScenarioResult> {
+export async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise<ScenarioResult> {
   o.log(`${s.name}: ${s.title}`);
   const base = { name: s.name, title: s.title, expectation: s.expectation, command, ranAt: new Date(o.clock.wallNow()).toISOString() };
   let mesh: Mesh | null = null;

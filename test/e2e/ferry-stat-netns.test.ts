@@ -34,7 +34,7 @@ test('ferry stat on the shop (netns mode): every workload with its meshed pods a
   }, 60_000);
   const fc = edges.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog-v1')!;
   assert.deepEqual([fc.clientIdentities, fc.serverIdentities, fc.mtls], [['spiffe://cluster.local/ns/shop/sa/frontend'], ['spiffe://cluster.local/ns/shop/sa/catalog'], 'mtls']);
-  assert.ok(edges.some((x) => x.source === 'shop/loadgen' && x.destination === 'shop/frontend' && x.mtls === 'mtls'), 'loadgen → frontend');
+  assert.ok(edges.some((x) => x.source === 'shop/loadgen' && x.destination === 'shop/frontend' && x.mtls === 'mtls'), `loadgen → frontend: ${JSON.stringify(edges)}`);
 
   const table = await ferry(['stat', '--state-dir', dir]);
   const row = (ns: string, name: string): string[] => {

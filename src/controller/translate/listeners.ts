@@ -1,6 +1,7 @@
 // Model → the sidecar's two capture listeners: outbound 15001 (chains per service VIP:port) and inbound 15006.
 
 import { PORT_INBOUND_CAPTURE, PORT_OUTBOUND_CAPTURE } from '../../mesh/constants';
+import { IDEMPOTENT_METHODS } from '../model/defaults';
 import type { EffectiveAccessPolicy, MeshService, PortProtocol, RateLimitSpec } from '../model/types';
 import {
   ADS_SOURCE,
@@ -139,7 +140,7 @@ export function inboundChains(p: InboundPort, match: Json, sec: MeshSecurity | n
   const cluster = inboundClusterName(p.port);
   const routeConfig = {
     name: cluster,
-    virtual_hosts: [{ name: cluster, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: '0s' } }] }],
+    virtual_hosts: [{ name: cluster, domains: ['*'], routes: inboundRoutes(cluster) }],
   };
   const filters: Json[] = [];
   const rbac = sec?.authorize && p.policy ? rbacFilter(p.policy, sec.trustDomain) : null;
@@ -171,6 +172,23 @@ export function inboundChains(p: InboundPort, match: Json, sec: MeshSecurity | n
   out.push(peers ? tlsTcp(`${name}_tcp`, match) : { name: `${name}_tcp`, filter_chain_match: match, filters: [tcp()] });
   return out;
 }
+
+/**
+ * The app's side of an inbound HTTP chain. An idempotent request (IDEMPOTENT_METHODS) reset by the
+ * app before it answered is sent once more: the app closes an idle keep-alive connection (Node's
+ * server after 5 s) just as the sidecar reuses it, and the request is lost in that race, which the
+ * caller's sidecar cannot retry because it got an answer (503 UC) from this one. Other methods are
+ * never replayed: the app may have acted on them.
+ */
+function inboundRoutes(cluster: string): Json[] {
+  const route = { cluster, timeout: '0s' };
+  return [
+    { name: 'idempotent', match: { prefix: '/', headers: [INBOUND_IDEMPOTENT_MATCH] }, route: { ...route, retry_policy: { retry_on: 'reset', num_retries: 1 } } },
+    { name: 'default', match: { prefix: '/' }, route },
+  ];
+}
+
+const INBOUND_IDEMPOTENT_MATCH: Json = Object.freeze({ name: ':method', string_match: { safe_regex: { regex: IDEMPOTENT_METHODS.join('|') } } });
 
 /** The listener filters a set of chains needs: the TLS inspector for transport/ALPN matches, the HTTP inspector for sniffed HTTP. */
 export function inspectorsFor(filterChains: readonly Json[]): Json[] {

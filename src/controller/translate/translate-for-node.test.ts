@@ -153,7 +153,13 @@ test('inbound listener: the pod\'s own ports, to 127.0.0.1 through inbound|<port
   const hcm = fc.filters[0].typed_config;
   assert.deepEqual(hcm.http_filters.map((f: Json) => f.name), ['envoy.filters.http.local_ratelimit', 'envoy.filters.http.router']);
   assert.deepEqual(hcm.http_filters[0].typed_config.token_bucket, { max_tokens: 200, tokens_per_fill: 100, fill_interval: '1s' });
-  assert.equal(hcm.route_config.virtual_hosts[0].routes[0].route.cluster, 'inbound|9080||');
+  const routes = hcm.route_config.virtual_hosts[0].routes;
+  assert.deepEqual(routes.map((r: Json) => r.route.cluster), ['inbound|9080||', 'inbound|9080||']);
+  // Idempotent methods get one more try after the app resets them (the keep-alive close race); the rest none.
+  assert.deepEqual(routes[0].match.headers, [{ name: ':method', string_match: { safe_regex: { regex: 'GET|HEAD|OPTIONS|TRACE|PUT|DELETE' } } }]);
+  assert.deepEqual(routes[0].route.retry_policy, { retry_on: 'reset', num_retries: 1 });
+  assert.equal(routes[1].route.retry_policy, undefined);
+  assert.deepEqual(routes[1].match, { prefix: '/' });
   const c = get(sidecar, CLUSTER_TYPE, 'inbound|9080||');
   assert.deepEqual(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 9080 });
   // From 127.0.0.6, which the capture rules pass: the hop to the app is not captured again.
