@@ -26,8 +26,10 @@ export interface FileRegistryOptions {
    */
   debounceMs?: number;
   /**
-   * Bound on that wait under a steady stream of writes (default 10 × debounceMs, at least 200 ms):
-   * files written more often than the quiet period are still read this often, not only once they pause.
+   * Bound on that wait under a steady stream of writes (default 10 × debounceMs, at least 1 s: the
+   * controller's own bound on a push under steady change, so the registry adds no staleness the
+   * controller would not allow; decision 0033): files written more often than the quiet period are
+   * still read this often, not only once the writes pause.
    */
   maxDebounceMs?: number;
   /**
@@ -111,7 +113,7 @@ export class FileRegistry implements Registry {
     this.log = options.logger ?? rootLogger.child('registry');
     this.clock = options.clock ?? systemClock;
     const quiet = options.debounceMs ?? 20;
-    this.debounce = new DebounceState(quiet, Math.max(quiet, options.maxDebounceMs ?? Math.max(200, quiet * 10)));
+    this.debounce = new DebounceState(quiet, Math.max(quiet, options.maxDebounceMs ?? Math.max(1000, quiet * 10)));
   }
 
   get model(): MeshModel | null {
