@@ -156,6 +156,10 @@ export class Proxy implements AdminTarget {
         listeners: (all) => this.setDynamicListeners(all),
         routes: (all) => this.setRoutes(all),
         edsNames: () => this.clusters.edsNames(),
+        responded: (kind, accepted) => {
+          this.metrics.xdsResponses.labels(kind, accepted ? 'ack' : 'nack').inc();
+          if (accepted) this.metrics.configLoaded.set(this.clock.wallNow() / 1000);
+        },
         rdsNames: () => {
           const out: string[] = [];
           for (const l of this.listeners) out.push(...l.rdsNames());

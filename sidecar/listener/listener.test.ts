@@ -2,6 +2,7 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { translateCluster, translateListener } from '../../src/config/bootstrap';
 import { ProxyMetrics } from '../../src/observability/metrics';
@@ -66,4 +67,70 @@ test('ipv4_compat: true makes a listener on :: take IPv4 as well', async (t) => 
   const port = await anyV6Listener(t, true);
   assert.equal(await echoes('::1', port), true);
   assert.equal(await echoes('127.0.0.1', port), true);
+});
+
+/** An HTTP listener config: one chain per stat prefix, all routing to cluster `up`; `ports` gives each chain a destination_port match. */
+function httpListenerConfig(chains: { statPrefix: string; port?: number }[]): ReturnType<typeof translateListener> {
+  const chain = (c: { statPrefix: string; port?: number }) => ({
+    ...(c.port === undefined ? {} : { filter_chain_match: { destination_port: c.port } }),
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: c.statPrefix,
+          route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] },
+          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+        },
+      },
+    ],
+  });
+  return translateListener({ name: 'shared', address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, filter_chains: chains.map(chain) }, 'listeners[0]');
+}
+
+/** GET / on `agent`'s one keep-alive connection: the status, the Connection header, and the client port it went out on. */
+function get(port: number, agent: http.Agent): Promise<{ status: number; connection: string; localPort: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: String(res.headers.connection ?? ''), localPort: req.socket?.localPort ?? 0 }));
+    });
+    req.on('error', reject);
+  });
+}
+
+test('an in-place update keeps the connections of unchanged filter chains and drains those of a changed one', async (t) => {
+  const upstream = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => upstream.close(() => r())));
+  const deps = { metrics: new ProxyMetrics({ defaultMetrics: false }), logger: new Logger('test', 'error'), now: systemClock.now, random: Math.random };
+  const clusters = new ClusterManager(deps);
+  t.after(() => clusters.close());
+  const upPort = (upstream.address() as net.AddressInfo).port;
+  await clusters.addOrUpdate([
+    translateCluster({ name: 'up', connect_timeout: '1s', load_assignment: { cluster_name: 'up', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upPort } } } }] }] } }, 'clusters[0]'),
+  ]);
+  const listener = new Listener(httpListenerConfig([{ statPrefix: 'a' }]), { ...deps, clusters });
+  t.after(() => listener.close());
+  const port = await listener.listen();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+
+  const first = await get(port, agent);
+  assert.equal(first.status, 200);
+  // Another chain added (a Service on the same port); chain `a` is unchanged.
+  listener.update(httpListenerConfig([{ statPrefix: 'a' }, { statPrefix: 'b', port: 1 }]));
+  // Past the drain's grace for idle connections: a drained chain would have closed this one by now.
+  await new Promise((r) => setTimeout(r, 1_300));
+  const second = await get(port, agent);
+  assert.equal(second.status, 200);
+  assert.equal(second.localPort, first.localPort, 'the same connection carried on');
+  assert.notEqual(second.connection, 'close');
+
+  // Chain `a` itself changed: its connections drain (the next response closes the connection).
+  listener.update(httpListenerConfig([{ statPrefix: 'a2' }, { statPrefix: 'b', port: 1 }]));
+  const third = await get(port, agent);
+  assert.equal(third.status, 200);
+  assert.equal(third.localPort, first.localPort);
+  assert.equal(third.connection, 'close', 'a changed chain drains its connections');
 });

@@ -12,6 +12,7 @@ import { compileRules, type CompiledRules } from '../filters/rbac';
 import { HttpConnectionManager } from '../connection-manager/connection-manager';
 import type { RouteTable } from '../router/route-table';
 import { TcpProxy } from '../tcp/tcp-proxy';
+import { configEqual } from '../../src/config/config-equal';
 import { FilterChainMatcher, needsInspection } from './filter-chain-match';
 import { sniff } from './sniff';
 import { PrefixedSocket } from './prefixed-socket';
@@ -74,26 +75,37 @@ export class Listener {
     this.configure(config);
   }
 
-  private configure(config: ListenerConfig): void {
+  /** Builds the chains of `config`; a chain of `previous` whose configuration is unchanged is kept as it is (returned). */
+  private configure(config: ListenerConfig, previous?: ReadonlyMap<FilterChainConfig, ChainRuntime>): Set<ChainRuntime> {
+    const reusable = previous && this.config.perConnectionBufferLimitBytes === config.perConnectionBufferLimitBytes && this.config.name === config.name ? [...previous.values()] : [];
     this.config = config;
     this.sniffCache = new Map();
     this.matcher = new FilterChainMatcher(config);
     this.inspect = needsInspection(config) || config.tlsInspector || config.httpInspector;
     const chains = new Map<FilterChainConfig, ChainRuntime>();
+    const kept = new Set<ChainRuntime>();
     const all = [...config.filterChains];
     if (config.defaultFilterChain) all.push(config.defaultFilterChain);
-    for (const fc of all) chains.set(fc, this.buildChain(fc));
+    for (const fc of all) {
+      const same = reusable.find((c) => !kept.has(c) && configEqual(c.config, fc));
+      if (same) kept.add(same);
+      chains.set(fc, same ?? this.buildChain(fc));
+    }
     this.chains = chains;
+    return kept;
   }
 
   /**
    * Replaces the filter chains in place (same address): new connections get the new chains at
-   * once; connections already open finish on the old ones, which drain and then close.
+   * once; connections already open on a changed or removed chain finish on it, and it drains and
+   * then closes. A chain whose configuration did not change stays, with its connections (as Envoy's
+   * in-place filter chain update): a Service added on a shared port does not drain the others' clients.
    */
   update(config: ListenerConfig): void {
     const old = this.chains;
-    this.configure(config);
+    const kept = this.configure(config, old);
     for (const c of old.values()) {
+      if (kept.has(c)) continue;
       c.tls?.close();
       c.hcm?.drain();
       const closeWhenIdle = (): void => {

@@ -30,6 +30,8 @@ export interface XdsHandlers {
   edsNames(): string[];
   /** Names of route configurations the current listeners need. */
   rdsNames(): string[];
+  /** Told of each response once handled: its type's short name (`Cluster`, …), applied (ACK) or rejected (NACK). */
+  responded?(kind: string, accepted: boolean): void;
 }
 
 interface TypeState {
@@ -172,8 +174,8 @@ export class AdsClient {
     }
     s.nonce = res.nonce;
     let error: string | null = null;
+    const kind = typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
     try {
-      const kind = typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
       const items = res.resources.map((any, i) => {
         const obj = decodeResource(any, `${kind}[${i}]`);
         const name = String((obj as { name?: unknown; clusterName?: unknown }).name ?? (obj as { clusterName?: unknown }).clusterName ?? '');
@@ -215,11 +217,13 @@ export class AdsClient {
       this.log.warn('xds resource rejected (NACK); the last good configuration keeps serving', { typeUrl, version: res.versionInfo, error });
       // A NACK carries the last version we accepted and the nonce of what we reject.
       this.send(typeUrl, { code: 3 /* INVALID_ARGUMENT */, message: error });
+      this.h.responded?.(kind, false);
       return;
     }
     s.versionAcked = res.versionInfo;
     this.lastNack.delete(typeUrl);
     this.send(typeUrl);
+    this.h.responded?.(kind, true);
     if (typeUrl === CLUSTER_TYPE) this.updateEds();
     if (typeUrl === LISTENER_TYPE) {
       this.updateRds();

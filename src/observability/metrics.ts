@@ -251,6 +251,7 @@ export class ProxyMetrics {
   readonly downstreamProtocolErrors: LeanCounter<'listener' | 'code'>;
   readonly downstreamAbuseClosed: LeanCounter<'listener' | 'reason'>;
   readonly sniffTimeouts: LeanCounter<'listener'>;
+  readonly xdsResponses: LeanCounter<'type' | 'outcome'>;
   readonly configLoaded: Gauge;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -398,6 +399,12 @@ export class ProxyMetrics {
       name: 'ferry_protocol_detection_timeouts_total',
       help: 'Connections whose protocol could not be detected before the listener filter timeout.',
       labelNames: ['listener'],
+      registers: r,
+    });
+    this.xdsResponses = new LeanCounter({
+      name: 'ferry_xds_responses_total',
+      help: 'xDS responses received from the controller, by resource type and whether they were applied (ack) or rejected (nack).',
+      labelNames: ['type', 'outcome'],
       registers: r,
     });
     this.configLoaded = new Gauge({

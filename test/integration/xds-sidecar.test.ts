@@ -156,8 +156,13 @@ describe('Ferry sidecar over ADS (dynamic-ads.yaml)', () => {
       maglev_lb_config: { table_size: 100 },
       load_assignment: { cluster_name: 'broken', endpoints: [] },
     };
+    const counted = (outcome: string): number => proxy.metrics.xdsResponses.labels('Cluster', outcome).value;
+    const acks = counted('ack');
+    const nacks = counted('nack');
     cache.setSnapshot('sidecar', snapshot(listenerPort, b.port, bad));
     assert.ok(await eventually(() => ads.syncz()[0]?.types.CDS?.status === 'NACKED', 3_000));
+    assert.equal(counted('nack'), nacks + 1, 'the NACK is counted');
+    assert.equal(counted('ack'), acks);
     const nack = ads.syncz()[0].types.CDS.lastNack;
     assert.ok(nack);
     assert.match(nack.message, /table_size/);
@@ -167,6 +172,7 @@ describe('Ferry sidecar over ADS (dynamic-ads.yaml)', () => {
     // Fixing the resource is accepted again.
     cache.setSnapshot('sidecar', snapshot(listenerPort, b.port));
     assert.ok(await eventually(() => ads.syncz()[0]?.types.CDS?.status === 'SYNCED', 3_000));
+    assert.equal(counted('ack'), acks + 1, 'the accepted fix is counted');
   });
 
   test('an RDS route configuration with validate_clusters: true naming an unknown cluster is NACKed', async () => {

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '../../observability/logger';
@@ -149,4 +149,60 @@ test('files replaced by rename are still seen, change after change', async (t) =
     while (ports[ports.length - 1] !== p && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
   assert.deepEqual(ports, [80, 81, 82, 83]);
+});
+
+test('writes more often than the quiet period are still read, at least every maxDebounceMs, and the last one wins', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-registry-stream-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const svc = (port: number): string =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{name: http, port: ${port}, targetPort: 8080}]\n`;
+  writeFileSync(join(dir, 'svc.yaml'), svc(1000));
+  const reg = new FileRegistry({ path: dir, debounceMs: 50, maxDebounceMs: 100, pollMs: 0, logger: quiet });
+  const ports: number[] = [];
+  await reg.start((m) => ports.push(m.services[0].ports[0].port));
+  t.after(() => reg.stop());
+  // A write every 5 ms for 1 s: never a 50 ms pause, so without the bound nothing would load until the end.
+  let port = 1000;
+  const end = Date.now() + 1000;
+  while (Date.now() < end) {
+    port++;
+    writeFileSync(join(dir, '.svc.tmp'), svc(port));
+    renameSync(join(dir, '.svc.tmp'), join(dir, 'svc.yaml'));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const during = ports.length - 1;
+  assert.ok(during >= 4, `${during} reloads during 1 s of writes every 5 ms (bound 100 ms)`);
+  assert.ok(during < port - 1000, `${during} reloads for ${port - 1000} writes: the writes were not gathered`);
+  const deadline = Date.now() + 3_000;
+  while (ports[ports.length - 1] !== port && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(ports[ports.length - 1], port, 'the last write is the model');
+});
+
+test('a folder registry sees files replaced by rename through its watcher alone, and a new sub-folder', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-registry-watch-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const svc = (name: string, port: number): string =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: demo}\nspec:\n  ports: [{name: http, port: ${port}, targetPort: 8080}]\n`;
+  writeFileSync(join(dir, 'svc.yaml'), svc('web', 80));
+  // No stat sweep: only file events can bring the changes in.
+  const reg = new FileRegistry({ path: dir, debounceMs: 20, pollMs: 0, logger: quiet });
+  const seen: string[] = [];
+  await reg.start((m) => seen.push(m.services.map((s) => `${s.name}:${s.ports[0].port}`).join(',')));
+  t.after(() => reg.stop());
+  const waitSeen = async (want: string): Promise<void> => {
+    const deadline = Date.now() + 3_000;
+    while (seen[seen.length - 1] !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen[seen.length - 1], want);
+  };
+  for (const p of [81, 82, 83]) {
+    writeFileSync(join(dir, 'svc.yaml.tmp'), svc('web', p));
+    renameSync(join(dir, 'svc.yaml.tmp'), join(dir, 'svc.yaml'));
+    await waitSeen(`web:${p}`);
+  }
+  mkdirSync(join(dir, 'more'));
+  writeFileSync(join(dir, 'more', 'api.yaml'), svc('api', 90));
+  await waitSeen('api:90,web:83');
+  writeFileSync(join(dir, 'more', 'api.yaml.tmp'), svc('api', 91));
+  renameSync(join(dir, 'more', 'api.yaml.tmp'), join(dir, 'more', 'api.yaml'));
+  await waitSeen('api:91,web:83');
 });

@@ -5,6 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../../clock/clock';
 import { ConfigError, ConfigFileError, FerryError } from '../../errors';
+import { DebounceState } from '../ads/debounce';
 import { Logger, rootLogger } from '../../observability/logger';
 import { buildMeshModel } from '../model/build-model';
 import { objectKey, parseObject } from '../model/object-store';
@@ -25,6 +26,13 @@ export interface FileRegistryOptions {
    */
   debounceMs?: number;
   /**
+   * Bound on that wait under a steady stream of writes (default 10 × debounceMs, at least 1 s: the
+   * controller's own bound on a push under steady change, so the registry adds no staleness the
+   * controller would not allow; decision 0033): files written more often than the quiet period are
+   * still read this often, not only once the writes pause.
+   */
+  maxDebounceMs?: number;
+  /**
    * Also look for changes this often (default 1,000 ms; 0 disables): file events are lost when a file
    * is replaced by rename or a mounted ConfigMap swaps its symlinks, so a cheap stat sweep backs them up.
    */
@@ -42,16 +50,17 @@ export interface FileRegistryOptions {
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-async function listFiles(path: string): Promise<string[]> {
+async function listFiles(path: string, dirs?: string[]): Promise<string[]> {
   const st = await stat(path);
   if (!st.isDirectory()) return [path];
+  dirs?.push(path);
   const out: string[] = [];
   const entries = await readdir(path, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const p = join(path, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    if (e.isDirectory()) out.push(...(await listFiles(p, dirs)));
     else if (EXTENSIONS.has(extname(e.name))) out.push(p);
   }
   return out;
@@ -71,7 +80,14 @@ export class FileRegistry implements Registry {
   private onChange: ((model: MeshModel, times?: ChangeTimes) => void) | null = null;
   /** When the file events behind the next load happened (null: none pending). */
   private eventTimes: { first: number; last: number } | null = null;
-  private watcher: FSWatcher | null = null;
+  /**
+   * One watcher per folder of the registry, none recursive: Node's recursive watch on Linux follows
+   * files by inode, so a file replaced by rename (every atomic write) is no longer watched.
+   */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
+  /** The registry's folders at the last load (the folders to watch). */
+  private dirs: string[] = [];
   private pollTimer: Timer | null = null;
   /** Parsed objects per file, with the text they came from. */
   private readonly parsedFiles = new Map<string, { text: string; entries: { obj: MeshObject; where: string }[] }>();
@@ -80,6 +96,7 @@ export class FileRegistry implements Registry {
   /** Files to read again at the next load; null: all of them (start, unknown events, after a failure). */
   private dirty: Set<string> | null = null;
   private timer: Timer | null = null;
+  private readonly debounce: DebounceState;
   private loading: Promise<boolean> | null = null;
   private again = false;
   private lastError: string | null = null;
@@ -95,6 +112,8 @@ export class FileRegistry implements Registry {
     this.allocator = new ClusterIpAllocator(options.serviceCidr);
     this.log = options.logger ?? rootLogger.child('registry');
     this.clock = options.clock ?? systemClock;
+    const quiet = options.debounceMs ?? 20;
+    this.debounce = new DebounceState(quiet, Math.max(quiet, options.maxDebounceMs ?? Math.max(1000, quiet * 10)));
   }
 
   get model(): MeshModel | null {
@@ -112,8 +131,9 @@ export class FileRegistry implements Registry {
 
   async stop(): Promise<void> {
     this.onChange = null;
-    this.watcher?.close();
-    this.watcher = null;
+    this.watching = false;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.pollTimer) this.clock.clearInterval(this.pollTimer);
     this.pollTimer = null;
     if (this.timer) this.clock.clearTimeout(this.timer);
@@ -163,7 +183,7 @@ export class FileRegistry implements Registry {
     const events = this.eventTimes;
     this.eventTimes = null;
     try {
-      const model = await this.load();
+      const model = await this.load().finally(() => this.syncWatchers());
       this.lastError = null;
       this.lastLoadAt = new Date(this.clock.wallNow()).toISOString();
       this.reloads++;
@@ -184,21 +204,8 @@ export class FileRegistry implements Registry {
   }
 
   private startWatching(): void {
-    let target = this.path;
-    let only: string | null = null;
-    // A single file is watched through its folder: editors replace files by renaming.
-    if (!this.isDirectory) {
-      target = dirname(this.path);
-      only = basename(this.path);
-    }
-    this.watcher = watch(target, { recursive: this.isDirectory }, (_event, name) => {
-      if (only !== null && name !== null && basename(String(name)) !== only) return;
-      // A registry file named by the event is read again; anything else (a folder, a ConfigMap's
-      // symlink swap, no name at all) makes the next load read everything.
-      const file = name === null ? null : only !== null ? this.path : join(target, String(name));
-      this.schedule(file !== null && EXTENSIONS.has(extname(file)) ? file : null);
-    });
-    this.watcher.on('error', (err) => this.log.warn('registry watch error', { error: err.message }));
+    this.watching = true;
+    this.syncWatchers();
     const pollMs = this.options.pollMs ?? 1_000;
     if (pollMs > 0) {
       void this.takeFingerprint().then((f) => (this.fingerprint = f));
@@ -214,6 +221,44 @@ export class FileRegistry implements Registry {
         });
       }, pollMs);
       this.pollTimer.unref();
+    }
+  }
+
+  /**
+   * Watches the registry's folders as the last load found them (a single file through its folder:
+   * editors replace files by renaming); a folder added or removed is (un)watched after the next load.
+   */
+  private syncWatchers(): void {
+    if (!this.watching) return;
+    const only = this.isDirectory ? null : basename(this.path);
+    const wanted = new Set(this.isDirectory ? this.dirs : [dirname(this.path)]);
+    for (const [dir, w] of this.watchers) {
+      if (wanted.has(dir)) continue;
+      w.close();
+      this.watchers.delete(dir);
+    }
+    for (const dir of wanted) {
+      if (this.watchers.has(dir)) continue;
+      let w: FSWatcher;
+      try {
+        w = watch(dir, (_event, name) => {
+          if (only !== null && name !== null && basename(String(name)) !== only) return;
+          // A registry file named by the event is read again; anything else (a folder, a ConfigMap's
+          // symlink swap, no name at all) makes the next load read everything.
+          const file = name === null ? null : only !== null ? this.path : join(dir, String(name));
+          this.schedule(file !== null && EXTENSIONS.has(extname(file)) ? file : null);
+        });
+      } catch (e) {
+        // Gone since the load: the next load sees it, and the stat sweep backs the watchers up.
+        this.log.warn('registry watch error', { dir, error: (e as Error).message });
+        continue;
+      }
+      w.on('error', (err) => {
+        this.log.warn('registry watch error', { dir, error: err.message });
+        w.close();
+        if (this.watchers.get(dir) === w) this.watchers.delete(dir);
+      });
+      this.watchers.set(dir, w);
     }
   }
 
@@ -244,11 +289,22 @@ export class FileRegistry implements Registry {
     const now = this.clock.now();
     if (this.eventTimes) this.eventTimes.last = now;
     else this.eventTimes = { first: now, last: now };
+    this.debounce.event(now);
+    this.arm();
+  }
+
+  /** One timer for the debouncer's due time: a quiet period after the last event, or its bound after the first. */
+  private arm(): void {
+    const due = this.debounce.dueAt();
     if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (due === null) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
-      void this.reloadChanged();
-    }, this.options.debounceMs ?? 20);
+      // A timer may run a little early; then it waits for the rest.
+      if (this.debounce.fire(this.clock.now())) void this.reloadChanged();
+      else this.arm();
+    }, Math.max(0, due - this.clock.now()));
   }
 
   /** Reads, validates and builds; throws ConfigFileError naming file, line and field on the first problem. */
@@ -256,7 +312,9 @@ export class FileRegistry implements Registry {
     let files: string[];
     try {
       this.isDirectory = (await stat(this.path)).isDirectory();
-      files = await listFiles(this.path);
+      const dirs: string[] = [];
+      files = await listFiles(this.path, dirs);
+      this.dirs = dirs;
     } catch (e) {
       throw new ConfigFileError(this.path, (e as Error).message, { cause: e });
     }
