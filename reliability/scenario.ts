@@ -97,12 +97,12 @@ export interface LoadedRun {
 export async function underLoad(
   mesh: Mesh,
   o: ScenarioOptions,
-  spec: { client: string; service: string; protocol?: LoadProtocol; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean },
+  spec: { client: string; service: string; protocol?: LoadProtocol; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean; reuseConnections?: boolean },
   fault: (marks: FaultMarks) => Promise<void>,
 ): Promise<LoadedRun> {
   const clock = o.clock ?? systemClock;
   const before = sampleSidecars(mesh);
-  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), protocol: spec.protocol, path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000, retryOnFreshConnection: spec.retryOnFreshConnection });
+  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), protocol: spec.protocol, path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000, retryOnFreshConnection: spec.retryOnFreshConnection, reuseConnections: spec.reuseConnections });
   const done = load.done;
   done.catch(() => undefined);
   let startWall = NaN;

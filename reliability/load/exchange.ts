@@ -8,7 +8,7 @@ export type LoadProtocol = 'http1' | 'h2c' | 'grpc' | 'tcp';
 export const LOAD_PROTOCOLS: readonly LoadProtocol[] = ['http1', 'h2c', 'grpc', 'tcp'];
 
 /** How one request ended, as its record keeps it. */
-export type Outcome = Pick<RequestRecord, 'status' | 'flag' | 'error' | 'grpcStatus' | 'echoed'>;
+export type Outcome = Pick<RequestRecord, 'status' | 'flag' | 'error' | 'grpcStatus' | 'echoed' | 'reused'>;
 
 /** One request as the scheduler hands it to a protocol. */
 export interface Exchange {

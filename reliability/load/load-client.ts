@@ -7,8 +7,8 @@
 //
 // The protocol decides what one request is: an HTTP/1.1 request on a keep-alive agent with no socket
 // cap (http1-exchange.ts, the default), a stream on a shared HTTP/2 prior-knowledge connection
-// (h2c-exchange.ts), a unary gRPC call (grpc-exchange.ts), or an opaque TCP connection whose bytes
-// must come back exactly (tcp-exchange.ts).
+// (h2c-exchange.ts), a unary gRPC call (grpc-exchange.ts), or an opaque TCP exchange whose bytes must
+// come back exactly, on a connection of its own or on a reused one (tcp-exchange.ts).
 //
 // With `retryOnFreshConnection` (http1 only) a failed attempt that provably was not processed
 // (fresh-retry.ts) is repeated on a new connection within the request's timeout, as well-behaved HTTP
@@ -43,6 +43,8 @@ export interface LoadOptions {
   readonly tickMs?: number;
   /** Repeat attempts that provably were not processed on a new connection, within `timeoutMs` (http1 only; default off). */
   readonly retryOnFreshConnection?: boolean;
+  /** tcp only: keep connections and reuse them, one exchange at a time each (default: a connection per exchange). */
+  readonly reuseConnections?: boolean;
 }
 
 /** How many requests are due `elapsedMs` after the start at `rps`, capped at the run's total (the first is due at 0). */
@@ -68,6 +70,7 @@ export interface LoadRun {
 function exchangerFor(o: LoadOptions, body: Buffer, clock: Clock, random: () => number): Exchanger {
   const protocol = o.protocol ?? 'http1';
   if (o.retryOnFreshConnection && protocol !== 'http1') throw new RangeError(`load: retryOnFreshConnection is for http1 only, not ${protocol}`);
+  if (o.reuseConnections && protocol !== 'tcp') throw new RangeError(`load: reuseConnections is for tcp only, not ${protocol}`);
   switch (protocol) {
     case 'http1':
       return http1Exchanger({ host: o.host, port: o.port, path: o.path, method: o.method, body, retryOnFreshConnection: o.retryOnFreshConnection === true }, clock, random);
@@ -76,7 +79,7 @@ function exchangerFor(o: LoadOptions, body: Buffer, clock: Clock, random: () => 
     case 'grpc':
       return grpcExchanger({ host: o.host, port: o.port, path: o.path, bytes: body.length });
     case 'tcp':
-      return tcpExchanger({ host: o.host, port: o.port, bytes: body.length });
+      return tcpExchanger({ host: o.host, port: o.port, bytes: body.length, reuse: o.reuseConnections === true });
   }
 }
 

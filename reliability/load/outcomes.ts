@@ -21,6 +21,8 @@ export interface RequestRecord {
   readonly grpcStatus?: number;
   /** Opaque TCP only: every byte written came back, unaltered and in order (absent otherwise). */
   readonly echoed?: true;
+  /** Opaque TCP with reused connections only: the exchange went on a connection that had carried earlier ones (absent on a new one). */
+  readonly reused?: true;
   /** Why each earlier attempt was repeated on a fresh connection (fresh-retry.ts); absent when it took one attempt. */
   readonly retries?: readonly string[];
 }

@@ -76,3 +76,27 @@ test('tcp: a server that never answers times out; a refused connection is counte
 test('tcp: zero bytes per exchange is refused', () => {
   assert.throws(() => startLoad({ protocol: 'tcp', host: '127.0.0.1', port: 1, path: '/', method: 'GET', rps: 10, durationMs: 100, timeoutMs: 100 }, systemClock), /tcp needs bodyBytes ≥ 1/);
 });
+
+test('tcp reuse: exchanges share a kept connection; a free connection the server closes leaves the pool unnoticed; one cut under an exchange fails it, marked reused', async (t) => {
+  // Connection 0 echoes three exchanges and then closes while free; connection 1 echoes two, then half of the next and closes.
+  let conns = 0;
+  const port = await server(t, (sock, i) => {
+    conns++;
+    let n = 0;
+    sock.on('data', (d: Buffer) => {
+      n++;
+      if (i === 0) {
+        sock.write(d);
+        if (n === 3) sock.end();
+      } else if (n <= 2) sock.write(d);
+      else sock.end(d.subarray(0, 4));
+    });
+  });
+  const records = await startLoad({ protocol: 'tcp', reuseConnections: true, host: '127.0.0.1', port, path: '/', method: 'GET', bodyBytes: 16, rps: 10, durationMs: 600, timeoutMs: 1000 }, systemClock).done;
+  assert.deepEqual(records.map((r) => `${r.echoed ? 'ok' : failureReason(r)}${r.reused ? ' reused' : ''}`), ['ok', 'ok reused', 'ok reused', 'ok', 'ok reused', 'ESHORT reused']);
+  assert.equal(conns, 2);
+});
+
+test('tcp reuse is for tcp only', () => {
+  assert.throws(() => startLoad({ protocol: 'h2c', reuseConnections: true, host: '127.0.0.1', port: 1, path: '/', method: 'GET', rps: 10, durationMs: 100, timeoutMs: 100 }, systemClock), /reuseConnections is for tcp only, not h2c/);
+});

@@ -27,6 +27,8 @@ export interface PodLoadOptions {
   readonly timeoutMs: number;
   /** The load client's retry on a fresh connection (off by default). */
   readonly retryOnFreshConnection?: boolean;
+  /** tcp only: reuse connections (off by default: a connection per exchange). */
+  readonly reuseConnections?: boolean;
 }
 
 export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOptions): Promise<PodLoad> {
@@ -37,7 +39,7 @@ export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOpti
   const main = join(__dirname, '..', 'load', 'load-main.js');
   const proc = mesh.own.spawn(['ip', 'netns', 'exec', pod.netns, process.execPath, main,
     '--target', `${o.target.ip}:${o.target.port}`, '--protocol', o.protocol ?? 'http1', '--path', o.path, '--method', o.method, '--body-bytes', String(o.bodyBytes ?? 0),
-    '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), ...(o.retryOnFreshConnection ? ['--retry-fresh'] : []), '--out', out], logFile);
+    '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), ...(o.retryOnFreshConnection ? ['--retry-fresh'] : []), ...(o.reuseConnections ? ['--tcp-reuse'] : []), '--out', out], logFile);
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const startedAtWall = await waitFor('the load client to start', () => {
