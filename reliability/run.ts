@@ -23,9 +23,10 @@ import { replicaFault } from './scenarios/replica-fault.scenario';
 import { replicaKill, replicaKillPost } from './scenarios/replica-kill.scenario';
 import { rootRotation } from './scenarios/root-rotation.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
+import { rollingRestartProtocol } from './scenarios/rolling-restart-protocols.scenario';
 import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), rollingRestartProtocol('h2'), rollingRestartProtocol('grpc'), rollingRestartProtocol('tcp'), rollingRestartProtocol('tcp-connect'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
 
 export const HEADER = `# Reliability
 
@@ -59,7 +60,7 @@ async function runOne(s: Scenario, o: ScenarioOptions, command: string): Promise
   let mesh: Mesh | null = null;
   let keep = true;
   try {
-    mesh = await Mesh.start(o.manifests, o.clock, undefined, s.upArgs);
+    mesh = await Mesh.start(s.manifests ?? o.manifests, o.clock, undefined, s.upArgs);
     const r = await s.run(mesh, o);
     o.log(`${s.name}: ${r.passed ? 'met' : 'NOT MET'} — sent ${r.figures?.sent}, failed ${r.figures?.failed} ${JSON.stringify(r.figures?.failedBy ?? {})}`);
     keep = !r.passed;
