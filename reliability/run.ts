@@ -31,10 +31,12 @@ export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'),
 export const HEADER = `# Reliability
 
 Ferry's reliability as measured figures: each scenario puts a fault under an open-loop HTTP/1.1 load
-(requests leave on schedule whatever comes back, so back-pressure hides no failure) through a
+(h2c, gRPC or opaque TCP where its title says so; requests leave on schedule whatever comes back, so
+back-pressure hides no failure) through a
 \`ferry up\` mesh in netns mode (iptables capture, STRICT mTLS) with Ferry's defaults: three replicas
-of the shop's catalog (\`reliability/testdata/mesh/\`) called from a client pod's sidecar. A request
-fails unless it gets a 2xx; failures are counted by status and \`x-ferry-response-flags\`, or by the
+of the shop's catalog (\`reliability/testdata/mesh/\`; the other protocols, of an echo app) called from
+a client pod's sidecar. A request fails unless it gets a 2xx (a gRPC call, grpc-status 0 and its own
+bytes back; a TCP exchange, exactly its bytes back); failures are counted by status and \`x-ferry-response-flags\`, or by the
 socket error. "Time to recover" runs from the fault's start to the end of the last failed request.
 \`make chaos\` runs every scenario (as root); a scenario's own command is under its heading. The
 figures below are the last run's, written by the suite (\`reliability/results/latest.json\`).`;
