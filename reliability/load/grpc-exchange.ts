@@ -3,7 +3,7 @@
 // The method takes raw bytes and answers them back (the test apps' echo service), so no .proto is
 // needed and a reply that differs from its request is caught (EMISMATCH: a call that "succeeded"
 // with altered data is a failure). A failed call is recorded with its
-// grpc-status and the `x-ferry-response-flags` the mesh put in its trailers. The client keeps
+// grpc-status and the `x-ferry-response-flags` the mesh put in its trailers or response headers. The client keeps
 // grpc-js's defaults (transparent retry of streams the server never saw included).
 
 import * as grpc from '@grpc/grpc-js';
@@ -33,11 +33,14 @@ export function grpcExchanger(o: GrpcOptions): Exchanger {
   return {
     send(x: Exchange) {
       const want = payloadFor(x.index, o.bytes);
+      // The flag comes in the trailers of a trailers-only answer, or in the response headers when a proxy split them off the status.
+      let headerFlag = '';
       const call = client.makeUnaryRequest(o.path, identity, identity, want, new grpc.Metadata(), (err: grpc.ServiceError | null, reply?: Buffer) => {
-        if (err) return x.settle({ status: 0, flag: flagOfMetadata(err.metadata), error: err.details || grpc.status[err.code] || '', grpcStatus: err.code });
+        if (err) return x.settle({ status: 0, flag: flagOfMetadata(err.metadata) || headerFlag, error: err.details || grpc.status[err.code] || '', grpcStatus: err.code });
         if (!reply || !reply.equals(want)) return x.settle(failed('EMISMATCH'));
         x.settle({ status: 0, flag: '', error: '', grpcStatus: 0 });
       });
+      call.on('metadata', (md: grpc.Metadata) => (headerFlag = flagOfMetadata(md)));
       return () => call.cancel();
     },
     close: () => client.close(),
