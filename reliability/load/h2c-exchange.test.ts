@@ -79,3 +79,14 @@ test('h2c: a refused connection is counted by its error', async () => {
   const records = await startLoad({ protocol: 'h2c', host: '127.0.0.1', port, path: '/', method: 'GET', rps: 10, durationMs: 200, timeoutMs: 1000 }, systemClock).done;
   assert.deepEqual(records.map(failureReason), ['ECONNREFUSED', 'ECONNREFUSED']);
 });
+
+test('h2c: an answer cut before its body ended is a failure, though its status was 200', async (t) => {
+  // Stream 0: reset with NO_ERROR after 10 of its 100 bytes (node:http2 answers the short body with PROTOCOL_ERROR); 1 (no content-length): its connection cut mid-body (node:http2 still ends the body, and cancels the stream).
+  const srv = await server(t, (stream, i) => {
+    stream.respond(i === 0 ? { ':status': 200, 'content-length': '100' } : { ':status': 200 });
+    stream.write(Buffer.alloc(10));
+    setTimeout(() => (i === 0 ? stream.close(http2.constants.NGHTTP2_NO_ERROR) : stream.session?.destroy()), 20);
+  });
+  const records = await startLoad({ protocol: 'h2c', host: '127.0.0.1', port: srv.port, path: '/x', method: 'GET', rps: 10, durationMs: 200, timeoutMs: 1000 }, systemClock).done;
+  assert.deepEqual(records.map((r) => (isOk(r) ? 'ok' : failureReason(r))), ['RST PROTOCOL_ERROR', 'RST CANCEL']);
+});

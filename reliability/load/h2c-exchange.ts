@@ -69,11 +69,14 @@ export function h2cExchanger(o: H2cOptions): Exchanger {
         flag = flagOf(h);
       });
       stream.resume();
-      stream.once('end', () => {
-        if (status) x.settle({ status, flag, error: '' });
-      });
+      let ended = false;
+      stream.once('end', () => (ended = true));
+      // Decided at close, not at the body's end: node:http2 ends the body of a stream whose connection
+      // was cut mid-answer as if it were complete, and only the stream's reset code tells (a body that
+      // differs from its content-length it resets with PROTOCOL_ERROR itself). A server's reset with
+      // NO_ERROR and no content-length cannot be told from a whole answer.
       stream.once('close', () => {
-        if (status && stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) return x.settle({ status, flag, error: '' });
+        if (status && ended && !stream.rstCode) return x.settle({ status, flag, error: '' });
         x.settle(failed(stream.rstCode ? `RST ${h2ErrorName(stream.rstCode)}` : 'ERR_HTTP2_STREAM_CLOSED', flag));
       });
       stream.once('error', (err: NodeJS.ErrnoException) => {
