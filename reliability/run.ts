@@ -24,17 +24,20 @@ import { replicaFault } from './scenarios/replica-fault.scenario';
 import { replicaKill, replicaKillPost } from './scenarios/replica-kill.scenario';
 import { rootRotation } from './scenarios/root-rotation.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
+import { rollingRestartProtocol } from './scenarios/rolling-restart-protocols.scenario';
 import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow'), configChurn()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), rollingRestartProtocol('h2'), rollingRestartProtocol('grpc'), rollingRestartProtocol('tcp'), rollingRestartProtocol('tcp-connect'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow'), configChurn()];
 
 export const HEADER = `# Reliability
 
 Ferry's reliability as measured figures: each scenario puts a fault under an open-loop HTTP/1.1 load
-(requests leave on schedule whatever comes back, so back-pressure hides no failure) through a
+(h2c, gRPC or opaque TCP where its title says so; requests leave on schedule whatever comes back, so
+back-pressure hides no failure) through a
 \`ferry up\` mesh in netns mode (iptables capture, STRICT mTLS) with Ferry's defaults: three replicas
-of the shop's catalog (\`reliability/testdata/mesh/\`) called from a client pod's sidecar. A request
-fails unless it gets a 2xx; failures are counted by status and \`x-ferry-response-flags\`, or by the
+of the shop's catalog (\`reliability/testdata/mesh/\`; the other protocols, of an echo app) called from
+a client pod's sidecar. A request fails unless it gets a 2xx (a gRPC call, grpc-status 0 and its own
+bytes back; a TCP exchange, exactly its bytes back); failures are counted by status and \`x-ferry-response-flags\`, or by the
 socket error. "Time to recover" runs from the fault's start to the end of the last failed request.
 \`make chaos\` runs every scenario (as root); a scenario's own command is under its heading. The
 figures below are the last run's, written by the suite (\`reliability/results/latest.json\`).`;
@@ -60,7 +63,7 @@ export async function runOne(s: Scenario, o: ScenarioOptions, command: string): 
   let mesh: Mesh | null = null;
   let keep = true;
   try {
-    mesh = await Mesh.start(o.manifests, o.clock, undefined, s.upArgs);
+    mesh = await Mesh.start(s.manifests ?? o.manifests, o.clock, undefined, s.upArgs);
     const r = await s.run(mesh, o);
     o.log(`${s.name}: ${r.passed ? 'met' : 'NOT MET'} — sent ${r.figures?.sent}, failed ${r.figures?.failed} ${JSON.stringify(r.figures?.failedBy ?? {})}`);
     keep = !r.passed;

@@ -1,6 +1,7 @@
 // What a chaos scenario is (a fault under open-loop load through a `ferry up` mesh) and what it reports.
 
 import { systemClock, type Clock } from '../src/clock/clock';
+import type { LoadProtocol } from './load/exchange';
 import { retryFigures, summarize, type LoadFigures, type RequestRecord, type RetryFigures } from './load/outcomes';
 import { startLoadInPod } from './mesh/load-in-pod';
 import type { Mesh } from './mesh/mesh-up';
@@ -51,6 +52,8 @@ export interface Scenario {
   readonly title: string;
   /** The expectation in words, as RELIABILITY.md shows it. */
   readonly expectation: string;
+  /** The manifests `ferry up` runs for this scenario, when not the suite's (`ScenarioOptions.manifests`). */
+  readonly manifests?: string;
   /** Further `ferry up` flags for this scenario's mesh (e.g. a short certificate lifetime). */
   readonly upArgs?: readonly string[];
   /** Runs against a fresh mesh (the runner starts and removes it). */
@@ -89,19 +92,20 @@ export interface LoadedRun {
 }
 
 /**
- * Runs `fault` under the load from pod `client` to service `service`: the load starts, `warmMs` later
- * the fault runs (it marks its window), the load goes on until `durationMs`.
+ * Runs `fault` under the load from pod `client` to service `service` (its first port, in `protocol`,
+ * default http1): the load starts, `warmMs` later the fault runs (it marks its window), the load goes
+ * on until `durationMs`.
  */
 export async function underLoad(
   mesh: Mesh,
   o: ScenarioOptions,
-  spec: { client: string; service: string; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean },
+  spec: { client: string; service: string; protocol?: LoadProtocol; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean; reuseConnections?: boolean },
   fault: (marks: FaultMarks) => Promise<void>,
 ): Promise<LoadedRun> {
   const clock = o.clock ?? systemClock;
   await waitEndpointsHealthy(mesh.pod(spec.client), serviceCluster(mesh, spec.service).cluster, clock);
   const before = sampleSidecars(mesh);
-  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000, retryOnFreshConnection: spec.retryOnFreshConnection });
+  const load = await startLoadInPod(mesh, spec.client, { target: mesh.service(spec.service), protocol: spec.protocol, path: spec.path, method: spec.method, bodyBytes: spec.bodyBytes, rps: o.rps, durationMs: spec.durationMs, timeoutMs: spec.timeoutMs ?? 5000, retryOnFreshConnection: spec.retryOnFreshConnection, reuseConnections: spec.reuseConnections });
   const done = load.done;
   done.catch(() => undefined);
   let startWall = NaN;

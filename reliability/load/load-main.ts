@@ -1,14 +1,18 @@
 // The load client as a program, for running inside a pod's network namespace (`ip netns exec NS node …`) so its sidecar captures it.
 //
-// Usage: node dist/reliability/load/load-main.js --target HOST:PORT [--path /] [--method GET|POST]
-//          [--body-bytes N] --rps N --duration-ms MS [--timeout-ms MS] [--retry-fresh] --out FILE
-// (--retry-fresh: repeat attempts that provably were not processed on a fresh connection, fresh-retry.ts)
+// Usage: node dist/reliability/load/load-main.js --target HOST:PORT [--protocol http1|h2c|grpc|tcp]
+//          [--path /] [--method GET|POST] [--body-bytes N] --rps N --duration-ms MS [--timeout-ms MS]
+//          [--retry-fresh] [--tcp-reuse] --out FILE
+// (--protocol: what one request is, load-client.ts; --retry-fresh: http1 only, repeat attempts that
+// provably were not processed on a fresh connection, fresh-retry.ts; --tcp-reuse: tcp only, reuse
+// connections instead of one per exchange)
 // Prints `load: started at <epoch ms>` when the first request is due, then writes every request to FILE
 // as JSON ({ startedAtWall, records }) and prints `load: done`.
 
 import { writeFileSync } from 'node:fs';
 import { systemClock } from '../../src/clock/clock';
 import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
+import { LOAD_PROTOCOLS, type LoadProtocol } from './exchange';
 import { startLoad } from './load-client';
 
 export interface LoadFile {
@@ -18,7 +22,7 @@ export interface LoadFile {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values, positional } = parseFlags(argv, { target: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', 'body-bytes': 'number', 'retry-fresh': 'boolean', out: 'string' });
+  const { values, positional } = parseFlags(argv, { target: 'string', protocol: 'string', path: 'string', method: 'string', rps: 'number', 'duration-ms': 'number', 'timeout-ms': 'number', 'body-bytes': 'number', 'retry-fresh': 'boolean', 'tcp-reuse': 'boolean', out: 'string' });
   if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   if (typeof values.target !== 'string') throw new UsageError('flag --target HOST:PORT is required');
   if (typeof values.out !== 'string') throw new UsageError('flag --out FILE is required');
@@ -28,9 +32,14 @@ async function main(argv: string[]): Promise<void> {
   if (method !== 'GET' && method !== 'POST') throw new UsageError(`flag --method: ${JSON.stringify(method)} is not GET or POST`);
   const bodyBytes = typeof values['body-bytes'] === 'number' ? values['body-bytes'] : 0;
   if (!(Number.isInteger(bodyBytes) && bodyBytes >= 0 && bodyBytes <= 1 << 20)) throw new UsageError('flag --body-bytes: must be a whole number 0–1048576');
+  const protocol = typeof values.protocol === 'string' ? values.protocol : 'http1';
+  if (!LOAD_PROTOCOLS.includes(protocol as LoadProtocol)) throw new UsageError(`flag --protocol: ${JSON.stringify(protocol)} is not one of ${LOAD_PROTOCOLS.join(', ')}`);
+  if (protocol === 'tcp' && bodyBytes < 1) throw new UsageError('flag --body-bytes: tcp needs at least 1 (the bytes each exchange writes and reads back)');
+  if (values['retry-fresh'] === true && protocol !== 'http1') throw new UsageError(`flag --retry-fresh: for http1 only, not ${protocol}`);
+  if (values['tcp-reuse'] === true && protocol !== 'tcp') throw new UsageError(`flag --tcp-reuse: for tcp only, not ${protocol}`);
   const { host, port } = parseHostPort('target', values.target);
   const startedAtWall = systemClock.wallNow();
-  const run = startLoad({ host, port, path: typeof values.path === 'string' ? values.path : '/', method, bodyBytes, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000, retryOnFreshConnection: values['retry-fresh'] === true }, systemClock);
+  const run = startLoad({ protocol: protocol as LoadProtocol, host, port, path: typeof values.path === 'string' ? values.path : '/', method, bodyBytes, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000, retryOnFreshConnection: values['retry-fresh'] === true, reuseConnections: values['tcp-reuse'] === true }, systemClock);
   process.stdout.write(`load: started at ${startedAtWall}\n`);
   const records = await run.done;
   const file: LoadFile = { startedAtWall, records };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { failureReason, percentile, recoveryTime, summarize, type RequestRecord } from './outcomes';
+import { failureReason, isOk, percentile, recoveryTime, summarize, type RequestRecord } from './outcomes';
 
 const ok = (at: number, latencyMs = 2): RequestRecord => ({ at, latencyMs, lagMs: 0, status: 200, flag: '', error: '' });
 const bad = (at: number, status: number, flag = '', error = '', latencyMs = 3): RequestRecord => ({ at, latencyMs, lagMs: at === 40 ? 1.5 : 0, status, flag, error });
@@ -22,6 +22,19 @@ test('failureReason: status with its response flag, status alone, or the socket 
   assert.equal(failureReason(bad(0, 500)), '500');
   assert.equal(failureReason(bad(0, 0, '', 'ECONNRESET')), 'ECONNRESET');
   assert.equal(failureReason(bad(0, 0)), 'no response');
+});
+
+test('isOk and failureReason for gRPC calls and opaque TCP exchanges', () => {
+  const call = (status: number, grpcStatus: number, flag = ''): RequestRecord => ({ ...bad(0, status, flag), grpcStatus });
+  assert.equal(isOk(call(200, 0)), true);
+  assert.equal(isOk(call(0, 0)), true);
+  // A 200 whose trailers say UNAVAILABLE is a failed call.
+  assert.equal(isOk(call(200, 14)), false);
+  assert.equal(failureReason(call(200, 14, 'UF')), 'grpc-status 14 (200) UF');
+  assert.equal(failureReason(call(0, 4)), 'grpc-status 4');
+  assert.equal(isOk({ ...bad(0, 0), echoed: true }), true);
+  assert.equal(isOk(bad(0, 0, '', 'EMISMATCH')), false);
+  assert.equal(failureReason(bad(0, 0, '', 'EMISMATCH')), 'EMISMATCH');
 });
 
 test('summarize: sent, ok, failures by reason; fault-window percentiles only over requests sent in it', () => {

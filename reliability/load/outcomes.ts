@@ -11,12 +11,18 @@ export interface RequestRecord {
   readonly latencyMs: number;
   /** How late the client sent it after it was due, ms (a loaded client shows here). */
   readonly lagMs: number;
-  /** The HTTP status, or 0 when no response came (see `error`). */
+  /** The HTTP status, or 0 when no response came (see `error`), the exchange was opaque TCP (see `echoed`) or the gRPC client does not tell it. */
   readonly status: number;
   /** The `x-ferry-response-flags` header, or '' when absent. */
   readonly flag: string;
-  /** The socket error code (ECONNRESET, ETIMEDOUT, …), or '' when a response came. */
+  /** The socket error code (ECONNRESET, ETIMEDOUT, EMISMATCH, …), or '' when a response came. */
   readonly error: string;
+  /** gRPC only: the call's grpc-status (0 OK, 14 UNAVAILABLE, …); a call is ok only with 0. */
+  readonly grpcStatus?: number;
+  /** Opaque TCP only: every byte written came back, unaltered and in order (absent otherwise). */
+  readonly echoed?: true;
+  /** Opaque TCP with reused connections only: the exchange went on a connection that had carried earlier ones (absent on a new one). */
+  readonly reused?: true;
   /** Why each earlier attempt was repeated on a fresh connection (fresh-retry.ts); absent when it took one attempt. */
   readonly retries?: readonly string[];
 }
@@ -48,15 +54,19 @@ export interface LoadFigures {
   readonly maxSendLagMs: number;
 }
 
-/** Whether the request counts as ok: a 2xx answer. */
+/** Whether the request counts as ok: a 2xx answer, grpc-status 0 for a gRPC call, or an exact echo over opaque TCP. */
 export function isOk(r: RequestRecord): boolean {
+  if (r.echoed) return true;
+  if (r.grpcStatus !== undefined) return r.grpcStatus === 0;
   return r.status >= 200 && r.status < 300;
 }
 
-/** The reason a failed request is counted under: the status with its response flag, or the error. */
+/** The reason a failed request is counted under: the status with its response flag, the grpc-status, or the error. */
 export function failureReason(r: RequestRecord): string {
+  const flag = r.flag ? ` ${r.flag}` : '';
+  if (r.grpcStatus !== undefined && r.grpcStatus !== 0) return `grpc-status ${r.grpcStatus}${r.status ? ` (${r.status})` : ''}${flag}`;
   if (r.status === 0) return r.error || 'no response';
-  return r.flag ? `${r.status} ${r.flag}` : String(r.status);
+  return `${r.status}${flag}`;
 }
 
 /** The nearest-rank percentile (`q` in 0–100) of `values`; null for none. */

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LoadProtocol } from '../load/exchange';
 import type { LoadFile } from '../load/load-main';
 import { waitFor, type Mesh } from './mesh-up';
 
@@ -14,6 +15,8 @@ export interface PodLoad {
 }
 
 export interface PodLoadOptions {
+  /** What one request is (default http1; load-client.ts). */
+  readonly protocol?: LoadProtocol;
   readonly target: { ip: string; port: number };
   readonly path: string;
   readonly method: 'GET' | 'POST';
@@ -24,6 +27,8 @@ export interface PodLoadOptions {
   readonly timeoutMs: number;
   /** The load client's retry on a fresh connection (off by default). */
   readonly retryOnFreshConnection?: boolean;
+  /** tcp only: reuse connections (off by default: a connection per exchange). */
+  readonly reuseConnections?: boolean;
 }
 
 export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOptions): Promise<PodLoad> {
@@ -33,8 +38,8 @@ export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOpti
   const logFile = `${out}.log`;
   const main = join(__dirname, '..', 'load', 'load-main.js');
   const proc = mesh.own.spawn(['ip', 'netns', 'exec', pod.netns, process.execPath, main,
-    '--target', `${o.target.ip}:${o.target.port}`, '--path', o.path, '--method', o.method, '--body-bytes', String(o.bodyBytes ?? 0),
-    '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), ...(o.retryOnFreshConnection ? ['--retry-fresh'] : []), '--out', out], logFile);
+    '--target', `${o.target.ip}:${o.target.port}`, '--protocol', o.protocol ?? 'http1', '--path', o.path, '--method', o.method, '--body-bytes', String(o.bodyBytes ?? 0),
+    '--rps', String(o.rps), '--duration-ms', String(o.durationMs), '--timeout-ms', String(o.timeoutMs), ...(o.retryOnFreshConnection ? ['--retry-fresh'] : []), ...(o.reuseConnections ? ['--tcp-reuse'] : []), '--out', out], logFile);
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const startedAtWall = await waitFor('the load client to start', () => {

@@ -36,9 +36,10 @@ async function holdTerminating(mesh: Mesh, pod: string, until: Promise<unknown>)
   return reapplied - 1;
 }
 
-export async function restartReplica(mesh: Mesh, pod: string, order: RestartOrder, clock: Clock, log: (l: string) => void): Promise<{ reapplied: number; restartMs: number }> {
-  const pid = mesh.pid(pod, 'catalog');
-  if (pid === null) throw new Error(`${pod}/catalog is not running`);
+/** Restarts `pod`'s app container (`container`, the catalog's by default) in `order`. */
+export async function restartReplica(mesh: Mesh, pod: string, order: RestartOrder, clock: Clock, log: (l: string) => void, container = 'catalog'): Promise<{ reapplied: number; restartMs: number }> {
+  const pid = mesh.pid(pod, container);
+  if (pid === null) throw new Error(`${pod}/${container} is not running`);
   const t0 = clock.now();
   let restarted!: Promise<number>;
   let hold: Promise<number>;
@@ -48,11 +49,11 @@ export async function restartReplica(mesh: Mesh, pod: string, order: RestartOrde
     hold = holdTerminating(mesh, pod, gate);
     await sleep(GAP_MS);
     process.kill(pid, 'SIGTERM');
-    restarted = mesh.waitRestarted(pod, 'catalog', pid, 60_000);
+    restarted = mesh.waitRestarted(pod, container, pid, 60_000);
     await restarted.finally(release);
   } else {
     process.kill(pid, 'SIGTERM');
-    restarted = mesh.waitRestarted(pod, 'catalog', pid, 60_000);
+    restarted = mesh.waitRestarted(pod, container, pid, 60_000);
     await sleep(GAP_MS);
     hold = holdTerminating(mesh, pod, restarted.catch(() => undefined));
     await restarted;

@@ -77,6 +77,20 @@ test('ProbeState: thresholds of consecutive results flip the state', () => {
   }
 });
 
+test('ProbeState.reset: starts over from the given state with no results counted', () => {
+  const s = new ProbeState(1, 3, false);
+  s.record(true);
+  s.record(false);
+  s.record(false);
+  assert.equal(s.passing, true, 'two failures of three: still passing');
+  s.reset(false);
+  assert.equal(s.passing, false);
+  // The next success is a change again (the restarted container becomes ready), and the old failures no longer count.
+  assert.equal(s.record(true), true);
+  assert.equal(s.record(false), false);
+  assert.equal(s.passing, true);
+});
+
 test('probeAction: a Kubernetes probe as the sidecar probe runner takes it, named ports resolved', () => {
   const ports = (p: number | string | undefined): number | null => (p === 'http' ? 8080 : typeof p === 'number' ? p : null);
   assert.deepEqual(probeAction({ httpGet: { port: 'http', path: '/ready', httpHeaders: [{ name: 'x-probe', value: '1' }] } }, ports), {

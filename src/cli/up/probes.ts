@@ -53,6 +53,13 @@ export class ProbeState {
     }
     return false;
   }
+
+  /** Starts over from `passing` with no results counted (a restarted container's probe). */
+  reset(passing: boolean): void {
+    this.successes = 0;
+    this.failures = 0;
+    this.passing = passing;
+  }
 }
 
 /**
@@ -83,13 +90,15 @@ export class ProbeLoop {
   readonly state: ProbeState;
   private timer: Timer | null = null;
   private stopped = false;
+  /** Bumped by restart(), so a probe in flight across a restart is not counted. */
+  private generation = 0;
 
   constructor(
     private readonly probe: Probe,
     private readonly host: string,
     private readonly resolvePort: (p: number | string | undefined) => number | null,
     private readonly clock: Clock,
-    initiallyPassing: boolean,
+    private readonly initiallyPassing: boolean,
     private readonly onChange: (passing: boolean) => void,
     /** Every result, changed or not (a startup probe counts them). */
     private readonly onResult?: (ok: boolean) => void,
@@ -100,14 +109,29 @@ export class ProbeLoop {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    const generation = this.generation;
     const ok = await probeOnce(this.probe, this.host, this.resolvePort, this.clock);
-    if (this.stopped) return;
+    // Stopped, or restarted meanwhile: the answer was the old process's, and the restart scheduled the next tick.
+    if (this.stopped || generation !== this.generation) return;
     this.onResult?.(ok);
     if (this.stopped) return;
     if (this.state.record(ok)) this.onChange(this.state.passing);
     // A short first period while not passing, so readiness shows quickly at start-up.
     const periodMs = (this.probe.periodSeconds ?? 10) * 1000;
     this.timer = this.clock.setTimeout(() => void this.tick(), this.state.passing ? periodMs : Math.min(periodMs, 500));
+  }
+
+  /**
+   * The container restarted: as the kubelet does, its probe starts over from its initial state (a
+   * readiness probe unready until it passes again, whatever the old process last answered) after
+   * initialDelaySeconds. The state is reset silently: whoever restarted the container marks it.
+   */
+  restart(): void {
+    if (this.stopped) return;
+    this.clock.clearTimeout(this.timer);
+    this.generation++;
+    this.state.reset(this.initiallyPassing);
+    this.timer = this.clock.setTimeout(() => void this.tick(), (this.probe.initialDelaySeconds ?? 0) * 1000);
   }
 
   stop(): void {

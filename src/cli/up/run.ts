@@ -57,6 +57,8 @@ interface Container {
   backoff?: number;
   startedAt?: number;
   cwd?: string;
+  /** Its readiness and liveness probes, started over when it restarts. */
+  probes?: ProbeLoop[];
 }
 
 interface RunningPod {
@@ -422,6 +424,14 @@ export class UpRun {
     const delay = next.delayMs;
     this.o.out(`  ✗ pod ${m.namespace}/${m.name}: ${c.run.name} exited (${exit.code ?? exit.signal}); restart ${c.restarts} in ${seconds(delay)}; log: ${c.logFile}`);
     this.setReady(pod, c.run.name, false);
+    // The restarted container is ready only once its readiness probe passes again: a probe that never
+    // saw the old process fail (a restart quicker than failureThreshold periods) would otherwise never
+    // report the change, and the container would stay unready.
+    for (const l of c.probes ?? []) l.restart();
+    // setReady saw the pod unready already (its container has exited), so it wrote nothing: state.json
+    // must say so now, or a tool waiting for the restarted container to be ready reads the old `ready`.
+    // (The registry keeps the endpoint as it was: a pod once ready stays an endpoint, see writeRegistry.)
+    this.writeState();
     this.o.clock.setTimeout(() => {
       if (!this.stopping) this.spawn(pod, c);
     }, delay);
@@ -444,9 +454,12 @@ export class UpRun {
     // Not ready until its readiness probe passes, or (without one) until its startup probe has.
     pod.ready.set(c.run.name, readiness === undefined && c.run.startupProbe === undefined);
     const mainProbes = (): void => {
-      if (readiness) pod.probes.push(new ProbeLoop(readiness, pod.ip, resolvePort, this.o.clock, false, (ok) => this.setReady(pod, c.run.name, ok)));
+      const loops: ProbeLoop[] = [];
+      if (readiness) loops.push(new ProbeLoop(readiness, pod.ip, resolvePort, this.o.clock, false, (ok) => this.setReady(pod, c.run.name, ok)));
       else this.setReady(pod, c.run.name, true);
-      if (c.run.livenessProbe) pod.probes.push(new ProbeLoop(c.run.livenessProbe, pod.ip, resolvePort, this.o.clock, true, (ok) => { if (!ok) restart('liveness'); }));
+      if (c.run.livenessProbe) loops.push(new ProbeLoop(c.run.livenessProbe, pod.ip, resolvePort, this.o.clock, true, (ok) => { if (!ok) restart('liveness'); }));
+      pod.probes.push(...loops);
+      c.probes = loops;
     };
     const startup = c.run.startupProbe;
     if (startup === undefined) return mainProbes();
