@@ -15,6 +15,7 @@ import { requestHeaderEdits, responseHeaderEdits, rewriteRequest, redirectLocati
 import { Flags } from '../http/local-reply';
 import { newRequestId, upstreamRequestHeaders } from '../http/headers';
 import { RequestStatsTable } from './request-stats';
+import { HEALTH_CHECK_USER_AGENT } from '../cluster/health-checker';
 import { checkRequestHead, type HeadLimits, type HeadRejected } from './request-head';
 import { normalizeRequestPath, stripHostPort } from './request-normalize';
 import type { H2AbuseGuard } from './h2-abuse-guard';
@@ -107,6 +108,10 @@ export class RequestHandler implements StreamHost {
     const ct = headers['content-type'];
     const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
     const state = new StreamState(this, req, res, protocol, isGrpc, started, info);
+    // A peer sidecar's health check (over mTLS, so from the mesh) is no call of its workload: counted
+    // apart (its answer, a denial included), it would otherwise put every caller → every service on
+    // the mesh's graph and in the denied count every few seconds.
+    if (this.deps.reporter === 'destination' && headers['user-agent'] === HEALTH_CHECK_USER_AGENT && (info.downstream.peerPrincipal ?? '') !== '') state.healthCheck = true;
     if (isH2) state.guard = this.h2Guard.of((req as http2.Http2ServerRequest).stream);
     state.watchResponse();
 
@@ -160,7 +165,7 @@ export class RequestHandler implements StreamHost {
       const d = filters[i].decodeHeaders(ctx);
       if (d.action === 'reply') {
         const r = d.reply;
-        this.countFilterReply(r.flag);
+        if (!state.healthCheck) this.countFilterReply(r.flag);
         return state.localReply(r.status, r.body, r.flag, r.headers, r.grpcStatus);
       }
       if (d.delayMs !== undefined && d.delayMs > 0) {
@@ -220,8 +225,9 @@ export class RequestHandler implements StreamHost {
     // The metadata exchange: an inbound request's caller metadata is read (trusted over mTLS only) and
     // never reaches the app; an outbound request carries this workload's only to mesh clusters.
     delete out[PEER_METADATA_HEADER];
-    if (this.deps.reporter === 'destination') this.takePeer(state, headers[PEER_METADATA_HEADER], info.downstream.peerPrincipal ?? '');
-    else {
+    if (this.deps.reporter === 'destination') {
+      this.takePeer(state, headers[PEER_METADATA_HEADER], info.downstream.peerPrincipal ?? '');
+    } else {
       state.upstreamPrincipal = expectedPrincipal(cluster.config.tls);
       if (this.selfMetadata && isMeshCluster(cluster.config.tls)) out[PEER_METADATA_HEADER] = this.selfMetadata;
     }
@@ -307,7 +313,8 @@ export class RequestHandler implements StreamHost {
   recordStats(s: StreamState, status: number, flag: string, grpcStatus: string): void {
     const principal = s.info.downstream.peerPrincipal ?? '';
     const now = this.clock.now();
-    this.stats.for(s.clusterName).record({
+    if (s.healthCheck) this.deps.metrics.healthCheckRequests.labels(this.config.statPrefix, String(status)).inc();
+    else this.stats.for(s.clusterName).record({
       protocol: s.isGrpc ? 'grpc' : 'http',
       code: status,
       flags: flag,

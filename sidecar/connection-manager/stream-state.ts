@@ -95,6 +95,8 @@ export class StreamState implements RouterResponder, BodyObserver {
   /** The other end's workload from the metadata exchange (inbound: the caller; outbound: the callee). */
   peer: WorkloadLabels | null = null;
   peerKey = '';
+  /** An inbound request from a mesh sidecar's active health checker: counted apart from the workload's traffic. */
+  healthCheck = false;
   /** Outbound: the SPIFFE ID the chosen cluster expects of its upstream ('' when none). */
   upstreamPrincipal = '';
   /** Body bytes written downstream (the access log's %BYTES_SENT%). */

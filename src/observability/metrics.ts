@@ -241,6 +241,7 @@ export class ProxyMetrics {
   readonly streamIdleTimeouts: LeanCounter<'stat_prefix'>;
   readonly responseConflicts: LeanCounter<'stat_prefix' | 'kind'>;
   readonly accessLogDropped: LeanCounter<'stat_prefix'>;
+  readonly healthCheckRequests: LeanCounter<'stat_prefix' | 'response_code'>;
   readonly overflow: LeanCounter<'destination_cluster' | 'threshold'>;
   readonly ejections: LeanCounter<'destination_cluster' | 'reason'>;
   readonly endpoints: LeanGauge<'destination_cluster' | 'health'>;
@@ -331,6 +332,12 @@ export class ProxyMetrics {
       name: 'ferry_downstream_rq_response_conflict_total',
       help: 'Upstream answers that did not fit the downstream response, dropped (a proxy defect, each logged as an error): second_head (a head for a request already answered), body_before_head.',
       labelNames: ['stat_prefix', 'kind'],
+      registers: r,
+    });
+    this.healthCheckRequests = new LeanCounter({
+      name: 'ferry_inbound_health_check_requests_total',
+      help: 'Active health checks from peer sidecars answered, by status; not in ferry_requests_total, since no workload made them.',
+      labelNames: ['stat_prefix', 'response_code'],
       registers: r,
     });
     this.accessLogDropped = new LeanCounter({

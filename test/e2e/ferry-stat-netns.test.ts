@@ -27,10 +27,14 @@ test('ferry stat on the shop (netns mode): every workload with its meshed pods a
 
   // The load generator drives loadgen → frontend → catalog (three Deployments of app=catalog, each its own
   // workload: both sides name it, the caller from the callee's answer in the metadata exchange) and cart → store (opaque TCP).
-  const edges = await waitFor('the frontend → catalog-v1 edge from both sides', async () => {
+  const edges = await waitFor('the loadgen → frontend and frontend → catalog-v1 edges from both sides', async () => {
     const list = JSON.parse(await ferry(['edges', '-o', 'json', '--state-dir', dir])) as EdgeEntry[];
-    const e = list.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog-v1');
-    return e && (e.client?.rps ?? 0) > 0 && (e.server?.rps ?? 0) > 0 ? list : null;
+    // Both edges, each with a window: the sidecars are scraped one by one, so one edge can have its first sample a scrape before the other.
+    const seen = (source: string, destination: string): boolean => {
+      const e = list.find((x) => x.source === source && x.destination === destination);
+      return e !== undefined && (e.client?.rps ?? 0) > 0 && (e.server?.rps ?? 0) > 0;
+    };
+    return seen('shop/frontend', 'shop/catalog-v1') && seen('shop/loadgen', 'shop/frontend') ? list : null;
   }, 60_000);
   const fc = edges.find((x) => x.source === 'shop/frontend' && x.destination === 'shop/catalog-v1')!;
   assert.deepEqual([fc.clientIdentities, fc.serverIdentities, fc.mtls], [['spiffe://cluster.local/ns/shop/sa/frontend'], ['spiffe://cluster.local/ns/shop/sa/catalog'], 'mtls']);

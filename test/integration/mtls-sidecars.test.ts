@@ -239,6 +239,12 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     extra.push(checked);
     const healthy = await eventually(async () => (await metric(checked, 'ferry_upstream_endpoints', { destination_cluster: 'server_mtls', health: 'healthy' })) === 1, 5_000);
     assert.ok(healthy, 'the health checker passed mTLS with the workload identity');
+    // The checks are counted apart on the peer: no workload made them, so they stay out of the graph.
+    const served = await metric(server, 'ferry_requests_total', { source_principal: CLIENT_ID });
+    // One check so far: with no traffic the next waits for no_traffic_interval (Envoy's 60 s here).
+    const counted = await eventually(async () => (await metric(server, 'ferry_inbound_health_check_requests_total', { response_code: '200' })) >= 1, 5_000);
+    assert.ok(counted, 'the peer counts the checks it answered');
+    assert.equal(await metric(server, 'ferry_requests_total', { source_principal: CLIENT_ID }), served, 'checks are not requests of the caller');
     assert.equal((await request(checked.listenerPort('outbound'), '/')).status, 200);
   });
 
