@@ -106,6 +106,31 @@ test('drain: waits for an in-flight request, which completes, then returns befor
   assert.deepEqual([r.status, r.body], [200, 'slow done'], 'the in-flight request finished normally');
 });
 
+test('drain: keeps serving while callers still send (the endpoint update has not reached them), drains once they stop', async (t) => {
+  const p = await proxyWithSlowUpstream(t);
+  const io = capture();
+  let sending = true;
+  const statuses: number[] = [];
+  let drainingWhileSending = false;
+  const caller = (async () => {
+    for (let i = 0; i < 30 && sending; i++) {
+      statuses.push((await request(p.port, '/')).status);
+      if (p.proxy.state === 'DRAINING') drainingWhileSending = true;
+      await sleep(50);
+    }
+  })();
+  const drained = drainCommand(['--seconds', '30', '--quiet-ms', '300', '--admin-address', p.admin, '--poll-ms', '20'], io);
+  await sleep(800);
+  assert.notEqual(p.proxy.state, 'DRAINING', 'still serving while requests arrive');
+  sending = false;
+  await caller;
+  assert.equal(await drained, 0);
+  assert.equal(drainingWhileSending, false);
+  assert.ok(statuses.length >= 10 && statuses.every((s) => s === 200), `every request while callers sent was served: ${statuses.join(',')}`);
+  assert.match(io.out, /no new inbound request for 300 ms after .*callers have the endpoint update/);
+  assert.equal(p.proxy.state, 'DRAINING');
+});
+
 test('drain: gives up after --seconds with requests still in flight, exit 0', async (t) => {
   const p = await proxyWithSlowUpstream(t);
   const inflight = request(p.port, '/slow').catch(() => null);

@@ -1,8 +1,9 @@
 // `ferry drain` (the proxy's preStop hook) and `ferry wait-ready` (the pre-1.29 postStart hook).
 //
-// drain: POST /drain_listeners to the local admin, then wait until no request or proxied connection
-// is in flight (summed from the admin's /clusters?format=json) or the drain time is over; exit 0
-// either way, so the kubelet goes on with the shutdown. wait-ready: poll /healthz/ready on the health
+// drain: first keep serving until callers stop sending (the endpoint update has reached them: no new
+// inbound request for --quiet-ms), then POST /drain_listeners to the local admin and wait until no
+// request or proxied connection is in flight (summed from the admin's /clusters?format=json) or the
+// drain time is over; exit 0 either way, so the kubelet goes on with the shutdown. wait-ready: poll /healthz/ready on the health
 // port until it answers 200 (exit 0) or the timeout passes (exit 1, naming it).
 
 import * as http from 'node:http';
@@ -20,8 +21,10 @@ const processIo: CommandIo = {
   stderr: (s) => process.stderr.write(s),
 };
 
-export const DRAIN_USAGE = `usage: ferry drain [--seconds N] [--admin-address HOST:PORT] [--poll-ms MS]
-  --seconds N              longest wait for in-flight requests (default $FERRY_DRAIN_SECONDS or 5)
+export const DRAIN_USAGE = `usage: ferry drain [--seconds N] [--quiet-ms MS] [--admin-address HOST:PORT] [--poll-ms MS]
+  --seconds N              longest drain, both phases (default $FERRY_DRAIN_SECONDS or 5)
+  --quiet-ms MS            first keep serving until no new inbound request came for MS (callers have
+                           the endpoint update), at most 60 % of the drain time (default 1000; 0: skip)
   --admin-address A        the proxy's admin server (default 127.0.0.1:${PORT_ADMIN})
   --poll-ms MS             how often to look at active requests (default 250)
 `;
@@ -69,6 +72,19 @@ function errorText(err: unknown): string {
 }
 
 /** In-flight requests and proxied TCP connections, summed over every cluster's hosts. */
+/**
+ * Requests this proxy sent to its app so far: the `inbound|…` clusters' (a sidecar's), or every
+ * cluster's when there are none (a proxy configured by hand).
+ */
+function inboundRequests(clustersJson: string): number {
+  const doc = JSON.parse(clustersJson) as { clusters?: { name?: string; hosts?: { total_requests?: number }[] }[] };
+  const all = doc.clusters ?? [];
+  const inbound = all.filter((c) => (c.name ?? '').startsWith('inbound|'));
+  let n = 0;
+  for (const c of inbound.length > 0 ? inbound : all) for (const h of c.hosts ?? []) n += h.total_requests ?? 0;
+  return n;
+}
+
 function activeRequests(clustersJson: string): number {
   const doc = JSON.parse(clustersJson) as { clusters?: { hosts?: { active_requests?: number }[] }[] };
   let n = 0;
@@ -83,7 +99,7 @@ export async function drainCommand(
   env: NodeJS.ProcessEnv = process.env,
   clock: Clock = systemClock,
 ): Promise<number> {
-  const { values } = parseFlags(argv, { seconds: 'number', 'admin-address': 'string', 'poll-ms': 'number', help: 'boolean' });
+  const { values } = parseFlags(argv, { seconds: 'number', 'quiet-ms': 'number', 'admin-address': 'string', 'poll-ms': 'number', help: 'boolean' });
   if (values.help) {
     io.stdout(DRAIN_USAGE);
     return 0;
@@ -95,6 +111,41 @@ export async function drainCommand(
   const started = clock.now();
   const deadline = started + seconds * 1000;
   const elapsed = (): string => `${((clock.now() - started) / 1000).toFixed(1)} s`;
+  const quietMs = positiveNumber(values, 'quiet-ms', 1000);
+
+  // Phase 1: the pod is leaving its endpoints; callers still sending have not had the update. Closing
+  // the listeners now would refuse them (a retry for a meshed caller, an error for any other), so the
+  // proxy serves as before until requests stop coming, leaving the rest of the drain time to phase 2.
+  if (quietMs > 0) {
+    const until = started + seconds * 600;
+    let last = -1;
+    let changedAt = clock.now();
+    let reachable = true;
+    for (;;) {
+      try {
+        const r = await request(admin, 'GET', '/clusters?format=json', 2_000);
+        const n = r.status === 200 ? inboundRequests(r.body) : -1;
+        if (n !== last) {
+          last = n;
+          changedAt = clock.now();
+        }
+      } catch (err) {
+        io.stderr(`ferry drain: admin at ${admin.host}:${admin.port} not reachable (${errorText(err)}); nothing to drain\n`);
+        reachable = false;
+        break;
+      }
+      if (clock.now() - changedAt >= quietMs) {
+        io.stdout(`ferry drain: no new inbound request for ${quietMs} ms after ${elapsed()}: callers have the endpoint update\n`);
+        break;
+      }
+      if (clock.now() >= until) {
+        io.stdout(`ferry drain: inbound requests still arriving after ${elapsed()}; draining the listeners anyway\n`);
+        break;
+      }
+      await sleep(clock, Math.min(pollMs, quietMs, Math.max(0, until - clock.now())));
+    }
+    if (!reachable) return 0;
+  }
 
   try {
     const r = await request(admin, 'POST', '/drain_listeners', 2_000);
