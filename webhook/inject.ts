@@ -17,6 +17,7 @@ import { buildSpiffeId } from '../certs/spiffe';
 import { ConfigError } from '../src/errors';
 import {
   ANNOTATION_INJECT,
+  DEFAULT_DRAIN_SECONDS,
   ANNOTATION_NATIVE_SIDECAR,
   ANNOTATION_PROXY_CPU,
   ANNOTATION_PROXY_CPU_LIMIT,
@@ -185,7 +186,7 @@ function proxyContainer(
   appContainers: string[],
   probes: Record<string, unknown>,
 ): Container {
-  const drain = options.drainSeconds ?? 5;
+  const drain = options.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
   const readyGet = { path: READY_PATH, port: PORT_HEALTH, scheme: 'HTTP' };
   const env: unknown[] = [
     fieldEnv('FERRY_POD_NAME', 'metadata.name'),

@@ -9,7 +9,7 @@
 import * as http from 'node:http';
 import { systemClock, type Clock } from '../../src/clock/clock';
 import { parseFlags, parseHostPort, UsageError } from '../../src/flags/flags';
-import { PORT_ADMIN, PORT_HEALTH, READY_PATH } from '../../src/mesh/constants';
+import { DEFAULT_DRAIN_QUIET_MS, DEFAULT_DRAIN_SECONDS, PORT_ADMIN, PORT_HEALTH, READY_PATH } from '../../src/mesh/constants';
 
 export interface CommandIo {
   stdout(s: string): void;
@@ -22,9 +22,9 @@ const processIo: CommandIo = {
 };
 
 export const DRAIN_USAGE = `usage: ferry drain [--seconds N] [--quiet-ms MS] [--admin-address HOST:PORT] [--poll-ms MS]
-  --seconds N              longest drain, both phases (default $FERRY_DRAIN_SECONDS or 5)
+  --seconds N              longest drain, both phases (default $FERRY_DRAIN_SECONDS or ${DEFAULT_DRAIN_SECONDS})
   --quiet-ms MS            first keep serving until no new inbound request came for MS (callers have
-                           the endpoint update), at most 60 % of the drain time (default 1000; 0: skip)
+                           the endpoint update), at most 60 % of the drain time (default ${DEFAULT_DRAIN_QUIET_MS}; 0: skip)
   --admin-address A        the proxy's admin server (default 127.0.0.1:${PORT_ADMIN})
   --poll-ms MS             how often to look at active requests (default 250)
 `;
@@ -104,14 +104,14 @@ export async function drainCommand(
     io.stdout(DRAIN_USAGE);
     return 0;
   }
-  const envSeconds = env.FERRY_DRAIN_SECONDS !== undefined && env.FERRY_DRAIN_SECONDS !== '' ? Number(env.FERRY_DRAIN_SECONDS) : 5;
+  const envSeconds = env.FERRY_DRAIN_SECONDS !== undefined && env.FERRY_DRAIN_SECONDS !== '' ? Number(env.FERRY_DRAIN_SECONDS) : DEFAULT_DRAIN_SECONDS;
   const seconds = positiveNumber(values, 'seconds', envSeconds);
   const pollMs = Math.max(10, positiveNumber(values, 'poll-ms', 250));
   const admin = parseHostPort('admin-address', typeof values['admin-address'] === 'string' ? values['admin-address'] : `127.0.0.1:${PORT_ADMIN}`);
   const started = clock.now();
   const deadline = started + seconds * 1000;
   const elapsed = (): string => `${((clock.now() - started) / 1000).toFixed(1)} s`;
-  const quietMs = positiveNumber(values, 'quiet-ms', 1000);
+  const quietMs = positiveNumber(values, 'quiet-ms', DEFAULT_DRAIN_QUIET_MS);
 
   // Phase 1: the pod is leaving its endpoints; callers still sending have not had the update. Closing
   // the listeners now would refuse them (a retry for a meshed caller, an error for any other), so the

@@ -106,3 +106,7 @@ export const APP_HEALTH_PATH_PREFIX = '/app-health/';
 export const READY_PATH = '/healthz/ready';
 /** Env var carrying the app's original probes (JSON) to the sidecar. */
 export const ENV_APP_PROBES = 'FERRY_APP_PROBES';
+/** The injected sidecar's preStop drain time (`ferry drain --seconds`, the injector's `drainSeconds`). */
+export const DEFAULT_DRAIN_SECONDS = 5;
+/** `ferry drain --quiet-ms`: no new inbound request for this long means callers have the endpoint update (decision 0035). */
+export const DEFAULT_DRAIN_QUIET_MS = 1000;

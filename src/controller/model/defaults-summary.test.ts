@@ -19,5 +19,7 @@ test('the mesh defaults in words: the retries, then ejection, health checks and 
     '  outlier detection: eject a host after 5 consecutive 5xx or connect failures for 30 s × its ejections, at most 50 % of the hosts, swept every 10 s',
     '  active health check (HTTP and HTTP/2 ports): GET / every 5 s (also when idle: every 5 s), timeout 1 s, out after 2 failures (a 5xx, a reset or a timeout), back after 1',
     '  request timeout: 15 s, retries included',
+    "  at the app (inbound): GET, HEAD, OPTIONS, TRACE, PUT, DELETE reset by the app before it answered are sent to it once more (its keep-alive close racing the sidecar's reuse)",
+    '  pod shutdown (the sidecar\'s preStop): serve until no new inbound request for 1 s (callers have the endpoint update; at most 60 % of 5 s), then stop accepting, GOAWAY / connection: close, wait for requests in flight',
   ]);
 });

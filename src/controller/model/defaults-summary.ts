@@ -1,5 +1,6 @@
 // The mesh's default retries in words, for the commands that show an operator what a service without a TrafficPolicy gets.
 
+import { DEFAULT_DRAIN_QUIET_MS, DEFAULT_DRAIN_SECONDS } from '../../mesh/constants';
 import { BEFORE_APP_RETRY_ON, DEFAULT_HEALTH_CHECK, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_OUTLIER, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, IDEMPOTENT_METHODS } from './defaults';
 
 /**
@@ -32,5 +33,7 @@ export function meshDefaultsLines(): string[] {
     `  outlier detection: eject a host after ${o.consecutive5xx} consecutive 5xx or connect failures for ${o.baseEjectionTimeMs / 1000} s × its ejections, at most ${o.maxEjectionPercent} % of the hosts, swept every ${o.intervalMs / 1000} s`,
     `  active health check (HTTP and HTTP/2 ports): GET ${h.path} every ${h.intervalMs / 1000} s (also when idle: every ${DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS / 1000} s), timeout ${h.timeoutMs / 1000} s, out after ${h.unhealthyThreshold} failures (a 5xx, a reset or a timeout), back after ${h.healthyThreshold}`,
     `  request timeout: ${DEFAULT_TIMEOUT_MS / 1000} s, retries included`,
+    `  at the app (inbound): ${IDEMPOTENT_METHODS.join(', ')} reset by the app before it answered are sent to it once more (its keep-alive close racing the sidecar's reuse)`,
+    `  pod shutdown (the sidecar's preStop): serve until no new inbound request for ${DEFAULT_DRAIN_QUIET_MS / 1000} s (callers have the endpoint update; at most 60 % of ${DEFAULT_DRAIN_SECONDS} s), then stop accepting, GOAWAY / connection: close, wait for requests in flight`,
   ];
 }
