@@ -3,7 +3,7 @@
 import { BEFORE_APP_RETRY_ON, DEFAULT_RETRY_BUDGET, UNLIMITED_CONCURRENT_RETRIES } from '../model/defaults';
 import { DEFAULT_HEALTH_CHECK_JITTER_PERCENT, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_HEALTHY_MS, DEFAULT_HEALTH_CHECK_NO_TRAFFIC_MS, DEFAULT_HEALTH_CHECK_STATUSES } from '../model/defaults';
 import type { EffectiveTrafficPolicy, MeshEndpoint, MeshPort, MeshService, PortProtocol } from '../model/types';
-import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
+import { ADS_SOURCE, BLACKHOLE_CLUSTER, dur, http2Options, httpOptionsWithIdleTimeout, inboundClusterName, INBOUND_PASSTHROUGH_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER, socketAddress } from './envoy-names';
 import { MESH_HTTP_ALPN, meshSni, portIdentities, upstreamTlsSocket } from './mtls';
 
 type Json = Record<string, unknown>;
@@ -237,9 +237,16 @@ export function inboundCluster(port: number, protocol: PortProtocol, appPort = p
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', appPort) } }] }] },
   };
   if (sourceAddress !== null) out.upstream_bind_config = { source_address: { address: sourceAddress, port_value: 0 } };
-  if (usesHttp2(protocol)) out.typed_extension_protocol_options = http2Options();
+  // Connections to the app are closed after INBOUND_IDLE_TIMEOUT_MS idle, before the app's own
+  // keep-alive timeout (Node's server: 5 s) closes them: a request the sidecar sends just as the app
+  // closes is lost in that race, and only idempotent ones are sent again (inboundRoutes). A new
+  // connection over loopback costs little.
+  if (protocol !== 'tcp') out.typed_extension_protocol_options = httpOptionsWithIdleTimeout(usesHttp2(protocol), INBOUND_IDLE_TIMEOUT_MS);
   return out;
 }
+
+/** Below the keep-alive timeouts of common app servers (Node 5 s, nginx 75 s, Go none); gunicorn's 2 s is shorter still. */
+export const INBOUND_IDLE_TIMEOUT_MS = 4_000;
 
 export function passthroughCluster(name = PASSTHROUGH_CLUSTER): Json {
   return { name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: dur(10_000) };

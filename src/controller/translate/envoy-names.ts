@@ -63,6 +63,17 @@ export function http2Options(): Record<string, unknown> {
   };
 }
 
+/** HTTP/1.1 or HTTP/2 to an upstream, whose idle connections the proxy closes after `idleTimeoutMs`. */
+export function httpOptionsWithIdleTimeout(http2: boolean, idleTimeoutMs: number): Record<string, unknown> {
+  return {
+    [HTTP_PROTOCOL_OPTIONS_KEY]: {
+      '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS_KEY}`,
+      common_http_protocol_options: { idle_timeout: dur(idleTimeoutMs) },
+      explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+    },
+  };
+}
+
 export function socketAddress(address: string, port: number): Record<string, unknown> {
   return { socket_address: { address, port_value: port } };
 }
