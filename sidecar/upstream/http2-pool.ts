@@ -99,6 +99,9 @@ export class Http2Pool {
         return sock;
       },
     });
+    // Node queues each stream opened before the connection is up as a 'connect' listener: a burst on a
+    // new session passes the default 10 and prints a leak warning for what is the pool working.
+    session.setMaxListeners(0);
     const p: PooledSession = { session, active: 0, total: 0, retired: false, settled: false };
     this.breaker.acquire('connections');
     const connWindow = h2opts?.initialConnectionWindowSize;
