@@ -17,6 +17,7 @@ import { Mesh, REPO } from './mesh/mesh-up';
 import { renderReliability, type RunResults } from './results-doc';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
 import { caDown } from './scenarios/ca-down.scenario';
+import { connectionStorm } from './scenarios/connection-storm.scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
 import { networkFault } from './scenarios/network-fault.scenario';
 import { replicaFault } from './scenarios/replica-fault.scenario';
@@ -25,7 +26,7 @@ import { rootRotation } from './scenarios/root-rotation.scenario';
 import { rollingRestart } from './scenarios/rolling-restart.scenario';
 import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow')];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow'), connectionStorm()];
 
 export const HEADER = `# Reliability
 
