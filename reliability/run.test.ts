@@ -4,9 +4,9 @@ import { pickScenarios, SCENARIOS } from './run';
 import { pinnedControllerArgv } from './scenarios/controller-down.scenario';
 
 test('pickScenarios: all by default, the named ones in the given order, an unknown name refused with the known ones', () => {
-  assert.deepEqual(pickScenarios(SCENARIOS, undefined).map((s) => s.name), ['rolling-restart-endpoint-first', 'rolling-restart-sigterm-first', 'replica-sigkill', 'replica-sigkill-post', 'controller-down', 'sidecar-restart-server', 'sidecar-restart-client', 'ca-down', 'root-rotation', 'net-blackhole', 'net-partition', 'net-loss', 'replica-503-burst', 'replica-slow']);
+  assert.deepEqual(pickScenarios(SCENARIOS, undefined).map((s) => s.name), ['rolling-restart-endpoint-first', 'rolling-restart-sigterm-first', 'replica-sigkill', 'replica-sigkill-post', 'controller-down', 'sidecar-restart-server', 'sidecar-restart-client', 'ca-down', 'root-rotation', 'net-blackhole', 'net-partition', 'net-loss', 'replica-503-burst', 'replica-slow', 'connection-storm']);
   assert.deepEqual(pickScenarios(SCENARIOS, 'controller-down, replica-sigkill').map((s) => s.name), ['controller-down', 'replica-sigkill']);
-  assert.throws(() => pickScenarios(SCENARIOS, 'replica-sigkill,nope'), /flag --scenarios: unknown scenario "nope" \(known: rolling-restart-endpoint-first, .*replica-slow\)/);
+  assert.throws(() => pickScenarios(SCENARIOS, 'replica-sigkill,nope'), /flag --scenarios: unknown scenario "nope" \(known: rolling-restart-endpoint-first, .*connection-storm\)/);
 });
 
 test('pinnedControllerArgv: the listen flags get the ports the controller had; a command line without them is refused', () => {

@@ -3,7 +3,7 @@
 import * as net from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runStorm, stormFigures, type StormConnection } from './storm';
+import { peakOpen, runStorm, stormFigures, type StormConnection } from './storm';
 import { softNofile } from './storm-main';
 
 const conn = (over: Partial<StormConnection>): StormConnection => ({ kind: 'idle', startedMs: 0, openedMs: 0, closedByPeerMs: null, error: '', sent: 0, received: 0, ...over });
@@ -58,4 +58,18 @@ test('runStorm on real sockets: idle ones stay silent, slowloris sends a byte at
   assert.deepEqual([stall.opened, stall.closedByPeer, stall.stillOpen], [1, 0, 1]);
   assert.deepEqual(conns.filter((c) => c.kind === 'tls-stall').map((c) => c.sent), [5]);
   assert.deepEqual(conns.filter((c) => c.kind === 'idle').map((c) => c.sent), [0, 0, 0]);
+});
+
+test('peakOpen: the most connections open at once; never-opened ones do not count, still-open ones until the end', () => {
+  const conns = [
+    conn({ openedMs: 0, closedByPeerMs: 100 }),
+    conn({ openedMs: 50, closedByPeerMs: 150 }),
+    conn({ openedMs: 100, closedByPeerMs: 200 }), // opens as the first closes: two at once, not three
+    conn({ openedMs: null }),
+    conn({ openedMs: 180 }), // still open at the end: with the third, two
+  ];
+  assert.equal(peakOpen(conns, 1000), 2);
+  assert.equal(peakOpen([...conns, conn({ openedMs: 60, closedByPeerMs: 90 })], 1000), 3);
+  assert.equal(peakOpen([conn({ openedMs: 0 }), conn({ openedMs: 500 })], 400), 1, 'the end closes what was still open');
+  assert.equal(peakOpen([], 1000), 0);
 });

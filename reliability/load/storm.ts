@@ -136,3 +136,21 @@ export function stormFigures(conns: readonly StormConnection[], kind: StormKind)
     errors,
   };
 }
+
+/** The most storm connections open at once (opened, not yet closed by the peer or by the storm's end at `endMs`). */
+export function peakOpen(conns: readonly StormConnection[], endMs: number): number {
+  const events: [number, number][] = [];
+  for (const c of conns) {
+    if (c.openedMs === null) continue;
+    events.push([c.openedMs, 1], [c.closedByPeerMs ?? endMs, -1]);
+  }
+  // Closes before opens at the same instant: a connection replaced at once is not two.
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let peak = 0;
+  for (const [, d] of events) {
+    open += d;
+    peak = Math.max(peak, open);
+  }
+  return peak;
+}
