@@ -20,6 +20,9 @@ export const TCP_HANDSHAKE_TIMEOUT_MS = 10_000;
  */
 export const HTTP_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** The content type of a TLS handshake record: what a ClientHello starts with. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
 /** Whether the handshake asks for a client certificate, and whether it refuses a connection without a valid one. */
 export function clientCertificatePolicy(t: DownstreamTlsConfig): { readonly requestCert: boolean; readonly rejectUnauthorized: boolean } {
   return { requestCert: t.requireClientCertificate || t.ca !== null || t.workloadTrustBundle, rejectUnauthorized: t.requireClientCertificate };
@@ -142,6 +145,25 @@ export class DownstreamTls {
       socket.destroy();
       return;
     }
+    // A TLS socket (an OpenSSL session, ~16 KiB) is built only once the first bytes came: a storm of
+    // connections that send nothing costs a plain socket each, and one whose first byte is not a TLS
+    // handshake record is refused at once. The wait is bounded like the handshake.
+    if (socket.readableLength > 0) return this.startHandshake(socket, onSecure);
+    socket.setTimeout(this.options.handshakeTimeoutMs, () => socket.destroy());
+    const onReadable = (): void => {
+      if (socket.readableLength === 0) return;
+      socket.off('readable', onReadable);
+      socket.setTimeout(0);
+      this.startHandshake(socket, onSecure);
+    };
+    socket.on('readable', onReadable);
+  }
+
+  private startHandshake(socket: net.Socket, onSecure: OnSecure): void {
+    const first = socket.read(1) as Buffer | null;
+    if (first === null) return void socket.destroy();
+    socket.unshift(first);
+    if (first[0] !== TLS_HANDSHAKE_RECORD) return void socket.destroy();
     this.pending.set(socket, onSecure);
     this.server.emit('connection', socket);
   }
