@@ -4,7 +4,7 @@ import { pickScenarios, SCENARIOS } from './run';
 import { pinnedControllerArgv } from './scenarios/controller-down.scenario';
 
 test('pickScenarios: all by default, the named ones in the given order, an unknown name refused with the known ones', () => {
-  assert.deepEqual(pickScenarios(SCENARIOS, undefined).map((s) => s.name), ['rolling-restart-endpoint-first', 'rolling-restart-sigterm-first', 'rolling-restart-h2', 'rolling-restart-grpc', 'rolling-restart-tcp', 'rolling-restart-tcp-connect', 'replica-sigkill', 'replica-sigkill-post', 'controller-down', 'sidecar-restart-server', 'sidecar-restart-client', 'ca-down', 'root-rotation', 'net-blackhole', 'net-partition', 'net-loss', 'replica-503-burst', 'replica-slow', 'config-churn']);
+  assert.deepEqual(pickScenarios(SCENARIOS, undefined).map((s) => s.name), ['rolling-restart-endpoint-first', 'rolling-restart-sigterm-first', 'rolling-restart-h2', 'rolling-restart-grpc', 'rolling-restart-tcp', 'rolling-restart-tcp-connect', 'replica-sigkill', 'replica-sigkill-post', 'controller-down', 'sidecar-restart-server', 'sidecar-restart-client', 'ca-down', 'root-rotation', 'net-blackhole', 'net-partition', 'net-loss', 'replica-503-burst', 'replica-slow', 'config-churn', 'connection-storm']);
   assert.deepEqual(pickScenarios(SCENARIOS, 'controller-down, replica-sigkill').map((s) => s.name), ['controller-down', 'replica-sigkill']);
   assert.throws(() => pickScenarios(SCENARIOS, 'replica-sigkill,nope'), /flag --scenarios: unknown scenario "nope" \(known: rolling-restart-endpoint-first, .*replica-slow.*\)/);
 });

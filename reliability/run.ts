@@ -18,6 +18,7 @@ import { renderReliability, type RunResults } from './results-doc';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario';
 import { caDown } from './scenarios/ca-down.scenario';
 import { configChurn } from './scenarios/config-churn.scenario';
+import { connectionStorm } from './scenarios/connection-storm.scenario';
 import { controllerDown } from './scenarios/controller-down.scenario';
 import { networkFault } from './scenarios/network-fault.scenario';
 import { replicaFault } from './scenarios/replica-fault.scenario';
@@ -27,7 +28,7 @@ import { rollingRestart } from './scenarios/rolling-restart.scenario';
 import { rollingRestartProtocol } from './scenarios/rolling-restart-protocols.scenario';
 import { sidecarRestart } from './scenarios/sidecar-restart.scenario';
 
-export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), rollingRestartProtocol('h2'), rollingRestartProtocol('grpc'), rollingRestartProtocol('tcp'), rollingRestartProtocol('tcp-connect'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow'), configChurn()];
+export const SCENARIOS: readonly Scenario[] = [rollingRestart('endpoint-first'), rollingRestart('sigterm-first'), rollingRestartProtocol('h2'), rollingRestartProtocol('grpc'), rollingRestartProtocol('tcp'), rollingRestartProtocol('tcp-connect'), replicaKill(), replicaKillPost(), controllerDown(), sidecarRestart('server'), sidecarRestart('client'), caDown(), rootRotation(), networkFault('blackhole'), networkFault('partition'), networkFault('loss'), replicaFault('503-burst'), replicaFault('slow'), configChurn(), connectionStorm()];
 
 export const HEADER = `# Reliability
 

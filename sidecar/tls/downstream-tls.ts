@@ -13,8 +13,15 @@ import { downstreamSecureOptions, usesIdentity, type WorkloadIdentity } from './
 
 /** How long a TCP proxy chain waits for the TLS handshake. */
 export const TCP_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** How long an HTTP chain waits for the TLS handshake (node:tls servers' default). */
-export const HTTP_HANDSHAKE_TIMEOUT_MS = 120_000;
+/**
+ * How long an HTTP chain waits for the TLS handshake: as long as the request head may take
+ * (request_headers_timeout's default), not node:tls's 120 s, which let a connection that never
+ * finishes its handshake hold a descriptor for two minutes (decision 0032).
+ */
+export const HTTP_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The content type of a TLS handshake record: what a ClientHello starts with. */
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 /** Whether the handshake asks for a client certificate, and whether it refuses a connection without a valid one. */
 export function clientCertificatePolicy(t: DownstreamTlsConfig): { readonly requestCert: boolean; readonly rejectUnauthorized: boolean } {
@@ -100,8 +107,10 @@ export class DownstreamTls {
       handshakeTimeout: options.handshakeTimeoutMs,
     });
     this.server.on('secureConnection', (sock: tls.TLSSocket) => this.onSecureConnection(sock));
-    // A failed handshake (bad certificate, timeout, garbage): node:tls destroys the connection.
-    this.server.on('tlsClientError', () => undefined);
+    // A failed handshake (bad certificate, garbage, the handshake timeout). node:tls destroys the
+    // connection itself on a protocol error, but not on ERR_TLS_HANDSHAKE_TIMEOUT while a listener
+    // for this event exists: a stalled handshake would stay open, so every one is destroyed here.
+    this.server.on('tlsClientError', (_err: Error, sock: tls.TLSSocket) => sock.destroy());
     const id = options.identity;
     // Rotation: new handshakes use the new certificate; open connections keep theirs.
     this.unsubscribe = id !== null && usesIdentity(config) ? id.onRotate(() => this.rotate()) : null;
@@ -136,6 +145,25 @@ export class DownstreamTls {
       socket.destroy();
       return;
     }
+    // A TLS socket (an OpenSSL session, ~16 KiB) is built only once the first bytes came: a storm of
+    // connections that send nothing costs a plain socket each, and one whose first byte is not a TLS
+    // handshake record is refused at once. The wait is bounded like the handshake.
+    if (socket.readableLength > 0) return this.startHandshake(socket, onSecure);
+    socket.setTimeout(this.options.handshakeTimeoutMs, () => socket.destroy());
+    const onReadable = (): void => {
+      if (socket.readableLength === 0) return;
+      socket.off('readable', onReadable);
+      socket.setTimeout(0);
+      this.startHandshake(socket, onSecure);
+    };
+    socket.on('readable', onReadable);
+  }
+
+  private startHandshake(socket: net.Socket, onSecure: OnSecure): void {
+    const first = socket.read(1) as Buffer | null;
+    if (first === null) return void socket.destroy();
+    socket.unshift(first);
+    if (first[0] !== TLS_HANDSHAKE_RECORD) return void socket.destroy();
     this.pending.set(socket, onSecure);
     this.server.emit('connection', socket);
   }

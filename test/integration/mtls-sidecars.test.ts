@@ -168,6 +168,44 @@ describe('mTLS between two Ferry sidecars (mtls-pair.yaml)', () => {
     assert.ok(r.err, 'handshake must fail');
   });
 
+  test('a connection that never finishes its TLS handshake is closed after 10 s (HTTP_HANDSHAKE_TIMEOUT_MS)', async () => {
+    // A TLS record header announcing a ClientHello that never comes.
+    const s = net.connect({ host: '127.0.0.1', port: inboundPort }, () => s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00])));
+    s.on('error', () => undefined);
+    const t0 = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const guard = setTimeout(() => {
+        s.destroy();
+        reject(new Error('still open after 15 s'));
+      }, 15_000);
+      s.once('close', () => {
+        clearTimeout(guard);
+        resolve(Date.now() - t0);
+      });
+    });
+    assert.ok(closedAfter >= 9_000, `closed after ${closedAfter} ms: before the handshake timeout`);
+  });
+
+  test('a plaintext first byte on the STRICT listener is refused at once; a silent connection after 10 s', async () => {
+    const closedAfter = (write: Buffer | null): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const s = net.connect({ host: '127.0.0.1', port: inboundPort }, () => (write === null ? undefined : s.write(write)));
+        s.on('error', () => undefined);
+        const guard = setTimeout(() => {
+          s.destroy();
+          reject(new Error('still open after 15 s'));
+        }, 15_000);
+        s.once('close', () => {
+          clearTimeout(guard);
+          resolve(Date.now() - t0);
+        });
+      });
+    const [plain, silent] = await Promise.all([closedAfter(Buffer.from('G')), closedAfter(null)]);
+    assert.ok(plain < 1_000, `a plaintext byte closed after ${plain} ms`);
+    assert.ok(silent >= 9_000, `a silent connection closed after ${silent} ms: before the handshake timeout`);
+  });
+
   test('an expired client certificate is refused', async () => {
     // A CA from two hours ago whose issuer signed a one-minute certificate back then.
     const oldPki = await makeTestPki({ now: Date.now() - 2 * 3600_000, issuer: { ttlMs: 60_000 } });
