@@ -242,6 +242,10 @@ export function inboundCluster(port: number, protocol: PortProtocol, appPort = p
   // closes is lost in that race, and only idempotent ones are sent again (inboundRoutes). A new
   // connection over loopback costs little.
   if (protocol !== 'tcp') out.typed_extension_protocol_options = httpOptionsWithIdleTimeout(usesHttp2(protocol), INBOUND_IDLE_TIMEOUT_MS);
+  // The one retry inboundRoutes allows per idempotent request must not meet Envoy's default limit of
+  // 3 concurrent retries: several requests reset at once (the soak saw 7 and 13) would be refused
+  // (503 UC,UO) though the app is up. max_requests (1,024) bounds them instead.
+  out.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_retries: 1024 }] };
   return out;
 }
 

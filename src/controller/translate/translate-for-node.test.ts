@@ -163,6 +163,7 @@ test('inbound listener: the pod\'s own ports, to 127.0.0.1 through inbound|<port
   const c = get(sidecar, CLUSTER_TYPE, 'inbound|9080||');
   // Idle connections to the app close before its own keep-alive timeout (Node's 5 s) can race a request.
   assert.deepEqual(Object.values(c.typed_extension_protocol_options as Json).map((o) => (o as Json).common_http_protocol_options), [{ idle_timeout: '4s' }]);
+  assert.deepEqual(c.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_retries: 1024 }] });
   assert.deepEqual(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 9080 });
   // From 127.0.0.6, which the capture rules pass: the hop to the app is not captured again.
   assert.deepEqual(c.upstream_bind_config, { source_address: { address: '127.0.0.6', port_value: 0 } });
