@@ -56,6 +56,9 @@ bench-compare: deps build
 # (node dist/reliability/run.js --list names them), RPS the load, OUTAGE_S the controller outage.
 RPS ?= 500
 OUTAGE_S ?= 60
+chaos-subset: deps build
+	node --test --test-timeout=600000 dist/reliability/chaos-subset.js
+
 chaos: deps build
 	node dist/reliability/run.js --rps=$(RPS) --outage-s=$(OUTAGE_S) $(if $(SCENARIOS),--scenarios=$(SCENARIOS))
 
