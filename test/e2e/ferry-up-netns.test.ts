@@ -60,8 +60,12 @@ test('ferry up (netns mode) runs the shop: the frontend gets answers over mTLS, 
     }
     return total >= 5;
   }, 20_000);
-  const frontend = parsePrometheusText(await metrics(state, 'frontend-0'));
-  assert.ok(sumWhere(frontend, 'ferry_requests_total', { reporter: 'destination', connection_security_policy: 'mutual_tls', response_code: '200' }) >= 1, 'the frontend answered the load generator over mTLS');
+  // Read until it shows: the frontend counts an answer when it is written, after its own calls were counted by the catalogs.
+  const answered = await waitFor('the frontend to count an mTLS answer to the load generator', async () => {
+    const frontend = parsePrometheusText(await metrics(state, 'frontend-0'));
+    return sumWhere(frontend, 'ferry_requests_total', { reporter: 'destination', connection_security_policy: 'mutual_tls', response_code: '200' }) >= 1 ? true : null;
+  }, 20_000).catch(() => false);
+  assert.ok(answered, 'the frontend answered the load generator over mTLS');
   const store = parsePrometheusText(await metrics(state, 'store-0'));
   assert.ok(sumWhere(store, 'ferry_tcp_connections_opened_total', { reporter: 'destination', connection_security_policy: 'mutual_tls' }) >= 1, 'cart → store went over mTLS as opaque TCP');
   const loadgenLog = readFileSync(state.pods.find((p) => p.name === 'loadgen')!.logs.loadgen, 'utf8');
