@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<void> {
   const byteIntervalMs = typeof values['byte-interval-ms'] === 'number' && values['byte-interval-ms'] > 0 ? values['byte-interval-ms'] : 2000;
   const startedAtWall = systemClock.wallNow();
   process.stdout.write(`storm: started at ${startedAtWall}\n`);
-  const connections = await runStorm({ targets, counts, openPerSecond, byteIntervalMs, durationMs: values['duration-ms'] }, () => systemClock.now());
+  const connections = await runStorm({ targets, counts, openPerSecond, byteIntervalMs, durationMs: values['duration-ms'] }, systemClock);
   const file: StormFile = { startedAtWall, connections };
   writeFileSync(values.out, JSON.stringify(file));
   process.stdout.write(`storm: done, ${connections.length} connections\n`);

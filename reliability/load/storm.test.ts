@@ -3,6 +3,7 @@
 import * as net from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { systemClock } from '../../src/clock/clock';
 import { peakOpen, runStorm, stormFigures, type StormConnection } from './storm';
 import { softNofile } from './storm-main';
 
@@ -48,7 +49,7 @@ test('runStorm on real sockets: idle ones stay silent, slowloris sends a byte at
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const port = (server.address() as net.AddressInfo).port;
-  const conns = await runStorm({ targets: [{ ip: '127.0.0.1', port }], counts: { idle: 3, slowloris: 2, 'tls-stall': 1 }, openPerSecond: 200, byteIntervalMs: 50, durationMs: 600 }, () => performance.now());
+  const conns = await runStorm({ targets: [{ ip: '127.0.0.1', port }], counts: { idle: 3, slowloris: 2, 'tls-stall': 1 }, openPerSecond: 200, byteIntervalMs: 50, durationMs: 600 }, systemClock);
   const idle = stormFigures(conns, 'idle');
   const slow = stormFigures(conns, 'slowloris');
   const stall = stormFigures(conns, 'tls-stall');

@@ -3,6 +3,7 @@
 // each recorded with when it opened and when the peer closed it.
 
 import * as net from 'node:net';
+import type { Clock, Timer } from '../../src/clock/clock';
 import { percentile } from './outcomes';
 
 export type StormKind = 'idle' | 'slowloris' | 'tls-stall';
@@ -42,7 +43,8 @@ const SLOW_HEAD = Buffer.from('GET /items HTTP/1.1\r\nHost: catalog\r\nX-Storm: 
 const TLS_RECORD_HEADER = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]);
 
 /** Runs the storm; resolves with every connection once the storm has ended and closed what was left. */
-export async function runStorm(plan: StormPlan, now: () => number): Promise<StormConnection[]> {
+export async function runStorm(plan: StormPlan, clock: Clock): Promise<StormConnection[]> {
+  const now = (): number => clock.now();
   const t0 = now();
   const order: StormKind[] = [];
   // Interleave the kinds, so each target sees some of every kind while the storm opens.
@@ -57,14 +59,14 @@ export async function runStorm(plan: StormPlan, now: () => number): Promise<Stor
   }
   const conns: StormConnection[] = [];
   const sockets: net.Socket[] = [];
-  const timers: NodeJS.Timeout[] = [];
+  const timers: Timer[] = [];
   // Set before the storm closes what is left: closes after it are the storm's, not the peer's.
   let ended = false;
   const gapMs = 1000 / plan.openPerSecond;
   for (let i = 0; i < order.length; i++) {
     const due = i * gapMs;
     const wait = due - (now() - t0);
-    if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait >= 1) await new Promise<void>((r) => clock.setTimeout(r, wait));
     const kind = order[i];
     const target = plan.targets[i % plan.targets.length];
     const c: StormConnection = { kind, startedMs: now() - t0, openedMs: null, closedByPeerMs: null, error: '', sent: 0, received: 0 };
@@ -77,8 +79,8 @@ export async function runStorm(plan: StormPlan, now: () => number): Promise<Stor
         s.write(TLS_RECORD_HEADER);
         c.sent += TLS_RECORD_HEADER.length;
       } else if (kind === 'slowloris') {
-        const t = setInterval(() => {
-          if (c.sent >= SLOW_HEAD.length || s.destroyed) return clearInterval(t);
+        const t = clock.setInterval(() => {
+          if (c.sent >= SLOW_HEAD.length || s.destroyed) return clock.clearInterval(t);
           s.write(SLOW_HEAD.subarray(c.sent, c.sent + 1));
           c.sent++;
         }, plan.byteIntervalMs);
@@ -94,8 +96,8 @@ export async function runStorm(plan: StormPlan, now: () => number): Promise<Stor
     });
   }
   const endAt = plan.durationMs - (now() - t0);
-  if (endAt > 0) await new Promise((r) => setTimeout(r, endAt));
-  for (const t of timers) clearInterval(t);
+  if (endAt > 0) await new Promise<void>((r) => clock.setTimeout(r, endAt));
+  for (const t of timers) clock.clearInterval(t);
   ended = true;
   for (const s of sockets) s.destroy();
   return conns;
