@@ -67,7 +67,7 @@ test('renderReliability: the soak, when there is one, after the scenarios with i
       load: { sent: 600_000, ok: 599_999, failed: 1, failedBy: { '503 UC': 1 }, p50Ms: 2.5, p99Ms: 15, maxSendLagMs: 4, firstFailures: [{ atMs: 61_500, reason: '503 UC' }] },
       segments: 10, rollingRestarts: 3, replicaRestartMs: [5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000], configEdits: 19, editSeenMs: { median: 120, max: 480 },
       bounds: { warmupMs: 90_000, windowMs: 90_000, maxRssGrowthPct: 5, maxFdGrowth: 5 },
-      trends: [{ name: 'client/ferry-proxy', baselineRssMb: 100, endRssMb: 102, maxRssMb: 110, rssGrowthPct: 2, baselineFds: 30, endFds: 31, pids: [5] }],
+      trends: [{ name: 'client/ferry-proxy', baselineRssMb: 100, endRssMb: 102, maxRssMb: 110, rssGrowthPct: 2, baselineFds: 30, endFds: 31, pids: [5], rssByWindowMb: [80, 100, null, 102] }],
       problems: ['1 of 600000 requests failed (1 × 503 UC)'],
       error: null,
     },
@@ -80,5 +80,6 @@ test('renderReliability: the soak, when there is one, after the scenarios with i
   assert.match(md, /\| config edits \(a Service added or removed\) \| 19; seen by the client's sidecar after 120 ms \(median\), 480 ms \(max\) \|/);
   assert.match(md, /\| first failures \(s into the soak\) \| 61\.5 503 UC \|/);
   assert.match(md, /\| client\/ferry-proxy \| 100 MiB \| 102 MiB \| 2 % \| 110 MiB \| 30 \| 31 \| no \|/);
+  assert.match(md, /RSS \(MiB\) by 1\.5-minute window from the start, each the window's median:\n\n- client\/ferry-proxy: 80 · 100 · — · 102\n/);
   assert.match(md, /- 1 of 600000 requests failed \(1 × 503 UC\)/);
 });

@@ -83,6 +83,12 @@ function soakSection(r: SoakResult): string[] {
     out.push('| process | RSS baseline | RSS end | growth | RSS max | fds baseline | fds end | restarted |', '|---|---|---|---|---|---|---|---|');
     for (const t of r.trends) out.push(`| ${t.name} | ${mb(t.baselineRssMb)} | ${mb(t.endRssMb)} | ${t.rssGrowthPct === null ? '—' : `${t.rssGrowthPct} %`} | ${mb(t.maxRssMb)} | ${n(t.baselineFds)} | ${n(t.endFds)} | ${t.pids.length > 1 ? `**yes** (${t.pids.length} pids)` : 'no'} |`);
     out.push('');
+    const series = r.trends.filter((t) => t.rssByWindowMb?.length);
+    if (series.length) {
+      out.push(`RSS (MiB) by ${r.bounds.windowMs / 60_000}-minute window from the start, each the window's median:`, '');
+      for (const t of series) out.push(`- ${t.name}: ${t.rssByWindowMb.map((v) => (v === null ? '—' : String(v))).join(' · ')}`);
+      out.push('');
+    }
   }
   for (const p of r.problems) out.push(`- ${p}`);
   if (r.problems.length) out.push('');

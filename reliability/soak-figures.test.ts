@@ -41,6 +41,7 @@ test('trendOf: baseline is the median of the window after the warm-up, end the m
   assert.equal(t.baselineFds, 21);
   assert.equal(t.endFds, 22);
   assert.deepEqual(t.pids, [7]);
+  assert.deepEqual(t.rssByWindowMb, [55, 101, null, 103.5, 104], 'one median per window from the start, null where none was sampled');
   assert.deepEqual(trendProblems(t, bounds), []);
 });
 

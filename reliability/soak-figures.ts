@@ -73,6 +73,8 @@ export interface Trend {
   readonly endFds: number | null;
   /** Distinct pids seen: more than one means the process restarted during the soak. */
   readonly pids: readonly number[];
+  /** Median RSS of each consecutive window from the soak's start (MiB; null for a window without samples): tells a plateau from a leak. */
+  readonly rssByWindowMb: readonly (number | null)[];
 }
 
 export interface TrendBounds {
@@ -114,6 +116,7 @@ export function trendOf(name: string, samples: readonly TrendSample[], b: TrendB
     baselineFds,
     endFds,
     pids: [...new Set(samples.map((s) => s.pid))],
+    rssByWindowMb: Array.from({ length: Math.ceil((endAt + 1) / b.windowMs) }, (_, i) => median(live.filter((s) => s.atMs >= i * b.windowMs && s.atMs < (i + 1) * b.windowMs).map((s) => s.rssMb!))),
   };
 }
 
