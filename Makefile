@@ -56,8 +56,9 @@ bench-compare: deps build
 # (node dist/reliability/run.js --list names them), RPS the load, OUTAGE_S the controller outage.
 RPS ?= 500
 OUTAGE_S ?= 60
+# The subset alone (make test runs it too): one file per scenario, one at a time.
 chaos-subset: deps build
-	node --test --test-timeout=600000 dist/reliability/chaos-subset.js
+	node --test --test-concurrency=1 $(filter-out --test-concurrency=2,$(NODE_TEST_FLAGS)) dist/reliability/chaos-subset/*.test.js
 
 chaos: deps build
 	node dist/reliability/run.js --rps=$(RPS) --outage-s=$(OUTAGE_S) $(if $(SCENARIOS),--scenarios=$(SCENARIOS))

@@ -234,7 +234,7 @@ test('identical matches and bad ranges are config errors', () => {
 function hcmChain(name: string, codecType: 'AUTO' | 'HTTP1' | 'HTTP2', match: Partial<FilterChainMatchConfig> = {}, tls = false): FilterChainConfig {
   const network = translateNetworkFilter({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm({ codec_type: codecType }) }, 'f');
   const tlsConfig: DownstreamTlsConfig | null = tls
-    ? { certChain: null, privateKey: null, ca: null, workloadCertificate: true, workloadTrustBundle: true, requireClientCertificate: false, matchSubjectAltNames: [], alpnProtocols: [], minVersion: null, maxVersion: null }
+    ? { certChain: null, privateKey: null, ca: null, workloadCertificate: true, workloadTrustBundle: true, requireClientCertificate: false, matchSubjectAltNames: [], alpnProtocols: [], sessionTickets: true, minVersion: null, maxVersion: null }
     : null;
   return { ...chain(name, match), network, tls: tlsConfig };
 }

@@ -18,6 +18,7 @@ const base: DownstreamTlsConfig = {
   requireClientCertificate: false,
   matchSubjectAltNames: [],
   alpnProtocols: [],
+  sessionTickets: true,
   minVersion: null,
   maxVersion: null,
 };

@@ -3,6 +3,7 @@
 // certificate requirement, the handshake, who the peer is (SAN match, SPIFFE principal), and the
 // connection-level RBAC admit that judges that peer.
 
+import { constants } from 'node:crypto';
 import * as tls from 'node:tls';
 import type * as net from 'node:net';
 import type { DownstreamTlsConfig, HttpConnectionManagerConfig, StringMatcherConfig } from '../../src/config/types';
@@ -120,7 +121,9 @@ export class DownstreamTls {
     try {
       const m = downstreamSecureOptions(this.config, this.options.identity);
       this.ready = true;
-      return m;
+      // Tickets are node:tls's default; each context has its own ticket key, so a rotation ends
+      // resumption of sessions made with the previous certificate or roots.
+      return this.config.sessionTickets ? m : { ...m, secureOptions: constants.SSL_OP_NO_TICKET };
     } catch {
       return {}; // no workload certificate yet
     }

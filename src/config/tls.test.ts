@@ -94,4 +94,17 @@ describe('upstream TLS', () => {
     ));
   test('rejects an unknown transport socket', () =>
     assertConfigError(() => translateUpstreamTransportSocket({ name: 'envoy.transport_sockets.alts', typed_config: { '@type': 'type.googleapis.com/x.Alts' } }, 'c'), 'c.typed_config.@type'));
+  test('max_session_keys: 1 by default as in Envoy, 0 turns resumption off, more than Ferry keeps is refused with its path', () => {
+    assert.equal(translateUpstreamTransportSocket(up({}), 'c')!.maxSessionKeys, 1);
+    assert.equal(translateUpstreamTransportSocket(up({ max_session_keys: 0 }), 'c')!.maxSessionKeys, 0);
+    assert.equal(translateUpstreamTransportSocket(up({ max_session_keys: { value: 4 } }), 'c')!.maxSessionKeys, 4);
+    assertConfigError(() => translateUpstreamTransportSocket(up({ max_session_keys: 17 }), 'c'), 'c.typed_config.max_session_keys');
+  });
+});
+
+describe('downstream TLS session resumption', () => {
+  test('tickets on by default; disable_stateless_session_resumption turns them off', () => {
+    assert.equal(translateDownstreamTransportSocket(down({ common_tls_context: { tls_certificates: [cert] } }), P)!.sessionTickets, true);
+    assert.equal(translateDownstreamTransportSocket(down({ common_tls_context: { tls_certificates: [cert] }, disable_stateless_session_resumption: true }), P)!.sessionTickets, false);
+  });
 });

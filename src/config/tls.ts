@@ -180,6 +180,9 @@ function tlsSocketContext(v: unknown, path: string, expectedType: string): Reade
   return tc;
 }
 
+/** The most TLS sessions kept per upstream endpoint (`max_session_keys`): a few suffice, each holds the peer's chain. */
+export const MAX_SESSION_KEYS = 16;
+
 /** A downstream transport_socket (filter chain). */
 export function translateDownstreamTransportSocket(v: unknown, path: string): DownstreamTlsConfig | null {
   const tc = tlsSocketContext(v, path, DOWNSTREAM_TLS_TYPE);
@@ -197,7 +200,10 @@ export function translateDownstreamTransportSocket(v: unknown, path: string): Do
     'full_scan_certs_on_sni_mismatch',
     'prefer_client_ciphers',
   );
-  tc.ignore('disable_stateless_session_resumption', 'disable_stateful_session_resumption');
+  // Stateless: tickets (node:tls issues them by default). Stateful: a server-side session cache,
+  // which Ferry never keeps, so turning it off changes nothing.
+  const sessionTickets = !tc.bool('disable_stateless_session_resumption', false);
+  tc.ignore('disable_stateful_session_resumption');
   tc.done();
   if ((!common.certChain || !common.privateKey) && !common.workloadCertificate) {
     throw new ConfigError(tc.at('common_tls_context.tls_certificates'), 'a server certificate is required');
@@ -212,6 +218,7 @@ export function translateDownstreamTransportSocket(v: unknown, path: string): Do
     requireClientCertificate,
     matchSubjectAltNames: common.matchSubjectAltNames,
     alpnProtocols: common.alpnProtocols,
+    sessionTickets,
     minVersion: common.minVersion,
     maxVersion: common.maxVersion,
     workloadCertificate: common.workloadCertificate,
@@ -228,7 +235,7 @@ export function translateUpstreamTransportSocket(v: unknown, path: string): Upst
   const sni = tc.optStr('sni');
   if (sni !== null && sni.length > 255) throw new ConfigError(tc.at('sni'), 'is longer than 255 bytes');
   tc.reject('allow_renegotiation', 'enforce_rsa_key_usage', 'auto_host_sni', 'auto_sni_san_validation');
-  tc.ignore('max_session_keys');
+  const maxSessionKeys = tc.int('max_session_keys', 1, 0, MAX_SESSION_KEYS);
   tc.done();
   return {
     sni: sni === '' ? null : sni,
@@ -241,5 +248,6 @@ export function translateUpstreamTransportSocket(v: unknown, path: string): Upst
     maxVersion: common.maxVersion,
     workloadCertificate: common.workloadCertificate,
     workloadTrustBundle: common.workloadTrustBundle,
+    maxSessionKeys,
   };
 }

@@ -528,6 +528,8 @@ export interface UpstreamTlsConfig {
   readonly matchSubjectAltNames: readonly StringMatcherConfig[];
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3' | null;
   readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' | null;
+  /** `max_session_keys`: TLS sessions kept per endpoint for resumption (Envoy's default 1); 0 turns resumption off. */
+  readonly maxSessionKeys: number;
 }
 
 export interface DownstreamTlsConfig {
@@ -540,6 +542,8 @@ export interface DownstreamTlsConfig {
   readonly requireClientCertificate: boolean;
   readonly matchSubjectAltNames: readonly StringMatcherConfig[];
   readonly alpnProtocols: readonly string[];
+  /** `disable_stateless_session_resumption`: no session tickets are issued, so no client resumes. */
+  readonly sessionTickets: boolean;
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3' | null;
   readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' | null;
 }

@@ -1,0 +1,4 @@
+// One scenario of the chaos subset (see ../chaos-subset.ts), in its own file so it has the runner's whole per-file time.
+import { subsetTest } from '../chaos-subset';
+
+subsetTest('controller-down');
