@@ -99,7 +99,12 @@ export interface LoadedRun {
 export async function underLoad(
   mesh: Mesh,
   o: ScenarioOptions,
-  spec: { client: string; service: string; protocol?: LoadProtocol; path: string; method: 'GET' | 'POST'; bodyBytes?: number; durationMs: number; warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean; reuseConnections?: boolean },
+  spec: {
+    client: string; service: string; protocol?: LoadProtocol; path: string; method: 'GET' | 'POST'; bodyBytes?: number;
+    /** The longest the load runs; with `tailMs` it ends that long after the fault's end, if sooner. */
+    durationMs: number; tailMs?: number;
+    warmMs: number; timeoutMs?: number; retryOnFreshConnection?: boolean; reuseConnections?: boolean;
+  },
   fault: (marks: FaultMarks) => Promise<void>,
 ): Promise<LoadedRun> {
   const clock = o.clock ?? systemClock;
@@ -114,8 +119,17 @@ export async function underLoad(
   await fault({ start: () => (startWall = clock.wallNow()), end: () => (endWall = clock.wallNow()) });
   if (Number.isNaN(startWall)) throw new Error('the scenario never marked the start of its fault');
   if (Number.isNaN(endWall)) endWall = clock.wallNow();
+  let durationMs = spec.durationMs;
+  if (spec.tailMs !== undefined) {
+    const stopAt = endWall + spec.tailMs;
+    if (stopAt < load.startedAtWall + spec.durationMs) {
+      await new Promise<void>((r) => clock.setTimeout(r, Math.max(0, stopAt - clock.wallNow())));
+      load.stop();
+      durationMs = Math.round(Math.max(stopAt, clock.wallNow()) - load.startedAtWall);
+    }
+  }
   const file = await done;
   const window = { startMs: startWall - file.startedAtWall, endMs: endWall - file.startedAtWall };
   const after = sampleSidecars(mesh);
-  return { figures: summarize(file.records, window), fault: window, durationMs: spec.durationMs, sidecars: pairSamples(before, after), retries: retryFigures(file.records), records: file.records };
+  return { figures: summarize(file.records, window), fault: window, durationMs, sidecars: pairSamples(before, after), retries: retryFigures(file.records), records: file.records };
 }

@@ -144,3 +144,27 @@ test('retry on a fresh connection: a reused keep-alive connection closed before 
   assert.deepEqual(post.map((r) => r.status || r.error), [200, 'ECONNRESET', 200, 'ECONNRESET']);
   assert.ok(post.every((r) => r.retries === undefined));
 });
+
+test('stop: nothing more is sent, done resolves with the requests already sent once they ended; a stop after the end changes nothing', async (t) => {
+  let n = 0;
+  const server = http.createServer((_req, res) => {
+    n++;
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const clock = new FakeClock();
+  const run = startLoad({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/', method: 'GET', rps: 10, durationMs: 10_000, timeoutMs: 5000, tickMs: 10 }, clock);
+  clock.advance(10);
+  clock.advance(100);
+  clock.advance(100);
+  assert.equal(run.sent(), 3);
+  run.stop();
+  clock.advance(1000);
+  assert.equal(run.sent(), 3, 'nothing sent after the stop');
+  const records = await run.done;
+  assert.equal(records.length, 3);
+  assert.ok(records.every((r) => r.status === 200));
+  assert.equal(n, 3);
+  run.stop();
+});

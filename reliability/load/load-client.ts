@@ -65,6 +65,8 @@ export interface LoadRun {
   /** The clock's `now()` at the start: `at` of each record is relative to it. */
   readonly startedAt: number;
   sent(): number;
+  /** Sends nothing more: `done` resolves once the requests already sent have ended. */
+  stop(): void;
 }
 
 function exchangerFor(o: LoadOptions, body: Buffer, clock: Clock, random: () => number): Exchanger {
@@ -101,12 +103,15 @@ export function startLoad(o: LoadOptions, clock: Clock, random: () => number = M
   const done = new Promise<RequestRecord[]>((r) => (finish = r));
   const interMs = 1000 / o.rps;
 
+  /** How many requests the run sends: all of them, or those sent before a stop. */
+  let limit = total;
+  const end = (): void => {
+    exchanger.close();
+    finish(records.sort((a, b) => a.at - b.at));
+  };
   const record = (r: RequestRecord): void => {
     records.push(r);
-    if (++ended === total) {
-      exchanger.close();
-      finish(records.sort((a, b) => a.at - b.at));
-    }
+    if (++ended === limit) end();
   };
 
   const send = (i: number): void => {
@@ -142,5 +147,12 @@ export function startLoad(o: LoadOptions, clock: Clock, random: () => number = M
     if (sent >= total) clock.clearInterval(tick);
   }, o.tickMs ?? 2);
 
-  return { done, startedAt, sent: () => sent };
+  const stop = (): void => {
+    if (limit === sent) return;
+    clock.clearInterval(tick);
+    limit = sent;
+    if (ended === limit) end();
+  };
+
+  return { done, startedAt, sent: () => sent, stop };
 }

@@ -3,6 +3,7 @@
 // Usage: node dist/reliability/load/load-main.js --target HOST:PORT [--protocol http1|h2c|grpc|tcp]
 //          [--path /] [--method GET|POST] [--body-bytes N] --rps N --duration-ms MS [--timeout-ms MS]
 //          [--retry-fresh] [--tcp-reuse] --out FILE
+// SIGUSR2 ends the run early: nothing more is sent, the requests already sent are awaited and written.
 // (--protocol: what one request is, load-client.ts; --retry-fresh: http1 only, repeat attempts that
 // provably were not processed on a fresh connection, fresh-retry.ts; --tcp-reuse: tcp only, reuse
 // connections instead of one per exchange)
@@ -41,6 +42,10 @@ async function main(argv: string[]): Promise<void> {
   const startedAtWall = systemClock.wallNow();
   const run = startLoad({ protocol: protocol as LoadProtocol, host, port, path: typeof values.path === 'string' ? values.path : '/', method, bodyBytes, rps: values.rps, durationMs: values['duration-ms'], timeoutMs: typeof values['timeout-ms'] === 'number' ? values['timeout-ms'] : 5000, retryOnFreshConnection: values['retry-fresh'] === true, reuseConnections: values['tcp-reuse'] === true }, systemClock);
   process.stdout.write(`load: started at ${startedAtWall}\n`);
+  process.once('SIGUSR2', () => {
+    process.stdout.write(`load: stopping after ${run.sent()} requests\n`);
+    run.stop();
+  });
   const records = await run.done;
   const file: LoadFile = { startedAtWall, records };
   writeFileSync(values.out, JSON.stringify(file));

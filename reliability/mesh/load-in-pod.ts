@@ -12,6 +12,8 @@ export interface PodLoad {
   readonly startedAtWall: number;
   /** Resolves with every request once the run has ended. */
   readonly done: Promise<LoadFile>;
+  /** Ends the run early: nothing more is sent, `done` resolves with what was. */
+  stop(): void;
 }
 
 export interface PodLoadOptions {
@@ -51,5 +53,6 @@ export async function startLoadInPod(mesh: Mesh, podName: string, o: PodLoadOpti
     if (code !== 0) throw new Error(`the load client exited (${code}): ${log()}`);
     return JSON.parse(readFileSync(out, 'utf8')) as LoadFile;
   });
-  return { startedAtWall, done };
+  // `ip netns exec` execs node, so the signal reaches the load client itself.
+  return { startedAtWall, done, stop: () => void proc.kill('SIGUSR2') };
 }

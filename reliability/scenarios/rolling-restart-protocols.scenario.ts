@@ -24,7 +24,7 @@ import { isOk } from '../load/outcomes';
 import { REPO, sleep } from '../mesh/mesh-up';
 import type { Scenario } from '../scenario';
 import { underLoad } from '../scenario';
-import { restartReplica } from './rolling-restart.scenario';
+import { restartReplica, ROLLING_TAIL_MS } from './rolling-restart.scenario';
 import { responseConflicts, retriesAttempted } from './sidecar-metrics';
 
 export type RestartProtocol = 'h2' | 'grpc' | 'tcp' | 'tcp-connect';
@@ -64,7 +64,7 @@ export function rollingRestartProtocol(p: RestartProtocol): Scenario {
       const retriesBefore = http ? await retriesAttempted(mesh.pod('client')) : 0;
       const restarts: number[] = [];
       let reapplied = 0;
-      const run = await underLoad(mesh, o, { client: 'client', service: load.service, protocol: load.protocol, path: load.path, method: load.method, bodyBytes: load.bodyBytes, reuseConnections: load.reuse, durationMs: 45_000, warmMs: 3000 }, async (marks) => {
+      const run = await underLoad(mesh, o, { client: 'client', service: load.service, protocol: load.protocol, path: load.path, method: load.method, bodyBytes: load.bodyBytes, reuseConnections: load.reuse, durationMs: 45_000, tailMs: ROLLING_TAIL_MS, warmMs: 3000 }, async (marks) => {
         marks.start();
         for (const pod of replicas) {
           const r = await restartReplica(mesh, pod, 'endpoint-first', o.clock, o.log, 'echo');

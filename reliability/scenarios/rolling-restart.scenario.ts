@@ -16,6 +16,11 @@ export type RestartOrder = 'endpoint-first' | 'sigterm-first';
 const TERMINATING = { ready: false, serving: true, terminating: true } as const;
 /** Between the endpoint update and the SIGTERM (either order). */
 const GAP_MS = 1000;
+/**
+ * The load goes on this long after the last replica is back (at most 45 s in all): long enough for
+ * every caller to use the new replicas and for late failures to show, without idling the suite.
+ */
+export const ROLLING_TAIL_MS = 12_000;
 
 /**
  * Keeps `pod`'s endpoint terminating until `until` settles: whenever `ferry up` rewrites the registry
@@ -77,7 +82,7 @@ export function rollingRestart(order: RestartOrder): Scenario {
       const retriesBefore = await retriesAttempted(client);
       const restarts: number[] = [];
       let reapplied = 0;
-      const run = await underLoad(mesh, o, { client: 'client', service: 'catalog', path: '/items', method: 'GET', durationMs: 45_000, warmMs: 3000 }, async (marks) => {
+      const run = await underLoad(mesh, o, { client: 'client', service: 'catalog', path: '/items', method: 'GET', durationMs: 45_000, tailMs: ROLLING_TAIL_MS, warmMs: 3000 }, async (marks) => {
         marks.start();
         for (const pod of replicas) {
           const r = await restartReplica(mesh, pod, order, o.clock, o.log);

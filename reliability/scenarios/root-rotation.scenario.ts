@@ -82,7 +82,7 @@ export function rootRotation(): Scenario {
         if (r.code === 1 && /FERRY_ERR_ROOT_ROTATION/.test(r.output)) refusals.push(step);
         else problems.push(`rotate-root ${step} run before the sidecars were ready was not refused (exit ${r.code})`);
       };
-      const run = await underLoad(mesh, o, { client: 'client', service: 'catalog', path: '/items', method: 'GET', durationMs: 3000 + 3 * STEP_TIMEOUT_MS + 5000, warmMs: 3000 }, async (marks) => {
+      const run = await underLoad(mesh, o, { client: 'client', service: 'catalog', path: '/items', method: 'GET', durationMs: 3000 + 3 * STEP_TIMEOUT_MS + 5000, tailMs: 10_000, warmMs: 3000 }, async (marks) => {
         marks.start();
         let t = o.clock.now();
         await stepOk('add');
