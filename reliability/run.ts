@@ -42,7 +42,7 @@ bytes back; a TCP exchange, exactly its bytes back); failures are counted by sta
 socket error. "Time to recover" runs from the fault's start to the end of the last failed request.
 \`make chaos\` runs every scenario (as root); a scenario's own command is under its heading; \`make test\`
 runs the rolling restarts, the SIGKILLs and a 10 s controller outage at 200 req/s
-(\`reliability/chaos-subset.test.ts\`). Before its load each scenario waits until the client sidecar
+(\`reliability/chaos-subset/\`, one test file per scenario). Before its load each scenario waits until the client sidecar
 has every endpoint healthy, so no figure is taken with the balancer in panic. The
 figures below are the last run's, written by the suite (\`reliability/results/latest.json\`).`;
 
