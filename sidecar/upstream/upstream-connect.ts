@@ -92,10 +92,9 @@ function prepareTls(t: UpstreamTlsConfig, ep: PoolEndpoint, identity: WorkloadId
 /**
  * Opens the TCP or TLS connection to an endpoint; a TLS setup error becomes a failed socket. A TLS
  * connection offers the newest session that endpoint issued (`max_session_keys`, Envoy's default 1):
- * a resumed handshake skips both certificate signatures and chain checks, about a third of the CPU a
- * new mTLS connection costs. The session was made under the same cluster TLS config, so the same SAN
- * match, and with the same certificate and roots (a rotation forgets them); a session that led to a
- * failed connection is dropped.
+ * a resumed handshake skips both certificate signatures and chain checks. The session was made
+ * under the same cluster TLS config, so the same SAN match, and with the same certificate and roots
+ * (a rotation forgets them); a session that led to a failed connection is dropped.
  */
 export function connectUpstream(
   t: UpstreamTlsConfig | null,
